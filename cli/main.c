@@ -1,0 +1,454 @@
+/*
+ * main.c - the hvsim program: argument parsing and output only.
+ *
+ *   hvsim run SCENARIO.yaml [-o TRACE.db] [--seed N] [--set KEY=VALUE]... [--quiet]
+ *   hvsim replay TRACE.db [--set KEY=VALUE]...
+ *   hvsim show TRACE.db [--vcpu N] [--kind KIND] [--from SEQ] [--to SEQ] [--json]
+ *   hvsim list [DIR]
+ *   hvsim --version | help [COMMAND]
+ *
+ * Exit codes: 0 success, 1 expectations failed or the guest asserted, 2 bad input, 3 replay
+ * diverged.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli/show.h"
+#include "replay/replay.h"
+#include "runner/guestbuild.h"
+#include "runner/runner.h"
+#include "trace/trace.h"
+
+static const char usage_text[] =
+    "usage:\n"
+    "  hvsim run SCENARIO.yaml [-o TRACE.db] [--seed N] [--set KEY=VALUE]... [--quiet]\n"
+    "  hvsim replay TRACE.db [--set KEY=VALUE]...\n"
+    "  hvsim show TRACE.db [--vcpu N] [--kind KIND] [--from SEQ] [--to SEQ] [--json]\n"
+    "  hvsim list [DIR]\n"
+    "  hvsim --version | help [COMMAND]\n";
+
+static const struct {
+    const char *cmd;
+    const char *text;
+} help_texts[] = {
+    { "run", "hvsim run SCENARIO.yaml [-o TRACE.db] [--seed N] [--set KEY=VALUE]... [--quiet]\n"
+             "  Builds the scenario's guest, runs it under the scenario's model and records\n"
+             "  every event to TRACE.db (default: the scenario's file name with .db, in the\n"
+             "  current folder). --seed replaces the scenario's schedule seed; --set overrides\n"
+             "  a model knob (repeatable). Exit 0 when every expectation held, 1 when one\n"
+             "  failed or the guest asserted unexpectedly, 2 for bad input.\n" },
+    { "replay", "hvsim replay TRACE.db [--set KEY=VALUE]...\n"
+                "  Re-executes the run from the trace alone and compares every event. On the\n"
+                "  first difference prints both events, the code at the pc and the registers,\n"
+                "  and exits 3. --set replays the recorded inputs against a changed knob.\n" },
+    { "show", "hvsim show TRACE.db [--vcpu N] [--kind KIND] [--from SEQ] [--to SEQ] [--json]\n"
+              "  Prints the trace's events, with the instruction at each event's pc, or one\n"
+              "  JSON object per line with --json.\n" },
+    { "list", "hvsim list [DIR]\n"
+              "  Lists the scenarios under DIR (default: the bundled scenarios).\n" },
+};
+
+static int usage(void)
+{
+    fputs(usage_text, stderr);
+    return HV_EXIT_BADINPUT;
+}
+
+static int cmd_help(int argc, char **argv)
+{
+    if (argc < 1) {
+        fputs(usage_text, stdout);
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof help_texts / sizeof help_texts[0]; i++) {
+        if (strcmp(argv[0], help_texts[i].cmd) == 0) {
+            fputs(help_texts[i].text, stdout);
+            return 0;
+        }
+    }
+    fprintf(stderr, "hvsim: no command '%s'\n", argv[0]);
+    return usage();
+}
+
+static int read_file(const char *path, void **data, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return HV_EIO;
+    size_t cap = 1 << 16, n = 0;
+    char *buf = malloc(cap);
+    size_t got;
+    while (buf && (got = fread(buf + n, 1, cap - n, f)) > 0) {
+        n += got;
+        if (n == cap) {
+            char *nb = realloc(buf, cap *= 2);
+            if (!nb) {
+                free(buf);
+                buf = NULL;
+            }
+            buf = nb;
+        }
+    }
+    fclose(f);
+    if (!buf)
+        return HV_ENOMEM;
+    *data = buf;
+    *len = n;
+    return 0;
+}
+
+/* Sink for `run`: writes to the trace and tells the user what matters as it happens. */
+struct run_sink {
+    struct trace_writer *w;
+    bool quiet;
+};
+
+static int run_sink_fn(void *ctx, const struct hv_event *ev)
+{
+    struct run_sink *rs = ctx;
+    if (!rs->quiet) {
+        if (ev->kind == HV_EV_ucall_printf)
+            printf("[vcpu%d] %s\n", ev->vcpu, ev->detail);
+        else if ((ev->kind == HV_EV_expect || ev->kind == HV_EV_step) &&
+                 strstr(ev->detail, "\"ok\":false"))
+            printf("FAILED %s %s\n", ev->kind == HV_EV_expect ? "expect" : "step", ev->detail);
+        else if (ev->kind == HV_EV_ucall_assert)
+            printf("[vcpu%d] GUEST_ASSERT failed %s\n", ev->vcpu, ev->detail);
+    }
+    return trace_writer_event(rs->w, ev);
+}
+
+static char *default_trace_path(const char *scenario)
+{
+    const char *base = strrchr(scenario, '/');
+    base = base ? base + 1 : scenario;
+    size_t n = strlen(base);
+    if (n > 5 && strcmp(base + n - 5, ".yaml") == 0)
+        n -= 5;
+    char *out = malloc(n + 4);
+    if (out)
+        snprintf(out, n + 4, "%.*s.db", (int)n, base);
+    return out;
+}
+
+static int build_guest(const struct scenario *sc, void **elf, size_t *len)
+{
+    char dir[] = "/tmp/hvsim-guest-XXXXXX";
+    if (!mkdtemp(dir)) {
+        fprintf(stderr, "hvsim: cannot create a temporary folder: %s\n", strerror(errno));
+        return HV_EIO;
+    }
+    char out[sizeof dir + 16];
+    snprintf(out, sizeof out, "%s/guest.elf", dir);
+    static char log[16384];
+    int err = guest_build(sc->arch, sc->guest_path, out, log, sizeof log);
+    if (err) {
+        fprintf(stderr, "hvsim: %s: building guest %s failed:\n%s\n", sc->path, sc->guest,
+                log);
+    } else if ((err = read_file(out, elf, len))) {
+        fprintf(stderr, "hvsim: cannot read the built guest %s\n", out);
+    }
+    unlink(out);
+    rmdir(dir);
+    return err;
+}
+
+static int cmd_run(int argc, char **argv)
+{
+    const char *scen = NULL, *out = NULL, *seed = NULL;
+    const char **sets = calloc((size_t)argc + 1, sizeof *sets);
+    size_t nsets = 0;
+    bool quiet = false;
+    int code = HV_EXIT_BADINPUT;
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "-o") == 0 && i + 1 < argc)
+            out = argv[++i];
+        else if (strcmp(argv[i], "--seed") == 0 && i + 1 < argc)
+            seed = argv[++i];
+        else if (strcmp(argv[i], "--set") == 0 && i + 1 < argc)
+            sets[nsets++] = argv[++i];
+        else if (strcmp(argv[i], "--quiet") == 0)
+            quiet = true;
+        else if (argv[i][0] == '-' || scen) {
+            free(sets);
+            fprintf(stderr, "hvsim run: unexpected argument '%s'\n", argv[i]);
+            return usage();
+        } else
+            scen = argv[i];
+    }
+    if (!scen) {
+        free(sets);
+        return usage();
+    }
+    struct scenario *sc = NULL;
+    struct trace_writer *w = NULL;
+    char *trace_path = out ? strdup(out) : default_trace_path(scen);
+    void *elf = NULL;
+    size_t elf_len = 0;
+    char *cfg = NULL, *setlist = NULL;
+    struct hv_diag d;
+    char msg[1200];
+    int err = scenario_load(&sc, scen, &d);
+    if (err) {
+        hv_diag_format(&d, msg, sizeof msg);
+        fprintf(stderr, "hvsim: %s\n", msg);
+        goto out;
+    }
+    if (seed) {
+        char *end;
+        errno = 0;
+        unsigned long long s = strtoull(seed, &end, 0);
+        if (errno || *end || !*seed || seed[0] == '-') {
+            fprintf(stderr, "hvsim run: --seed %s: expected an unsigned integer\n", seed);
+            goto out;
+        }
+        sc->seed = s;
+    }
+    size_t setlen = 1;
+    for (size_t i = 0; i < nsets; i++) {
+        if (scenario_set(sc, sets[i])) {
+            fprintf(stderr, "hvsim run: --set %s: expected KEY=VALUE\n", sets[i]);
+            goto out;
+        }
+        setlen += strlen(sets[i]) + 1;
+    }
+    setlist = calloc(1, setlen);
+    for (size_t i = 0; setlist && i < nsets; i++) {
+        strcat(setlist, sets[i]);
+        strcat(setlist, "\n");
+    }
+    if ((err = runner_check(sc, &d))) {
+        hv_diag_format(&d, msg, sizeof msg);
+        fprintf(stderr, "hvsim: %s\n", msg);
+        goto out;
+    }
+    if (build_guest(sc, &elf, &elf_len))
+        goto out;
+    if ((err = trace_writer_open(&w, trace_path))) {
+        fprintf(stderr, "hvsim: %s\n", hv_error_detail());
+        goto out;
+    }
+    char uv[32], cv[32], seedtxt[32];
+    hv_lib_versions(uv, sizeof uv, cv, sizeof cv);
+    snprintf(seedtxt, sizeof seedtxt, "%" PRIu64, sc->seed);
+    cfg = runner_config_json(sc);
+    const char *info[][2] = {
+        { "scenario_name", sc->name }, { "scenario_path", scen },
+        { "scenario_text", sc->text }, { "seed", seedtxt }, { "sets", setlist ? setlist : "" },
+        { "config", cfg ? cfg : "{}" }, { "model", sc->model },
+        { "arch", hv_arch_name(sc->arch) }, { "hvsim_version", HVSIM_VERSION },
+        { "unicorn_version", uv }, { "capstone_version", cv },
+    };
+    for (size_t i = 0; i < sizeof info / sizeof info[0] && !err; i++)
+        err = trace_writer_set_info(w, info[i][0], info[i][1]);
+    if (!err)
+        err = trace_writer_put_blob(w, "guest.elf", elf, elf_len);
+    if (err) {
+        fprintf(stderr, "hvsim: %s: %s\n", trace_path, hv_error_detail());
+        goto out;
+    }
+    struct run_sink rs = { w, quiet };
+    struct runner_result res;
+    err = runner_execute(sc, elf, elf_len, run_sink_fn, &rs, NULL, &res);
+    code = runner_exit_code(&res);
+    trace_writer_set_info(w, "outcome", hv_outcome_name(res.outcome));
+    trace_writer_set_info_int(w, "exit_code", code);
+    trace_writer_set_info_int(w, "instructions", (int64_t)res.instructions);
+    trace_writer_set_info_int(w, "events", (int64_t)res.events);
+    if (err) {
+        fprintf(stderr, "hvsim: %s: run failed: %s: %s\n", scen, hv_strerror(err),
+                hv_error_detail());
+        trace_writer_flush(w); /* keep what was recorded; the trace stays incomplete */
+        goto out;
+    }
+    if ((err = trace_writer_finish(w))) {
+        fprintf(stderr, "hvsim: %s: %s\n", trace_path, hv_error_detail());
+        code = HV_EXIT_BADINPUT;
+        goto out;
+    }
+    printf("%s: %s; expectations %s; %" PRIu64 " instructions, %" PRIu64 " events -> %s\n",
+           sc->name, res.summary, res.expect_ok ? "held" : "FAILED", res.instructions,
+           res.events, trace_path);
+out:
+    trace_writer_close(w);
+    scenario_destroy(sc);
+    free(trace_path);
+    free(elf);
+    free(cfg);
+    free(setlist);
+    free(sets);
+    return code;
+}
+
+static int cmd_replay(int argc, char **argv)
+{
+    const char *trace = NULL;
+    const char **sets = calloc((size_t)argc + 1, sizeof *sets);
+    size_t nsets = 0;
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--set") == 0 && i + 1 < argc)
+            sets[nsets++] = argv[++i];
+        else if (argv[i][0] == '-' || trace) {
+            free(sets);
+            fprintf(stderr, "hvsim replay: unexpected argument '%s'\n", argv[i]);
+            return usage();
+        } else
+            trace = argv[i];
+    }
+    if (!trace) {
+        free(sets);
+        return usage();
+    }
+    int code = replay_trace(trace, sets, nsets, stdout, stderr);
+    free(sets);
+    return code;
+}
+
+static int parse_i64(const char *s, int64_t *out)
+{
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 0);
+    if (errno || *end || !*s)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static int cmd_show(int argc, char **argv)
+{
+    struct show_opts o = { .filter = TRACE_FILTER_ALL };
+    const char *trace = NULL;
+    for (int i = 0; i < argc; i++) {
+        int64_t v;
+        if (strcmp(argv[i], "--json") == 0)
+            o.json = true;
+        else if (i + 1 < argc && strcmp(argv[i], "--kind") == 0)
+            o.filter.kind = argv[++i];
+        else if (i + 1 < argc && (strcmp(argv[i], "--vcpu") == 0 ||
+                                  strcmp(argv[i], "--from") == 0 ||
+                                  strcmp(argv[i], "--to") == 0)) {
+            const char *opt = argv[i++];
+            if (parse_i64(argv[i], &v) || v < -1) {
+                fprintf(stderr, "hvsim show: %s %s: expected a number\n", opt, argv[i]);
+                return usage();
+            }
+            if (opt[2] == 'v')
+                o.filter.vcpu = (int32_t)v;
+            else if (opt[2] == 'f')
+                o.filter.from = v;
+            else
+                o.filter.to = v;
+        } else if (argv[i][0] == '-' || trace) {
+            fprintf(stderr, "hvsim show: unexpected argument '%s'\n", argv[i]);
+            return usage();
+        } else
+            trace = argv[i];
+    }
+    if (!trace)
+        return usage();
+    if (o.filter.kind && hv_kind_lookup(o.filter.kind) < 0) {
+        fprintf(stderr, "hvsim show: --kind %s: no such event kind\n", o.filter.kind);
+        return HV_EXIT_BADINPUT;
+    }
+    return show_trace(trace, &o, stdout, stderr);
+}
+
+static void list_dir(const char *dir, int *count)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    struct dirent *e;
+    char **names = NULL;
+    size_t n = 0;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.')
+            continue;
+        char **nn = realloc(names, (n + 1) * sizeof *nn);
+        if (!nn)
+            break;
+        names = nn;
+        names[n++] = strdup(e->d_name);
+    }
+    closedir(d);
+    /* sorted, so the listing is the same on every machine */
+    for (size_t i = 1; i < n; i++)
+        for (size_t j = i; j > 0 && strcmp(names[j - 1], names[j]) > 0; j--) {
+            char *t = names[j];
+            names[j] = names[j - 1];
+            names[j - 1] = t;
+        }
+    for (size_t i = 0; i < n; i++) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        struct stat st;
+        size_t len = strlen(names[i]);
+        if (stat(path, &st) == 0 && S_ISDIR(st.st_mode) && strcmp(names[i], "lib") != 0) {
+            list_dir(path, count);
+        } else if (len > 5 && strcmp(names[i] + len - 5, ".yaml") == 0) {
+            struct scenario *sc;
+            struct hv_diag dg;
+            if (scenario_load(&sc, path, &dg) == 0) {
+                const char *desc = sc->description;
+                size_t dl = strcspn(desc, "\n");
+                printf("%-28s %-5s %-8s %s\n    %.*s\n", sc->name, sc->model,
+                       hv_arch_name(sc->arch), path, (int)(dl > 100 ? 100 : dl), desc);
+                scenario_destroy(sc);
+            } else {
+                char msg[1200];
+                hv_diag_format(&dg, msg, sizeof msg);
+                printf("%-28s (invalid) %s\n", names[i], msg);
+            }
+            (*count)++;
+        }
+        free(names[i]);
+    }
+    free(names);
+}
+
+static int cmd_list(int argc, char **argv)
+{
+    const char *dir = argc > 0 ? argv[0] : HVSIM_SOURCE_DIR "/scenarios";
+    struct stat st;
+    if (stat(dir, &st) || !S_ISDIR(st.st_mode)) {
+        fprintf(stderr, "hvsim list: %s: not a folder\n", dir);
+        return HV_EXIT_BADINPUT;
+    }
+    int count = 0;
+    list_dir(dir, &count);
+    if (!count)
+        printf("no scenarios under %s\n", dir);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2)
+        return usage();
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
+        char uv[32], cv[32];
+        hv_lib_versions(uv, sizeof uv, cv, sizeof cv);
+        printf("hvsim %s (unicorn %s, capstone %s)\n", HVSIM_VERSION, uv, cv);
+        return 0;
+    }
+    if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0)
+        return cmd_help(argc - 2, argv + 2);
+    if (strcmp(cmd, "run") == 0)
+        return cmd_run(argc - 2, argv + 2);
+    if (strcmp(cmd, "replay") == 0)
+        return cmd_replay(argc - 2, argv + 2);
+    if (strcmp(cmd, "show") == 0)
+        return cmd_show(argc - 2, argv + 2);
+    if (strcmp(cmd, "list") == 0)
+        return cmd_list(argc - 2, argv + 2);
+    fprintf(stderr, "hvsim: unknown command '%s'\n", cmd);
+    return usage();
+}

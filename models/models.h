@@ -1,0 +1,9 @@
+/* models.h - the models compiled into hvsim. */
+#ifndef HV_MODELS_H
+#define HV_MODELS_H
+
+#include "sim/model.h"
+
+extern const struct hv_model_ops hv_model_none;
+
+#endif

@@ -1,0 +1,69 @@
+/*
+ * none.c - the bare model: no hypervisor semantics beyond the ucall channel. Guest RAM is one
+ * region; every exit (hypercall, port I/O, MMIO, cpuid, MSR, halt) surfaces as an event with
+ * the simulator's default answer: hypercalls change no register, port reads return all ones,
+ * MMIO reads return 0 and writes are dropped, cpuid and MSRs are Unicorn's own, and a halted
+ * vCPU stays halted. It proves the core before the real models.
+ *
+ * memory: { size: BYTES, base: GPA }   (base defaults to HV_RAM_BASE_<arch>, size to 16 MiB)
+ */
+#include <string.h>
+
+#include "models/models.h"
+#include "scenarios/lib/hv_abi.h"
+#include "sim/model.h"
+
+#define NONE_DEFAULT_RAM (16ULL << 20)
+
+static uint64_t default_base(enum hv_arch a)
+{
+    return a == HV_ARCH_X86_64 ? HV_RAM_BASE_X86_64 : HV_RAM_BASE_AARCH64;
+}
+
+static int none_parse_memory(const struct hv_node *mem, uint64_t *base, uint64_t *size,
+                             struct hv_diag *d)
+{
+    static const char *const keys[] = { "size", "base", NULL };
+    if (!mem)
+        return 0;
+    int err = hv_node_expect(mem, HV_NODE_MAP, "memory", d);
+    if (!err)
+        err = hv_node_check_keys(mem, keys, "memory", d);
+    const struct hv_node *n;
+    if (!err && (n = hv_node_get(mem, "size"))) {
+        err = hv_node_u64(n, "memory.size", size, d);
+        if (!err && (*size == 0 || *size % 4096 || *size > (1ULL << 32)))
+            err = hv_diag_at(d, n, "'memory.size': must be a non-zero multiple of 4096 "
+                                   "up to 4 GiB");
+    }
+    if (!err && (n = hv_node_get(mem, "base"))) {
+        err = hv_node_u64(n, "memory.base", base, d);
+        if (!err && *base % 4096)
+            err = hv_diag_at(d, n, "'memory.base': must be a multiple of 4096");
+    }
+    return err;
+}
+
+static int none_check_memory(const struct hv_node *mem, enum hv_arch arch, struct hv_diag *d)
+{
+    uint64_t base = default_base(arch), size = NONE_DEFAULT_RAM;
+    return none_parse_memory(mem, &base, &size, d);
+}
+
+static int none_vm_init(struct hv_vm *vm, const struct hv_node *mem, const struct hv_node *vmm)
+{
+    (void)vmm;
+    uint64_t base = default_base(hv_vm_arch(vm)), size = NONE_DEFAULT_RAM;
+    struct hv_diag d;
+    int err = none_parse_memory(mem, &base, &size, &d);
+    if (err)
+        return hv_error_set(err, "%s", d.msg);
+    return hv_vm_add_ram(vm, base, size);
+}
+
+const struct hv_model_ops hv_model_none = {
+    .name = "none",
+    .summary = "no hypervisor: the ucall channel only; every exit is an event",
+    .check_memory = none_check_memory,
+    .vm_init = none_vm_init,
+};

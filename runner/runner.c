@@ -1,0 +1,705 @@
+/*
+ * runner.c - one scenario run: check, set up, run with steps, check expectations.
+ *
+ * Core step actions (every model): mem_write, mem_read, reg_read, reg_write. Core expect
+ * keys: outcome, assert, events, output, memory, registers. Anything else is asked of the
+ * model; what neither knows is an error located at its key, found before the run starts.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "runner/runner.h"
+#include "sim/model.h"
+
+/* ---- values: u64/u32/u16/u8 or bytes (hex text) ---- */
+
+struct mem_value {
+    uint8_t bytes[256];
+    size_t len;
+};
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* Reads {u64|u32|u16|u8|bytes: V} from a map into a little-endian byte string. */
+static int parse_mem_value(const struct hv_node *map, struct mem_value *out, struct hv_diag *d)
+{
+    static const struct { const char *key; size_t len; } sizes[] = {
+        { "u64", 8 }, { "u32", 4 }, { "u16", 2 }, { "u8", 1 },
+    };
+    for (size_t i = 0; i < 4; i++) {
+        const struct hv_node *n = hv_node_get(map, sizes[i].key);
+        if (!n)
+            continue;
+        uint64_t v;
+        int err = hv_node_u64(n, sizes[i].key, &v, d);
+        if (err)
+            return err;
+        if (sizes[i].len < 8 && v >> (sizes[i].len * 8))
+            return hv_diag_at(d, n, "'%s': value does not fit", sizes[i].key);
+        for (size_t b = 0; b < sizes[i].len; b++)
+            out->bytes[b] = (uint8_t)(v >> (8 * b));
+        out->len = sizes[i].len;
+        return 0;
+    }
+    const struct hv_node *n = hv_node_get(map, "bytes");
+    if (!n)
+        return hv_diag_at(d, map, "expected one of u64, u32, u16, u8 or bytes");
+    const char *s;
+    int err = hv_node_str(n, "bytes", &s, d);
+    if (err)
+        return err;
+    size_t sl = strlen(s);
+    if (sl % 2 || sl / 2 > sizeof out->bytes || !sl)
+        return hv_diag_at(d, n, "'bytes': expected an even number of hex digits (at most %zu)",
+                          2 * sizeof out->bytes);
+    for (size_t i = 0; i < sl / 2; i++) {
+        int hi = hexval(s[2 * i]), lo = hexval(s[2 * i + 1]);
+        if (hi < 0 || lo < 0)
+            return hv_diag_at(d, n, "'bytes': '%s' is not hex", s);
+        out->bytes[i] = (uint8_t)(hi << 4 | lo);
+    }
+    out->len = sl / 2;
+    return 0;
+}
+
+static void hex_of(const uint8_t *b, size_t n, char *out)
+{
+    static const char hx[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = hx[b[i] >> 4];
+        out[2 * i + 1] = hx[b[i] & 15];
+    }
+    out[2 * n] = 0;
+}
+
+/* ---- checks ---- */
+
+static const char *const core_actions[] = { "mem_write", "mem_read", "reg_read", "reg_write",
+                                            NULL };
+static const char *const core_expects[] = { "outcome", "assert", "events", "output", "memory",
+                                            "registers", NULL };
+
+static bool in_list(const char *const *l, const char *s)
+{
+    for (; *l; l++)
+        if (strcmp(*l, s) == 0)
+            return true;
+    return false;
+}
+
+static int check_core_step(const struct sc_step *st, struct hv_diag *d)
+{
+    const struct hv_node *a = st->args;
+    if (!a)
+        return hv_diag_at(d, st->node, "step '%s' needs args", st->action);
+    int err = hv_node_expect(a, HV_NODE_MAP, "args", d);
+    if (err)
+        return err;
+    uint64_t u;
+    if (strcmp(st->action, "mem_write") == 0 || strcmp(st->action, "mem_read") == 0) {
+        static const char *const wkeys[] = { "gpa", "u64", "u32", "u16", "u8", "bytes", NULL };
+        static const char *const rkeys[] = { "gpa", "size", NULL };
+        bool w = st->action[4] == 'w';
+        if ((err = hv_node_check_keys(a, w ? wkeys : rkeys, "args", d)))
+            return err;
+        const struct hv_node *g = hv_node_get(a, "gpa");
+        if (!g)
+            return hv_diag_at(d, a, "'args': missing 'gpa'");
+        if ((err = hv_node_u64(g, "gpa", &u, d)))
+            return err;
+        if (w) {
+            struct mem_value mv;
+            return parse_mem_value(a, &mv, d);
+        }
+        const struct hv_node *sz = hv_node_get(a, "size");
+        if (!sz)
+            return hv_diag_at(d, a, "'args': missing 'size'");
+        if ((err = hv_node_u64(sz, "size", &u, d)))
+            return err;
+        if (u != 1 && u != 2 && u != 4 && u != 8)
+            return hv_diag_at(d, sz, "'size': must be 1, 2, 4 or 8");
+        if (st->expect && (err = hv_node_u64(st->expect, "expect", &u, d)))
+            return err;
+        return 0;
+    }
+    static const char *const rkeys[] = { "vcpu", "reg", "value", NULL };
+    if ((err = hv_node_check_keys(a, rkeys, "args", d)))
+        return err;
+    const struct hv_node *vc = hv_node_get(a, "vcpu"), *rg = hv_node_get(a, "reg");
+    if (!vc || !rg)
+        return hv_diag_at(d, a, "'args': needs 'vcpu' and 'reg'");
+    if ((err = hv_node_u64(vc, "vcpu", &u, d)))
+        return err;
+    const char *reg;
+    if ((err = hv_node_str(rg, "reg", &reg, d)))
+        return err;
+    const struct hv_node *val = hv_node_get(a, "value");
+    if (strcmp(st->action, "reg_write") == 0 && !val)
+        return hv_diag_at(d, a, "'args': reg_write needs 'value'");
+    if (val && (err = hv_node_u64(val, "value", &u, d)))
+        return err;
+    if (st->expect && (err = hv_node_u64(st->expect, "expect", &u, d)))
+        return err;
+    return 0;
+}
+
+static int check_count(const struct hv_node *n, struct hv_diag *d)
+{
+    uint64_t u;
+    if (n->type == HV_NODE_SCALAR && !n->quoted && hv_node_u64(n, "count", &u, d) == 0)
+        return 0;
+    const char *s = n->type == HV_NODE_SCALAR ? n->str : "";
+    const char *p = s;
+    if (p[0] == '>' || p[0] == '<')
+        p += p[1] == '=' ? 2 : 1;
+    while (*p == ' ')
+        p++;
+    char *end;
+    if (p == s || !*p || (strtoull(p, &end, 0), *end))
+        return hv_diag_at(d, n, "expected a count: N, '> N', '>= N', '< N' or '<= N'");
+    return 0;
+}
+
+static int check_expect(const struct scenario *sc, const struct hv_model_ops *m,
+                        struct hv_diag *d)
+{
+    const struct hv_node *e = sc->expect;
+    if (!e)
+        return 0;
+    for (size_t i = 0; i < e->n; i++) {
+        const struct hv_node *k = hv_node_key(e, i), *v = &e->items[i];
+        int err = 0;
+        if (!in_list(core_expects, k->str)) {
+            err = m->check_expect ? m->check_expect(k->str, v, d) : HV_ENOENT;
+            if (err == HV_ENOENT)
+                return hv_diag_at(d, k, "unknown key '%s' in expect", k->str);
+            if (err)
+                return err;
+            continue;
+        }
+        if (strcmp(k->str, "outcome") == 0) {
+            const char *s;
+            enum hv_outcome o;
+            if ((err = hv_node_str(v, "outcome", &s, d)))
+                return err;
+            if (hv_outcome_from_name(s, &o) || o == HV_OUT_RUNNING)
+                return hv_diag_at(d, v, "'outcome': expected done, assert, limit, exception, "
+                                        "deadlock or error, got '%s'", s);
+        } else if (strcmp(k->str, "assert") == 0) {
+            static const char *const ak[] = { "file", "line", NULL };
+            uint64_t u;
+            const char *s;
+            if ((err = hv_node_expect(v, HV_NODE_MAP, "assert", d)) ||
+                (err = hv_node_check_keys(v, ak, "assert", d)))
+                return err;
+            if (hv_node_get(v, "file") && (err = hv_node_str(hv_node_get(v, "file"), "file", &s, d)))
+                return err;
+            if (hv_node_get(v, "line") && (err = hv_node_u64(hv_node_get(v, "line"), "line", &u, d)))
+                return err;
+        } else if (strcmp(k->str, "events") == 0) {
+            if ((err = hv_node_expect(v, HV_NODE_MAP, "events", d)))
+                return err;
+            for (size_t j = 0; j < v->n; j++) {
+                const struct hv_node *kk = hv_node_key(v, j);
+                if (hv_kind_lookup(kk->str) < 0)
+                    return hv_diag_at(d, kk, "unknown event kind '%s'", kk->str);
+                if ((err = check_count(&v->items[j], d)))
+                    return err;
+            }
+        } else if (strcmp(k->str, "output") == 0) {
+            const char *s;
+            if ((err = hv_node_str(v, "output", &s, d)))
+                return err;
+        } else if (strcmp(k->str, "memory") == 0) {
+            if ((err = hv_node_expect(v, HV_NODE_SEQ, "memory", d)))
+                return err;
+            for (size_t j = 0; j < v->n; j++) {
+                static const char *const mk[] = { "gpa", "u64", "u32", "u16", "u8", "bytes",
+                                                  NULL };
+                const struct hv_node *it = &v->items[j];
+                uint64_t u;
+                struct mem_value mv;
+                if ((err = hv_node_expect(it, HV_NODE_MAP, "memory item", d)) ||
+                    (err = hv_node_check_keys(it, mk, "memory item", d)))
+                    return err;
+                if (!hv_node_get(it, "gpa"))
+                    return hv_diag_at(d, it, "memory item needs 'gpa'");
+                if ((err = hv_node_u64(hv_node_get(it, "gpa"), "gpa", &u, d)) ||
+                    (err = parse_mem_value(it, &mv, d)))
+                    return err;
+            }
+        } else if (strcmp(k->str, "registers") == 0) {
+            if ((err = hv_node_expect(v, HV_NODE_MAP, "registers", d)))
+                return err;
+            for (size_t j = 0; j < v->n; j++) {
+                const struct hv_node *kk = hv_node_key(v, j), *rv = &v->items[j];
+                unsigned long id;
+                char *end;
+                if (strncmp(kk->str, "vcpu", 4) || (id = strtoul(kk->str + 4, &end, 10), *end) ||
+                    !kk->str[4] || id >= sc->vcpus)
+                    return hv_diag_at(d, kk, "expected vcpuN with N below %" PRIu64 ", got '%s'",
+                                      sc->vcpus, kk->str);
+                if ((err = hv_node_expect(rv, HV_NODE_MAP, "registers", d)))
+                    return err;
+                for (size_t r = 0; r < rv->n; r++) {
+                    uint64_t u;
+                    if ((err = hv_node_u64(&rv->items[r], hv_node_key(rv, r)->str, &u, d)))
+                        return err;
+                }
+            }
+        }
+    }
+    return 0;
+}
+
+int runner_check(const struct scenario *sc, struct hv_diag *d)
+{
+    const struct hv_model_ops *m = hv_model_lookup(sc->model);
+    const struct hv_node *mnode = hv_node_get(sc->root, "model");
+    if (!m)
+        return hv_diag_at(d, mnode ? mnode : sc->root, "unknown model '%s'", sc->model);
+    for (size_t i = 0; i < sc->nconfig; i++) {
+        bool known = false;
+        for (const struct hv_knob *k = m->knobs; k && k->key; k++)
+            known = known || strcmp(k->key, sc->config[i].key) == 0;
+        if (!known) {
+            if (sc->config[i].node)
+                return hv_diag_at(d, sc->config[i].node, "unknown config key '%s' for model %s",
+                                  sc->config[i].key, m->name);
+            snprintf(d->file, sizeof d->file, "--set");
+            d->line = d->col = 0;
+            snprintf(d->msg, sizeof d->msg, "unknown config key '%s' for model %s",
+                     sc->config[i].key, m->name);
+            return HV_ESCENARIO;
+        }
+    }
+    int err = 0;
+    if (m->check_memory && (err = m->check_memory(sc->memory, sc->arch, d)))
+        return err;
+    if (!m->check_memory && sc->memory)
+        return hv_diag_at(d, sc->memory, "model %s takes no memory section", m->name);
+    if (sc->vmm) {
+        if (!m->check_vmm)
+            return hv_diag_at(d, sc->vmm, "model %s takes no vmm section", m->name);
+        if ((err = m->check_vmm(sc->vmm, d)))
+            return err;
+    }
+    for (size_t i = 0; i < sc->nsteps; i++) {
+        const struct sc_step *st = &sc->steps[i];
+        if (in_list(core_actions, st->action)) {
+            err = check_core_step(st, d);
+        } else {
+            err = m->check_step ? m->check_step(st->action, st->args, st->expect, d) : HV_ENOENT;
+            if (err == HV_ENOENT)
+                err = hv_diag_at(d, st->action_node, "unknown step action '%s' for model %s",
+                                 st->action, m->name);
+        }
+        if (err)
+            return err;
+    }
+    return check_expect(sc, m, d);
+}
+
+/* ---- running ---- */
+
+struct run_ctx {
+    const struct scenario *sc;
+    struct hv_vm *vm;
+    hv_event_sink_fn sink;
+    void *sink_ctx;
+    uint64_t counts[HV_EV__COUNT];
+    uint64_t events;
+    bool ok;
+    bool *done;   /* per step */
+};
+
+static int counting_sink(void *ctx, const struct hv_event *ev)
+{
+    struct run_ctx *rc = ctx;
+    if ((unsigned)ev->kind < HV_EV__COUNT)
+        rc->counts[ev->kind]++;
+    rc->events++;
+    return rc->sink ? rc->sink(rc->sink_ctx, ev) : 0;
+}
+
+static int emit_step(struct run_ctx *rc, size_t i, const char *result, bool ok)
+{
+    const struct sc_step *st = &rc->sc->steps[i];
+    struct hv_ev_step ev = { .index = i, .action = st->action, .result = result, .ok = ok };
+    if (!ok)
+        rc->ok = false;
+    return hv_vm_emit(rc->vm, -1, HV_EV_step, &ev);
+}
+
+static int run_core_step(struct run_ctx *rc, size_t i)
+{
+    const struct sc_step *st = &rc->sc->steps[i];
+    struct hv_diag d;
+    char result[600];
+    uint64_t gpa = 0, u = 0, expect = 0;
+    bool ok = true;
+    const struct hv_node *a = st->args;
+    if (st->expect)
+        hv_node_u64(st->expect, "expect", &expect, &d);
+    if (strcmp(st->action, "mem_write") == 0) {
+        struct mem_value mv;
+        hv_node_u64(hv_node_get(a, "gpa"), "gpa", &gpa, &d);
+        parse_mem_value(a, &mv, &d);
+        int e = hv_vm_write_gpa(rc->vm, gpa, mv.bytes, mv.len);
+        snprintf(result, sizeof result, "{\"written\":%s}", e ? "false" : "true");
+        ok = e == 0;
+    } else if (strcmp(st->action, "mem_read") == 0) {
+        uint8_t b[8] = { 0 };
+        hv_node_u64(hv_node_get(a, "gpa"), "gpa", &gpa, &d);
+        hv_node_u64(hv_node_get(a, "size"), "size", &u, &d);
+        int e = hv_vm_read_gpa(rc->vm, gpa, b, u);
+        uint64_t val = 0;
+        for (uint64_t k = 0; k < u; k++)
+            val |= (uint64_t)b[k] << (8 * k);
+        if (e)
+            snprintf(result, sizeof result, "{\"value\":null}");
+        else
+            snprintf(result, sizeof result, "{\"value\":%" PRIu64 "}", val);
+        ok = e == 0 && (!st->expect || val == expect);
+    } else {
+        const char *reg;
+        uint64_t vc = 0, val = 0;
+        hv_node_u64(hv_node_get(a, "vcpu"), "vcpu", &vc, &d);
+        hv_node_str(hv_node_get(a, "reg"), "reg", &reg, &d);
+        struct hv_vcpu *v = hv_vm_vcpu(rc->vm, (unsigned)vc);
+        int e = v ? 0 : HV_EINVAL;
+        if (!e && strcmp(st->action, "reg_write") == 0) {
+            hv_node_u64(hv_node_get(a, "value"), "value", &val, &d);
+            e = hv_vcpu_set_reg_by_name(v, reg, val);
+        } else if (!e) {
+            e = hv_vcpu_reg_by_name(v, reg, &val);
+        }
+        if (e)
+            snprintf(result, sizeof result, "{\"error\":\"no vcpu %" PRIu64 " or register\"}", vc);
+        else
+            snprintf(result, sizeof result, "{\"value\":%" PRIu64 "}", val);
+        ok = e == 0 && (!st->expect || val == expect);
+    }
+    return emit_step(rc, i, result, ok);
+}
+
+static int run_step(struct run_ctx *rc, size_t i)
+{
+    const struct sc_step *st = &rc->sc->steps[i];
+    rc->done[i] = true;
+    if (in_list(core_actions, st->action))
+        return run_core_step(rc, i);
+    const struct hv_model_ops *m = hv_vm_model(rc->vm);
+    char result[4096] = "null";
+    int err = m->step(rc->vm, st->action, st->args, result, sizeof result);
+    bool ok = true;
+    if (err == HV_ESCENARIO) { /* the model's own expectation failed: data, not an error */
+        ok = false;
+        err = 0;
+    }
+    if (err)
+        return err;
+    return emit_step(rc, i, result, ok);
+}
+
+/* Arms the next icount trigger of each vCPU. */
+static void arm_icount(struct run_ctx *rc)
+{
+    for (unsigned v = 0; v < hv_vm_nr_vcpus(rc->vm); v++) {
+        uint64_t best = 0;
+        for (size_t i = 0; i < rc->sc->nsteps; i++) {
+            const struct sc_step *st = &rc->sc->steps[i];
+            if (!rc->done[i] && st->at == SC_AT_ICOUNT && st->vcpu == (int32_t)v &&
+                (!best || st->value < best))
+                best = st->value;
+        }
+        if (best)
+            hv_vm_pause_at_icount(rc->vm, v, best);
+    }
+}
+
+static bool count_ok(const struct hv_node *n, uint64_t have)
+{
+    const char *s = n->str;
+    uint64_t want;
+    if (s[0] == '>' || s[0] == '<') {
+        bool eq = s[1] == '=';
+        want = strtoull(s + (eq ? 2 : 1), NULL, 0);
+        if (s[0] == '>')
+            return eq ? have >= want : have > want;
+        return eq ? have <= want : have < want;
+    }
+    want = strtoull(s, NULL, 0);
+    return have == want;
+}
+
+static int expect_event(struct run_ctx *rc, const char *what, const char *expected,
+                        const char *actual, bool ok)
+{
+    struct hv_ev_expect ev = { .what = what, .expected = expected, .actual = actual, .ok = ok };
+    if (!ok)
+        rc->ok = false;
+    return hv_vm_emit(rc->vm, -1, HV_EV_expect, &ev);
+}
+
+static int check_end(struct run_ctx *rc)
+{
+    const struct hv_node *e = rc->sc->expect;
+    struct hv_vm *vm = rc->vm;
+    struct hv_diag d;
+    char exp[1024], act[1024], what[128];
+    size_t l;
+    int err = 0;
+    const struct hv_node *on = e ? hv_node_get(e, "outcome") : NULL;
+    const char *want = on ? on->str : "done";
+    const char *have = hv_outcome_name(hv_vm_outcome(vm));
+    l = 0;
+    hv_json_str(exp, sizeof exp, &l, want);
+    l = 0;
+    hv_json_str(act, sizeof act, &l, have);
+    if ((err = expect_event(rc, "outcome", exp, act, strcmp(want, have) == 0)))
+        return err;
+    for (size_t i = 0; e && i < e->n && !err; i++) {
+        const char *key = hv_node_key(e, i)->str;
+        const struct hv_node *v = &e->items[i];
+        if (strcmp(key, "outcome") == 0)
+            continue;
+        if (strcmp(key, "assert") == 0) {
+            const char *file, *expr, *text;
+            uint64_t line, wline = 0;
+            hv_vm_assert_info(vm, &file, &line, &expr, &text);
+            const struct hv_node *f = hv_node_get(v, "file"), *ln = hv_node_get(v, "line");
+            bool ok = hv_vm_outcome(vm) == HV_OUT_ASSERT;
+            if (f) {
+                size_t fl = strlen(f->str), hl = strlen(file);
+                ok = ok && hl >= fl && strcmp(file + hl - fl, f->str) == 0 &&
+                     (hl == fl || file[hl - fl - 1] == '/');
+            }
+            if (ln) {
+                hv_node_u64(ln, "line", &wline, &d);
+                ok = ok && wline == line;
+            }
+            l = 0;
+            snprintf(exp, sizeof exp, "{\"file\":");
+            l = strlen(exp);
+            hv_json_str(exp, sizeof exp, &l, f ? f->str : "*");
+            snprintf(exp + l, sizeof exp - l, ",\"line\":%" PRIu64 "}", wline);
+            snprintf(act, sizeof act, "{\"file\":");
+            l = strlen(act);
+            hv_json_str(act, sizeof act, &l, file);
+            snprintf(act + l, sizeof act - l, ",\"line\":%" PRIu64 "}", line);
+            err = expect_event(rc, "assert", exp, act, ok);
+        } else if (strcmp(key, "events") == 0) {
+            for (size_t j = 0; j < v->n && !err; j++) {
+                const char *kind = hv_node_key(v, j)->str;
+                uint64_t have_n = rc->counts[hv_kind_lookup(kind)];
+                snprintf(what, sizeof what, "events.%s", kind);
+                l = 0;
+                hv_json_str(exp, sizeof exp, &l, v->items[j].str);
+                snprintf(act, sizeof act, "%" PRIu64, have_n);
+                err = expect_event(rc, what, exp, act, count_ok(&v->items[j], have_n));
+            }
+        } else if (strcmp(key, "output") == 0) {
+            char *ebuf = malloc(strlen(v->str) * 6 + 3), *abuf;
+            const char *out = hv_vm_output(vm);
+            abuf = malloc(strlen(out) * 6 + 3);
+            if (!ebuf || !abuf) {
+                free(ebuf);
+                free(abuf);
+                return HV_ENOMEM;
+            }
+            l = 0;
+            hv_json_str(ebuf, strlen(v->str) * 6 + 3, &l, v->str);
+            l = 0;
+            hv_json_str(abuf, strlen(out) * 6 + 3, &l, out);
+            err = expect_event(rc, "output", ebuf, abuf, strcmp(v->str, out) == 0);
+            free(ebuf);
+            free(abuf);
+        } else if (strcmp(key, "memory") == 0) {
+            for (size_t j = 0; j < v->n && !err; j++) {
+                uint64_t gpa;
+                struct mem_value mv;
+                uint8_t got[256];
+                hv_node_u64(hv_node_get(&v->items[j], "gpa"), "gpa", &gpa, &d);
+                parse_mem_value(&v->items[j], &mv, &d);
+                bool ok = hv_vm_read_gpa(vm, gpa, got, mv.len) == 0;
+                snprintf(what, sizeof what, "memory[0x%" PRIx64 "]", gpa);
+                char eh[520], ah[520];
+                hex_of(mv.bytes, mv.len, eh);
+                if (ok)
+                    hex_of(got, mv.len, ah);
+                else
+                    strcpy(ah, "unbacked");
+                snprintf(exp, sizeof exp, "\"%s\"", eh);
+                snprintf(act, sizeof act, "\"%s\"", ah);
+                err = expect_event(rc, what, exp, act, ok && memcmp(got, mv.bytes, mv.len) == 0);
+            }
+        } else if (strcmp(key, "registers") == 0) {
+            for (size_t j = 0; j < v->n && !err; j++) {
+                const struct hv_node *rv = &v->items[j];
+                unsigned id = (unsigned)strtoul(hv_node_key(v, j)->str + 4, NULL, 10);
+                for (size_t r = 0; r < rv->n && !err; r++) {
+                    const char *reg = hv_node_key(rv, r)->str;
+                    uint64_t wantv = 0, got = 0;
+                    hv_node_u64(&rv->items[r], reg, &wantv, &d);
+                    int e2 = hv_vcpu_reg_by_name(hv_vm_vcpu(vm, id), reg, &got);
+                    snprintf(what, sizeof what, "registers.vcpu%u.%s", id, reg);
+                    snprintf(exp, sizeof exp, "%" PRIu64, wantv);
+                    snprintf(act, sizeof act, e2 ? "null" : "%" PRIu64, got);
+                    err = expect_event(rc, what, exp, act, !e2 && got == wantv);
+                }
+            }
+        } else {
+            const struct hv_model_ops *m = hv_vm_model(vm);
+            bool ok = false;
+            char actual[4096] = "null";
+            err = m->expect ? m->expect(vm, key, v, actual, sizeof actual, &ok) : HV_EINVAL;
+            if (!err)
+                err = expect_event(rc, key, "null", actual, ok);
+        }
+    }
+    return err;
+}
+
+int runner_execute(const struct scenario *sc, const void *elf, size_t elf_len,
+                   hv_event_sink_fn sink, void *sink_ctx, const struct runner_hooks *hooks,
+                   struct runner_result *res)
+{
+    memset(res, 0, sizeof *res);
+    struct run_ctx rc = { .sc = sc, .sink = sink, .sink_ctx = sink_ctx, .ok = true };
+    struct hv_kv *kv = calloc(sc->nconfig + 1, sizeof *kv);
+    rc.done = calloc(sc->nsteps + 1, sizeof *rc.done);
+    int err = 0;
+    if (!kv || !rc.done) {
+        err = HV_ENOMEM;
+        goto out;
+    }
+    for (size_t i = 0; i < sc->nconfig; i++)
+        kv[i] = (struct hv_kv){ sc->config[i].key, sc->config[i].value };
+    struct hv_vm_config cfg = {
+        .arch = sc->arch, .nr_vcpus = (unsigned)sc->vcpus, .seed = sc->seed,
+        .quantum = sc->quantum, .limit = sc->limit, .model = hv_model_lookup(sc->model),
+        .sink = counting_sink, .sink_ctx = &rc, .config = kv, .nconfig = sc->nconfig,
+        .memory = sc->memory, .vmm = sc->vmm,
+    };
+    if ((err = hv_vm_create(&rc.vm, &cfg)))
+        goto out;
+    if ((err = hv_vm_load_elf(rc.vm, elf, elf_len)))
+        goto out;
+    struct hv_ev_run_start rs = { .scenario = sc->name, .model = sc->model,
+                                  .arch = hv_arch_name(sc->arch), .vcpus = sc->vcpus,
+                                  .seed = sc->seed, .quantum = sc->quantum, .limit = sc->limit };
+    if ((err = hv_vm_emit(rc.vm, -1, HV_EV_run_start, &rs)))
+        goto out;
+    bool any_sync = false;
+    for (size_t i = 0; i < sc->nsteps && !err; i++) {
+        any_sync = any_sync || sc->steps[i].at == SC_AT_SYNC;
+        if (sc->steps[i].at == SC_AT_START)
+            err = run_step(&rc, i);
+    }
+    hv_vm_pause_on_sync(rc.vm, any_sync);
+    arm_icount(&rc);
+    while (!err) {
+        bool paused;
+        err = hv_vm_run(rc.vm, &paused);
+        if (err || !paused)
+            break;
+        struct hv_vcpu *pv = hv_vm_paused_vcpu(rc.vm);
+        unsigned pid = pv ? hv_vcpu_id(pv) : 0;
+        uint64_t sync = hv_vm_paused_sync(rc.vm);
+        for (size_t i = 0; i < sc->nsteps && !err; i++) {
+            const struct sc_step *st = &sc->steps[i];
+            if (rc.done[i])
+                continue;
+            if (st->at == SC_AT_SYNC && st->value == sync &&
+                (st->vcpu < 0 || st->vcpu == (int32_t)pid) && pv)
+                err = run_step(&rc, i);
+            else if (st->at == SC_AT_ICOUNT && pv && st->vcpu == (int32_t)pid &&
+                     hv_vcpu_icount(pv) >= st->value)
+                err = run_step(&rc, i);
+        }
+        arm_icount(&rc);
+    }
+    if (err)
+        goto out;
+    for (size_t i = 0; i < sc->nsteps && !err; i++)
+        if (sc->steps[i].at == SC_AT_END)
+            err = run_step(&rc, i);
+    /* steps whose trigger never came are failures too */
+    for (size_t i = 0; i < sc->nsteps && !err; i++)
+        if (!rc.done[i])
+            err = emit_step(&rc, i, "{\"error\":\"trigger never reached\"}", false);
+    if (!err)
+        err = check_end(&rc);
+    if (!err) {
+        struct hv_ev_run_end re = { .outcome = hv_outcome_name(hv_vm_outcome(rc.vm)),
+                                    .instructions = hv_vm_icount(rc.vm) };
+        err = hv_vm_emit(rc.vm, -1, HV_EV_run_end, &re);
+    }
+out:
+    if (rc.vm) {
+        res->outcome = hv_vm_outcome(rc.vm);
+        res->instructions = hv_vm_icount(rc.vm);
+        const char *file, *expr, *text;
+        uint64_t line;
+        hv_vm_assert_info(rc.vm, &file, &line, &expr, &text);
+        if (res->outcome == HV_OUT_ASSERT)
+            snprintf(res->summary, sizeof res->summary,
+                     "guest assertion failed at %s:%" PRIu64 ": %s%s%s", file, line, expr,
+                     *text ? ": " : "", text);
+        else
+            snprintf(res->summary, sizeof res->summary, "outcome %s",
+                     hv_outcome_name(res->outcome));
+    }
+    res->expect_ok = rc.ok;
+    res->events = rc.events;
+    res->err = err;
+    if (rc.vm && hooks && hooks->inspect)
+        hooks->inspect(rc.vm, hooks->ctx);
+    hv_vm_destroy(rc.vm);
+    free(kv);
+    free(rc.done);
+    return err;
+}
+
+int runner_exit_code(const struct runner_result *res)
+{
+    if (res->err == HV_EDIVERGED)
+        return HV_EXIT_DIVERGED;
+    if (res->err)
+        return HV_EXIT_BADINPUT;
+    return res->expect_ok ? HV_EXIT_OK : HV_EXIT_FAILED;
+}
+
+char *runner_config_json(const struct scenario *sc)
+{
+    size_t cap = 64;
+    for (size_t i = 0; i < sc->nconfig; i++)
+        cap += 6 * (strlen(sc->config[i].key) + strlen(sc->config[i].value)) + 8;
+    char *buf = malloc(cap);
+    if (!buf)
+        return NULL;
+    size_t l = 0;
+    buf[l++] = '{';
+    for (size_t i = 0; i < sc->nconfig; i++) {
+        if (i)
+            buf[l++] = ',';
+        hv_json_str(buf, cap, &l, sc->config[i].key);
+        buf[l++] = ':';
+        hv_json_str(buf, cap, &l, sc->config[i].value);
+    }
+    buf[l++] = '}';
+    buf[l] = 0;
+    return buf;
+}

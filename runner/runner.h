@@ -1,0 +1,53 @@
+/*
+ * runner.h - runs a scenario: checks it against the model's vocabulary, builds the VM, runs
+ * the guest under the scheduler, performs the steps at their triggers, checks the
+ * expectations, and hands every event to a sink (the trace writer, or replay's comparator).
+ */
+#ifndef HV_RUNNER_H
+#define HV_RUNNER_H
+
+#include "runner/scenario.h"
+#include "sim/hv.h"
+
+/* Exit codes of the user contract (DESIGN.md). */
+enum { HV_EXIT_OK = 0, HV_EXIT_FAILED = 1, HV_EXIT_BADINPUT = 2, HV_EXIT_DIVERGED = 3 };
+
+/*
+ * Checks everything the parser cannot: the model exists, config keys are its knobs, its
+ * memory / vmm sections, every step action and every expect key. Errors are located in d.
+ */
+int runner_check(const struct scenario *sc, struct hv_diag *d);
+
+struct runner_result {
+    enum hv_outcome outcome;
+    bool expect_ok;          /* every step and end expectation held */
+    uint64_t instructions;
+    uint64_t events;
+    int err;                 /* a simulator error (hv_err), 0 if none */
+    char summary[1024];      /* one paragraph for the user */
+};
+
+/* Optional callbacks around a run. */
+struct runner_hooks {
+    /* Called with the VM after the run stops (ended, or aborted by the sink), before the VM
+     * is destroyed: replay reads the registers and code of a divergence here. */
+    void (*inspect)(struct hv_vm *vm, void *ctx);
+    void *ctx;
+};
+
+/*
+ * Runs sc (already checked) with the guest image, sending every event to sink. Returns 0 when
+ * the run could be carried out (whatever its outcome; see res), or a negative hv_err; a sink
+ * error (e.g. HV_EDIVERGED) aborts the run and is returned.
+ */
+int runner_execute(const struct scenario *sc, const void *elf, size_t elf_len,
+                   hv_event_sink_fn sink, void *sink_ctx, const struct runner_hooks *hooks,
+                   struct runner_result *res);
+
+/* The exit code for a finished run. */
+int runner_exit_code(const struct runner_result *res);
+
+/* Effective config of sc as a JSON object text (for run_info). Caller frees. */
+char *runner_config_json(const struct scenario *sc);
+
+#endif

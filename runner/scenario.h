@@ -1,0 +1,91 @@
+/*
+ * scenario.h - scenario files: YAML parsed into a located tree and checked against the
+ * top-level contract of docs/scenario-format.md.
+ *
+ * The parser checks every top-level key, its type, the shape of each step (at / do / args /
+ * expect), and resolves paths relative to the scenario file. It does not know any model's
+ * vocabulary: the runner asks the model to check `memory`, `vmm`, step actions and
+ * model-specific expectations, with the same located diagnostics.
+ */
+#ifndef HV_SCENARIO_H
+#define HV_SCENARIO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sim/hv.h"
+#include "sim/node.h"
+
+enum sc_trigger {
+    SC_AT_START,   /* before the first instruction */
+    SC_AT_SYNC,    /* when a vCPU calls GUEST_SYNC(value) */
+    SC_AT_ICOUNT,  /* when vCPU `vcpu` has retired at least `value` instructions */
+    SC_AT_END,     /* after the run ends, before expectations */
+};
+
+struct sc_step {
+    const struct hv_node *node;    /* the step's map, for diagnostics */
+    enum sc_trigger at;
+    uint64_t value;                /* sync number or icount */
+    int32_t vcpu;                  /* -1: any vCPU (sync) */
+    const char *action;            /* `do:` */
+    const struct hv_node *action_node;
+    const struct hv_node *args;    /* `args:` or NULL */
+    const struct hv_node *expect;  /* `expect:` or NULL */
+};
+
+struct sc_config {
+    char *key;                     /* dotted key, e.g. "kvm.max_slots" */
+    char *value;                   /* scalar text */
+    const struct hv_node *node;    /* the value node (NULL for --set) */
+};
+
+struct scenario {
+    char *path;                    /* as given */
+    char *dir;                     /* folder of the file, for relative paths */
+    char *text;                    /* exact bytes of the file, NUL-terminated */
+    size_t text_len;
+    struct hv_node *root;
+
+    const char *name;
+    const char *description;
+    const char *model;             /* "kvm", "xen" or "none" */
+    enum hv_arch arch;
+    uint64_t vcpus;                /* default 1 */
+    uint64_t seed;                 /* default 0 */
+    uint64_t quantum;              /* default 10000 */
+    uint64_t limit;                /* default 100000000 */
+    const char *guest;             /* as written */
+    char *guest_path;              /* resolved against dir */
+
+    struct sc_config *config;      /* in file order; --set entries are appended */
+    size_t nconfig;
+
+    const struct hv_node *memory;  /* NULL if absent */
+    const struct hv_node *vmm;
+    const struct hv_node *expect;
+
+    struct sc_step *steps;
+    size_t nsteps;
+};
+
+/* Reads and parses a file. Caller owns *out; release with scenario_destroy(). */
+int scenario_load(struct scenario **out, const char *path, struct hv_diag *d);
+/*
+ * Parses text already in memory (replay uses the copy stored in the trace); `path` is used
+ * for messages and relative paths.
+ */
+int scenario_parse(struct scenario **out, const char *path, const char *text, size_t len,
+                   struct hv_diag *d);
+void scenario_destroy(struct scenario *s);
+
+/*
+ * Applies a --set KEY=VALUE override: replaces a config entry with the same key or appends
+ * one. HV_EINVAL if kv has no '=' or an empty key.
+ */
+int scenario_set(struct scenario *s, const char *kv);
+/* Value of a config key, or NULL. Borrowed. */
+const char *scenario_config(const struct scenario *s, const char *key);
+
+#endif

@@ -1,0 +1,227 @@
+/*
+ * guest.h - the API for guest programs that hvsim runs (freestanding C11, x86_64 and aarch64).
+ *
+ * A guest program defines
+ *
+ *     void guest_main(void);
+ *
+ * which the library calls on every vCPU once that vCPU has booted: its own stack, its own page
+ * tables (4 GiB identity map plus the private window), exception vectors installed. It reads
+ * its identity with guest_vcpu_id() and guest_nr_vcpus(). Returning from guest_main() is the
+ * same as GUEST_DONE().
+ *
+ * Reporting to the host goes through the ucall channel of hv_abi.h: GUEST_SYNC, GUEST_PRINTF,
+ * GUEST_ASSERT*, GUEST_DONE. A failed assertion and GUEST_DONE never return: the vCPU halts.
+ *
+ * README.md beside this file gives the boot sequence, the memory map, and the paging rule the
+ * simulator relies on (page-table pages identity-mapped; invlpg / CR3 reload / TLBI after a
+ * change).
+ */
+#ifndef GUEST_H
+#define GUEST_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hv_abi.h"
+
+#if !defined(__x86_64__) && !defined(__aarch64__)
+#error "the guest library supports x86_64 and aarch64"
+#endif
+
+#define GUEST_MAX_VCPUS   64
+#define GUEST_PAGE_SIZE   4096ULL
+#define GUEST_STACK_SIZE  16384ULL
+
+/*
+ * The per-vCPU private window: at boot every vCPU maps this one 4 KiB page to its own private
+ * page, guest_priv_page_gpa(id), so the same address reaches a different guest-physical page
+ * on each vCPU. The private pages are also reachable, all of them, through the identity map.
+ */
+#define GUEST_PRIV_VA 0x4000000000ULL
+
+/* ---- identity ------------------------------------------------------------------------- */
+
+/* The calling vCPU's id, 0 .. guest_nr_vcpus()-1. */
+unsigned guest_vcpu_id(void);
+unsigned guest_nr_vcpus(void);
+/* Guest-physical (== identity-mapped virtual) address of vCPU id's private page. */
+uint64_t guest_priv_page_gpa(unsigned id);
+
+/* The program's entry, called on every vCPU. Defined by the guest program. */
+void guest_main(void);
+
+/* ---- ucall ---------------------------------------------------------------------------- */
+
+void guest_ucall_sync(uint64_t n);
+void guest_ucall_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+_Noreturn void guest_ucall_assert(const char *file, unsigned line, const char *expr,
+                                  const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+_Noreturn void guest_ucall_assert_eq(const char *file, unsigned line, const char *a_text,
+                                     const char *b_text, uint64_t a, uint64_t b);
+_Noreturn void guest_ucall_done(void);
+/* Stops this vCPU for good (x86 hlt, arm64 wfi, in a loop). */
+_Noreturn void guest_halt(void);
+
+#define GUEST_SYNC(n) guest_ucall_sync((uint64_t)(n))
+#define GUEST_PRINTF(...) guest_ucall_printf(__VA_ARGS__)
+#define GUEST_DONE() guest_ucall_done()
+
+#define GUEST_ASSERT(cond)                                                           \
+    do {                                                                             \
+        if (!(cond))                                                                 \
+            guest_ucall_assert(__FILE__, __LINE__, #cond, "%s", "");                 \
+    } while (0)
+
+/* Like GUEST_ASSERT, with a printf-style message. */
+#define GUEST_ASSERT_MSG(cond, ...)                                                  \
+    do {                                                                             \
+        if (!(cond))                                                                 \
+            guest_ucall_assert(__FILE__, __LINE__, #cond, __VA_ARGS__);              \
+    } while (0)
+
+/* Compares two integers (each evaluated once, as uint64_t); the message shows both values. */
+#define GUEST_ASSERT_EQ(a, b)                                                        \
+    do {                                                                             \
+        uint64_t guest_a_ = (uint64_t)(a), guest_b_ = (uint64_t)(b);                 \
+        if (guest_a_ != guest_b_)                                                    \
+            guest_ucall_assert_eq(__FILE__, __LINE__, #a, #b, guest_a_, guest_b_);   \
+    } while (0)
+
+/* ---- formatting and memory (the library's own: no libc exists for these targets) ------- */
+
+int guest_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
+int guest_snprintf(char *buf, size_t size, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void *memcpy(void *restrict dst, const void *restrict src, size_t n);
+void *memmove(void *dst, const void *src, size_t n);
+void *memset(void *dst, int c, size_t n);
+int memcmp(const void *a, const void *b, size_t n);
+size_t strlen(const char *s);
+
+/* ---- synchronisation ------------------------------------------------------------------ */
+
+static inline void guest_cpu_relax(void)
+{
+#if defined(__x86_64__)
+    __asm__ volatile("pause" ::: "memory");
+#else
+    __asm__ volatile("yield" ::: "memory");
+#endif
+}
+
+/* A test-and-test-and-set lock on a u32 (0 = free). On aarch64: ldaxr/stlxr and stlr. */
+static inline void guest_spin_lock(uint32_t *lock)
+{
+    while (__atomic_exchange_n(lock, 1u, __ATOMIC_ACQ_REL) != 0) {
+        while (__atomic_load_n(lock, __ATOMIC_RELAXED) != 0)
+            guest_cpu_relax();
+    }
+}
+
+static inline void guest_spin_unlock(uint32_t *lock)
+{
+    __atomic_store_n(lock, 0u, __ATOMIC_RELEASE);
+}
+
+/* Waits until every vCPU has called it (reusable: the n-th call waits for the n-th round). */
+void guest_barrier(void);
+
+/* ---- paging --------------------------------------------------------------------------- */
+
+#define GUEST_MAP_WRITE  (1u << 0)  /* writable (else read-only) */
+#define GUEST_MAP_DEVICE (1u << 1)  /* aarch64: Device-nGnRnE; x86_64: PCD|PWT */
+
+/*
+ * Maps the 4 KiB page at va to gpa in the CALLING vCPU's page tables (other vCPUs are not
+ * affected), splitting a large mapping that covers va if needed, then flushes this vCPU's TLB
+ * entry for va (x86_64: invlpg; aarch64: dsb ishst; tlbi vaae1; dsb ish; isb). Table pages come
+ * from the vCPU's own pool; running out, or a va outside the translatable range, fails with a
+ * guest assertion. va and gpa must be page aligned.
+ */
+void guest_map(uint64_t va, uint64_t gpa, unsigned flags);
+/* Removes the 4 KiB mapping at va (splitting a large one), then flushes as guest_map does. */
+void guest_unmap(uint64_t va);
+
+/* ---- exceptions ----------------------------------------------------------------------- */
+
+#if defined(__x86_64__)
+/* Saved by the common stub; the fields from vector on are the hardware frame. */
+struct guest_regs {
+    uint64_t r15, r14, r13, r12, r11, r10, r9, r8;
+    uint64_t rbp, rdi, rsi, rdx, rcx, rbx, rax;
+    uint64_t vector;
+    uint64_t error_code;   /* 0 for vectors without one */
+    uint64_t pc;           /* rip; the handler may change it (iretq returns there) */
+    uint64_t cs, rflags, rsp, ss;
+};
+
+/* x86_64: `vector` is the IDT vector, 0..255. */
+#define GUEST_NR_VECTORS 256
+#define GUEST_VEC_DE 0
+#define GUEST_VEC_DB 1
+#define GUEST_VEC_BP 3
+#define GUEST_VEC_UD 6
+#define GUEST_VEC_DF 8
+#define GUEST_VEC_GP 13
+#define GUEST_VEC_PF 14
+
+/* The instruction guest_ud() executes (ud2) and its length. */
+#define GUEST_UD_LEN 2
+static inline void guest_ud(void)
+{
+    __asm__ volatile("ud2" ::: "memory");
+}
+#else
+/* Saved by the vector entry; the handler may change x[], pc (ELR_EL1) and pstate (SPSR_EL1). */
+struct guest_regs {
+    uint64_t x[31];
+    uint64_t sp;           /* SP at the exception (informational) */
+    uint64_t pc;           /* ELR_EL1: eret returns there */
+    uint64_t pstate;       /* SPSR_EL1 */
+    uint64_t esr;          /* ESR_EL1 */
+    uint64_t far;          /* FAR_EL1 */
+    uint64_t vector;       /* vector-table entry, 0..15 (4 = synchronous, current EL, SPx) */
+    uint64_t pad;
+};
+
+/*
+ * aarch64: `vector` is the exception class (ESR_EL1.EC, 0..63) of a synchronous exception
+ * taken from EL1 with SP_EL1, or one of GUEST_VEC_IRQ/FIQ/SERROR for the asynchronous ones.
+ */
+#define GUEST_NR_VECTORS 67
+#define GUEST_EC_UNKNOWN   0x00   /* includes UNDEFINED instructions (udf) */
+#define GUEST_EC_SVC64     0x15
+#define GUEST_EC_HVC64     0x16
+#define GUEST_EC_SMC64     0x17
+#define GUEST_EC_SYS64     0x18
+#define GUEST_EC_IABT_CUR  0x21
+#define GUEST_EC_PC_ALIGN  0x22
+#define GUEST_EC_DABT_CUR  0x25
+#define GUEST_EC_SP_ALIGN  0x26
+#define GUEST_EC_BRK64     0x3c
+#define GUEST_VEC_IRQ      64
+#define GUEST_VEC_FIQ      65
+#define GUEST_VEC_SERROR   66
+#define GUEST_VEC_UD       GUEST_EC_UNKNOWN
+
+/* The instruction guest_ud() executes (udf #0) and its length. */
+#define GUEST_UD_LEN 4
+static inline void guest_ud(void)
+{
+    __asm__ volatile("udf #0" ::: "memory");
+}
+#endif
+
+typedef void (*guest_handler_fn)(struct guest_regs *regs);
+
+/*
+ * Installs fn for `vector` on every vCPU (NULL removes it). An exception with no handler ends
+ * the run with an assertion ucall naming the vector and the pc.
+ */
+void guest_set_handler(unsigned vector, guest_handler_fn fn);
+
+#endif

@@ -1,0 +1,198 @@
+/* arch.c - architecture and outcome names, register name tables, disassembly, versions. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "sim/sim_int.h"
+
+static const char *const arch_names[HV_ARCH__COUNT] = { "x86_64", "aarch64", "arm" };
+
+const char *hv_arch_name(enum hv_arch a)
+{
+    return (unsigned)a < HV_ARCH__COUNT ? arch_names[a] : "?";
+}
+
+int hv_arch_from_name(const char *name, enum hv_arch *out)
+{
+    for (int a = 0; a < HV_ARCH__COUNT; a++) {
+        if (strcmp(name, arch_names[a]) == 0) {
+            *out = (enum hv_arch)a;
+            return 0;
+        }
+    }
+    return HV_EINVAL;
+}
+
+static const char *const outcome_names[] = {
+    [HV_OUT_RUNNING] = "running", [HV_OUT_DONE] = "done",         [HV_OUT_ASSERT] = "assert",
+    [HV_OUT_LIMIT] = "limit",     [HV_OUT_EXCEPTION] = "exception", [HV_OUT_DEADLOCK] = "deadlock",
+    [HV_OUT_ERROR] = "error",
+};
+
+const char *hv_outcome_name(enum hv_outcome o)
+{
+    return (unsigned)o < sizeof outcome_names / sizeof outcome_names[0] ? outcome_names[o] : "?";
+}
+
+int hv_outcome_from_name(const char *name, enum hv_outcome *out)
+{
+    for (size_t i = 0; i < sizeof outcome_names / sizeof outcome_names[0]; i++) {
+        if (strcmp(name, outcome_names[i]) == 0) {
+            *out = (enum hv_outcome)i;
+            return 0;
+        }
+    }
+    return HV_EINVAL;
+}
+
+struct reg_name {
+    const char *name;
+    int id;
+};
+
+static const struct reg_name x86_regs[] = {
+    { "rax", UC_X86_REG_RAX }, { "rcx", UC_X86_REG_RCX }, { "rdx", UC_X86_REG_RDX },
+    { "rbx", UC_X86_REG_RBX }, { "rsp", UC_X86_REG_RSP }, { "rbp", UC_X86_REG_RBP },
+    { "rsi", UC_X86_REG_RSI }, { "rdi", UC_X86_REG_RDI }, { "r8", UC_X86_REG_R8 },
+    { "r9", UC_X86_REG_R9 },   { "r10", UC_X86_REG_R10 }, { "r11", UC_X86_REG_R11 },
+    { "r12", UC_X86_REG_R12 }, { "r13", UC_X86_REG_R13 }, { "r14", UC_X86_REG_R14 },
+    { "r15", UC_X86_REG_R15 }, { "rip", UC_X86_REG_RIP }, { "rflags", UC_X86_REG_RFLAGS },
+    { "cr0", UC_X86_REG_CR0 }, { "cr2", UC_X86_REG_CR2 }, { "cr3", UC_X86_REG_CR3 },
+    { "cr4", UC_X86_REG_CR4 }, { "pc", UC_X86_REG_RIP },  { NULL, 0 },
+};
+
+static const struct reg_name a64_regs[] = {
+    { "x0", UC_ARM64_REG_X0 },   { "x1", UC_ARM64_REG_X1 },   { "x2", UC_ARM64_REG_X2 },
+    { "x3", UC_ARM64_REG_X3 },   { "x4", UC_ARM64_REG_X4 },   { "x5", UC_ARM64_REG_X5 },
+    { "x6", UC_ARM64_REG_X6 },   { "x7", UC_ARM64_REG_X7 },   { "x8", UC_ARM64_REG_X8 },
+    { "x9", UC_ARM64_REG_X9 },   { "x10", UC_ARM64_REG_X10 }, { "x11", UC_ARM64_REG_X11 },
+    { "x12", UC_ARM64_REG_X12 }, { "x13", UC_ARM64_REG_X13 }, { "x14", UC_ARM64_REG_X14 },
+    { "x15", UC_ARM64_REG_X15 }, { "x16", UC_ARM64_REG_X16 }, { "x17", UC_ARM64_REG_X17 },
+    { "x18", UC_ARM64_REG_X18 }, { "x19", UC_ARM64_REG_X19 }, { "x20", UC_ARM64_REG_X20 },
+    { "x21", UC_ARM64_REG_X21 }, { "x22", UC_ARM64_REG_X22 }, { "x23", UC_ARM64_REG_X23 },
+    { "x24", UC_ARM64_REG_X24 }, { "x25", UC_ARM64_REG_X25 }, { "x26", UC_ARM64_REG_X26 },
+    { "x27", UC_ARM64_REG_X27 }, { "x28", UC_ARM64_REG_X28 }, { "x29", UC_ARM64_REG_X29 },
+    { "x30", UC_ARM64_REG_X30 }, { "sp", UC_ARM64_REG_SP },   { "pc", UC_ARM64_REG_PC },
+    { "nzcv", UC_ARM64_REG_NZCV }, { "lr", UC_ARM64_REG_X30 }, { NULL, 0 },
+};
+
+static const struct reg_name a32_regs[] = {
+    { "r0", UC_ARM_REG_R0 },   { "r1", UC_ARM_REG_R1 },   { "r2", UC_ARM_REG_R2 },
+    { "r3", UC_ARM_REG_R3 },   { "r4", UC_ARM_REG_R4 },   { "r5", UC_ARM_REG_R5 },
+    { "r6", UC_ARM_REG_R6 },   { "r7", UC_ARM_REG_R7 },   { "r8", UC_ARM_REG_R8 },
+    { "r9", UC_ARM_REG_R9 },   { "r10", UC_ARM_REG_R10 }, { "r11", UC_ARM_REG_R11 },
+    { "r12", UC_ARM_REG_R12 }, { "sp", UC_ARM_REG_SP },   { "lr", UC_ARM_REG_LR },
+    { "pc", UC_ARM_REG_PC },   { "cpsr", UC_ARM_REG_CPSR }, { NULL, 0 },
+};
+
+static const struct reg_name *reg_table(enum hv_arch a)
+{
+    switch (a) {
+    case HV_ARCH_X86_64: return x86_regs;
+    case HV_ARCH_AARCH64: return a64_regs;
+    default: return a32_regs;
+    }
+}
+
+int arch_reg_id(enum hv_arch a, const char *name)
+{
+    for (const struct reg_name *r = reg_table(a); r->name; r++)
+        if (strcmp(r->name, name) == 0)
+            return r->id;
+    return -1;
+}
+
+int arch_gpr_id(enum hv_arch a, unsigned idx)
+{
+    switch (a) {
+    case HV_ARCH_X86_64: return idx < 16 ? x86_regs[idx].id : -1;
+    case HV_ARCH_AARCH64: return idx < 32 ? a64_regs[idx].id : -1;
+    default: return idx < 16 ? a32_regs[idx].id : -1;
+    }
+}
+
+/* Number of general registers shown in a register dump. */
+static size_t dump_count(enum hv_arch a)
+{
+    switch (a) {
+    case HV_ARCH_X86_64: return 22;  /* rax..r15, rip, rflags, cr0, cr2, cr3, cr4 */
+    case HV_ARCH_AARCH64: return 34; /* x0..x30, sp, pc, nzcv */
+    default: return 17;
+    }
+}
+
+void hv_vcpu_format_regs(struct hv_vcpu *v, char *buf, size_t size)
+{
+    const struct reg_name *t = reg_table(v->vm->arch);
+    size_t len = 0;
+    if (size)
+        buf[0] = 0;
+    for (size_t i = 0; i < dump_count(v->vm->arch) && len < size; i++) {
+        uint64_t val = 0;
+        uc_reg_read(v->uc, t[i].id, &val);
+        int n = snprintf(buf + len, size - len, "%6s=%016" PRIx64 "%s", t[i].name, val,
+                         (i % 4 == 3) ? "\n" : " ");
+        if (n < 0)
+            break;
+        len += (size_t)n;
+    }
+}
+
+static int cs_open_arch(enum hv_arch arch, csh *h)
+{
+    cs_err e;
+    switch (arch) {
+    case HV_ARCH_X86_64: e = cs_open(CS_ARCH_X86, CS_MODE_64, h); break;
+    case HV_ARCH_AARCH64: e = cs_open(CS_ARCH_ARM64, CS_MODE_ARM, h); break;
+    default: e = cs_open(CS_ARCH_ARM, CS_MODE_ARM, h); break;
+    }
+    return e == CS_ERR_OK ? 0 : HV_ECAPSTONE;
+}
+
+void hv_disasm(enum hv_arch arch, const uint8_t *code, size_t len, uint64_t addr, uint64_t pc,
+               size_t n, char *buf, size_t size)
+{
+    csh h;
+    size_t out = 0;
+    if (size)
+        buf[0] = 0;
+    if (cs_open_arch(arch, &h))
+        return;
+    cs_insn *insn = cs_malloc(h);
+    const uint8_t *p = code;
+    size_t left = len;
+    uint64_t a = addr;
+    for (size_t i = 0; i < n && left && out < size; i++) {
+        if (!cs_disasm_iter(h, &p, &left, &a, insn)) {
+            snprintf(buf + out, size - out, "  %016" PRIx64 ": (bad)\n", a);
+            break;
+        }
+        int k = snprintf(buf + out, size - out, "%c %016" PRIx64 ": %-8s %s\n",
+                         insn->address == pc ? '>' : ' ', insn->address, insn->mnemonic,
+                         insn->op_str);
+        if (k < 0)
+            break;
+        out += (size_t)k;
+    }
+    cs_free(insn, 1);
+    cs_close(&h);
+}
+
+int sim_cs_open(enum hv_arch arch, csh *h);
+int sim_cs_open(enum hv_arch arch, csh *h)
+{
+    int err = cs_open_arch(arch, h);
+    if (!err)
+        cs_option(*h, CS_OPT_DETAIL, CS_OPT_ON);
+    return err;
+}
+
+void hv_lib_versions(char *unicorn, size_t usize, char *capstone, size_t csize)
+{
+    unsigned maj, min;
+    unsigned uv = uc_version(&maj, &min);
+    snprintf(unicorn, usize, "%u.%u.%u", (uv >> 24) & 0xff, (uv >> 16) & 0xff, (uv >> 8) & 0xff);
+    int cmaj, cmin;
+    cs_version(&cmaj, &cmin);
+    snprintf(capstone, csize, "%d.%d", cmaj, cmin);
+}

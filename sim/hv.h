@@ -1,0 +1,145 @@
+/*
+ * hv.h - the simulator as the runner and the CLI see it: architectures, a VM of vCPUs, guest
+ * physical memory, running under the deterministic scheduler, and the run outcome.
+ *
+ * Model writers use sim/model.h, which adds exits and the model operations.
+ */
+#ifndef HV_HV_H
+#define HV_HV_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sim/hv_err.h"
+#include "trace/event.h"
+
+#define HV_MAX_VCPUS 64
+
+enum hv_arch { HV_ARCH_X86_64, HV_ARCH_AARCH64, HV_ARCH_ARM, HV_ARCH__COUNT };
+
+/* "x86_64", "aarch64", "arm". */
+const char *hv_arch_name(enum hv_arch a);
+/* Returns 0 and sets *out, or HV_EINVAL for an unknown name. */
+int hv_arch_from_name(const char *name, enum hv_arch *out);
+
+struct hv_vm;
+struct hv_vcpu;
+struct hv_model_ops;
+
+/* How a run ended. */
+enum hv_outcome {
+    HV_OUT_RUNNING = 0,
+    HV_OUT_DONE,       /* every vCPU called GUEST_DONE or was stopped by the model */
+    HV_OUT_ASSERT,     /* a GUEST_ASSERT failed */
+    HV_OUT_LIMIT,      /* the instruction budget ran out */
+    HV_OUT_EXCEPTION,  /* an exception with no handler */
+    HV_OUT_DEADLOCK,   /* no vCPU can run and not all are done */
+    HV_OUT_ERROR,      /* a simulator error (hv_err) ended the run */
+};
+const char *hv_outcome_name(enum hv_outcome o);
+int hv_outcome_from_name(const char *name, enum hv_outcome *out);
+
+/* One effective config entry (scenario `config` and --set, already merged). */
+struct hv_kv {
+    const char *key;
+    const char *value;
+};
+
+struct hv_node;
+
+struct hv_vm_config {
+    enum hv_arch arch;
+    unsigned nr_vcpus;          /* 1..HV_MAX_VCPUS */
+    uint64_t seed;              /* schedule seed */
+    uint64_t quantum;           /* max instructions per slice (>= 1) */
+    uint64_t limit;             /* total instruction budget (>= 1) */
+    const struct hv_model_ops *model;
+    hv_event_sink_fn sink;      /* receives every event; may be NULL */
+    void *sink_ctx;
+    const struct hv_kv *config; /* borrowed for the VM's lifetime */
+    size_t nconfig;
+    const struct hv_node *memory;  /* the scenario's `memory` and `vmm` sections, or NULL */
+    const struct hv_node *vmm;
+};
+
+/* Caller owns *out; release with hv_vm_destroy(). The model's vm_init runs here. */
+int hv_vm_create(struct hv_vm **out, const struct hv_vm_config *cfg);
+void hv_vm_destroy(struct hv_vm *vm);
+
+/*
+ * Guest physical memory. RAM regions are host buffers (page aligned, owned by the caller
+ * unless created with hv_vm_add_ram) mapped at the same GPA in every vCPU's engine;
+ * everything else is unbacked and reaches the model as MMIO.
+ */
+int hv_vm_add_ram(struct hv_vm *vm, uint64_t gpa, uint64_t size);   /* sim allocates, zeroed */
+/* Borrowed host pointer for [gpa, gpa+len) if one RAM region holds it all, else NULL. */
+void *hv_vm_gpa_ptr(struct hv_vm *vm, uint64_t gpa, uint64_t len);
+/* Copies between host and guest physical memory; HV_EINVAL if any byte is unbacked. */
+int hv_vm_read_gpa(struct hv_vm *vm, uint64_t gpa, void *buf, size_t len);
+int hv_vm_write_gpa(struct hv_vm *vm, uint64_t gpa, const void *buf, size_t len);
+
+/* Loads an ELF image into guest RAM and sets every vCPU's entry point. */
+int hv_vm_load_elf(struct hv_vm *vm, const void *image, size_t len);
+
+/* Starts vCPU i at its entry (the model may keep some stopped, e.g. PSCI secondaries). */
+struct hv_vcpu *hv_vm_vcpu(struct hv_vm *vm, unsigned i);
+unsigned hv_vm_nr_vcpus(const struct hv_vm *vm);
+
+/*
+ * Runs the scheduler until the run ends or a vCPU reaches a pause point (see
+ * hv_vm_pause_on_sync). Returns 0 with *paused set if it stopped at a pause point (the run can
+ * be continued with another call), or 0 with the outcome in hv_vm_outcome().
+ */
+int hv_vm_run(struct hv_vm *vm, bool *paused);
+enum hv_outcome hv_vm_outcome(const struct hv_vm *vm);
+/* Total retired guest instructions. */
+uint64_t hv_vm_icount(const struct hv_vm *vm);
+
+/*
+ * Pause points: when a vCPU calls GUEST_SYNC(n) (or reaches its icount target), hv_vm_run
+ * returns with *paused = true so the runner can perform scenario steps; the vCPU that paused
+ * is hv_vm_paused_vcpu() and its sync number hv_vm_paused_sync().
+ */
+void hv_vm_pause_on_sync(struct hv_vm *vm, bool on);
+int hv_vm_pause_at_icount(struct hv_vm *vm, unsigned vcpu, uint64_t icount);
+struct hv_vcpu *hv_vm_paused_vcpu(const struct hv_vm *vm);
+uint64_t hv_vm_paused_sync(const struct hv_vm *vm);
+
+/* Emits an event from outside a vCPU (vcpu -1), e.g. step and expect events. */
+int hv_vm_emit(struct hv_vm *vm, int32_t vcpu, enum hv_ev_kind kind, const void *fields);
+/* The next event sequence number. */
+uint64_t hv_vm_next_seq(const struct hv_vm *vm);
+/* Text the guest printed with GUEST_PRINTF, concatenated. Borrowed. */
+const char *hv_vm_output(const struct hv_vm *vm);
+/* The failed assertion (valid when the outcome is HV_OUT_ASSERT). Borrowed. */
+void hv_vm_assert_info(const struct hv_vm *vm, const char **file, uint64_t *line,
+                       const char **expr, const char **text);
+
+/* vCPU accessors. */
+unsigned hv_vcpu_id(const struct hv_vcpu *v);
+uint64_t hv_vcpu_icount(const struct hv_vcpu *v);
+struct hv_vm *hv_vcpu_vm(const struct hv_vcpu *v);
+/* Reads a register by name ("rax", "x0", "pc", ...); HV_EINVAL for an unknown name. */
+int hv_vcpu_reg_by_name(struct hv_vcpu *v, const char *name, uint64_t *out);
+int hv_vcpu_set_reg_by_name(struct hv_vcpu *v, const char *name, uint64_t val);
+/* Prints the general registers to buf (for divergence reports). */
+void hv_vcpu_format_regs(struct hv_vcpu *v, char *buf, size_t size);
+/*
+ * Translates a guest virtual address through the vCPU's own page tables (identity when paging
+ * is off). Returns 0 with *gpa set, or HV_EINVAL when not mapped.
+ */
+int hv_vcpu_gva_to_gpa(struct hv_vcpu *v, uint64_t gva, uint64_t *gpa, bool *writable);
+int hv_vcpu_read_gva(struct hv_vcpu *v, uint64_t gva, void *buf, size_t len);
+
+/*
+ * Disassembles up to n instructions at gva into buf, one per line, marking pc with '>'.
+ * Used by the divergence report and `show`.
+ */
+void hv_disasm(enum hv_arch arch, const uint8_t *code, size_t len, uint64_t addr, uint64_t pc,
+               size_t n, char *buf, size_t size);
+
+/* Version strings of the libraries, for the trace's run_info. */
+void hv_lib_versions(char *unicorn, size_t usize, char *capstone, size_t csize);
+
+#endif

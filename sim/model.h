@@ -1,0 +1,149 @@
+/*
+ * model.h - the API for model writers: exits, the model operations, and what a model may do
+ * to a VM or vCPU from inside a handler.
+ *
+ * The core calls a model only through its `const struct hv_model_ops`. Every handler is
+ * optional; a NULL handler (or HV_ACT_DEFAULT) gets the simulator's default behaviour, which
+ * is what model `none` relies on. Handlers run inside Unicorn hooks on the single host thread:
+ * they may read and write the vCPU's registers and guest memory through sim/, emit events,
+ * and request state changes; they must not change memory mappings directly (use hv_vm_* so
+ * every engine sees the change).
+ */
+#ifndef HV_MODEL_H
+#define HV_MODEL_H
+
+#include "sim/hv.h"
+#include "sim/node.h"
+
+enum hv_exit_action {
+    HV_ACT_DEFAULT = 0, /* not handled: the simulator's default */
+    HV_ACT_HANDLED,     /* handled; the pc moves past the instruction */
+    HV_ACT_RETRY,       /* handled; the pc stays at the instruction, which runs again */
+    HV_ACT_STOP_VCPU,   /* the vCPU stops (e.g. PSCI CPU_OFF); pc moves past it */
+    HV_ACT_END_RUN,     /* the whole run ends (e.g. a shutdown hypercall) */
+};
+
+enum hv_hc_insn { HV_HC_VMCALL, HV_HC_VMMCALL, HV_HC_HVC, HV_HC_SMC };
+
+struct hv_exit_hypercall {
+    enum hv_hc_insn insn;
+    uint64_t imm;     /* Arm immediate; 0 on x86 */
+    uint64_t pc;      /* address of the instruction */
+    unsigned len;     /* its length */
+};
+
+struct hv_exit_pio {
+    uint16_t port;
+    uint8_t size;
+    bool write;
+    uint64_t data;    /* in: the value written; out: the value to read */
+};
+
+struct hv_exit_mmio {
+    uint64_t gpa;
+    uint8_t size;     /* 1, 2, 4 or 8: an 8-byte access is one exit */
+    bool write;
+    uint64_t data;    /* in: the value written; out: the value to read */
+};
+
+struct hv_exit_cpuid {
+    uint32_t leaf, subleaf;
+    uint32_t eax, ebx, ecx, edx;  /* in: Unicorn's own answer; out: the guest's */
+};
+
+struct hv_exit_msr {
+    uint32_t index;
+    bool write;
+    uint64_t value;   /* in for wrmsr; out for rdmsr */
+    bool gp;          /* out: raise #GP(0) instead */
+};
+
+/* A model knob: a dotted config key, its default and one line of help. */
+struct hv_knob {
+    const char *key;
+    const char *def;
+    const char *help;
+};
+
+/*
+ * The operations of a model. Declared once per model with designated initialisers.
+ * Marks: [R] required, [O] optional.
+ */
+struct hv_model_ops {
+    const char *name;                                                      /* [R] */
+    const char *summary;                                                   /* [R] */
+    const struct hv_knob *knobs;           /* [O] terminated by {NULL} */
+
+    /* Scenario checks, before anything runs; errors are located via d. HV_ENOENT from
+     * check_step / check_expect means "not mine" (the runner then reports it unknown). */
+    int (*check_memory)(const struct hv_node *memory, enum hv_arch arch,
+                        struct hv_diag *d);                                /* [O] */
+    int (*check_vmm)(const struct hv_node *vmm, struct hv_diag *d);         /* [O] */
+    int (*check_step)(const char *action, const struct hv_node *args,
+                      const struct hv_node *expect, struct hv_diag *d);     /* [O] */
+    int (*check_expect)(const char *key, const struct hv_node *val,
+                        struct hv_diag *d);                                /* [O] */
+
+    /* VM lifetime. vm_init sets up guest memory from the scenario's `memory` section. */
+    int (*vm_init)(struct hv_vm *vm, const struct hv_node *memory,
+                   const struct hv_node *vmm);                             /* [R] */
+    void (*vm_fini)(struct hv_vm *vm);                                     /* [O] */
+    /* Returns false to leave the vCPU stopped at start (e.g. PSCI secondaries). */
+    bool (*vcpu_starts)(struct hv_vcpu *v);                                /* [O] */
+
+    /* Exits, one handler per kind. */
+    enum hv_exit_action (*hypercall)(struct hv_vcpu *v, struct hv_exit_hypercall *e);
+    enum hv_exit_action (*pio)(struct hv_vcpu *v, struct hv_exit_pio *e);
+    enum hv_exit_action (*mmio)(struct hv_vcpu *v, struct hv_exit_mmio *e);
+    enum hv_exit_action (*cpuid)(struct hv_vcpu *v, struct hv_exit_cpuid *e);
+    enum hv_exit_action (*msr)(struct hv_vcpu *v, struct hv_exit_msr *e);
+    enum hv_exit_action (*halt)(struct hv_vcpu *v);
+
+    /* Scenario steps and expectations the model defines; result/actual are JSON text. */
+    int (*step)(struct hv_vm *vm, const char *action, const struct hv_node *args,
+                char *result, size_t size);                                /* [O] */
+    int (*expect)(struct hv_vm *vm, const char *key, const struct hv_node *val,
+                  char *actual, size_t size, bool *ok);                    /* [O] */
+};
+
+/* The model's per-VM state. */
+void hv_vm_set_model_data(struct hv_vm *vm, void *data);
+void *hv_vm_model_data(const struct hv_vm *vm);
+/* Effective value of a config key (scenario config, --set, else the knob default), or NULL. */
+const char *hv_vm_config_get(const struct hv_vm *vm, const char *key);
+enum hv_arch hv_vm_arch(const struct hv_vm *vm);
+const struct hv_model_ops *hv_vm_model(const struct hv_vm *vm);
+
+/* Emits an event on behalf of vCPU v at its current (exact) pc and icount. */
+int hv_vcpu_emit(struct hv_vcpu *v, enum hv_ev_kind kind, const void *fields);
+
+/* Registers by architecture-neutral index: x86 rax..r15 = 0..15, Arm x0..x30 = 0..30. */
+uint64_t hv_vcpu_gpr(struct hv_vcpu *v, unsigned idx);
+void hv_vcpu_set_gpr(struct hv_vcpu *v, unsigned idx, uint64_t val);
+uint64_t hv_vcpu_pc(struct hv_vcpu *v);
+
+/*
+ * Makes vCPU v runnable again (e.g. PSCI CPU_ON) at entry with the given first argument
+ * register, or stops it. Takes effect at the next scheduling decision.
+ */
+int hv_vcpu_start(struct hv_vcpu *v, uint64_t entry, uint64_t arg0);
+void hv_vcpu_stop(struct hv_vcpu *v, const char *why);
+
+/*
+ * Queues a guest-visible exception for delivery before v's next instruction (x86 vector with
+ * an error code, e.g. #GP(0) = 13, 0; Arm: an UNDEF with syndrome).
+ */
+void hv_vcpu_inject(struct hv_vcpu *v, unsigned vector, uint64_t error_code);
+
+/*
+ * Guest code written by the host or a model (a hypercall page) must be dropped from every
+ * engine's translation cache, or stale code runs. Call after writing [gpa, gpa+len).
+ */
+void hv_vm_code_written(struct hv_vm *vm, uint64_t gpa, uint64_t len);
+
+/* The models hvsim knows, by name. */
+const struct hv_model_ops *hv_model_lookup(const char *name);
+/* NULL-terminated list of all models. */
+const struct hv_model_ops *const *hv_model_list(void);
+
+#endif

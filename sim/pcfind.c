@@ -1,0 +1,199 @@
+/*
+ * pcfind.c - the exact instruction behind a data access seen by an MMIO callback.
+ *
+ * Inside memory callbacks Unicorn reports the pc of the block start, not of the instruction,
+ * but the general registers are current (QEMU syncs them before every memory access that can
+ * fault). So hvsim decodes the current block with Capstone and recomputes each memory
+ * operand's effective address from the current registers; the first instruction whose operand
+ * covers the accessed address, in the right direction, is the one. Its index in the block gives
+ * the exact instruction count.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "sim/sim_int.h"
+
+static uint64_t x86_regval(struct hv_vcpu *v, x86_reg r, uint64_t next_pc)
+{
+    if (r == X86_REG_INVALID)
+        return 0;
+    if (r == X86_REG_RIP)
+        return next_pc;
+    const char *name = cs_reg_name(v->vm->cs, r);
+    if (!name)
+        return 0;
+    char n64[8];
+    uint64_t mask = ~0ULL;
+    if (name[0] == 'e' && strlen(name) == 3) { /* eax -> rax */
+        snprintf(n64, sizeof n64, "r%s", name + 1);
+        mask = 0xffffffffULL;
+    } else if (name[0] == 'r' && name[strlen(name) - 1] == 'd') { /* r8d -> r8 */
+        snprintf(n64, sizeof n64, "%.*s", (int)strlen(name) - 1, name);
+        mask = 0xffffffffULL;
+    } else {
+        snprintf(n64, sizeof n64, "%s", name);
+    }
+    int id = arch_reg_id(HV_ARCH_X86_64, n64);
+    if (id < 0) {
+        if (strcmp(name, "fs") == 0 || strcmp(name, "gs") == 0) {
+            uint64_t base = 0;
+            uc_reg_read(v->uc, name[0] == 'f' ? UC_X86_REG_FS_BASE : UC_X86_REG_GS_BASE, &base);
+            return base;
+        }
+        return 0;
+    }
+    uint64_t val = 0;
+    uc_reg_read(v->uc, id, &val);
+    return val & mask;
+}
+
+static uint64_t a64_reg(struct hv_vcpu *v, arm64_reg r)
+{
+    if (r == ARM64_REG_INVALID)
+        return 0;
+    const char *name = cs_reg_name(v->vm->cs, r);
+    if (!name)
+        return 0;
+    uint64_t val = 0;
+    if (strcmp(name, "sp") == 0 || strcmp(name, "wsp") == 0) {
+        uc_reg_read(v->uc, UC_ARM64_REG_SP, &val);
+        return val;
+    }
+    if (strcmp(name, "xzr") == 0 || strcmp(name, "wzr") == 0)
+        return 0;
+    char n64[8];
+    snprintf(n64, sizeof n64, "x%s", name + 1);
+    int id = arch_reg_id(HV_ARCH_AARCH64, n64);
+    if (id < 0)
+        return 0;
+    uc_reg_read(v->uc, id, &val);
+    return name[0] == 'w' ? (val & 0xffffffffULL) : val;
+}
+
+static unsigned a64_reg_bytes(struct hv_vcpu *v, arm64_reg r)
+{
+    const char *n = cs_reg_name(v->vm->cs, r);
+    if (!n)
+        return 8;
+    switch (n[0]) {
+    case 'w': case 's': return 4;
+    case 'b': return 1;
+    case 'h': return 2;
+    case 'q': case 'v': return 16;
+    default: return 8;
+    }
+}
+
+/* Fills ea/size/write of insn's memory operand; false if it has none. */
+static bool insn_access(struct hv_vcpu *v, const cs_insn *insn, uint64_t *ea, unsigned *size,
+                        bool *write, unsigned *count)
+{
+    *count = 1;
+    if (v->vm->arch == HV_ARCH_X86_64) {
+        const cs_x86 *x = &insn->detail->x86;
+        for (int i = 0; i < x->op_count; i++) {
+            const cs_x86_op *op = &x->operands[i];
+            if (op->type != X86_OP_MEM)
+                continue;
+            if (insn->id == X86_INS_LEA || insn->id == X86_INS_NOP)
+                return false;
+            uint64_t next = insn->address + insn->size;
+            uint64_t a = (uint64_t)op->mem.disp + x86_regval(v, op->mem.base, next) +
+                         x86_regval(v, op->mem.index, next) * (uint64_t)(op->mem.scale);
+            if (op->mem.segment == X86_REG_FS || op->mem.segment == X86_REG_GS)
+                a += x86_regval(v, op->mem.segment, next);
+            *ea = a;
+            *size = op->size;
+            *write = (op->access & CS_AC_WRITE) != 0;
+            return true;
+        }
+        return false;
+    }
+    const cs_arm64 *a = &insn->detail->arm64;
+    const char *m = insn->mnemonic;
+    size_t ml = strlen(m);
+    if (strncmp(m, "ld", 2) != 0 && strncmp(m, "st", 2) != 0)
+        return false;
+    /* data register: the first one, except store-exclusive whose first is the status */
+    bool st_excl = m[0] == 's' && strchr(m, 'x') != NULL;
+    unsigned regsize = 8;
+    int seen = 0;
+    for (int i = 0; i < a->op_count; i++) {
+        const cs_arm64_op *op = &a->operands[i];
+        if (op->type == ARM64_OP_REG && seen++ == (st_excl ? 1 : 0)) {
+            regsize = a64_reg_bytes(v, op->reg);
+            break;
+        }
+    }
+    for (int i = 0; i < a->op_count; i++) {
+        const cs_arm64_op *op = &a->operands[i];
+        if (op->type != ARM64_OP_MEM)
+            continue;
+        uint64_t idx = a64_reg(v, op->mem.index);
+        if (op->shift.type == ARM64_SFT_LSL)
+            idx <<= op->shift.value;
+        *ea = a64_reg(v, op->mem.base) + idx + (uint64_t)(int64_t)op->mem.disp;
+        *write = m[0] == 's';
+        char last = m[ml - 1];
+        if (last == 'b')
+            *size = 1;
+        else if (last == 'h')
+            *size = 2;
+        else if (ml >= 2 && m[ml - 2] == 's' && last == 'w')
+            *size = 4;
+        else
+            *size = regsize;
+        if (last == 'p')
+            *count = 2; /* ldp / stp / ldnp: two registers */
+        return true;
+    }
+    return false;
+}
+
+int pcfind_access(struct hv_vcpu *v, uint64_t va, bool write, uint64_t *pc, uint32_t *index,
+                  unsigned *size)
+{
+    uint8_t code[4096];
+    uint32_t n = v->blk_size < sizeof code ? v->blk_size : sizeof code;
+    if (!n || uc_mem_read(v->uc, v->blk_pc, code, n) != UC_ERR_OK)
+        return HV_EINVAL;
+    cs_insn *insn = cs_malloc(v->vm->cs);
+    const uint8_t *p = code;
+    size_t left = n;
+    uint64_t a = v->blk_pc;
+    int err = HV_EINVAL;
+    for (uint32_t i = 0; cs_disasm_iter(v->vm->cs, &p, &left, &a, insn); i++) {
+        uint64_t ea;
+        unsigned sz, cnt;
+        bool w;
+        if (!insn_access(v, insn, &ea, &sz, &w, &cnt) || w != write)
+            continue;
+        if (va >= ea && va < ea + (uint64_t)sz * cnt) {
+            *pc = insn->address;
+            *index = i;
+            *size = sz;
+            err = 0;
+            break;
+        }
+    }
+    cs_free(insn, 1);
+    return err;
+}
+
+int pcfind_ea(struct hv_vcpu *v, uint64_t pc, uint64_t *ea)
+{
+    uint8_t code[16];
+    if (uc_mem_read(v->uc, pc, code, v->vm->arch == HV_ARCH_X86_64 ? 15 : 4) != UC_ERR_OK)
+        return HV_EINVAL;
+    cs_insn *insn = cs_malloc(v->vm->cs);
+    const uint8_t *p = code;
+    size_t left = v->vm->arch == HV_ARCH_X86_64 ? 15 : 4;
+    uint64_t a = pc;
+    int err = HV_EINVAL;
+    unsigned sz, cnt;
+    bool w;
+    if (cs_disasm_iter(v->vm->cs, &p, &left, &a, insn) && insn_access(v, insn, ea, &sz, &w, &cnt))
+        err = 0;
+    cs_free(insn, 1);
+    return err;
+}

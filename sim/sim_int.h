@@ -1,0 +1,232 @@
+/*
+ * sim_int.h - sim/'s internal structures, shared by its files only.
+ *
+ * A VM owns N vCPUs; each vCPU owns one Unicorn engine. Guest physical memory is a sorted
+ * table of RAM regions (host buffers); every engine maps those buffers, so all vCPUs see one
+ * memory. What an engine maps depends on the arch (see mem.c):
+ *   - aarch64, and x86_64 with paging off: the physical layout itself (RAM at its GPA, every
+ *     hole an MMIO region that reports to the model);
+ *   - x86_64 with paging on: a shadow of the vCPU's own page tables (Unicorn 2.0.1 ignores
+ *     the physical address in x86 PTEs), re-derived at CR writes, invlpg and faults.
+ *
+ * Instruction counting (vcpu.c): a block hook adds each translation block's instruction count
+ * as the block starts, and stops the engine at the first block boundary where the slice's
+ * budget is spent. Exits inside a block recover the exact pc and instruction index.
+ */
+#ifndef HV_SIM_INT_H
+#define HV_SIM_INT_H
+
+#include <capstone/capstone.h>
+#include <unicorn/unicorn.h>
+
+#include "scenarios/lib/hv_abi.h"
+#include "sim/model.h"
+
+/* Address passed as `until` to uc_emu_start: never executed (see the Unicorn notes). */
+#define HV_UNTIL 0x7ffedead0000ULL
+/* Unicorn's UC_CTL macro shifts a signed int into the sign bit (undefined behaviour that UBSan
+ * reports); the same encoding, computed unsigned. */
+#define HV_UC_CTL(type, nr, rw)                                                              \
+    ((uc_control_type)((unsigned)(type) | ((unsigned)(nr) << 26) | ((unsigned)(rw) << 30)))
+#define hv_uc_request_cache(uc, addr, tb)                                                    \
+    uc_ctl(uc, HV_UC_CTL(UC_CTL_TB_REQUEST_CACHE, 2, UC_CTL_IO_READ_WRITE), (addr), (tb))
+#define hv_uc_flush_tb(uc) uc_ctl(uc, HV_UC_CTL(UC_CTL_TB_FLUSH, 0, UC_CTL_IO_WRITE))
+
+/* Physical address space covered by hole MMIO regions. */
+#define HV_PA_LIMIT_X86   (1ULL << 32)
+#define HV_PA_LIMIT_ARM64 (1ULL << 40)
+
+struct hv_region {
+    uint64_t gpa, size;
+    uint8_t *host;
+    bool owned;
+};
+
+/* One MMIO mapping in an engine: what the callbacks need to turn an offset into a GPA. */
+struct hv_mmio_map {
+    struct hv_vcpu *v;
+    uint64_t va;       /* where it is mapped in the engine */
+    uint64_t gpa;      /* the GPA at offset 0 */
+    uint64_t size;
+};
+
+/* A run of the engine's map: va -> gpa for size bytes (RAM or hole). */
+struct hv_run {
+    uint64_t va, gpa, size;
+    bool writable;
+};
+
+struct hv_blk {
+    uint64_t pc;
+    uint32_t size;     /* bytes, as the block hook reports */
+    uint32_t icount;
+    uint16_t *offs;    /* x86: instruction start offsets, decoded on demand (icount entries) */
+};
+
+struct hv_blktab {
+    struct hv_blk *slots;
+    size_t cap, used;  /* open addressing, cap a power of two */
+};
+
+enum hv_vstate { VS_RUNNABLE, VS_HALTED, VS_DONE, VS_STOPPED, VS_FAILED };
+
+enum hv_stop {
+    STOP_NONE = 0,
+    STOP_SLICE,        /* budget spent at a block boundary */
+    STOP_PAUSE,        /* a pause point for the runner (sync / icount) */
+    STOP_REMAP,        /* re-derive mappings, then continue the slice */
+    STOP_RETRANSLATE,  /* hooks were added for special instructions: flush and continue */
+    STOP_EXCEPTION,    /* deliver v->pend_vec */
+    STOP_VCPU,         /* the vCPU left the runnable set (done, halted, stopped) */
+    STOP_END,          /* the run ended */
+};
+
+struct hv_vcpu {
+    struct hv_vm *vm;
+    unsigned id;
+    uc_engine *uc;
+    enum hv_vstate state;
+    uint64_t entry;
+    uint64_t arg0;
+
+    uint64_t icount;          /* retired instructions (counted at block starts) */
+    uint64_t blk_pc;          /* current block */
+    uint64_t blk_base;        /* icount before the current block */
+    uint32_t blk_size;
+    uint64_t slice_end;
+    uint64_t pause_icount;    /* pause when icount reaches this (0: never) */
+
+    enum hv_stop stop;        /* why the engine stopped */
+    bool stop_next_block;     /* stop at the next block start with reason `stop_next` */
+    enum hv_stop stop_next;
+    uint64_t resume_pc;
+    bool resume_valid;
+
+    /* exception pending delivery */
+    bool pend;
+    unsigned pend_vec;
+    uint64_t pend_err;
+    uint64_t pend_addr;
+    uint64_t pend_pc;
+
+    /* exits: exact pc and icount of the instruction being handled */
+    uint64_t exit_pc;
+    uint64_t exit_icount;
+    bool in_exit;
+
+    /* MMIO halves of an 8-byte access */
+    bool half_pending;
+    uint64_t half_data;
+
+    /* engine map */
+    struct hv_run *runs;
+    size_t nruns;
+    struct hv_mmio_map **mmio;
+    size_t nmmio;
+    bool paging;              /* x86: CR0.PG seen set at the last remap */
+    uint64_t root;            /* CR3 / TTBR0 at the last remap */
+    bool remap_pending;
+    uint64_t regions_gen;     /* vm->regions_gen when the map was built */
+    const char *remap_why;
+
+    /* special-instruction hooks (x86: msr, cr writes, invlpg) */
+    uint64_t *hooked;
+    size_t nhooked;
+    uint64_t *to_hook;
+    size_t nto_hook;
+    struct hv_blktab blocks;
+    uint64_t last_fault_pc;
+    uint64_t last_fault_icount;
+    unsigned same_fault;
+};
+
+struct hv_vm {
+    struct hv_vm_config cfg;
+    enum hv_arch arch;
+    const struct hv_model_ops *model;
+    void *model_data;
+    struct hv_vcpu *vcpus;
+    unsigned nr;
+
+    struct hv_region *regions;
+    size_t nregions;
+    uint64_t regions_gen;     /* bumped whenever the RAM layout changes */
+
+    uint64_t seq;
+    uint64_t prng;
+    enum hv_outcome outcome;
+    int err;                  /* the hv_err that ended the run, if any */
+
+    bool pause_on_sync;
+    bool paused;
+    struct hv_vcpu *paused_vcpu;
+    uint64_t paused_sync;
+    bool started;
+
+    char *output;             /* GUEST_PRINTF text */
+    size_t output_len, output_cap;
+    char *assert_file, *assert_expr, *assert_text;
+    uint64_t assert_line;
+
+    csh cs;                   /* capstone handle for the arch */
+    char *evbuf;
+    size_t evbuf_size;
+};
+
+/* vm.c */
+int vm_emit(struct hv_vm *vm, int32_t vcpu, uint64_t icount, uint64_t pc,
+            enum hv_ev_kind kind, const void *fields);
+void vm_end(struct hv_vm *vm, enum hv_outcome o);
+struct hv_region *vm_region_find(struct hv_vm *vm, uint64_t gpa);
+void vcpu_set_state(struct hv_vcpu *v, enum hv_vstate s, const char *why);
+int vm_err_uc(uc_err e, const char *what);
+
+/* vcpu.c */
+int vcpu_open(struct hv_vcpu *v);
+void vcpu_close(struct hv_vcpu *v);
+int vcpu_reset(struct hv_vcpu *v);
+int vcpu_run_slice(struct hv_vcpu *v, uint64_t budget);
+uint64_t vcpu_read_pc(struct hv_vcpu *v);
+void vcpu_write_pc(struct hv_vcpu *v, uint64_t pc);
+void vcpu_flush_code(struct hv_vcpu *v);
+
+/* MMIO callbacks (vcpu.c), installed by mem.c */
+uint64_t vcpu_mmio_read(uc_engine *uc, uint64_t off, unsigned size, void *ud);
+void vcpu_mmio_write(uc_engine *uc, uint64_t off, unsigned size, uint64_t val, void *ud);
+
+/* mem.c */
+int mem_fault_in(struct hv_vcpu *v, const struct hv_run *r);
+int mem_remap(struct hv_vcpu *v, const char *why);
+void mem_unmap_all(struct hv_vcpu *v);
+int mem_walk(struct hv_vcpu *v, uint64_t va, uint64_t *gpa, bool *writable);
+
+/* blocks.c */
+struct hv_blk *blk_lookup(struct hv_blktab *t, uint64_t pc, uint32_t size);
+struct hv_blk *blk_insert(struct hv_blktab *t, uint64_t pc, uint32_t size, uint32_t icount);
+void blk_clear(struct hv_blktab *t);
+void blk_fini(struct hv_blktab *t);
+/* Index of the instruction at pc within the block starting at b->pc (x86 decodes). */
+int blk_index(struct hv_vcpu *v, struct hv_blk *b, uint64_t pc, uint32_t *index);
+
+/* pcfind.c: exact pc of the instruction in the current block that made a data access */
+int pcfind_access(struct hv_vcpu *v, uint64_t va, bool write, uint64_t *pc, uint32_t *index,
+                  unsigned *size);
+/* Effective address of the (first) memory operand of the instruction at pc. */
+int pcfind_ea(struct hv_vcpu *v, uint64_t pc, uint64_t *ea);
+
+/* excp.c */
+int excp_deliver(struct hv_vcpu *v);
+const char *excp_name(enum hv_arch arch, unsigned vec);
+
+/* arch.c */
+int arch_reg_id(enum hv_arch a, const char *name);
+int arch_gpr_id(enum hv_arch a, unsigned idx);
+
+/* sched.c: splitmix64 */
+uint64_t sched_next(uint64_t *state);
+uint64_t sched_below(uint64_t *state, uint64_t n);
+
+/* loader.c */
+int loader_load(struct hv_vm *vm, const void *image, size_t len, uint64_t *entry);
+
+#endif

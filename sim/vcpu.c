@@ -1,0 +1,877 @@
+/*
+ * vcpu.c - one vCPU: its Unicorn engine, the hooks that count instructions and turn traps into
+ * exits, and the slice loop.
+ *
+ * Counting: hook_block() runs before every translation block executes (Unicorn emits the
+ * block hook ahead of the block's exit-request check, so uc_emu_stop() there stops before any
+ * of the block's instructions run). It adds the block's instruction count, or stops the engine
+ * when the slice is spent or a stop was requested for the next block boundary. Exits inside a
+ * block set the exact count from the instruction's index within the block.
+ *
+ * Run state of a vCPU (transitions by vcpu_set_state() in vm.c):
+ *
+ *     RUNNABLE --GUEST_DONE--> DONE
+ *        |  ^ \--hlt/wfi, no model answer--> HALTED
+ *        |  +---- hv_vcpu_start() ---------- STOPPED <-- model STOP_VCPU / vcpu_starts=false
+ *        +--assert / no handler for an exception--> FAILED (the run ends)
+ *
+ * Invariants:
+ *   1. v->icount equals the instructions retired by the guest, at every point where hvsim
+ *      code runs between blocks; inside a block, v->blk_base + index gives the exact count.
+ *   2. After any stop that hvsim requested, v->resume_pc holds where to continue (Unicorn does
+ *      not restore the pc itself once code hooks exist).
+ *   3. Hooks are only added between uc_emu_start calls, followed by a cache flush.
+ */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sim/sim_int.h"
+
+void vm_ucall(struct hv_vcpu *v, uint64_t gva);
+int sim_cs_open(enum hv_arch arch, csh *h);
+
+static inline void stop_next(struct hv_vcpu *v, enum hv_stop why)
+{
+    /* The strongest reason wins: ending the run beats stopping a vCPU beats pausing. */
+    if (!v->stop_next_block || why > v->stop_next)
+        v->stop_next = why;
+    v->stop_next_block = true;
+}
+
+static void stop_now(struct hv_vcpu *v, enum hv_stop why, uint64_t resume)
+{
+    if (why > v->stop)
+        v->stop = why;
+    v->resume_pc = resume;
+    v->resume_valid = true;
+    uc_emu_stop(v->uc);
+}
+
+uint64_t vcpu_read_pc(struct hv_vcpu *v)
+{
+    uint64_t pc = 0;
+    switch (v->vm->arch) {
+    case HV_ARCH_X86_64: uc_reg_read(v->uc, UC_X86_REG_RIP, &pc); break;
+    case HV_ARCH_AARCH64: uc_reg_read(v->uc, UC_ARM64_REG_PC, &pc); break;
+    default: {
+        uint32_t p = 0;
+        uc_reg_read(v->uc, UC_ARM_REG_PC, &p);
+        pc = p;
+    }
+    }
+    return pc;
+}
+
+void vcpu_write_pc(struct hv_vcpu *v, uint64_t pc)
+{
+    switch (v->vm->arch) {
+    case HV_ARCH_X86_64: uc_reg_write(v->uc, UC_X86_REG_RIP, &pc); break;
+    case HV_ARCH_AARCH64: uc_reg_write(v->uc, UC_ARM64_REG_PC, &pc); break;
+    default: {
+        uint32_t p = (uint32_t)pc;
+        uc_reg_write(v->uc, UC_ARM_REG_PC, &p);
+    }
+    }
+}
+
+void vcpu_flush_code(struct hv_vcpu *v)
+{
+    hv_uc_flush_tb(v->uc); /* a full translation-cache flush in 2.0.1 */
+    blk_clear(&v->blocks);
+}
+
+/* Sets exit_pc / exit_icount for the instruction at pc in the current block. */
+static void exit_at(struct hv_vcpu *v, uint64_t pc)
+{
+    struct hv_blk *b = blk_lookup(&v->blocks, v->blk_pc, v->blk_size);
+    uint32_t idx = 0;
+    v->exit_pc = pc;
+    if (b && blk_index(v, b, pc, &idx) == 0)
+        v->exit_icount = v->blk_base + idx;
+    else
+        v->exit_icount = v->icount ? v->icount - 1 : 0;
+}
+
+/* ---- x86 special instructions: found when a block is first seen, hooked by address ---- */
+
+enum special { SP_NONE, SP_RDMSR, SP_WRMSR, SP_MOVCR, SP_INVLPG };
+
+static enum special x86_special(const uint8_t *p, size_t n)
+{
+    size_t i = 0;
+    while (i < n && (p[i] & 0xf0) == 0x40) /* REX */
+        i++;
+    if (i + 2 > n || p[i] != 0x0f)
+        return SP_NONE;
+    switch (p[i + 1]) {
+    case 0x32: return SP_RDMSR;
+    case 0x30: return SP_WRMSR;
+    case 0x22: return SP_MOVCR;
+    case 0x01:
+        if (i + 3 <= n && (p[i + 2] & 0xc0) != 0xc0 && ((p[i + 2] >> 3) & 7) == 7)
+            return SP_INVLPG;
+        return SP_NONE;
+    default: return SP_NONE;
+    }
+}
+
+static bool is_hooked(const struct hv_vcpu *v, uint64_t a)
+{
+    for (size_t i = 0; i < v->nhooked; i++)
+        if (v->hooked[i] == a)
+            return true;
+    for (size_t i = 0; i < v->nto_hook; i++)
+        if (v->to_hook[i] == a)
+            return true;
+    return false;
+}
+
+/* Scans a new block for instructions Unicorn cannot hook by type; returns true if any need a
+ * hook that is not installed yet. */
+static bool x86_scan_block(struct hv_vcpu *v, uint64_t pc, uint32_t size)
+{
+    uint8_t code[4096];
+    uint32_t n = size < sizeof code ? size : sizeof code;
+    if (uc_mem_read(v->uc, pc, code, n) != UC_ERR_OK)
+        return false;
+    bool maybe = false;
+    for (uint32_t i = 0; i + 1 < n; i++) {
+        if (code[i] == 0x0f && (code[i + 1] == 0x30 || code[i + 1] == 0x32 ||
+                                code[i + 1] == 0x22 || code[i + 1] == 0x01)) {
+            maybe = true;
+            break;
+        }
+    }
+    if (!maybe)
+        return false;
+    bool need = false;
+    cs_insn *insn = cs_malloc(v->vm->cs);
+    const uint8_t *p = code;
+    size_t left = n;
+    uint64_t a = pc;
+    while (cs_disasm_iter(v->vm->cs, &p, &left, &a, insn)) {
+        if (x86_special(insn->bytes, insn->size) != SP_NONE && !is_hooked(v, insn->address)) {
+            uint64_t *nt = realloc(v->to_hook, (v->nto_hook + 1) * sizeof *nt);
+            if (!nt)
+                break;
+            v->to_hook = nt;
+            v->to_hook[v->nto_hook++] = insn->address;
+            need = true;
+        }
+    }
+    cs_free(insn, 1);
+    return need;
+}
+
+static void hook_block(uc_engine *uc, uint64_t pc, uint32_t size, void *ud)
+{
+    struct hv_vcpu *v = ud;
+    if (__builtin_expect(v->stop_next_block || v->icount >= v->slice_end, 0)) {
+        enum hv_stop why = v->stop_next_block ? v->stop_next : STOP_SLICE;
+        v->stop_next_block = false;
+        stop_now(v, why, pc);
+        return;
+    }
+    struct hv_blk *b = blk_lookup(&v->blocks, pc, size);
+    if (__builtin_expect(!b, 0)) {
+        uint32_t icount;
+        if (v->vm->arch == HV_ARCH_X86_64) {
+            uc_tb tb;
+            if (hv_uc_request_cache(uc, pc, &tb) != UC_ERR_OK) {
+                stop_now(v, STOP_END, pc);
+                vm_end(v->vm, HV_OUT_ERROR);
+                return;
+            }
+            icount = tb.icount;
+            if (x86_scan_block(v, pc, size)) {
+                stop_now(v, STOP_RETRANSLATE, pc);
+                return;
+            }
+        } else {
+            icount = size / 4;
+        }
+        b = blk_insert(&v->blocks, pc, size, icount);
+        if (!b) {
+            stop_now(v, STOP_END, pc);
+            vm_end(v->vm, HV_OUT_ERROR);
+            return;
+        }
+    }
+    v->blk_pc = pc;
+    v->blk_size = size;
+    v->blk_base = v->icount;
+    v->icount += b->icount;
+}
+
+static enum hv_exit_action model_msr(struct hv_vcpu *v, struct hv_exit_msr *e)
+{
+    const struct hv_model_ops *m = v->vm->model;
+    enum hv_exit_action act = m->msr ? m->msr(v, e) : HV_ACT_DEFAULT;
+    if (act == HV_ACT_DEFAULT) {
+        /* no hypervisor: Unicorn's own MSR file answers */
+        uc_x86_msr msr = { .rid = e->index, .value = e->value };
+        if (e->write)
+            uc_reg_write(v->uc, UC_X86_REG_MSR, &msr);
+        else {
+            uc_reg_read(v->uc, UC_X86_REG_MSR, &msr);
+            e->value = msr.value;
+        }
+        act = HV_ACT_HANDLED;
+    }
+    return act;
+}
+
+static void hook_special(uc_engine *uc, uint64_t pc, uint32_t size, void *ud)
+{
+    struct hv_vcpu *v = ud;
+    uint8_t bytes[16];
+    if (uc_mem_read(uc, pc, bytes, sizeof bytes) != UC_ERR_OK)
+        return;
+    enum special sp = x86_special(bytes, sizeof bytes);
+    if (sp == SP_MOVCR || sp == SP_INVLPG) {
+        /* both end their block; re-derive the engine's mappings before the next one */
+        v->remap_pending = true;
+        v->remap_why = sp == SP_MOVCR ? "cr write" : "invlpg";
+        stop_next(v, STOP_REMAP);
+        return;
+    }
+    if (sp != SP_RDMSR && sp != SP_WRMSR)
+        return;
+    exit_at(v, pc);
+    v->in_exit = true;
+    uint64_t rax = 0, rcx = 0, rdx = 0;
+    uc_reg_read(uc, UC_X86_REG_RAX, &rax);
+    uc_reg_read(uc, UC_X86_REG_RCX, &rcx);
+    uc_reg_read(uc, UC_X86_REG_RDX, &rdx);
+    struct hv_exit_msr e = { .index = (uint32_t)rcx, .write = sp == SP_WRMSR,
+                             .value = (rdx << 32) | (uint32_t)rax };
+    enum hv_exit_action act = model_msr(v, &e);
+    struct hv_ev_msr ev = { .index = e.index, .write = e.write, .value = e.value, .gp = e.gp };
+    hv_vcpu_emit(v, HV_EV_msr, &ev);
+    v->in_exit = false;
+    if (e.gp) {
+        v->icount = v->exit_icount;
+        hv_vcpu_inject(v, 13, 0);
+        stop_now(v, STOP_EXCEPTION, pc);
+        return;
+    }
+    if (!e.write) {
+        uint64_t lo = (uint32_t)e.value, hi = e.value >> 32;
+        uc_reg_write(uc, UC_X86_REG_RAX, &lo);
+        uc_reg_write(uc, UC_X86_REG_RDX, &hi);
+    }
+    if (act == HV_ACT_RETRY) {
+        v->icount = v->exit_icount;
+        stop_now(v, STOP_NONE, pc);
+        return;
+    }
+    v->icount = v->exit_icount + 1;
+    if (act == HV_ACT_END_RUN || act == HV_ACT_STOP_VCPU) {
+        if (act == HV_ACT_STOP_VCPU)
+            hv_vcpu_stop(v, "model");
+        else
+            vm_end(v->vm, HV_OUT_DONE);
+        stop_now(v, act == HV_ACT_END_RUN ? STOP_END : STOP_VCPU, pc + 2);
+        return;
+    }
+    /* skip the instruction: writing the pc inside a hook quits the block and resumes there */
+    uint64_t next = pc + 2;
+    uc_reg_write(uc, UC_X86_REG_RIP, &next);
+}
+
+/* ---- port I/O, cpuid, hypercalls ---- */
+
+static void pio_exit(struct hv_vcpu *v, uint16_t port, unsigned size, bool write, uint64_t *data)
+{
+    struct hv_exit_pio e = { .port = port, .size = (uint8_t)size, .write = write, .data = *data };
+    const struct hv_model_ops *m = v->vm->model;
+    enum hv_exit_action act = m->pio ? m->pio(v, &e) : HV_ACT_DEFAULT;
+    if (act == HV_ACT_DEFAULT && !write)
+        e.data = size >= 4 ? 0xffffffffULL : ((1ULL << (size * 8)) - 1); /* nothing there */
+    if (!write)
+        *data = e.data;
+    struct hv_ev_pio ev = { .port = port, .size = size, .write = write, .data = e.data };
+    hv_vcpu_emit(v, HV_EV_pio, &ev);
+    if (act == HV_ACT_END_RUN) {
+        vm_end(v->vm, HV_OUT_DONE);
+        stop_next(v, STOP_END);
+    } else if (act == HV_ACT_STOP_VCPU) {
+        hv_vcpu_stop(v, "model");
+        stop_next(v, STOP_VCPU);
+    }
+}
+
+static uint64_t x86_rip(struct hv_vcpu *v)
+{
+    uint64_t rip = 0;
+    uc_reg_read(v->uc, UC_X86_REG_RIP, &rip);
+    return rip;
+}
+
+static void hook_out(uc_engine *uc, uint32_t port, int size, uint32_t value, void *ud)
+{
+    struct hv_vcpu *v = ud;
+    exit_at(v, x86_rip(v));
+    v->in_exit = true;
+    if (port == HV_UCALL_PORT && size == 4) {
+        vm_ucall(v, value);
+    } else {
+        uint64_t d = value;
+        pio_exit(v, (uint16_t)port, (unsigned)size, true, &d);
+    }
+    v->in_exit = false;
+}
+
+static uint32_t hook_in(uc_engine *uc, uint32_t port, int size, void *ud)
+{
+    struct hv_vcpu *v = ud;
+    exit_at(v, x86_rip(v));
+    v->in_exit = true;
+    uint64_t d = 0;
+    pio_exit(v, (uint16_t)port, (unsigned)size, false, &d);
+    v->in_exit = false;
+    return (uint32_t)d;
+}
+
+/* Unicorn's own CPUID answer, from a private engine that runs one cpuid instruction. */
+static int native_cpuid(struct hv_vm *vm, uint32_t leaf, uint32_t sub, uint32_t out[4])
+{
+    static uc_engine *scratch;
+    static const uint8_t code[] = { 0x0f, 0xa2 };
+    if (!scratch) {
+        if (uc_open(UC_ARCH_X86, UC_MODE_64, &scratch) != UC_ERR_OK)
+            return HV_EUNICORN;
+        uc_mem_map(scratch, 0x1000, 0x1000, UC_PROT_ALL);
+        uc_mem_write(scratch, 0x1000, code, sizeof code);
+    }
+    uint64_t a = leaf, c = sub, zero = 0;
+    uc_reg_write(scratch, UC_X86_REG_RAX, &a);
+    uc_reg_write(scratch, UC_X86_REG_RCX, &c);
+    uc_reg_write(scratch, UC_X86_REG_RBX, &zero);
+    uc_reg_write(scratch, UC_X86_REG_RDX, &zero);
+    if (uc_emu_start(scratch, 0x1000, 0x1000 + sizeof code, 0, 0) != UC_ERR_OK)
+        return HV_EUNICORN;
+    static const int regs[4] = { UC_X86_REG_RAX, UC_X86_REG_RBX, UC_X86_REG_RCX, UC_X86_REG_RDX };
+    for (int i = 0; i < 4; i++) {
+        uint64_t r = 0;
+        uc_reg_read(scratch, regs[i], &r);
+        out[i] = (uint32_t)r;
+    }
+    (void)vm;
+    return 0;
+}
+
+static int hook_cpuid(uc_engine *uc, void *ud)
+{
+    struct hv_vcpu *v = ud;
+    exit_at(v, x86_rip(v));
+    v->in_exit = true;
+    uint64_t rax = 0, rcx = 0;
+    uc_reg_read(uc, UC_X86_REG_RAX, &rax);
+    uc_reg_read(uc, UC_X86_REG_RCX, &rcx);
+    uint32_t nat[4] = { 0 };
+    native_cpuid(v->vm, (uint32_t)rax, (uint32_t)rcx, nat);
+    struct hv_exit_cpuid e = { .leaf = (uint32_t)rax, .subleaf = (uint32_t)rcx, .eax = nat[0],
+                               .ebx = nat[1], .ecx = nat[2], .edx = nat[3] };
+    const struct hv_model_ops *m = v->vm->model;
+    if (m->cpuid)
+        m->cpuid(v, &e);
+    uint64_t out[4] = { e.eax, e.ebx, e.ecx, e.edx };
+    static const int regs[4] = { UC_X86_REG_RAX, UC_X86_REG_RBX, UC_X86_REG_RCX, UC_X86_REG_RDX };
+    for (int i = 0; i < 4; i++)
+        uc_reg_write(uc, regs[i], &out[i]);
+    struct hv_ev_cpuid ev = { .leaf = e.leaf, .subleaf = e.subleaf, .eax = e.eax, .ebx = e.ebx,
+                              .ecx = e.ecx, .edx = e.edx };
+    hv_vcpu_emit(v, HV_EV_cpuid, &ev);
+    v->in_exit = false;
+    return 1; /* skip Unicorn's cpuid: the registers above are the answer */
+}
+
+static const char *const hc_names[] = { "vmcall", "vmmcall", "hvc", "smc" };
+
+/* Runs a hypercall exit; returns the action. pc/len describe the instruction. */
+static enum hv_exit_action hypercall_exit(struct hv_vcpu *v, enum hv_hc_insn insn, uint64_t imm,
+                                          uint64_t pc, unsigned len)
+{
+    struct hv_exit_hypercall e = { .insn = insn, .imm = imm, .pc = pc, .len = len };
+    const struct hv_model_ops *m = v->vm->model;
+    uint64_t nr = hv_vcpu_gpr(v, 0);
+    enum hv_exit_action act = m->hypercall ? m->hypercall(v, &e) : HV_ACT_DEFAULT;
+    struct hv_ev_hypercall ev = { .insn = hc_names[insn], .imm = imm, .nr = nr,
+                                  .handled_by = act == HV_ACT_DEFAULT ? "none" : m->name };
+    hv_vcpu_emit(v, HV_EV_hypercall, &ev);
+    return act == HV_ACT_DEFAULT ? HV_ACT_HANDLED : act;
+}
+
+/* Applies a hypercall action after the exit; next = the pc after the instruction. */
+static void hypercall_finish(struct hv_vcpu *v, enum hv_exit_action act, uint64_t pc,
+                             uint64_t next, bool inside)
+{
+    switch (act) {
+    case HV_ACT_RETRY:
+        v->icount = v->exit_icount;
+        stop_now(v, STOP_NONE, pc);
+        break;
+    case HV_ACT_STOP_VCPU:
+        v->icount = v->exit_icount + 1;
+        hv_vcpu_stop(v, "model");
+        stop_now(v, STOP_VCPU, next);
+        break;
+    case HV_ACT_END_RUN:
+        v->icount = v->exit_icount + 1;
+        vm_end(v->vm, HV_OUT_DONE);
+        stop_now(v, STOP_END, next);
+        break;
+    default:
+        v->icount = v->exit_icount + 1;
+        if (!inside)
+            stop_now(v, STOP_NONE, next);
+        break;
+    }
+}
+
+/* x86: vmcall/vmmcall and every other #UD arrive here with RIP at the instruction; emulation
+ * always stops afterwards. */
+static bool hook_invalid(uc_engine *uc, void *ud)
+{
+    struct hv_vcpu *v = ud;
+    if (v->vm->arch != HV_ARCH_X86_64) {
+        uint64_t pc = vcpu_read_pc(v);
+        exit_at(v, pc);
+        v->icount = v->exit_icount;
+        hv_vcpu_inject(v, 0, 0x02000000); /* EC 0: unknown reason, IL = 1 */
+        v->pend_pc = pc;
+        stop_now(v, STOP_EXCEPTION, pc);
+        return true;
+    }
+    uint64_t rip = x86_rip(v);
+    uint8_t b[3] = { 0 };
+    uc_mem_read(uc, rip, b, sizeof b);
+    exit_at(v, rip);
+    bool vmcall = b[0] == 0x0f && b[1] == 0x01 && b[2] == 0xc1;
+    bool vmmcall = b[0] == 0x0f && b[1] == 0x01 && b[2] == 0xd9;
+    if (vmcall || vmmcall) {
+        v->in_exit = true;
+        enum hv_exit_action act =
+            hypercall_exit(v, vmcall ? HV_HC_VMCALL : HV_HC_VMMCALL, 0, rip, 3);
+        v->in_exit = false;
+        hypercall_finish(v, act, rip, rip + 3, false);
+        return true;
+    }
+    v->icount = v->exit_icount;
+    struct hv_ev_invalid_insn ev = { .bytes = { b, sizeof b } };
+    hv_vcpu_emit(v, HV_EV_invalid_insn, &ev);
+    hv_vcpu_inject(v, 6, 0);
+    v->pend_pc = rip;
+    stop_now(v, STOP_EXCEPTION, rip);
+    return true;
+}
+
+/* Arm exception numbers (qemu target/arm/cpu.h) as Unicorn reports them. */
+enum { ARM_EXCP_UDEF = 1, ARM_EXCP_SWI = 2, ARM_EXCP_PREFETCH_ABORT = 3,
+       ARM_EXCP_DATA_ABORT = 4, ARM_EXCP_BKPT = 7, ARM_EXCP_HVC = 11, ARM_EXCP_SMC = 13 };
+
+static void a64_intr(struct hv_vcpu *v, uint32_t intno)
+{
+    uint64_t pc = vcpu_read_pc(v);
+    if (intno == ARM_EXCP_HVC || intno == ARM_EXCP_SMC) {
+        /* pc is past the instruction, which ended its block */
+        uint32_t insn = 0;
+        uc_mem_read(v->uc, pc - 4, &insn, 4);
+        v->exit_pc = pc - 4;
+        v->exit_icount = v->icount - 1;
+        v->in_exit = true;
+        enum hv_exit_action act = hypercall_exit(
+            v, intno == ARM_EXCP_HVC ? HV_HC_HVC : HV_HC_SMC, (insn >> 5) & 0xffff, pc - 4, 4);
+        v->in_exit = false;
+        hypercall_finish(v, act, pc - 4, pc, true);
+        return;
+    }
+    uint64_t at = pc, err = 0, far = 0;
+    unsigned ec;
+    uint32_t insn = 0;
+    switch (intno) {
+    case ARM_EXCP_SWI:
+        at = pc - 4;
+        uc_mem_read(v->uc, at, &insn, 4);
+        ec = 0x15;
+        err = (1u << 25) | ((insn >> 5) & 0xffff);
+        break;
+    case ARM_EXCP_BKPT:
+        uc_mem_read(v->uc, pc, &insn, 4);
+        ec = 0x3c;
+        err = (1u << 25) | ((insn >> 5) & 0xffff);
+        break;
+    case ARM_EXCP_PREFETCH_ABORT:
+        ec = 0x21;
+        far = pc;
+        err = (1u << 25) | 0x07; /* translation fault, level 3 */
+        break;
+    case ARM_EXCP_DATA_ABORT: {
+        ec = 0x25;
+        /* the faulting address is not reported by Unicorn: recompute it from the instruction */
+        if (pcfind_ea(v, pc, &far))
+            far = 0;
+        err = (1u << 25) | 0x07;
+        break;
+    }
+    default:
+        ec = 0;
+        err = 1u << 25;
+        break;
+    }
+    exit_at(v, at);
+    v->icount = intno == ARM_EXCP_SWI ? v->exit_icount + 1 : v->exit_icount;
+    hv_vcpu_inject(v, ec, ((uint64_t)ec << 26) | err);
+    v->pend_addr = far;
+    v->pend_pc = intno == ARM_EXCP_SWI ? pc : at;
+    stop_now(v, STOP_EXCEPTION, v->pend_pc);
+}
+
+static void hook_intr(uc_engine *uc, uint32_t intno, void *ud)
+{
+    struct hv_vcpu *v = ud;
+    if (v->vm->arch == HV_ARCH_AARCH64) {
+        a64_intr(v, intno);
+        return;
+    }
+    if (v->vm->arch != HV_ARCH_X86_64) {
+        stop_now(v, STOP_END, vcpu_read_pc(v));
+        vm_end(v->vm, HV_OUT_EXCEPTION);
+        return;
+    }
+    /* x86: faults leave RIP at the instruction; int n / int3 leave it after. */
+    uint64_t rip = x86_rip(v);
+    struct hv_blk *b = blk_lookup(&v->blocks, v->blk_pc, v->blk_size);
+    uint32_t idx = 0;
+    if (rip == v->blk_pc + v->blk_size)
+        v->icount = v->blk_base + (b ? b->icount : 0);
+    else if (b && blk_index(v, b, rip, &idx) == 0)
+        v->icount = v->blk_base + idx;
+    v->exit_pc = rip;
+    v->exit_icount = v->icount;
+    uint64_t err = 0, addr = 0;
+    if (intno == 14) {
+        uc_reg_read(uc, UC_X86_REG_CR2, &addr);
+        uint64_t gpa;
+        err = mem_walk(v, addr, &gpa, NULL) == 0 ? 1 : 0; /* P: a protection fault */
+        uint32_t i2;
+        unsigned sz;
+        uint64_t apc;
+        if (pcfind_access(v, addr, true, &apc, &i2, &sz) == 0 && apc == rip)
+            err |= 2; /* W/R: the faulting access was a write */
+    }
+    hv_vcpu_inject(v, intno, err);
+    v->pend_addr = addr;
+    v->pend_pc = rip;
+    stop_now(v, STOP_EXCEPTION, rip);
+}
+
+static bool hook_unmapped(uc_engine *uc, uc_mem_type type, uint64_t addr, int size,
+                          int64_t value, void *ud)
+{
+    struct hv_vcpu *v = ud;
+    if (v->vm->arch == HV_ARCH_X86_64 && v->paging) {
+        /* Map the page so Unicorn's own walk decides: present in the tables (the guest
+         * skipped invlpg) -> the access proceeds; absent -> Unicorn raises #PF precisely. */
+        uint64_t page = addr & ~0xfffULL, gpa;
+        struct hv_run r = { page, 0, 0x1000, true };
+        if (mem_walk(v, page, &gpa, NULL) == 0)
+            r.gpa = gpa;
+        else
+            r.gpa = HV_PA_LIMIT_X86; /* an unbacked GPA: MMIO if ever reached */
+        v->remap_pending = true;
+        v->remap_why = "fault";
+        return mem_fault_in(v, &r) == 0;
+    }
+    return false;
+}
+
+/* ---- MMIO (including the Arm ucall page) ---- */
+
+static void mmio_exit(struct hv_vcpu *v, uint64_t gpa, unsigned size, bool write, uint64_t *data)
+{
+    struct hv_exit_mmio e = { .gpa = gpa, .size = (uint8_t)size, .write = write, .data = *data };
+    const struct hv_model_ops *m = v->vm->model;
+    enum hv_exit_action act = m->mmio ? m->mmio(v, &e) : HV_ACT_DEFAULT;
+    if (act == HV_ACT_DEFAULT && !write)
+        e.data = 0;
+    if (!write)
+        *data = e.data;
+    struct hv_ev_mmio ev = { .gpa = gpa, .size = size, .write = write, .data = e.data };
+    hv_vcpu_emit(v, HV_EV_mmio, &ev);
+    if (act == HV_ACT_END_RUN) {
+        vm_end(v->vm, HV_OUT_DONE);
+        stop_next(v, STOP_END);
+    } else if (act == HV_ACT_STOP_VCPU) {
+        hv_vcpu_stop(v, "model");
+        stop_next(v, STOP_VCPU);
+    }
+}
+
+/* Finds the instruction and its access size; an 8-byte access arrives as two 4-byte halves. */
+static unsigned mmio_locate(struct hv_vcpu *v, uint64_t va, bool write)
+{
+    uint64_t pc;
+    uint32_t idx;
+    unsigned size = 0;
+    if (pcfind_access(v, va, write, &pc, &idx, &size) == 0) {
+        v->exit_pc = pc;
+        v->exit_icount = v->blk_base + idx;
+    } else {
+        v->exit_pc = v->blk_pc;
+        v->exit_icount = v->blk_base;
+    }
+    return size;
+}
+
+uint64_t vcpu_mmio_read(uc_engine *uc, uint64_t off, unsigned size, void *ud)
+{
+    struct hv_mmio_map *m = ud;
+    struct hv_vcpu *v = m->v;
+    uint64_t gpa = m->gpa + off;
+    if (v->half_pending) {
+        v->half_pending = false;
+        return v->half_data;
+    }
+    unsigned isize = mmio_locate(v, m->va + off, false);
+    uint64_t data = 0;
+    v->in_exit = true;
+    if (isize == 8 && size == 4) {
+        mmio_exit(v, gpa, 8, false, &data);
+        v->half_pending = true;
+        v->half_data = data >> 32;
+        data &= 0xffffffffULL;
+    } else {
+        mmio_exit(v, gpa, size, false, &data);
+    }
+    v->in_exit = false;
+    return data;
+}
+
+void vcpu_mmio_write(uc_engine *uc, uint64_t off, unsigned size, uint64_t val, void *ud)
+{
+    struct hv_mmio_map *m = ud;
+    struct hv_vcpu *v = m->v;
+    uint64_t gpa = m->gpa + off;
+    if (v->half_pending) {
+        v->half_pending = false;
+        uint64_t data = v->half_data | (val << 32);
+        v->in_exit = true;
+        mmio_exit(v, gpa - 4, 8, true, &data);
+        v->in_exit = false;
+        return;
+    }
+    unsigned isize = mmio_locate(v, m->va + off, true);
+    if (isize == 8 && size == 4) {
+        v->half_pending = true;
+        v->half_data = val & 0xffffffffULL;
+        return;
+    }
+    v->in_exit = true;
+    if (v->vm->arch != HV_ARCH_X86_64 && (gpa & ~0xfffULL) == HV_UCALL_MMIO && size == 4)
+        vm_ucall(v, val);
+    else {
+        uint64_t data = val;
+        mmio_exit(v, gpa, size, true, &data);
+    }
+    v->in_exit = false;
+}
+
+/* ---- engine lifetime ---- */
+
+static int add_hook(struct hv_vcpu *v, int type, void *cb, uint64_t begin, uint64_t end)
+{
+    uc_hook h;
+    uc_err e = uc_hook_add(v->uc, &h, type, cb, v, begin, end);
+    return e == UC_ERR_OK ? 0 : vm_err_uc(e, "adding a hook");
+}
+
+static int add_insn_hook(struct hv_vcpu *v, void *cb, int insn)
+{
+    uc_hook h;
+    uc_err e = uc_hook_add(v->uc, &h, UC_HOOK_INSN, cb, v, 1, 0, insn);
+    return e == UC_ERR_OK ? 0 : vm_err_uc(e, "adding an instruction hook");
+}
+
+int vcpu_open(struct hv_vcpu *v)
+{
+    uc_err e;
+    int err = 0;
+    switch (v->vm->arch) {
+    case HV_ARCH_X86_64: e = uc_open(UC_ARCH_X86, UC_MODE_64, &v->uc); break;
+    case HV_ARCH_AARCH64: e = uc_open(UC_ARCH_ARM64, UC_MODE_ARM, &v->uc); break;
+    default: return hv_error_set(HV_EUNSUPP, "arch %s is not supported yet",
+                                 hv_arch_name(v->vm->arch));
+    }
+    if (e != UC_ERR_OK)
+        return vm_err_uc(e, "opening an engine");
+    err = add_hook(v, UC_HOOK_BLOCK, (void *)hook_block, 1, 0);
+    if (!err)
+        err = add_hook(v, UC_HOOK_INTR, (void *)hook_intr, 1, 0);
+    if (!err)
+        err = add_hook(v, UC_HOOK_INSN_INVALID, (void *)hook_invalid, 1, 0);
+    if (!err)
+        err = add_hook(v, UC_HOOK_MEM_UNMAPPED, (void *)hook_unmapped, 1, 0);
+    if (!err && v->vm->arch == HV_ARCH_X86_64) {
+        err = add_insn_hook(v, (void *)hook_out, UC_X86_INS_OUT);
+        if (!err)
+            err = add_insn_hook(v, (void *)hook_in, UC_X86_INS_IN);
+        if (!err)
+            err = add_insn_hook(v, (void *)hook_cpuid, UC_X86_INS_CPUID);
+    }
+    return err;
+}
+
+void vcpu_close(struct hv_vcpu *v)
+{
+    if (v->uc) {
+        mem_unmap_all(v);
+        uc_close(v->uc);
+        v->uc = NULL;
+    }
+    blk_fini(&v->blocks);
+    free(v->hooked);
+    free(v->to_hook);
+}
+
+static void a64_write_sysreg(struct hv_vcpu *v, uint32_t op0, uint32_t op1, uint32_t crn,
+                             uint32_t crm, uint32_t op2, uint64_t val)
+{
+    uc_arm64_cp_reg r = { .crn = crn, .crm = crm, .op0 = op0, .op1 = op1, .op2 = op2,
+                          .val = val };
+    uc_reg_write(v->uc, UC_ARM64_REG_CP_REG, &r);
+}
+
+/* Puts the vCPU at its entry with the boot registers of scenarios/lib/hv_abi.h. */
+int vcpu_reset(struct hv_vcpu *v)
+{
+    uint64_t id = v->id, nr = v->vm->nr, zero = 0;
+    if (v->vm->arch == HV_ARCH_X86_64) {
+        uc_reg_write(v->uc, UC_X86_REG_RIP, &v->entry);
+        uc_reg_write(v->uc, UC_X86_REG_RDI, v->arg0 ? &v->arg0 : &id);
+        uc_reg_write(v->uc, UC_X86_REG_RSI, &nr);
+        uc_reg_write(v->uc, UC_X86_REG_RSP, &zero);
+    } else {
+        /* Non-secure EL1 with HVC enabled (SCR_EL3 = NS|HCE|RW) and AArch64 EL1
+         * (HCR_EL2.RW): hvc then traps as EXCP_HVC with the pc after it. */
+        a64_write_sysreg(v, 3, 6, 1, 1, 0, 0x501);
+        a64_write_sysreg(v, 3, 4, 1, 1, 0, 1ULL << 31);
+        uc_reg_write(v->uc, UC_ARM64_REG_PC, &v->entry);
+        uc_reg_write(v->uc, UC_ARM64_REG_X0, v->arg0 ? &v->arg0 : &id);
+        uc_reg_write(v->uc, UC_ARM64_REG_X1, &nr);
+        uc_reg_write(v->uc, UC_ARM64_REG_SP, &zero);
+    }
+    v->resume_valid = false;
+    return 0;
+}
+
+static int install_pending_hooks(struct hv_vcpu *v)
+{
+    for (size_t i = 0; i < v->nto_hook; i++) {
+        uint64_t a = v->to_hook[i];
+        int err = add_hook(v, UC_HOOK_CODE, (void *)hook_special, a, a);
+        if (err)
+            return err;
+        uint64_t *nh = realloc(v->hooked, (v->nhooked + 1) * sizeof *nh);
+        if (!nh)
+            return HV_ENOMEM;
+        v->hooked = nh;
+        v->hooked[v->nhooked++] = a;
+    }
+    v->nto_hook = 0;
+    vcpu_flush_code(v);
+    return 0;
+}
+
+static bool halted_insn(struct hv_vcpu *v, uint64_t pc)
+{
+    if (v->vm->arch == HV_ARCH_X86_64) {
+        uint8_t b = 0;
+        return pc && uc_mem_read(v->uc, pc - 1, &b, 1) == UC_ERR_OK && b == 0xf4;
+    }
+    uint32_t insn = 0;
+    return pc >= 4 && uc_mem_read(v->uc, pc - 4, &insn, 4) == UC_ERR_OK && insn == 0xd503207f;
+}
+
+static void end_unicorn_error(struct hv_vcpu *v, uc_err e, uint64_t pc)
+{
+    struct hv_ev_exception ev = { .vector = (uint64_t)e, .name = uc_strerror(e),
+                                  .error_code = 0, .addr = 0, .handler = 0,
+                                  .delivered = false };
+    vm_emit(v->vm, (int32_t)v->id, v->icount, pc, HV_EV_exception, &ev);
+    vcpu_set_state(v, VS_FAILED, uc_strerror(e));
+    vm_end(v->vm, HV_OUT_EXCEPTION);
+}
+
+int vcpu_run_slice(struct hv_vcpu *v, uint64_t budget)
+{
+    struct hv_vm *vm = v->vm;
+    v->slice_end = v->icount + budget;
+    if (v->pause_icount && v->pause_icount < v->slice_end)
+        v->slice_end = v->pause_icount;
+    for (;;) {
+        int err = 0;
+        if (v->pend) {
+            err = excp_deliver(v);
+            if (err || vm->outcome != HV_OUT_RUNNING || v->state != VS_RUNNABLE)
+                return err;
+        }
+        if (v->remap_pending && (err = mem_remap(v, v->remap_why ? v->remap_why : "start")))
+            return err;
+        if (v->nto_hook && (err = install_pending_hooks(v)))
+            return err;
+        uint64_t pc = v->resume_valid ? v->resume_pc : vcpu_read_pc(v);
+        v->resume_valid = false;
+        v->stop = STOP_NONE;
+        uc_err e = uc_emu_start(v->uc, pc, HV_UNTIL, 0, 0);
+        uint64_t now = v->resume_valid ? v->resume_pc : vcpu_read_pc(v);
+        if (e != UC_ERR_OK) {
+            end_unicorn_error(v, e, now);
+            return 0;
+        }
+        if (vm->outcome != HV_OUT_RUNNING)
+            return 0;
+        switch (v->stop) {
+        case STOP_SLICE:
+            if (v->pause_icount && v->icount >= v->pause_icount) {
+                v->pause_icount = 0;
+                vm->paused = true;
+                vm->paused_vcpu = v;
+            }
+            return 0;
+        case STOP_PAUSE:
+            vm->paused = true;
+            if (!vm->paused_vcpu)
+                vm->paused_vcpu = v;
+            return 0;
+        case STOP_VCPU:
+        case STOP_END:
+            return 0;
+        case STOP_REMAP:
+        case STOP_RETRANSLATE:
+        case STOP_EXCEPTION:
+            continue;
+        case STOP_NONE:
+            if (!v->resume_valid && halted_insn(v, now)) {
+                /* hlt / wfi stop the engine by themselves, with the pc after them */
+                v->exit_pc = v->vm->arch == HV_ARCH_X86_64 ? now - 1 : now - 4;
+                v->exit_icount = v->icount - 1;
+                v->in_exit = true;
+                hv_vcpu_emit(v, HV_EV_halt, NULL);
+                v->in_exit = false;
+                const struct hv_model_ops *m = vm->model;
+                enum hv_exit_action act = m->halt ? m->halt(v) : HV_ACT_DEFAULT;
+                if (act == HV_ACT_DEFAULT)
+                    vcpu_set_state(v, VS_HALTED, "halt");
+                else if (act == HV_ACT_END_RUN)
+                    vm_end(vm, HV_OUT_DONE);
+                v->resume_pc = now;
+                v->resume_valid = true;
+                return 0;
+            }
+            continue;
+        }
+    }
+}

@@ -1,0 +1,592 @@
+/*
+ * vm.c - the VM: vCPUs, guest RAM, the event stream, the ucall channel and the deterministic
+ * scheduler.
+ *
+ * Scheduling: hv_vm_run() repeatedly draws, from the seeded splitmix64 stream (sched.c),
+ * first the index of a vCPU among the runnable ones (in id order), then a slice length in
+ * [1, quantum]. The vCPU runs until its retired-instruction count reaches the budget at a
+ * block boundary, or it exits in a way that ends the slice. Each decision is a `sched` event.
+ * Nothing else influences the order: no clock, no host state.
+ *
+ * Run outcome (vm_end): RUNNING -> DONE | ASSERT | LIMIT | EXCEPTION | DEADLOCK | ERROR, once.
+ *
+ * Invariants:
+ *   1. vm->seq is the number of events emitted; events are emitted in simulation order.
+ *   2. regions are sorted by gpa and never overlap.
+ */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sim/sim_int.h"
+
+int sim_cs_open(enum hv_arch arch, csh *h);
+
+int vm_err_uc(uc_err e, const char *what)
+{
+    return hv_error_set(HV_EUNICORN, "%s: %s", what, uc_strerror(e));
+}
+
+int vm_emit(struct hv_vm *vm, int32_t vcpu, uint64_t icount, uint64_t pc, enum hv_ev_kind kind,
+            const void *fields)
+{
+    size_t n = hv_event_encode(vm->evbuf, vm->evbuf_size, kind, fields);
+    if (n >= vm->evbuf_size) {
+        size_t ns = n + 1024;
+        char *nb = realloc(vm->evbuf, ns);
+        if (!nb)
+            return HV_ENOMEM;
+        vm->evbuf = nb;
+        vm->evbuf_size = ns;
+        n = hv_event_encode(vm->evbuf, vm->evbuf_size, kind, fields);
+    }
+    struct hv_event ev = { .seq = vm->seq++, .vcpu = vcpu, .icount = icount, .kind = kind,
+                           .pc = pc, .detail = vm->evbuf, .detail_len = n };
+    if (!vm->cfg.sink)
+        return 0;
+    int err = vm->cfg.sink(vm->cfg.sink_ctx, &ev);
+    if (err && vm->outcome == HV_OUT_RUNNING) {
+        vm->err = err;
+        vm->outcome = HV_OUT_ERROR;
+        for (unsigned i = 0; i < vm->nr; i++)
+            if (vm->vcpus[i].uc)
+                uc_emu_stop(vm->vcpus[i].uc);
+    }
+    return err;
+}
+
+int hv_vm_emit(struct hv_vm *vm, int32_t vcpu, enum hv_ev_kind kind, const void *fields)
+{
+    uint64_t ic = 0, pc = 0;
+    if (vcpu >= 0 && (unsigned)vcpu < vm->nr) {
+        ic = vm->vcpus[vcpu].icount;
+        pc = vcpu_read_pc(&vm->vcpus[vcpu]);
+    }
+    return vm_emit(vm, vcpu, ic, pc, kind, fields);
+}
+
+int hv_vcpu_emit(struct hv_vcpu *v, enum hv_ev_kind kind, const void *fields)
+{
+    uint64_t pc = v->in_exit ? v->exit_pc : vcpu_read_pc(v);
+    uint64_t ic = v->in_exit ? v->exit_icount : v->icount;
+    return vm_emit(v->vm, (int32_t)v->id, ic, pc, kind, fields);
+}
+
+void vm_end(struct hv_vm *vm, enum hv_outcome o)
+{
+    if (vm->outcome == HV_OUT_RUNNING)
+        vm->outcome = o;
+}
+
+static const char *const state_names[] = { "runnable", "halted", "done", "stopped", "failed" };
+
+void vcpu_set_state(struct hv_vcpu *v, enum hv_vstate s, const char *why)
+{
+    if (v->state == s)
+        return;
+    struct hv_ev_vcpu_state ev = { .from = state_names[v->state], .to = state_names[s],
+                                   .why = why };
+    v->state = s;
+    uint64_t pc = v->in_exit ? v->exit_pc : (v->resume_valid ? v->resume_pc : vcpu_read_pc(v));
+    vm_emit(v->vm, (int32_t)v->id, v->in_exit ? v->exit_icount : v->icount, pc,
+            HV_EV_vcpu_state, &ev);
+}
+
+/* ---- creation ---- */
+
+int hv_vm_create(struct hv_vm **out, const struct hv_vm_config *cfg)
+{
+    *out = NULL;
+    if (!cfg->model || cfg->nr_vcpus < 1 || cfg->nr_vcpus > HV_MAX_VCPUS || !cfg->quantum ||
+        !cfg->limit)
+        return hv_error_set(HV_EINVAL, "bad VM configuration");
+    struct hv_vm *vm = calloc(1, sizeof *vm);
+    if (!vm)
+        return HV_ENOMEM;
+    int err = 0;
+    vm->cfg = *cfg;
+    vm->arch = cfg->arch;
+    vm->model = cfg->model;
+    vm->nr = cfg->nr_vcpus;
+    vm->prng = cfg->seed;
+    vm->evbuf_size = 4096;
+    vm->evbuf = malloc(vm->evbuf_size);
+    vm->vcpus = calloc(vm->nr, sizeof *vm->vcpus);
+    if (!vm->evbuf || !vm->vcpus) {
+        err = HV_ENOMEM;
+        goto fail;
+    }
+    err = sim_cs_open(vm->arch, &vm->cs);
+    if (err)
+        goto fail;
+    for (unsigned i = 0; i < vm->nr; i++) {
+        struct hv_vcpu *v = &vm->vcpus[i];
+        v->vm = vm;
+        v->id = i;
+        v->remap_pending = true;
+        v->remap_why = "start";
+        err = vcpu_open(v);
+        if (err)
+            goto fail;
+    }
+    err = vm->model->vm_init(vm, cfg->memory, cfg->vmm);
+    if (err)
+        goto fail;
+    *out = vm;
+    return 0;
+fail:
+    hv_vm_destroy(vm);
+    return err;
+}
+
+void hv_vm_destroy(struct hv_vm *vm)
+{
+    if (!vm)
+        return;
+    if (vm->model && vm->model->vm_fini && vm->vcpus)
+        vm->model->vm_fini(vm);
+    for (unsigned i = 0; vm->vcpus && i < vm->nr; i++)
+        vcpu_close(&vm->vcpus[i]);
+    for (size_t i = 0; i < vm->nregions; i++)
+        if (vm->regions[i].owned)
+            free(vm->regions[i].host);
+    free(vm->regions);
+    free(vm->vcpus);
+    if (vm->cs)
+        cs_close(&vm->cs);
+    free(vm->evbuf);
+    free(vm->output);
+    free(vm->assert_file);
+    free(vm->assert_expr);
+    free(vm->assert_text);
+    free(vm);
+}
+
+/* ---- guest physical memory ---- */
+
+struct hv_region *vm_region_find(struct hv_vm *vm, uint64_t gpa)
+{
+    size_t lo = 0, hi = vm->nregions;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        struct hv_region *r = &vm->regions[mid];
+        if (gpa < r->gpa)
+            hi = mid;
+        else if (gpa - r->gpa >= r->size)
+            lo = mid + 1;
+        else
+            return r;
+    }
+    return NULL;
+}
+
+int hv_vm_add_ram(struct hv_vm *vm, uint64_t gpa, uint64_t size)
+{
+    if (!size || (gpa | size) & 0xfff || gpa + size < gpa)
+        return hv_error_set(HV_EINVAL, "RAM region must be page aligned and non-empty");
+    for (size_t i = 0; i < vm->nregions; i++) {
+        struct hv_region *r = &vm->regions[i];
+        if (gpa < r->gpa + r->size && r->gpa < gpa + size)
+            return hv_error_set(HV_EINVAL, "RAM region overlaps another");
+    }
+    if (size > (1ULL << 34))
+        return hv_error_set(HV_ELIMIT, "RAM region larger than 16 GiB");
+    void *host = NULL;
+    if (posix_memalign(&host, 4096, size))
+        return HV_ENOMEM;
+    memset(host, 0, size);
+    struct hv_region *nr = realloc(vm->regions, (vm->nregions + 1) * sizeof *nr);
+    if (!nr) {
+        free(host);
+        return HV_ENOMEM;
+    }
+    vm->regions = nr;
+    size_t at = 0;
+    while (at < vm->nregions && vm->regions[at].gpa < gpa)
+        at++;
+    memmove(&vm->regions[at + 1], &vm->regions[at], (vm->nregions - at) * sizeof *nr);
+    vm->regions[at] = (struct hv_region){ gpa, size, host, true };
+    vm->nregions++;
+    vm->regions_gen++;
+    for (unsigned i = 0; i < vm->nr; i++) {
+        vm->vcpus[i].remap_pending = true;
+        vm->vcpus[i].remap_why = "memory";
+    }
+    return 0;
+}
+
+void *hv_vm_gpa_ptr(struct hv_vm *vm, uint64_t gpa, uint64_t len)
+{
+    struct hv_region *r = vm_region_find(vm, gpa);
+    if (!r || len > r->size - (gpa - r->gpa))
+        return NULL;
+    return r->host + (gpa - r->gpa);
+}
+
+static int copy_gpa(struct hv_vm *vm, uint64_t gpa, void *buf, size_t len, bool write)
+{
+    uint8_t *b = buf;
+    while (len) {
+        struct hv_region *r = vm_region_find(vm, gpa);
+        if (!r)
+            return HV_EINVAL;
+        uint64_t n = r->size - (gpa - r->gpa);
+        if (n > len)
+            n = len;
+        if (write)
+            memcpy(r->host + (gpa - r->gpa), b, n);
+        else
+            memcpy(b, r->host + (gpa - r->gpa), n);
+        gpa += n;
+        b += n;
+        len -= n;
+    }
+    return 0;
+}
+
+int hv_vm_read_gpa(struct hv_vm *vm, uint64_t gpa, void *buf, size_t len)
+{
+    return copy_gpa(vm, gpa, buf, len, false);
+}
+
+int hv_vm_write_gpa(struct hv_vm *vm, uint64_t gpa, const void *buf, size_t len)
+{
+    return copy_gpa(vm, gpa, (void *)buf, len, true);
+}
+
+void hv_vm_code_written(struct hv_vm *vm, uint64_t gpa, uint64_t len)
+{
+    (void)gpa;
+    (void)len;
+    for (unsigned i = 0; i < vm->nr; i++)
+        vcpu_flush_code(&vm->vcpus[i]);
+}
+
+int hv_vm_load_elf(struct hv_vm *vm, const void *image, size_t len)
+{
+    uint64_t entry;
+    int err = loader_load(vm, image, len, &entry);
+    if (err)
+        return err;
+    for (unsigned i = 0; i < vm->nr; i++)
+        vm->vcpus[i].entry = entry;
+    return 0;
+}
+
+/* ---- accessors ---- */
+
+struct hv_vcpu *hv_vm_vcpu(struct hv_vm *vm, unsigned i)
+{
+    return i < vm->nr ? &vm->vcpus[i] : NULL;
+}
+unsigned hv_vm_nr_vcpus(const struct hv_vm *vm) { return vm->nr; }
+enum hv_outcome hv_vm_outcome(const struct hv_vm *vm) { return vm->outcome; }
+enum hv_arch hv_vm_arch(const struct hv_vm *vm) { return vm->arch; }
+const struct hv_model_ops *hv_vm_model(const struct hv_vm *vm) { return vm->model; }
+void hv_vm_set_model_data(struct hv_vm *vm, void *data) { vm->model_data = data; }
+void *hv_vm_model_data(const struct hv_vm *vm) { return vm->model_data; }
+uint64_t hv_vm_next_seq(const struct hv_vm *vm) { return vm->seq; }
+const char *hv_vm_output(const struct hv_vm *vm) { return vm->output ? vm->output : ""; }
+void hv_vm_pause_on_sync(struct hv_vm *vm, bool on) { vm->pause_on_sync = on; }
+struct hv_vcpu *hv_vm_paused_vcpu(const struct hv_vm *vm) { return vm->paused_vcpu; }
+uint64_t hv_vm_paused_sync(const struct hv_vm *vm) { return vm->paused_sync; }
+unsigned hv_vcpu_id(const struct hv_vcpu *v) { return v->id; }
+uint64_t hv_vcpu_icount(const struct hv_vcpu *v) { return v->icount; }
+struct hv_vm *hv_vcpu_vm(const struct hv_vcpu *v) { return v->vm; }
+
+uint64_t hv_vm_icount(const struct hv_vm *vm)
+{
+    uint64_t n = 0;
+    for (unsigned i = 0; i < vm->nr; i++)
+        n += vm->vcpus[i].icount;
+    return n;
+}
+
+int hv_vm_pause_at_icount(struct hv_vm *vm, unsigned vcpu, uint64_t icount)
+{
+    if (vcpu >= vm->nr)
+        return HV_EINVAL;
+    vm->vcpus[vcpu].pause_icount = icount ? icount : 1;
+    return 0;
+}
+
+void hv_vm_assert_info(const struct hv_vm *vm, const char **file, uint64_t *line,
+                       const char **expr, const char **text)
+{
+    *file = vm->assert_file ? vm->assert_file : "";
+    *line = vm->assert_line;
+    *expr = vm->assert_expr ? vm->assert_expr : "";
+    *text = vm->assert_text ? vm->assert_text : "";
+}
+
+const char *hv_vm_config_get(const struct hv_vm *vm, const char *key)
+{
+    for (size_t i = vm->cfg.nconfig; i-- > 0;)
+        if (strcmp(vm->cfg.config[i].key, key) == 0)
+            return vm->cfg.config[i].value;
+    for (const struct hv_knob *k = vm->model->knobs; k && k->key; k++)
+        if (strcmp(k->key, key) == 0)
+            return k->def;
+    return NULL;
+}
+
+uint64_t hv_vcpu_gpr(struct hv_vcpu *v, unsigned idx)
+{
+    int id = arch_gpr_id(v->vm->arch, idx);
+    uint64_t val = 0;
+    if (id >= 0)
+        uc_reg_read(v->uc, id, &val);
+    return val;
+}
+
+void hv_vcpu_set_gpr(struct hv_vcpu *v, unsigned idx, uint64_t val)
+{
+    int id = arch_gpr_id(v->vm->arch, idx);
+    if (id >= 0)
+        uc_reg_write(v->uc, id, &val);
+}
+
+uint64_t hv_vcpu_pc(struct hv_vcpu *v)
+{
+    return v->in_exit ? v->exit_pc : vcpu_read_pc(v);
+}
+
+int hv_vcpu_reg_by_name(struct hv_vcpu *v, const char *name, uint64_t *out)
+{
+    int id = arch_reg_id(v->vm->arch, name);
+    if (id < 0)
+        return HV_EINVAL;
+    *out = 0;
+    if (strcmp(name, "pc") == 0 || strcmp(name, "rip") == 0) {
+        *out = v->resume_valid ? v->resume_pc : vcpu_read_pc(v);
+        return 0;
+    }
+    uc_reg_read(v->uc, id, out);
+    return 0;
+}
+
+int hv_vcpu_set_reg_by_name(struct hv_vcpu *v, const char *name, uint64_t val)
+{
+    int id = arch_reg_id(v->vm->arch, name);
+    if (id < 0)
+        return HV_EINVAL;
+    uc_reg_write(v->uc, id, &val);
+    if (strcmp(name, "pc") == 0 || strcmp(name, "rip") == 0) {
+        v->resume_pc = val;
+        v->resume_valid = true;
+    }
+    return 0;
+}
+
+int hv_vcpu_gva_to_gpa(struct hv_vcpu *v, uint64_t gva, uint64_t *gpa, bool *writable)
+{
+    return mem_walk(v, gva, gpa, writable);
+}
+
+int hv_vcpu_read_gva(struct hv_vcpu *v, uint64_t gva, void *buf, size_t len)
+{
+    uint8_t *p = buf;
+    while (len) {
+        uint64_t gpa;
+        size_t chunk = 0x1000 - (gva & 0xfff);
+        if (chunk > len)
+            chunk = len;
+        if (mem_walk(v, gva, &gpa, NULL) || hv_vm_read_gpa(v->vm, gpa, p, chunk))
+            return HV_EINVAL;
+        gva += chunk;
+        p += chunk;
+        len -= chunk;
+    }
+    return 0;
+}
+
+int hv_vcpu_start(struct hv_vcpu *v, uint64_t entry, uint64_t arg0)
+{
+    v->entry = entry;
+    v->arg0 = arg0;
+    vcpu_reset(v);
+    vcpu_set_state(v, VS_RUNNABLE, "started");
+    return 0;
+}
+
+void hv_vcpu_stop(struct hv_vcpu *v, const char *why)
+{
+    vcpu_set_state(v, VS_STOPPED, why);
+}
+
+/* ---- the ucall channel ---- */
+
+/* Reads a NUL-terminated guest string of at most max-1 bytes; "" if unreadable. */
+static char *read_gstr(struct hv_vcpu *v, uint64_t gva, size_t max)
+{
+    char *s = calloc(1, max);
+    if (!s || !gva)
+        return s;
+    for (size_t i = 0; i + 1 < max; i++) {
+        if (hv_vcpu_read_gva(v, gva + i, &s[i], 1) || !s[i]) {
+            s[i] = 0;
+            break;
+        }
+    }
+    return s;
+}
+
+static void output_append(struct hv_vm *vm, const char *s)
+{
+    size_t n = strlen(s);
+    if (vm->output_len + n + 1 > vm->output_cap) {
+        size_t nc = (vm->output_len + n + 1) * 2;
+        char *no = realloc(vm->output, nc);
+        if (!no)
+            return;
+        vm->output = no;
+        vm->output_cap = nc;
+    }
+    memcpy(vm->output + vm->output_len, s, n + 1);
+    vm->output_len += n;
+}
+
+/* Called from the vCPU's port or MMIO hook with exit_pc / exit_icount set. */
+void vm_ucall(struct hv_vcpu *v, uint64_t gva);
+void vm_ucall(struct hv_vcpu *v, uint64_t gva)
+{
+    struct hv_vm *vm = v->vm;
+    struct hv_ucall uc;
+    memset(&uc, 0, sizeof uc);
+    if (hv_vcpu_read_gva(v, gva, &uc, sizeof uc)) {
+        struct hv_ev_ucall_assert ev = { .file = "", .line = 0, .expr = "",
+                                         .text = "ucall struct is not readable" };
+        hv_vcpu_emit(v, HV_EV_ucall_assert, &ev);
+        vm_end(vm, HV_OUT_ASSERT);
+        v->stop_next_block = true;
+        v->stop_next = STOP_END;
+        return;
+    }
+    uc.text[sizeof uc.text - 1] = 0;
+    switch (uc.cmd) {
+    case HV_UCALL_SYNC: {
+        struct hv_ev_ucall_sync ev = { .n = uc.arg0 };
+        hv_vcpu_emit(v, HV_EV_ucall_sync, &ev);
+        if (vm->pause_on_sync && !vm->paused_vcpu) {
+            vm->paused_vcpu = v;
+            vm->paused_sync = uc.arg0;
+            if (!v->stop_next_block || v->stop_next < STOP_PAUSE) {
+                v->stop_next_block = true;
+                v->stop_next = STOP_PAUSE;
+            }
+        }
+        break;
+    }
+    case HV_UCALL_PRINTF: {
+        struct hv_ev_ucall_printf ev = { .text = uc.text };
+        hv_vcpu_emit(v, HV_EV_ucall_printf, &ev);
+        output_append(vm, uc.text);
+        break;
+    }
+    case HV_UCALL_ASSERT: {
+        free(vm->assert_file);
+        free(vm->assert_expr);
+        free(vm->assert_text);
+        vm->assert_file = read_gstr(v, uc.file, 256);
+        vm->assert_expr = read_gstr(v, uc.expr, 256);
+        vm->assert_text = strdup(uc.text);
+        vm->assert_line = uc.arg0;
+        struct hv_ev_ucall_assert ev = { .file = vm->assert_file, .line = uc.arg0,
+                                         .expr = vm->assert_expr, .text = vm->assert_text };
+        hv_vcpu_emit(v, HV_EV_ucall_assert, &ev);
+        vcpu_set_state(v, VS_FAILED, "assert");
+        vm_end(vm, HV_OUT_ASSERT);
+        v->stop_next_block = true;
+        v->stop_next = STOP_END;
+        break;
+    }
+    case HV_UCALL_DONE:
+        hv_vcpu_emit(v, HV_EV_ucall_done, NULL);
+        vcpu_set_state(v, VS_DONE, "GUEST_DONE");
+        if (!v->stop_next_block || v->stop_next < STOP_VCPU) {
+            v->stop_next_block = true;
+            v->stop_next = STOP_VCPU;
+        }
+        break;
+    default: {
+        char msg[64];
+        snprintf(msg, sizeof msg, "unknown ucall command %llu", (unsigned long long)uc.cmd);
+        struct hv_ev_ucall_assert ev = { .file = "", .line = 0, .expr = "", .text = msg };
+        hv_vcpu_emit(v, HV_EV_ucall_assert, &ev);
+        vm_end(vm, HV_OUT_ASSERT);
+        v->stop_next_block = true;
+        v->stop_next = STOP_END;
+    }
+    }
+}
+
+/* ---- the scheduler ---- */
+
+static int vm_start(struct hv_vm *vm)
+{
+    const struct hv_model_ops *m = vm->model;
+    for (unsigned i = 0; i < vm->nr; i++) {
+        struct hv_vcpu *v = &vm->vcpus[i];
+        int err = vcpu_reset(v);
+        if (err)
+            return err;
+        if (m->vcpu_starts && !m->vcpu_starts(v))
+            v->state = VS_STOPPED;
+    }
+    vm->started = true;
+    return 0;
+}
+
+int hv_vm_run(struct hv_vm *vm, bool *paused)
+{
+    *paused = false;
+    int err = 0;
+    if (!vm->started && (err = vm_start(vm)))
+        return err;
+    vm->paused = false;
+    vm->paused_vcpu = NULL;
+    while (vm->outcome == HV_OUT_RUNNING) {
+        uint64_t total = hv_vm_icount(vm);
+        if (total >= vm->cfg.limit) {
+            vm_end(vm, HV_OUT_LIMIT);
+            break;
+        }
+        unsigned runnable[HV_MAX_VCPUS], n = 0, done = 0;
+        for (unsigned i = 0; i < vm->nr; i++) {
+            if (vm->vcpus[i].state == VS_RUNNABLE)
+                runnable[n++] = i;
+            else if (vm->vcpus[i].state == VS_DONE || vm->vcpus[i].state == VS_STOPPED)
+                done++;
+        }
+        if (!n) {
+            vm_end(vm, done == vm->nr ? HV_OUT_DONE : HV_OUT_DEADLOCK);
+            break;
+        }
+        struct hv_vcpu *v = &vm->vcpus[runnable[sched_below(&vm->prng, n)]];
+        uint64_t budget = 1 + sched_below(&vm->prng, vm->cfg.quantum);
+        if (budget > vm->cfg.limit - total)
+            budget = vm->cfg.limit - total;
+        struct hv_ev_sched ev = { .budget = budget, .runnable = n };
+        uint64_t pc = v->resume_valid ? v->resume_pc : vcpu_read_pc(v);
+        err = vm_emit(vm, (int32_t)v->id, v->icount, pc, HV_EV_sched, &ev);
+        if (err)
+            break;
+        err = vcpu_run_slice(v, budget);
+        if (err) {
+            vm->err = err;
+            vm_end(vm, HV_OUT_ERROR);
+            break;
+        }
+        if (vm->err) {
+            err = vm->err;
+            break;
+        }
+        if (vm->paused) {
+            *paused = true;
+            return 0;
+        }
+    }
+    return err;
+}

@@ -1,0 +1,1012 @@
+/*
+ * test_trace.c - trace files (trace/writer.c, trace/reader.c, trace/schema.c): round trips of
+ * every kind, run_info and blobs, event filters, batching, crash recovery, foreign and
+ * truncated files, writer errors, and that docs/trace-format.md covers every kind and field.
+ *
+ * Every file lives in one mkdtemp() folder under /tmp, made by the suite's init and removed
+ * by its cleanup. Table-shaped behaviour is tested as rows and one loop; a failing row names
+ * itself in the CUnit message.
+ */
+#include <CUnit/CUnit.h>
+#include <ftw.h>
+#include <inttypes.h>
+#include <sqlite3.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "sim/hv_err.h"
+#include "trace/trace.h"
+
+void test_trace_register(void);
+
+#define TT_N(a) (sizeof(a) / sizeof((a)[0]))
+
+static char tt_dir[64];
+
+/* ---- helpers ---------------------------------------------------------------------------- */
+
+/* Asserts ok; the message (printf-style, copied by CUnit) names the row or value at fault. */
+__attribute__((format(printf, 3, 4)))
+static void tt_check(bool ok, unsigned line, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    CU_assertImplementation(ok, line, msg, __FILE__, "", CU_FALSE);
+}
+#define TT_CHECK(cond, ...) tt_check((cond), __LINE__, __VA_ARGS__)
+
+/* Path of name inside the suite's folder, in buf. */
+static const char *tt_path(char *buf, size_t size, const char *name)
+{
+    snprintf(buf, size, "%s/%s", tt_dir, name);
+    return buf;
+}
+
+static void tt_write_file(const char *path, const void *data, size_t len)
+{
+    FILE *f = fopen(path, "wb");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    CU_ASSERT_EQUAL(fwrite(data, 1, len, f), len);
+    CU_ASSERT_EQUAL(fclose(f), 0);
+}
+
+/* Whole file into a malloc'd buffer. Caller owns the result; release with free(). */
+static char *tt_read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf = NULL;
+    long n;
+    if (!f)
+        return NULL;
+    if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0 &&
+        (buf = malloc((size_t)n + 1)) != NULL) {
+        *len = fread(buf, 1, (size_t)n, f);
+        buf[*len] = 0;
+    }
+    fclose(f);
+    return buf;
+}
+
+static void tt_copy_file(const char *from, const char *to)
+{
+    size_t len = 0;
+    char *data = tt_read_file(from, &len);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(data);
+    tt_write_file(to, data, len);
+    free(data);
+}
+
+static bool tt_exists(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0;
+}
+
+/* One struct of any kind, for generic filling through the descriptors. */
+#define TT_UNION_(k, kdoc, ...) struct hv_ev_##k k;
+#define TT_F_NONE_(t, n, d)
+union tt_any {
+    HV_EVENTS(TT_UNION_, TT_F_NONE_)
+};
+#undef TT_UNION_
+#undef TT_F_NONE_
+
+/*
+ * Writes the event for (seq, vcpu, kind) through the sink, as sim/ does: icount and pc follow
+ * from seq; fields NULL means all zero.
+ */
+static int tt_event_raw(struct trace_writer *w, uint64_t seq, int32_t vcpu,
+                        enum hv_ev_kind kind, const void *fields)
+{
+    static const union tt_any zero;
+    char buf[1024];
+    size_t n = hv_event_encode(buf, sizeof buf, kind, fields ? fields : &zero);
+    if (n >= sizeof buf)
+        return HV_ELIMIT;
+    struct hv_event ev = { .seq = seq, .vcpu = vcpu, .icount = seq * 10, .kind = kind,
+                           .pc = 0x1000 + seq * 4, .detail = buf, .detail_len = n };
+    hv_event_sink_fn sink = trace_writer_sink;
+    return sink(w, &ev);
+}
+
+static void tt_event(struct trace_writer *w, uint64_t seq, int32_t vcpu, enum hv_ev_kind kind,
+                     const void *fields)
+{
+    int err = tt_event_raw(w, seq, vcpu, kind, fields);
+    TT_CHECK(err == 0, "event %" PRIu64 ": %s (%s)", seq, hv_err_name(err), hv_error_detail());
+}
+
+/* Writes events [from, to) of kind ucall_sync with n = seq on vCPU seq % 2. */
+static void tt_sync_events(struct trace_writer *w, uint64_t from, uint64_t to)
+{
+    for (uint64_t seq = from; seq < to; seq++) {
+        struct hv_ev_ucall_sync s = { .n = seq };
+        if (tt_event_raw(w, seq, (int32_t)(seq % 2), HV_EV_ucall_sync, &s) != 0) {
+            TT_CHECK(false, "sync event %" PRIu64 ": %s", seq, hv_error_detail());
+            return;
+        }
+    }
+}
+
+static struct trace_writer *tt_writer(const char *path)
+{
+    struct trace_writer *w = NULL;
+    int err = trace_writer_open(&w, path);
+    TT_CHECK(err == 0, "trace_writer_open(%s): %s", path, hv_error_detail());
+    CU_ASSERT_PTR_NOT_NULL_FATAL(w);
+    return w;
+}
+
+static struct trace_reader *tt_reader(const char *path)
+{
+    struct trace_reader *r = NULL;
+    int err = trace_reader_open(&r, path);
+    TT_CHECK(err == 0, "trace_reader_open(%s): %s", path, hv_error_detail());
+    CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+    return r;
+}
+
+/* A valid trace of n sync events, finished and closed. */
+static void tt_make_trace(const char *path, uint64_t n)
+{
+    struct trace_writer *w = tt_writer(path);
+    CU_ASSERT_EQUAL(trace_writer_set_info(w, "scenario_name", "tt"), 0);
+    tt_sync_events(w, 0, n);
+    CU_ASSERT_EQUAL(trace_writer_finish(w), 0);
+    trace_writer_close(w);
+}
+
+/* Plain SQL on a trace, to check the file as users see it. */
+static sqlite3 *tt_sql_open(const char *path, int flags)
+{
+    sqlite3 *db = NULL;
+    int rc = sqlite3_open_v2(path, &db, flags, NULL);
+    TT_CHECK(rc == SQLITE_OK, "sqlite3_open_v2(%s): %s", path, sqlite3_errstr(rc));
+    return db;
+}
+
+/* First column of the first row of sql as an integer; INT64_MIN on error. */
+static int64_t tt_sql_int(sqlite3 *db, const char *sql)
+{
+    sqlite3_stmt *st = NULL;
+    int64_t v = INT64_MIN;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+        v = sqlite3_column_int64(st, 0);
+    TT_CHECK(v != INT64_MIN, "%s: %s", sql, sqlite3_errmsg(db));
+    sqlite3_finalize(st);
+    return v;
+}
+
+static void tt_sql_exec(sqlite3 *db, const char *sql)
+{
+    int rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+    TT_CHECK(rc == SQLITE_OK, "%s: %s", sql, sqlite3_errmsg(db));
+}
+
+/* ---- round trip of every kind ----------------------------------------------------------- */
+
+/* Fills every field of kind through its descriptor, with values that stress the encoding. */
+static void tt_fill(union tt_any *u, enum hv_ev_kind kind)
+{
+    static const uint8_t bytes[] = { 0x00, 0x0f, 0x00, 0xff, 0x90 };
+    const struct hv_kind_desc *kd = hv_kind_desc(kind);
+    memset(u, 0, sizeof *u);
+    for (size_t i = 0; i < kd->nfields; i++) {
+        char *p = (char *)u + kd->fields[i].offset;
+        uint64_t u64 = 0xfedcba9876543210u + i;       /* above INT64_MAX */
+        int64_t i64 = -1234567 - (int64_t)i;
+        uint64_t addr = 0xffff800000000000u + i * 0x1000;
+        const char *str = i % 2 ? NULL : "q\"uo\\te\n\t\x01 caf\xc3\xa9";
+        const char *json = "{\"a\":[1,2,null],\"b\":\"x\"}";
+        bool b = i % 2 == 0;
+        struct hv_bytes hex = { bytes, sizeof bytes };
+        switch (kd->fields[i].type) {
+        case HV_FIELD_U64: memcpy(p, &u64, sizeof u64); break;
+        case HV_FIELD_I64: memcpy(p, &i64, sizeof i64); break;
+        case HV_FIELD_ADDR: memcpy(p, &addr, sizeof addr); break;
+        case HV_FIELD_STR: memcpy(p, &str, sizeof str); break;
+        case HV_FIELD_JSON: memcpy(p, &json, sizeof json); break;
+        case HV_FIELD_BOOL: memcpy(p, &b, sizeof b); break;
+        case HV_FIELD_HEX: memcpy(p, &hex, sizeof hex); break;
+        }
+    }
+}
+
+/* json_type() of a field of each type, as tt_fill() sets it (i even / odd). */
+static const char *tt_json_type(enum hv_field_type t, size_t i)
+{
+    switch (t) {
+    case HV_FIELD_U64:
+    case HV_FIELD_I64: return "integer";
+    case HV_FIELD_ADDR:
+    case HV_FIELD_HEX: return "text";
+    case HV_FIELD_STR: return i % 2 ? "null" : "text";
+    case HV_FIELD_BOOL: return i % 2 ? "false" : "true";
+    case HV_FIELD_JSON: return "object";
+    }
+    return "?";
+}
+
+static void test_round_trip_every_kind(void)
+{
+    char path[128], details[HV_EV__COUNT][1024];
+    size_t lens[HV_EV__COUNT];
+    tt_path(path, sizeof path, "kinds.db");
+    struct trace_writer *w = tt_writer(path);
+    for (int k = 0; k < HV_EV__COUNT; k++) {
+        union tt_any u;
+        tt_fill(&u, (enum hv_ev_kind)k);
+        lens[k] = hv_event_encode(details[k], sizeof details[k], (enum hv_ev_kind)k, &u);
+        CU_ASSERT_FATAL(lens[k] < sizeof details[k]);
+        /* icount and pc above 2^63 exercise the int64 reinterpretation. */
+        struct hv_event ev = { .seq = (uint64_t)k, .vcpu = k % 3 - 1,
+                               .icount = 0x8000000000000000u + (uint64_t)k,
+                               .kind = (enum hv_ev_kind)k, .pc = 0xffffffff81000000u + (uint64_t)k,
+                               .detail = details[k], .detail_len = lens[k] };
+        int err = trace_writer_event(w, &ev);
+        TT_CHECK(err == 0, "kind %s: %s", hv_kind_desc(ev.kind)->name, hv_error_detail());
+    }
+    /* While recording: WAL, and the identity PRAGMAs already committed. */
+    sqlite3 *db = tt_sql_open(path, SQLITE_OPEN_READONLY);
+    CU_ASSERT_EQUAL(tt_sql_int(db, "PRAGMA application_id"), HV_TRACE_APP_ID);
+    CU_ASSERT_EQUAL(tt_sql_int(db, "PRAGMA user_version"), HV_TRACE_VERSION);
+    CU_ASSERT_EQUAL(tt_sql_int(db, "SELECT count(*) FROM event_kinds"), HV_EV__COUNT);
+    CU_ASSERT_EQUAL(tt_sql_int(db, "SELECT count(*) FROM event_rows"), 0);
+    sqlite3_close(db);
+    CU_ASSERT_EQUAL(trace_writer_finish(w), 0);
+    trace_writer_close(w);
+
+    /* The reader gives back every column byte for byte. */
+    struct trace_reader *r = tt_reader(path);
+    CU_ASSERT(trace_reader_complete(r));
+    CU_ASSERT_EQUAL(trace_reader_event_count(r), HV_EV__COUNT);
+    CU_ASSERT_EQUAL(trace_reader_events_begin(r, NULL), 0);
+    struct hv_event ev;
+    int k = 0, ret;
+    while ((ret = trace_reader_events_next(r, &ev)) == 1 && k < HV_EV__COUNT) {
+        const char *name = hv_kind_desc((enum hv_ev_kind)k)->name;
+        TT_CHECK(ev.seq == (uint64_t)k && ev.vcpu == k % 3 - 1 && (int)ev.kind == k &&
+                 ev.icount == 0x8000000000000000u + (uint64_t)k &&
+                 ev.pc == 0xffffffff81000000u + (uint64_t)k, "kind %s: columns differ", name);
+        TT_CHECK(ev.detail_len == lens[k] && memcmp(ev.detail, details[k], lens[k]) == 0,
+                 "kind %s: detail %s, expected %s", name, ev.detail, details[k]);
+        k++;
+    }
+    CU_ASSERT_EQUAL(ret, 0);
+    CU_ASSERT_EQUAL(k, HV_EV__COUNT);
+    trace_reader_close(r);
+
+    /* The file as SQL users see it: one file, the view, the kind table, the JSON keys. */
+    char wal[160];
+    snprintf(wal, sizeof wal, "%s-wal", path);
+    CU_ASSERT(!tt_exists(wal));
+    db = tt_sql_open(path, SQLITE_OPEN_READONLY);
+    sqlite3_stmt *st = NULL;
+    CU_ASSERT_EQUAL_FATAL(
+        sqlite3_prepare_v2(db,
+                           "SELECT e.kind, json_valid(e.detail), printf('0x%x', e.pc),"
+                           " json_extract(k.fields, printf('$[%d].name', ?2)),"
+                           " json_extract(k.fields, printf('$[%d].type', ?2)),"
+                           " json_type(e.detail, '$.' || ?3), json_array_length(k.fields),"
+                           " (SELECT count(*) FROM json_each(e.detail))"
+                           " FROM events AS e JOIN event_kinds AS k ON k.name = e.kind"
+                           " WHERE e.seq = ?1",
+                           -1, &st, NULL),
+        SQLITE_OK);
+    static const char *const type_names[] = { [HV_FIELD_U64] = "u64", [HV_FIELD_I64] = "i64",
+                                              [HV_FIELD_ADDR] = "addr", [HV_FIELD_STR] = "str",
+                                              [HV_FIELD_BOOL] = "bool", [HV_FIELD_HEX] = "hex",
+                                              [HV_FIELD_JSON] = "json" };
+    for (k = 0; k < HV_EV__COUNT; k++) {
+        const struct hv_kind_desc *kd = hv_kind_desc((enum hv_ev_kind)k);
+        char pc[32];
+        snprintf(pc, sizeof pc, "0x%" PRIx64, 0xffffffff81000000u + (uint64_t)k);
+        for (size_t i = 0; i < (kd->nfields ? kd->nfields : 1); i++) {
+            const struct hv_field_desc *f = kd->nfields ? &kd->fields[i] : NULL;
+            sqlite3_bind_int(st, 1, k);
+            sqlite3_bind_int(st, 2, (int)i);
+            sqlite3_bind_text(st, 3, f ? f->name : "none", -1, SQLITE_STATIC);
+            TT_CHECK(sqlite3_step(st) == SQLITE_ROW, "kind %s: no row in events", kd->name);
+            const char *col0 = (const char *)sqlite3_column_text(st, 0);
+            const char *col2 = (const char *)sqlite3_column_text(st, 2);
+            TT_CHECK(col0 && strcmp(col0, kd->name) == 0, "kind %s: view says %s", kd->name,
+                     col0 ? col0 : "NULL");
+            TT_CHECK(sqlite3_column_int(st, 1) == 1, "kind %s: detail is not JSON", kd->name);
+            TT_CHECK(col2 && strcmp(col2, pc) == 0, "kind %s: printf pc %s", kd->name,
+                     col2 ? col2 : "NULL");
+            TT_CHECK(sqlite3_column_int(st, 6) == (int)kd->nfields &&
+                     sqlite3_column_int(st, 7) == (int)kd->nfields,
+                     "kind %s: field counts differ", kd->name);
+            if (f) {
+                const char *n = (const char *)sqlite3_column_text(st, 3);
+                const char *t = (const char *)sqlite3_column_text(st, 4);
+                const char *jt = (const char *)sqlite3_column_text(st, 5);
+                TT_CHECK(n && strcmp(n, f->name) == 0, "kind %s field %zu: name %s", kd->name,
+                         i, n ? n : "NULL");
+                TT_CHECK(t && strcmp(t, type_names[f->type]) == 0, "kind %s field %s: type %s",
+                         kd->name, f->name, t ? t : "NULL");
+                TT_CHECK(jt && strcmp(jt, tt_json_type(f->type, i)) == 0,
+                         "kind %s field %s: json_type %s", kd->name, f->name, jt ? jt : "NULL");
+            }
+            sqlite3_reset(st);
+        }
+    }
+    sqlite3_finalize(st);
+    CU_ASSERT_EQUAL(tt_sql_int(db, "SELECT count(*) FROM sqlite_schema WHERE type = 'index'"
+                                   " AND name IN ('event_rows_vcpu', 'event_rows_kind')"), 2);
+    sqlite3_close(db);
+}
+
+/* ---- run_info and blobs ----------------------------------------------------------------- */
+
+static void test_info_and_blobs(void)
+{
+    static const struct {
+        const char *key;
+        const char *text;      /* set as text, unless is_int */
+        bool is_int;
+        int64_t num;
+        const char *expect;    /* NULL: HV_ENOENT */
+    } rows[] = {
+        { "scenario_name", "spinlock", false, 0, "spinlock" },
+        { "scenario_text", "name: x\nvcpus: 2\n# \xc3\xa9\n", false, 0,
+          "name: x\nvcpus: 2\n# \xc3\xa9\n" },
+        { "config", "{\"kvm.max_slots\":\"32\"}", false, 0, "{\"kvm.max_slots\":\"32\"}" },
+        { "seed", NULL, true, 42, "42" },
+        { "exit_code", NULL, true, -1, "-1" },
+        { "instructions", NULL, true, INT64_MAX, "9223372036854775807" },
+        { "empty", "", false, 0, "" },
+        { "null_value", NULL, false, 0, NULL },
+        { "replaced", "first", false, 0, "second" },
+        { "replaced", "second", false, 0, "second" },
+        { "never_set", NULL, false, 0, NULL },
+    };
+    uint8_t bin[1000];
+    for (size_t i = 0; i < sizeof bin; i++)
+        bin[i] = (uint8_t)(i % 3 ? i * 7 : 0);       /* NUL bytes every third byte */
+    const struct {
+        const char *name;
+        const void *data;
+        size_t len;
+    } blobs[] = {
+        { "guest.elf", bin, sizeof bin },
+        { "empty", "", 0 },
+        { "nul", "\0\0\0", 3 },
+    };
+    char path[128];
+    tt_path(path, sizeof path, "info.db");
+    struct trace_writer *w = tt_writer(path);
+    for (size_t i = 0; i < TT_N(rows); i++) {
+        if (strcmp(rows[i].key, "never_set") == 0)
+            continue;
+        int err = rows[i].is_int ? trace_writer_set_info_int(w, rows[i].key, rows[i].num)
+                                 : trace_writer_set_info(w, rows[i].key, rows[i].text);
+        TT_CHECK(err == 0, "set %s: %s", rows[i].key, hv_error_detail());
+    }
+    CU_ASSERT_EQUAL(trace_writer_put_blob(w, "guest.elf", "old", 3), 0);
+    for (size_t i = 0; i < TT_N(blobs); i++)
+        TT_CHECK(trace_writer_put_blob(w, blobs[i].name, blobs[i].data, blobs[i].len) == 0,
+                 "blob %s: %s", blobs[i].name, hv_error_detail());
+    tt_sync_events(w, 0, 3);
+
+    /* Before finish(): what is committed is readable, and the trace says it is not done. */
+    CU_ASSERT_EQUAL(trace_writer_flush(w), 0);
+    struct trace_reader *r = tt_reader(path);
+    char *status = NULL;
+    CU_ASSERT(!trace_reader_complete(r));
+    CU_ASSERT_EQUAL(trace_reader_info(r, "status", &status), 0);
+    CU_ASSERT_STRING_EQUAL(status ? status : "", "recording");
+    free(status);
+    trace_reader_close(r);
+    CU_ASSERT_EQUAL(trace_writer_finish(w), 0);
+    trace_writer_close(w);
+
+    r = tt_reader(path);
+    CU_ASSERT(trace_reader_complete(r));
+    for (size_t i = 0; i < TT_N(rows); i++) {
+        char *v = NULL;
+        int err = trace_reader_info(r, rows[i].key, &v);
+        if (rows[i].expect)
+            TT_CHECK(err == 0 && v && strcmp(v, rows[i].expect) == 0, "info %s: %s, got '%s'",
+                     rows[i].key, hv_err_name(err), v ? v : "(null)");
+        else
+            TT_CHECK(err == HV_ENOENT && !v && strstr(hv_error_detail(), path),
+                     "info %s: %s, want HV_ENOENT naming the path (%s)", rows[i].key,
+                     hv_err_name(err), hv_error_detail());
+        free(v);
+    }
+    /* Keys the writer itself records. */
+    const struct {
+        const char *key;
+        const char *expect;
+    } own[] = {
+        { "status", "complete" }, { "events", "3" }, { "sqlite_version", sqlite3_libversion() },
+    };
+    for (size_t i = 0; i < TT_N(own); i++) {
+        char *v = NULL;
+        int err = trace_reader_info(r, own[i].key, &v);
+        TT_CHECK(err == 0 && v && strcmp(v, own[i].expect) == 0, "info %s: got '%s'",
+                 own[i].key, v ? v : "(null)");
+        free(v);
+    }
+    for (size_t i = 0; i < TT_N(blobs); i++) {
+        void *data = NULL;
+        size_t len = 99;
+        int err = trace_reader_blob(r, blobs[i].name, &data, &len);
+        TT_CHECK(err == 0 && data && len == blobs[i].len &&
+                 memcmp(data, blobs[i].data, len) == 0, "blob %s: %s, %zu bytes",
+                 blobs[i].name, hv_err_name(err), len);
+        free(data);
+    }
+    void *data = (void *)1;
+    size_t len = 1;
+    CU_ASSERT_EQUAL(trace_reader_blob(r, "missing", &data, &len), HV_ENOENT);
+    CU_ASSERT_PTR_NULL(data);
+    CU_ASSERT_EQUAL(len, 0);
+    trace_reader_close(r);
+}
+
+/* ---- filters ---------------------------------------------------------------------------- */
+
+/* The trace the filter rows query: (vcpu, kind) for seq 0..11. */
+static const struct {
+    int32_t vcpu;
+    enum hv_ev_kind kind;
+} tt_filter_trace[] = {
+    { -1, HV_EV_run_start }, { 0, HV_EV_sched },      { 0, HV_EV_ucall_sync },
+    { 1, HV_EV_sched },      { 1, HV_EV_hypercall },  { 0, HV_EV_sched },
+    { 0, HV_EV_hypercall },  { 1, HV_EV_sched },      { 1, HV_EV_ucall_sync },
+    { 0, HV_EV_ucall_done }, { 1, HV_EV_ucall_done }, { -1, HV_EV_run_end },
+};
+
+#define TT_END -1    /* ends a list of expected seqs */
+
+static void tt_filter_rows(const char *path)
+{
+    static const struct {
+        struct trace_filter f;
+        int expect_err;
+        int seqs[13];
+    } rows[] = {
+        { TRACE_FILTER_ALL, 0, { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, TT_END } },
+        { { 0, NULL, 0, -1 }, 0, { 1, 2, 5, 6, 9, TT_END } },
+        { { 1, NULL, 0, -1 }, 0, { 3, 4, 7, 8, 10, TT_END } },
+        { { -1, NULL, 0, -1 }, 0, { 0, 11, TT_END } },
+        { { 5, NULL, 0, -1 }, 0, { TT_END } },
+        { { -2, "sched", 0, -1 }, 0, { 1, 3, 5, 7, TT_END } },
+        { { 1, "hypercall", 0, -1 }, 0, { 4, TT_END } },
+        { { 0, "hypercall", 5, 6 }, 0, { 6, TT_END } },
+        { { 0, "hypercall", 7, -1 }, 0, { TT_END } },
+        { { -2, NULL, 3, 5 }, 0, { 3, 4, 5, TT_END } },
+        { { -2, NULL, 10, -1 }, 0, { 10, 11, TT_END } },
+        { { -2, NULL, 11, 11 }, 0, { 11, TT_END } },
+        { { -2, NULL, 5, 4 }, 0, { TT_END } },
+        { { -2, NULL, 12, -1 }, 0, { TT_END } },
+        { { -2, NULL, -5, 1 }, 0, { 0, 1, TT_END } },
+        { { -2, "msr", 0, -1 }, 0, { TT_END } },               /* a kind, none recorded */
+        { { -1, "run_end", 0, -1 }, 0, { 11, TT_END } },
+        { { -2, "no_such_kind", 0, -1 }, HV_EINVAL, { TT_END } },
+    };
+    struct trace_reader *r = tt_reader(path);
+    for (size_t i = 0; i < TT_N(rows); i++) {
+        int err = trace_reader_events_begin(r, &rows[i].f);
+        TT_CHECK(err == rows[i].expect_err, "filter row %zu: begin gave %s", i, hv_err_name(err));
+        if (err)
+            continue;
+        struct hv_event ev;
+        size_t n = 0;
+        int ret = 0;
+        bool ok = true;
+        while (ok && (ret = trace_reader_events_next(r, &ev)) == 1) {
+            ok = n < TT_N(rows[i].seqs) && rows[i].seqs[n] != TT_END &&
+                 ev.seq == (uint64_t)rows[i].seqs[n] && ev.seq < TT_N(tt_filter_trace) &&
+                 ev.vcpu == tt_filter_trace[ev.seq].vcpu &&
+                 ev.kind == tt_filter_trace[ev.seq].kind;
+            TT_CHECK(ok, "filter row %zu: result %zu is seq %" PRIu64, i, n, ev.seq);
+            n += ok;
+        }
+        if (!ok)
+            continue;
+        TT_CHECK(ret == 0, "filter row %zu: next gave %s", i, hv_err_name(ret));
+        TT_CHECK(rows[i].seqs[n] == TT_END, "filter row %zu: %zu results, expected more", i, n);
+        /* Once at the end, next stays there. */
+        TT_CHECK(trace_reader_events_next(r, &ev) == 0, "filter row %zu: restarted", i);
+    }
+    trace_reader_close(r);
+}
+
+static void test_filters(void)
+{
+    char path[128];
+    tt_path(path, sizeof path, "filters.db");
+    struct trace_writer *w = tt_writer(path);
+    for (size_t i = 0; i < TT_N(tt_filter_trace); i++)
+        tt_event(w, i, tt_filter_trace[i].vcpu, tt_filter_trace[i].kind, NULL);
+    /* Unindexed (recording, as after a crash), then indexed (finished): same answers. */
+    CU_ASSERT_EQUAL(trace_writer_flush(w), 0);
+    tt_filter_rows(path);
+    CU_ASSERT_EQUAL(trace_writer_finish(w), 0);
+    trace_writer_close(w);
+    tt_filter_rows(path);
+    /* The view lists seq order even when an index would be the cheaper walk. */
+    sqlite3 *db = tt_sql_open(path, SQLITE_OPEN_READONLY);
+    sqlite3_stmt *st = NULL;
+    CU_ASSERT_EQUAL_FATAL(sqlite3_prepare_v2(db, "SELECT seq, kind FROM events", -1, &st, NULL),
+                          SQLITE_OK);
+    int64_t seq = 0;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        const char *kind = (const char *)sqlite3_column_text(st, 1);
+        TT_CHECK(sqlite3_column_int64(st, 0) == seq && kind &&
+                 strcmp(kind, hv_kind_desc(tt_filter_trace[seq].kind)->name) == 0,
+                 "events view row %" PRId64 ": seq %lld kind %s", seq,
+                 (long long)sqlite3_column_int64(st, 0), kind ? kind : "NULL");
+        seq++;
+    }
+    CU_ASSERT_EQUAL(seq, (int64_t)TT_N(tt_filter_trace));
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+}
+
+/* ---- batching ----------------------------------------------------------------------------- */
+
+static void test_batches(void)
+{
+    const uint64_t total = 3 * HV_TRACE_BATCH + 17;
+    char path[128], copy[128], from[160], to[160];
+    tt_path(path, sizeof path, "batches.db");
+    tt_path(copy, sizeof copy, "batches-copy.db");
+    CU_ASSERT_FATAL(total >= 10000);
+    struct trace_writer *w = tt_writer(path);
+    struct trace_reader *live = tt_reader(path);
+    /* Rows become visible to another connection only at batch boundaries and flushes. */
+    static const struct {
+        uint64_t upto;       /* events written so far */
+        bool flush;
+        int64_t visible;
+    } rows[] = {
+        { 1, false, 0 },
+        { HV_TRACE_BATCH - 1, false, 0 },
+        { HV_TRACE_BATCH, false, HV_TRACE_BATCH },
+        { HV_TRACE_BATCH + 1, false, HV_TRACE_BATCH },
+        { HV_TRACE_BATCH + 1, true, HV_TRACE_BATCH + 1 },
+        { 2 * HV_TRACE_BATCH, false, HV_TRACE_BATCH + 1 },
+        { 2 * HV_TRACE_BATCH + 1, false, 2 * HV_TRACE_BATCH + 1 },
+        { 3 * HV_TRACE_BATCH + 17, true, 3 * HV_TRACE_BATCH + 17 },
+    };
+    uint64_t written = 0;
+    for (size_t i = 0; i < TT_N(rows); i++) {
+        tt_sync_events(w, written, rows[i].upto);
+        written = rows[i].upto;
+        if (rows[i].flush)
+            CU_ASSERT_EQUAL(trace_writer_flush(w), 0);
+        int64_t n = trace_reader_event_count(live);
+        TT_CHECK(n == rows[i].visible, "batch row %zu: %" PRId64 " visible, expected %" PRId64,
+                 i, n, rows[i].visible);
+    }
+    /* While recording: no indexes yet, WAL beside the file; a copy of the pair opens. */
+    sqlite3 *db = tt_sql_open(path, SQLITE_OPEN_READONLY);
+    CU_ASSERT_EQUAL(tt_sql_int(db, "SELECT count(*) FROM sqlite_schema WHERE type = 'index'"
+                                   " AND name LIKE 'event_rows_%'"), 0);
+    sqlite3_close(db);
+    static const char *const pair[] = { "", "-wal" };
+    for (size_t i = 0; i < TT_N(pair); i++) {
+        snprintf(from, sizeof from, "%s%s", path, pair[i]);
+        snprintf(to, sizeof to, "%s%s", copy, pair[i]);
+        tt_copy_file(from, to);
+    }
+    struct trace_reader *r = tt_reader(copy);
+    CU_ASSERT_EQUAL(trace_reader_event_count(r), (int64_t)total);
+    CU_ASSERT(!trace_reader_complete(r));
+    trace_reader_close(r);
+    trace_reader_close(live);
+
+    CU_ASSERT_EQUAL(trace_writer_finish(w), 0);
+    CU_ASSERT_EQUAL(tt_event_raw(w, total, 0, HV_EV_halt, NULL), HV_EINVAL);  /* finished */
+    trace_writer_close(w);
+
+    r = tt_reader(path);
+    CU_ASSERT(trace_reader_complete(r));
+    CU_ASSERT_EQUAL(trace_reader_event_count(r), (int64_t)total);
+    CU_ASSERT_EQUAL(trace_reader_events_begin(r, NULL), 0);
+    struct hv_event ev;
+    uint64_t seq = 0;
+    bool ok = true;
+    while (ok && trace_reader_events_next(r, &ev) == 1) {
+        char want[64];
+        snprintf(want, sizeof want, "{\"n\":%" PRIu64 "}", seq);
+        ok = ev.seq == seq && ev.vcpu == (int32_t)(seq % 2) && ev.kind == HV_EV_ucall_sync &&
+             ev.icount == seq * 10 && ev.pc == 0x1000 + seq * 4 && strcmp(ev.detail, want) == 0;
+        TT_CHECK(ok, "batch event %" PRIu64 ": seq %" PRIu64 " detail %s", seq, ev.seq,
+                 ev.detail);
+        seq++;
+    }
+    CU_ASSERT_EQUAL(seq, total);
+    /* vCPU 1 holds the odd seqs; the index answers in seq order. */
+    struct trace_filter odd = { 1, "ucall_sync", 1000, 1010 };
+    CU_ASSERT_EQUAL(trace_reader_events_begin(r, &odd), 0);
+    uint64_t expect = 1001;
+    while (trace_reader_events_next(r, &ev) == 1) {
+        TT_CHECK(ev.seq == expect, "vcpu filter: seq %" PRIu64 ", expected %" PRIu64, ev.seq,
+                 expect);
+        expect += 2;
+    }
+    CU_ASSERT_EQUAL(expect, 1011);
+    trace_reader_close(r);
+}
+
+/* ---- a writer that dies ------------------------------------------------------------------ */
+
+/* In a child: writes total events, flushing after flush_at of them (0: never), then dies. */
+static void tt_crash_child(const char *path, uint64_t flush_at, uint64_t total)
+{
+    struct trace_writer *w = NULL;
+    int err = trace_writer_open(&w, path);
+    for (uint64_t seq = 0; !err && seq < total; seq++) {
+        struct hv_ev_ucall_sync s = { .n = seq };
+        err = tt_event_raw(w, seq, 0, HV_EV_ucall_sync, &s);
+        if (!err && seq + 1 == flush_at)
+            err = trace_writer_flush(w);
+    }
+    /* No close, no atexit handlers, no sanitizer leak check: as if killed. */
+    _exit(err ? 1 : 0);
+}
+
+static void test_crash_leaves_incomplete_trace(void)
+{
+    static const struct {
+        const char *name;
+        uint64_t flush_at, total;
+        int64_t visible;
+    } rows[] = {
+        { "flushed then more", 100, 150, 100 },
+        { "one batch, no flush", 0, HV_TRACE_BATCH + 10, HV_TRACE_BATCH },
+        { "batch and flush", HV_TRACE_BATCH + 5, HV_TRACE_BATCH + 9, HV_TRACE_BATCH + 5 },
+        { "nothing written", 0, 0, 0 },
+        { "nothing committed", 0, 7, 0 },
+    };
+    for (size_t i = 0; i < TT_N(rows); i++) {
+        char path[128], name[32], wal[160], copy[128], from[160], to[160];
+        snprintf(name, sizeof name, "crash%zu.db", i);
+        tt_path(path, sizeof path, name);
+        snprintf(wal, sizeof wal, "%s-wal", path);
+        fflush(NULL);
+        pid_t pid = fork();
+        CU_ASSERT_FATAL(pid >= 0);
+        if (pid == 0)
+            tt_crash_child(path, rows[i].flush_at, rows[i].total);
+        int status = 0;
+        CU_ASSERT_EQUAL(waitpid(pid, &status, 0), pid);
+        TT_CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s: child failed", rows[i].name);
+        TT_CHECK(tt_exists(wal), "%s: no -wal beside the trace", rows[i].name);
+
+        /* Opened in place (with the dead writer's -shm) and as a copied db + wal pair. */
+        snprintf(name, sizeof name, "crash%zu-copy.db", i);
+        tt_path(copy, sizeof copy, name);
+        static const char *const pair[] = { "", "-wal" };
+        for (size_t j = 0; j < TT_N(pair); j++) {
+            snprintf(from, sizeof from, "%s%s", path, pair[j]);
+            snprintf(to, sizeof to, "%s%s", copy, pair[j]);
+            tt_copy_file(from, to);
+        }
+        const char *const where[] = { path, copy };
+        for (size_t j = 0; j < TT_N(where); j++) {
+            struct trace_reader *r = NULL;
+            int err = trace_reader_open(&r, where[j]);
+            TT_CHECK(err == 0, "%s: open %s: %s", rows[i].name, where[j], hv_error_detail());
+            if (err)
+                continue;
+            char *status_text = NULL;
+            CU_ASSERT(!trace_reader_complete(r));
+            CU_ASSERT_EQUAL(trace_reader_info(r, "status", &status_text), 0);
+            CU_ASSERT_STRING_EQUAL(status_text ? status_text : "", "recording");
+            free(status_text);
+            int64_t n = trace_reader_event_count(r);
+            TT_CHECK(n == rows[i].visible, "%s (%s): %" PRId64 " events, expected %" PRId64,
+                     rows[i].name, where[j], n, rows[i].visible);
+            CU_ASSERT_EQUAL(trace_reader_events_begin(r, NULL), 0);
+            struct hv_event ev;
+            int64_t seen = 0;
+            while (trace_reader_events_next(r, &ev) == 1 && ev.seq == (uint64_t)seen)
+                seen++;
+            TT_CHECK(seen == rows[i].visible, "%s: iterated %" PRId64, rows[i].name, seen);
+            trace_reader_close(r);
+        }
+    }
+}
+
+/* ---- foreign and truncated files ---------------------------------------------------------- */
+
+static void tt_make_nothing(const char *path)
+{
+    (void)path;
+}
+
+static void tt_make_dir(const char *path)
+{
+    CU_ASSERT_EQUAL(mkdir(path, 0700), 0);
+}
+
+static void tt_make_empty(const char *path)
+{
+    tt_write_file(path, "", 0);
+}
+
+static void tt_make_text(const char *path)
+{
+    static const char text[] = "name: not a trace\nvcpus: 1\n";
+    tt_write_file(path, text, sizeof text - 1);
+}
+
+static void tt_random(uint8_t *buf, size_t n, uint64_t seed)
+{
+    for (size_t i = 0; i < n; i++) {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        buf[i] = (uint8_t)seed;
+    }
+}
+
+static void tt_make_random(const char *path)
+{
+    uint8_t buf[8192];
+    tt_random(buf, sizeof buf, 0x9e3779b97f4a7c15u);
+    tt_write_file(path, buf, sizeof buf);
+}
+
+/* SQLite's magic, then noise. */
+static void tt_make_magic_noise(const char *path)
+{
+    uint8_t buf[8192];
+    tt_random(buf, sizeof buf, 12345);
+    memcpy(buf, "SQLite format 3", 16);
+    buf[16] = 0x10;                 /* page size 4096, so the header passes our own check */
+    buf[17] = 0;
+    tt_write_file(path, buf, sizeof buf);
+}
+
+static void tt_make_sql(const char *path, const char *sql)
+{
+    sqlite3 *db = tt_sql_open(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+    tt_sql_exec(db, sql);
+    sqlite3_close(db);
+}
+
+static void tt_make_other_app(const char *path)
+{
+    tt_make_sql(path, "PRAGMA application_id = 305419896; CREATE TABLE t(x); "
+                      "INSERT INTO t VALUES (1);");
+}
+
+static void tt_make_plain_sqlite(const char *path)
+{
+    tt_make_sql(path, "CREATE TABLE run_info(key, value);");
+}
+
+static void tt_make_no_tables(const char *path)
+{
+    char sql[128];
+    snprintf(sql, sizeof sql, "PRAGMA application_id = %d; PRAGMA user_version = 1;"
+             " CREATE TABLE other(x);", HV_TRACE_APP_ID);
+    tt_make_sql(path, sql);
+}
+
+static void tt_make_version0(const char *path)
+{
+    char sql[128];
+    snprintf(sql, sizeof sql, "PRAGMA application_id = %d; CREATE TABLE other(x);",
+             HV_TRACE_APP_ID);
+    tt_make_sql(path, sql);
+}
+
+static void tt_make_newer(const char *path)
+{
+    tt_make_trace(path, 10);
+    tt_make_sql(path, "PRAGMA user_version = 2;");
+}
+
+static void test_foreign_files(void)
+{
+    static const struct {
+        const char *name;
+        void (*make)(const char *path);
+        int err;
+        const char *detail;     /* must appear in hv_error_detail(), after the path */
+    } rows[] = {
+        { "missing", tt_make_nothing, HV_ENOENT, "no such file" },
+        { "directory", tt_make_dir, HV_ETRACE, "not a regular file" },
+        { "empty", tt_make_empty, HV_ETRACE, "not an hvsim trace: empty file" },
+        { "text", tt_make_text, HV_ETRACE, "not an hvsim trace: file is not a database" },
+        { "random", tt_make_random, HV_ETRACE, "not an hvsim trace: file is not a database" },
+        { "magic+noise", tt_make_magic_noise, HV_ETRACE, "not an hvsim trace" },
+        { "other app", tt_make_other_app, HV_ETRACE,
+          "not an hvsim trace (application_id 0x12345678)" },
+        { "plain sqlite", tt_make_plain_sqlite, HV_ETRACE,
+          "not an hvsim trace (application_id 0x00000000)" },
+        { "no tables", tt_make_no_tables, HV_ETRACE, "no such table" },
+        { "version 0", tt_make_version0, HV_ETRACE, "schema version 0" },
+        { "newer", tt_make_newer, HV_ETRACE_NEW,
+          "trace schema version 2 is newer than this hvsim (1)" },
+    };
+    for (size_t i = 0; i < TT_N(rows); i++) {
+        char path[128], name[32];
+        snprintf(name, sizeof name, "foreign%zu.db", i);
+        tt_path(path, sizeof path, name);
+        rows[i].make(path);
+        struct trace_reader *r = (struct trace_reader *)1;
+        int err = trace_reader_open(&r, path);
+        const char *detail = hv_error_detail();
+        TT_CHECK(err == rows[i].err, "%s: %s, expected %s (%s)", rows[i].name, hv_err_name(err),
+                 hv_err_name(rows[i].err), detail);
+        TT_CHECK(strncmp(detail, path, strlen(path)) == 0 && strstr(detail, rows[i].detail),
+                 "%s: detail '%s' lacks the path or '%s'", rows[i].name, detail,
+                 rows[i].detail);
+        TT_CHECK(r == NULL, "%s: *out not cleared", rows[i].name);
+        if (err == 0)
+            trace_reader_close(r);
+    }
+}
+
+static void test_truncated_traces(void)
+{
+    char path[128], cut[128];
+    size_t len = 0;
+    tt_path(path, sizeof path, "whole.db");
+    tt_path(cut, sizeof cut, "cut.db");
+    tt_make_trace(path, 5000);
+    char *data = tt_read_file(path, &len);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(data);
+    CU_ASSERT_FATAL(len > 16 * 4096);
+    const size_t sizes[] = { 1, 15, 16, 17, 99, 100, 512, 4095, 4096, 4097, 3 * 4096,
+                             len / 2, len - 4096, len - 1 };
+    for (size_t i = 0; i < TT_N(sizes); i++) {
+        tt_write_file(cut, data, sizes[i]);
+        struct trace_reader *r = NULL;
+        int err = trace_reader_open(&r, cut);
+        TT_CHECK(err == HV_ETRACE && strstr(hv_error_detail(), cut),
+                 "cut at %zu of %zu bytes: %s (%s)", sizes[i], len, hv_err_name(err),
+                 hv_error_detail());
+        trace_reader_close(r);
+    }
+    /* The whole file still opens: the rows above failed for the cut, nothing else. */
+    tt_write_file(cut, data, len);
+    struct trace_reader *r = tt_reader(cut);
+    CU_ASSERT_EQUAL(trace_reader_event_count(r), 5000);
+    trace_reader_close(r);
+    free(data);
+}
+
+/* ---- writer errors ------------------------------------------------------------------------ */
+
+static void test_writer_errors(void)
+{
+    char path[128], dir[128], junk[160];
+    struct trace_writer *w = (struct trace_writer *)1;
+
+    /* Cannot create: a missing folder, a path that is a folder. */
+    tt_path(path, sizeof path, "no/such/dir/t.db");
+    CU_ASSERT_EQUAL(trace_writer_open(&w, path), HV_EIO);
+    CU_ASSERT_PTR_NULL(w);
+    CU_ASSERT_PTR_NOT_NULL(strstr(hv_error_detail(), path));
+    tt_path(dir, sizeof dir, "a-dir.db");
+    CU_ASSERT_EQUAL_FATAL(mkdir(dir, 0700), 0);
+    CU_ASSERT_EQUAL(trace_writer_open(&w, dir), HV_EIO);
+    CU_ASSERT_PTR_NOT_NULL(strstr(hv_error_detail(), dir));
+
+    /* Replaces an old file, and ignores the stale -wal and -journal beside it. */
+    tt_path(path, sizeof path, "replaced.db");
+    tt_make_trace(path, 50);
+    static const char *const stale[] = { "-wal", "-journal", "-shm" };
+    for (size_t i = 0; i < TT_N(stale); i++) {
+        snprintf(junk, sizeof junk, "%s%s", path, stale[i]);
+        tt_make_random(junk);
+    }
+    w = tt_writer(path);
+    static const struct {
+        uint64_t seq;
+        int kind;
+        bool null_detail;
+        int err;
+    } rows[] = {
+        { 0, HV_EV_halt, false, 0 },
+        { 0, HV_EV_halt, false, HV_EINVAL },         /* seq repeated */
+        { 2, HV_EV_halt, false, HV_EINVAL },         /* seq skipped */
+        { 1, HV_EV__COUNT, false, HV_EINVAL },       /* no such kind */
+        { 1, -1, false, HV_EINVAL },
+        { 1, HV_EV_halt, true, HV_EINVAL },          /* no detail */
+        { 1, HV_EV_halt, false, 0 },
+    };
+    for (size_t i = 0; i < TT_N(rows); i++) {
+        struct hv_event ev = { .seq = rows[i].seq, .kind = (enum hv_ev_kind)rows[i].kind,
+                               .detail = rows[i].null_detail ? NULL : "{}" };
+        int err = trace_writer_event(w, &ev);
+        TT_CHECK(err == rows[i].err, "writer row %zu: %s", i, hv_err_name(err));
+    }
+    trace_writer_close(w);                           /* closed without finish() */
+    struct trace_reader *r = tt_reader(path);
+    CU_ASSERT(!trace_reader_complete(r));
+    CU_ASSERT_EQUAL(trace_reader_event_count(r), 2);
+    char *v = NULL;
+    CU_ASSERT_EQUAL(trace_reader_info(r, "scenario_name", &v), HV_ENOENT);  /* old file gone */
+    trace_reader_close(r);
+    trace_writer_close(NULL);
+    trace_reader_close(NULL);
+}
+
+/* ---- the documentation covers the schema -------------------------------------------------- */
+
+#ifndef HVSIM_SOURCE_DIR
+#define HVSIM_SOURCE_DIR "."
+#endif
+
+static void test_docs_cover_every_kind(void)
+{
+    size_t len = 0;
+    char *doc = tt_read_file(HVSIM_SOURCE_DIR "/docs/trace-format.md", &len);
+    TT_CHECK(doc != NULL, "cannot read %s/docs/trace-format.md", HVSIM_SOURCE_DIR);
+    if (!doc)
+        return;
+    /* Each kind has a "### `kind`" heading; each field is named as `field` in that section. */
+    for (int k = 0; k < HV_EV__COUNT; k++) {
+        const struct hv_kind_desc *kd = hv_kind_desc((enum hv_ev_kind)k);
+        char heading[96], field[96];
+        snprintf(heading, sizeof heading, "\n### `%s`", kd->name);
+        char *start = strstr(doc, heading);
+        TT_CHECK(start != NULL, "docs/trace-format.md has no heading ### `%s`", kd->name);
+        if (!start)
+            continue;
+        start += strlen(heading);
+        char *end = strstr(start, "\n#");
+        size_t n = end ? (size_t)(end - start) : strlen(start);
+        char *section = strndup(start, n);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(section);
+        for (size_t i = 0; i < kd->nfields; i++) {
+            snprintf(field, sizeof field, "`%s`", kd->fields[i].name);
+            TT_CHECK(strstr(section, field) != NULL, "docs: kind %s does not describe %s",
+                     kd->name, field);
+        }
+        free(section);
+    }
+    free(doc);
+}
+
+/* ---- suite -------------------------------------------------------------------------------- */
+
+static int tt_suite_init(void)
+{
+    snprintf(tt_dir, sizeof tt_dir, "/tmp/hvsim-test-trace-XXXXXX");
+    return mkdtemp(tt_dir) ? 0 : -1;
+}
+
+static int tt_rm(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+    (void)st, (void)type, (void)ftw;
+    return remove(path);
+}
+
+static int tt_suite_cleanup(void)
+{
+    return nftw(tt_dir, tt_rm, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+void test_trace_register(void)
+{
+    CU_pSuite s = CU_add_suite("trace", tt_suite_init, tt_suite_cleanup);
+    CU_add_test(s, "round trip of every kind", test_round_trip_every_kind);
+    CU_add_test(s, "run_info and blobs", test_info_and_blobs);
+    CU_add_test(s, "filters", test_filters);
+    CU_add_test(s, "batches of events", test_batches);
+    CU_add_test(s, "crash leaves an incomplete trace", test_crash_leaves_incomplete_trace);
+    CU_add_test(s, "foreign files", test_foreign_files);
+    CU_add_test(s, "truncated traces", test_truncated_traces);
+    CU_add_test(s, "writer errors", test_writer_errors);
+    CU_add_test(s, "docs cover every kind", test_docs_cover_every_kind);
+}

@@ -1,0 +1,186 @@
+/* event.c - descriptors and the canonical JSON encoder expanded from events.def. */
+#include "trace/event.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+/* One filler per kind, expanded from the list: the typedef gives F the struct to measure. */
+#define HV_F_DESC_(t, n, d) *out++ = (struct hv_field_desc){ #n, d, HV_FIELD_##t, offsetof(cur_t, n) };
+#define HV_EV_FILL_(k, kdoc, ...)                                                            \
+    static struct hv_field_desc *fill_##k(struct hv_field_desc *out)                         \
+    {                                                                                        \
+        typedef struct hv_ev_##k cur_t;                                                      \
+        (void)sizeof(cur_t);                                                                 \
+        __VA_ARGS__                                                                          \
+        return out;                                                                          \
+    }
+HV_EVENTS(HV_EV_FILL_, HV_F_DESC_)
+#undef HV_EV_FILL_
+#undef HV_F_DESC_
+
+static struct hv_kind_desc kinds[HV_EV__COUNT];
+static struct hv_field_desc field_store[512];
+
+static void kinds_init(void)
+{
+    static bool done;
+    if (done)
+        return;
+    struct hv_field_desc *next = field_store;
+#define HV_EV_INIT_(k, kdoc, ...)                                                            \
+    kinds[HV_EV_##k].name = #k;                                                              \
+    kinds[HV_EV_##k].doc = kdoc;                                                             \
+    kinds[HV_EV_##k].fields = next;                                                          \
+    next = fill_##k(next);                                                                   \
+    kinds[HV_EV_##k].nfields = (size_t)(next - kinds[HV_EV_##k].fields);
+#define HV_F_NONE_(t, n, d)
+    HV_EVENTS(HV_EV_INIT_, HV_F_NONE_)
+#undef HV_EV_INIT_
+#undef HV_F_NONE_
+    done = true;
+}
+
+const struct hv_kind_desc *hv_kind_desc(enum hv_ev_kind kind)
+{
+    if ((int)kind < 0 || kind >= HV_EV__COUNT)
+        return NULL;
+    kinds_init();
+    return &kinds[kind];
+}
+
+int hv_kind_lookup(const char *name)
+{
+    kinds_init();
+    for (int k = 0; k < HV_EV__COUNT; k++)
+        if (strcmp(kinds[k].name, name) == 0)
+            return k;
+    return -1;
+}
+
+static void put(char *buf, size_t size, size_t *len, const char *s, size_t n)
+{
+    if (*len < size) {
+        size_t room = size - *len;
+        memcpy(buf + *len, s, n < room ? n : room);
+    }
+    *len += n;
+}
+
+enum numfmt { NUM_U, NUM_I, NUM_ADDR };
+
+static void putnum(char *buf, size_t size, size_t *len, enum numfmt f, uint64_t v)
+{
+    char tmp[32];
+    int n;
+    switch (f) {
+    case NUM_U: n = snprintf(tmp, sizeof tmp, "%" PRIu64, v); break;
+    case NUM_I: n = snprintf(tmp, sizeof tmp, "%" PRId64, (int64_t)v); break;
+    default: n = snprintf(tmp, sizeof tmp, "\"0x%" PRIx64 "\"", v); break;
+    }
+    put(buf, size, len, tmp, (size_t)n);
+}
+
+void hv_json_str(char *buf, size_t size, size_t *len, const char *s)
+{
+    static const char hex[] = "0123456789abcdef";
+    put(buf, size, len, "\"", 1);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        const char *run = (const char *)p;
+        size_t n = 0;
+        while (p[n] >= 0x20 && p[n] != '"' && p[n] != '\\')
+            n++;
+        if (n) {
+            put(buf, size, len, run, n);
+            p += n - 1;
+            continue;
+        }
+        char esc[7] = { '\\', 0 };
+        switch (*p) {
+        case '"': esc[1] = '"'; put(buf, size, len, esc, 2); break;
+        case '\\': esc[1] = '\\'; put(buf, size, len, esc, 2); break;
+        case '\n': esc[1] = 'n'; put(buf, size, len, esc, 2); break;
+        case '\t': esc[1] = 't'; put(buf, size, len, esc, 2); break;
+        case '\r': esc[1] = 'r'; put(buf, size, len, esc, 2); break;
+        default:
+            memcpy(esc, "\\u00", 4);
+            esc[4] = hex[*p >> 4];
+            esc[5] = hex[*p & 15];
+            put(buf, size, len, esc, 6);
+        }
+    }
+    put(buf, size, len, "\"", 1);
+    if (*len < size)
+        buf[*len] = 0;
+}
+
+size_t hv_event_encode(char *buf, size_t size, enum hv_ev_kind kind, const void *fields)
+{
+    static const char hex[] = "0123456789abcdef";
+    const struct hv_kind_desc *kd = hv_kind_desc(kind);
+    size_t len = 0;
+    put(buf, size, &len, "{", 1);
+    for (size_t i = 0; kd && i < kd->nfields; i++) {
+        const struct hv_field_desc *f = &kd->fields[i];
+        const char *p = (const char *)fields + f->offset;
+        if (i)
+            put(buf, size, &len, ",", 1);
+        hv_json_str(buf, size, &len, f->name);
+        put(buf, size, &len, ":", 1);
+        switch (f->type) {
+        case HV_FIELD_U64: {
+            uint64_t v;
+            memcpy(&v, p, sizeof v);
+            putnum(buf, size, &len, NUM_U, v);
+            break;
+        }
+        case HV_FIELD_I64: {
+            int64_t v;
+            memcpy(&v, p, sizeof v);
+            putnum(buf, size, &len, NUM_I, (uint64_t)v);
+            break;
+        }
+        case HV_FIELD_ADDR: {
+            uint64_t v;
+            memcpy(&v, p, sizeof v);
+            putnum(buf, size, &len, NUM_ADDR, v);
+            break;
+        }
+        case HV_FIELD_BOOL: {
+            bool v;
+            memcpy(&v, p, sizeof v);
+            put(buf, size, &len, v ? "true" : "false", v ? 4 : 5);
+            break;
+        }
+        case HV_FIELD_STR:
+        case HV_FIELD_JSON: {
+            const char *s;
+            memcpy(&s, p, sizeof s);
+            if (!s)
+                put(buf, size, &len, "null", 4);
+            else if (f->type == HV_FIELD_STR)
+                hv_json_str(buf, size, &len, s);
+            else
+                put(buf, size, &len, s, strlen(s));
+            break;
+        }
+        case HV_FIELD_HEX: {
+            struct hv_bytes b;
+            memcpy(&b, p, sizeof b);
+            put(buf, size, &len, "\"", 1);
+            for (size_t j = 0; j < b.n; j++) {
+                char two[2] = { hex[b.p[j] >> 4], hex[b.p[j] & 15] };
+                put(buf, size, &len, two, 2);
+            }
+            put(buf, size, &len, "\"", 1);
+            break;
+        }
+        }
+    }
+    put(buf, size, &len, "}", 1);
+    if (len < size)
+        buf[len] = 0;
+    else if (size)
+        buf[size - 1] = 0;
+    return len;
+}

@@ -1,0 +1,75 @@
+/*
+ * trace_int.h - internal to trace/: the SQL text shared by the writer and the reader
+ * (trace/schema.c, the only place SQL is written) and the one function that turns SQLite
+ * result codes into hv_err codes.
+ *
+ * Nothing outside trace/ includes this header; the public contract is trace/trace.h.
+ */
+#ifndef HV_TRACE_INT_H
+#define HV_TRACE_INT_H
+
+#include <sqlite3.h>
+#include <stdint.h>
+#include <string.h>
+
+/*
+ * The script that turns an empty database into an empty hvsim trace: PRAGMA application_id
+ * and user_version, the tables and the view (the indexes come later: schema_sql_indexes),
+ * and one event_kinds row per kind of events.def with its fields as JSON. Run it inside one
+ * transaction. Built on first use from the descriptors; borrowed, valid for the life of the
+ * process; NULL when out of memory.
+ */
+const char *schema_create_script(void);
+
+/* Writer statements, prepared once per writer. */
+extern const char schema_sql_wal[];          /* journal_mode=WAL, synchronous=NORMAL */
+extern const char schema_sql_unwal[];        /* back to a single-file (DELETE) journal */
+extern const char schema_sql_indexes[];      /* the event_rows indexes, built at the end */
+extern const char schema_sql_begin[];
+extern const char schema_sql_commit[];
+extern const char schema_sql_insert_event[]; /* ?1 seq ?2 vcpu ?3 icount ?4 kind ?5 pc ?6 detail */
+extern const char schema_sql_set_info[];     /* ?1 key ?2 value */
+extern const char schema_sql_put_blob[];     /* ?1 name ?2 data */
+
+/* Reader statements. */
+extern const char schema_sql_app_id[];       /* one row: application_id */
+extern const char schema_sql_version[];      /* one row: user_version */
+extern const char schema_sql_get_info[];     /* ?1 key -> value */
+extern const char schema_sql_get_blob[];     /* ?1 name -> data */
+extern const char schema_sql_count[];        /* -> number of event rows */
+extern const char schema_sql_kinds[];        /* -> id, name of every stored kind */
+extern const char schema_sql_kind_id[];      /* ?1 name -> id */
+/*
+ * Event query for trace_reader_events_begin(): ?1 from ?2 to (inclusive seq), and, when
+ * asked for, ?3 vcpu and ?4 kind id. Columns: seq, vcpu, icount, kind id, pc, detail.
+ * Borrowed; one of four static strings.
+ */
+const char *schema_sql_events(int by_vcpu, int by_kind);
+
+/*
+ * Converts SQLite's result code rc on db into an hv_err code and records a detail of the form
+ * "PATH: WHAT: sqlite3_errmsg(db)" (db may be NULL: then sqlite3_errstr(rc)). NOMEM becomes
+ * HV_ENOMEM; NOTADB and CORRUPT become HV_ETRACE; CANTOPEN, IOERR, FULL, READONLY and PERM
+ * become HV_EIO; TOOBIG becomes HV_ELIMIT; everything else is HV_ESQLITE.
+ */
+int trace_sqlite_error(sqlite3 *db, int rc, const char *path, const char *what);
+
+/*
+ * u64 columns (icount, pc) hold the same 64 bits as an SQLite integer (int64): values at or
+ * above 2^63 read as negative in SQL. These convert bit for bit, both ways.
+ */
+static inline int64_t trace_i64_of_u64(uint64_t v)
+{
+    int64_t r;
+    memcpy(&r, &v, sizeof r);
+    return r;
+}
+
+static inline uint64_t trace_u64_of_i64(int64_t v)
+{
+    uint64_t r;
+    memcpy(&r, &v, sizeof r);
+    return r;
+}
+
+#endif
