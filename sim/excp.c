@@ -5,7 +5,10 @@
  * frame SS, RSP, RFLAGS, CS, RIP [, error code] is pushed on the 16-byte aligned stack, RIP and
  * CS come from the gate, IF is cleared for interrupt gates. Unicorn remembers the last
  * contributory fault in a private field (env->old_exception) that only a CPU reset clears, so
- * the next fault would turn into #DF: hvsim clears it in a saved context after each delivery.
+ * the next fault would turn into #DF, and a #UD after a #DF into a silent triple fault. Unicorn's
+ * own probes of guest pages can leave it set too, so hvsim clears it in a saved context before
+ * every run of an x86 engine and after each delivery (a real CPU keeps no such state between
+ * instructions).
  * The field's offset inside the context is found once per process by raising two faults in a
  * scratch engine and seeing which 32-bit word goes -1 -> 0 (#DE) -> 8 (#DF).
  *
@@ -108,20 +111,22 @@ out:
     return found;
 }
 
-static void x86_clear_old_exception(struct hv_vcpu *v)
+void excp_x86_reset_fault_state(struct hv_vcpu *v)
 {
     if (old_exc_offset == -2)
         old_exc_offset = calibrate_old_exception();
     if (old_exc_offset < 0)
         return;
-    uc_context *c;
-    if (uc_context_alloc(v->uc, &c) != UC_ERR_OK)
+    if (!v->fault_ctx && uc_context_alloc(v->uc, &v->fault_ctx) != UC_ERR_OK)
         return;
-    uc_context_save(v->uc, c);
+    uc_context_save(v->uc, v->fault_ctx);
+    int32_t cur;
+    memcpy(&cur, (char *)v->fault_ctx + old_exc_offset, 4);
+    if (cur == -1)
+        return;
     int32_t none = -1;
-    memcpy((char *)c + old_exc_offset, &none, 4);
-    uc_context_restore(v->uc, c);
-    uc_context_free(c);
+    memcpy((char *)v->fault_ctx + old_exc_offset, &none, 4);
+    uc_context_restore(v->uc, v->fault_ctx);
 }
 
 static int write_gva(struct hv_vcpu *v, uint64_t gva, const void *buf, size_t len)
@@ -186,7 +191,7 @@ static int x86_deliver(struct hv_vcpu *v)
     uint64_t nrsp = (rsp & ~0xfULL) - n * 8;
     if (write_gva(v, nrsp, frame, n * 8))
         return undelivered(v, "#DF");
-    x86_clear_old_exception(v);
+    excp_x86_reset_fault_state(v);
     if (vec == 14)
         uc_reg_write(v->uc, UC_X86_REG_CR2, &v->pend_addr);
     if ((gate[5] & 0x0f) == 0x0e)

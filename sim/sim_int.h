@@ -30,7 +30,6 @@
     ((uc_control_type)((unsigned)(type) | ((unsigned)(nr) << 26) | ((unsigned)(rw) << 30)))
 #define hv_uc_request_cache(uc, addr, tb)                                                    \
     uc_ctl(uc, HV_UC_CTL(UC_CTL_TB_REQUEST_CACHE, 2, UC_CTL_IO_READ_WRITE), (addr), (tb))
-#define hv_uc_flush_tb(uc) uc_ctl(uc, HV_UC_CTL(UC_CTL_TB_FLUSH, 0, UC_CTL_IO_WRITE))
 
 /* Physical address space covered by hole MMIO regions. */
 #define HV_PA_LIMIT_X86   (1ULL << 32)
@@ -135,6 +134,7 @@ struct hv_vcpu {
     uint64_t *to_hook;
     size_t nto_hook;
     struct hv_blktab blocks;
+    uc_context *fault_ctx;    /* x86: scratch context for excp_x86_reset_fault_state */
     uint64_t last_fault_pc;
     uint64_t last_fault_icount;
     unsigned same_fault;
@@ -188,7 +188,7 @@ int vcpu_reset(struct hv_vcpu *v);
 int vcpu_run_slice(struct hv_vcpu *v, uint64_t budget);
 uint64_t vcpu_read_pc(struct hv_vcpu *v);
 void vcpu_write_pc(struct hv_vcpu *v, uint64_t pc);
-void vcpu_flush_code(struct hv_vcpu *v);
+void vcpu_drop_code(struct hv_vcpu *v, uint64_t va, uint64_t len);
 
 /* MMIO callbacks (vcpu.c), installed by mem.c */
 uint64_t vcpu_mmio_read(uc_engine *uc, uint64_t off, unsigned size, void *ud);
@@ -217,6 +217,8 @@ int pcfind_ea(struct hv_vcpu *v, uint64_t pc, uint64_t *ea);
 /* excp.c */
 int excp_deliver(struct hv_vcpu *v);
 const char *excp_name(enum hv_arch arch, unsigned vec);
+/* Clears Unicorn's remembered contributory fault (x86), see excp.c. */
+void excp_x86_reset_fault_state(struct hv_vcpu *v);
 
 /* arch.c */
 int arch_reg_id(enum hv_arch a, const char *name);

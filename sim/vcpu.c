@@ -39,12 +39,21 @@ static inline void stop_next(struct hv_vcpu *v, enum hv_stop why)
     v->stop_next_block = true;
 }
 
-static void stop_now(struct hv_vcpu *v, enum hv_stop why, uint64_t resume)
+/* Records why the engine stops and where to resume, without requesting a stop: for hooks
+ * after which Unicorn stops by itself (the invalid-instruction hook). Calling uc_emu_stop()
+ * there as well leaves a stale exit request when code hooks exist, and the next block of the
+ * next run exits before its first instruction. */
+static void stop_noted(struct hv_vcpu *v, enum hv_stop why, uint64_t resume)
 {
     if (why > v->stop)
         v->stop = why;
     v->resume_pc = resume;
     v->resume_valid = true;
+}
+
+static void stop_now(struct hv_vcpu *v, enum hv_stop why, uint64_t resume)
+{
+    stop_noted(v, why, resume);
     uc_emu_stop(v->uc);
 }
 
@@ -75,9 +84,14 @@ void vcpu_write_pc(struct hv_vcpu *v, uint64_t pc)
     }
 }
 
-void vcpu_flush_code(struct hv_vcpu *v)
+/*
+ * Drops translated code for [va, va+len) in v's engine. Only targeted removal is used: after
+ * Unicorn 2.0.1's full flush (UC_CTL_TB_FLUSH) a later #UD or vmcall no longer reaches the
+ * invalid-instruction hook and the engine re-executes the faulting block forever.
+ */
+void vcpu_drop_code(struct hv_vcpu *v, uint64_t va, uint64_t len)
 {
-    hv_uc_flush_tb(v->uc); /* a full translation-cache flush in 2.0.1 */
+    uc_ctl(v->uc, HV_UC_CTL(UC_CTL_TB_REMOVE_CACHE, 2, UC_CTL_IO_WRITE), va, va + len);
     blk_clear(&v->blocks);
 }
 
@@ -408,25 +422,26 @@ static enum hv_exit_action hypercall_exit(struct hv_vcpu *v, enum hv_hc_insn ins
 static void hypercall_finish(struct hv_vcpu *v, enum hv_exit_action act, uint64_t pc,
                              uint64_t next, bool inside)
 {
+    void (*stop)(struct hv_vcpu *, enum hv_stop, uint64_t) = inside ? stop_now : stop_noted;
     switch (act) {
     case HV_ACT_RETRY:
         v->icount = v->exit_icount;
-        stop_now(v, STOP_NONE, pc);
+        stop(v, STOP_NONE, pc);
         break;
     case HV_ACT_STOP_VCPU:
         v->icount = v->exit_icount + 1;
         hv_vcpu_stop(v, "model");
-        stop_now(v, STOP_VCPU, next);
+        stop(v, STOP_VCPU, next);
         break;
     case HV_ACT_END_RUN:
         v->icount = v->exit_icount + 1;
         vm_end(v->vm, HV_OUT_DONE);
-        stop_now(v, STOP_END, next);
+        stop(v, STOP_END, next);
         break;
     default:
         v->icount = v->exit_icount + 1;
         if (!inside)
-            stop_now(v, STOP_NONE, next);
+            stop(v, STOP_NONE, next);
         break;
     }
 }
@@ -442,7 +457,7 @@ static bool hook_invalid(uc_engine *uc, void *ud)
         v->icount = v->exit_icount;
         hv_vcpu_inject(v, 0, 0x02000000); /* EC 0: unknown reason, IL = 1 */
         v->pend_pc = pc;
-        stop_now(v, STOP_EXCEPTION, pc);
+        stop_noted(v, STOP_EXCEPTION, pc);
         return true;
     }
     uint64_t rip = x86_rip(v);
@@ -464,7 +479,7 @@ static bool hook_invalid(uc_engine *uc, void *ud)
     hv_vcpu_emit(v, HV_EV_invalid_insn, &ev);
     hv_vcpu_inject(v, 6, 0);
     v->pend_pc = rip;
-    stop_now(v, STOP_EXCEPTION, rip);
+    stop_noted(v, STOP_EXCEPTION, rip);
     return true;
 }
 
@@ -732,6 +747,8 @@ void vcpu_close(struct hv_vcpu *v)
         v->uc = NULL;
     }
     blk_fini(&v->blocks);
+    if (v->fault_ctx)
+        uc_context_free(v->fault_ctx);
     free(v->hooked);
     free(v->to_hook);
 }
@@ -779,9 +796,9 @@ static int install_pending_hooks(struct hv_vcpu *v)
             return HV_ENOMEM;
         v->hooked = nh;
         v->hooked[v->nhooked++] = a;
+        vcpu_drop_code(v, a, 1); /* retranslate the block so the hook is compiled in */
     }
     v->nto_hook = 0;
-    vcpu_flush_code(v);
     return 0;
 }
 
@@ -825,6 +842,8 @@ int vcpu_run_slice(struct hv_vcpu *v, uint64_t budget)
         uint64_t pc = v->resume_valid ? v->resume_pc : vcpu_read_pc(v);
         v->resume_valid = false;
         v->stop = STOP_NONE;
+        if (v->vm->arch == HV_ARCH_X86_64)
+            excp_x86_reset_fault_state(v);
         uc_err e = uc_emu_start(v->uc, pc, HV_UNTIL, 0, 0);
         uint64_t now = v->resume_valid ? v->resume_pc : vcpu_read_pc(v);
         if (e != UC_ERR_OK) {

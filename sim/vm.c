@@ -258,10 +258,17 @@ int hv_vm_write_gpa(struct hv_vm *vm, uint64_t gpa, const void *buf, size_t len)
 
 void hv_vm_code_written(struct hv_vm *vm, uint64_t gpa, uint64_t len)
 {
-    (void)gpa;
-    (void)len;
-    for (unsigned i = 0; i < vm->nr; i++)
-        vcpu_flush_code(&vm->vcpus[i]);
+    /* every virtual range, in every engine, that maps a written guest-physical byte */
+    for (unsigned i = 0; i < vm->nr; i++) {
+        struct hv_vcpu *v = &vm->vcpus[i];
+        for (size_t r = 0; r < v->nruns; r++) {
+            const struct hv_run *run = &v->runs[r];
+            uint64_t lo = gpa > run->gpa ? gpa : run->gpa;
+            uint64_t hi = gpa + len < run->gpa + run->size ? gpa + len : run->gpa + run->size;
+            if (lo < hi)
+                vcpu_drop_code(v, run->va + (lo - run->gpa), hi - lo);
+        }
+    }
 }
 
 int hv_vm_load_elf(struct hv_vm *vm, const void *image, size_t len)
