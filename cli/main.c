@@ -114,7 +114,7 @@ static int run_sink_fn(void *ctx, const struct hv_event *ev)
     struct run_sink *rs = ctx;
     if (!rs->quiet) {
         if (ev->kind == HV_EV_ucall_printf)
-            printf("[vcpu%d] %s\n", ev->vcpu, ev->detail);
+            printf("[vcpu%d] %s\n", ev->vcpu, ev->detail); /* the JSON text, escapes kept */
         else if ((ev->kind == HV_EV_expect || ev->kind == HV_EV_step) &&
                  strstr(ev->detail, "\"ok\":false"))
             printf("FAILED %s %s\n", ev->kind == HV_EV_expect ? "expect" : "step", ev->detail);

@@ -475,7 +475,18 @@ static bool hook_invalid(uc_engine *uc, void *ud)
         return true;
     }
     v->icount = v->exit_icount;
-    struct hv_ev_invalid_insn ev = { .bytes = { b, sizeof b } };
+    uint8_t code[16] = { 0 };
+    size_t len = 0;
+    while (len < sizeof code && uc_mem_read(uc, rip + len, &code[len], 1) == UC_ERR_OK)
+        len++;
+    cs_insn *insn = cs_malloc(v->vm->cs);
+    const uint8_t *p = code;
+    size_t left = len;
+    uint64_t a = rip;
+    /* the instruction's own bytes when Capstone knows it, else the first bytes at rip */
+    size_t n = cs_disasm_iter(v->vm->cs, &p, &left, &a, insn) ? insn->size : (len < 3 ? len : 3);
+    cs_free(insn, 1);
+    struct hv_ev_invalid_insn ev = { .bytes = { code, n } };
     hv_vcpu_emit(v, HV_EV_invalid_insn, &ev);
     hv_vcpu_inject(v, 6, 0);
     v->pend_pc = rip;

@@ -46,7 +46,7 @@ struct trace_reader {
     int nkind_map;
 };
 
-static bool trace_reader_check(const struct trace_reader *r)
+__attribute__((unused)) static bool trace_reader_check(const struct trace_reader *r)
 {
     bool cur_ok = r->cur == NULL;
     for (int i = 0; i < 4; i++)

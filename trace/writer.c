@@ -52,7 +52,7 @@ struct trace_writer {
     bool finished;             /* trace_writer_finish() succeeded */
 };
 
-static bool trace_writer_check(const struct trace_writer *w)
+__attribute__((unused)) static bool trace_writer_check(const struct trace_writer *w)
 {
     return w->db && w->path && w->st_begin && w->st_commit && w->st_event && w->st_info &&
            w->st_blob && w->pending < HV_TRACE_BATCH &&
