@@ -7,6 +7,10 @@
  * operand's effective address from the current registers; the first instruction whose operand
  * covers the accessed address, in the right direction, is the one. Its index in the block gives
  * the exact instruction count.
+ *
+ * Instruction hooks (x86 in/out/cpuid) have a related problem: RIP there is the last point
+ * where the translator synced it, at or before the instruction. pcfind_insn() searches the
+ * block forward from that hint for the first instruction of the hooked kind.
  */
 #include <stdio.h>
 #include <string.h>
@@ -194,6 +198,34 @@ int pcfind_ea(struct hv_vcpu *v, uint64_t pc, uint64_t *ea)
     bool w;
     if (cs_disasm_iter(v->vm->cs, &p, &left, &a, insn) && insn_access(v, insn, ea, &sz, &w, &cnt))
         err = 0;
+    cs_free(insn, 1);
+    return err;
+}
+
+int pcfind_insn(struct hv_vcpu *v, uint64_t hint, const unsigned *ids, size_t nids, uint64_t *pc,
+                uint32_t *index)
+{
+    uint8_t code[4096];
+    uint32_t n = v->blk_size < sizeof code ? v->blk_size : sizeof code;
+    if (!n || uc_mem_read(v->uc, v->blk_pc, code, n) != UC_ERR_OK)
+        return HV_EINVAL;
+    cs_insn *insn = cs_malloc(v->vm->cs);
+    const uint8_t *p = code;
+    size_t left = n;
+    uint64_t a = v->blk_pc;
+    int err = HV_EINVAL;
+    for (uint32_t i = 0; err && cs_disasm_iter(v->vm->cs, &p, &left, &a, insn); i++) {
+        if (insn->address < hint)
+            continue;
+        for (size_t k = 0; k < nids; k++) {
+            if (insn->id == ids[k]) {
+                *pc = insn->address;
+                *index = i;
+                err = 0;
+                break;
+            }
+        }
+    }
     cs_free(insn, 1);
     return err;
 }

@@ -211,6 +211,9 @@ int blk_index(struct hv_vcpu *v, struct hv_blk *b, uint64_t pc, uint32_t *index)
 /* pcfind.c: exact pc of the instruction in the current block that made a data access */
 int pcfind_access(struct hv_vcpu *v, uint64_t va, bool write, uint64_t *pc, uint32_t *index,
                   unsigned *size);
+/* First instruction at or after hint in the current block whose Capstone id is in ids. */
+int pcfind_insn(struct hv_vcpu *v, uint64_t hint, const unsigned *ids, size_t nids, uint64_t *pc,
+                uint32_t *index);
 /* Effective address of the (first) memory operand of the instruction at pc. */
 int pcfind_ea(struct hv_vcpu *v, uint64_t pc, uint64_t *ea);
 

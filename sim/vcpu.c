@@ -323,10 +323,29 @@ static uint64_t x86_rip(struct hv_vcpu *v)
     return rip;
 }
 
+/* Exit position for an instruction hook: RIP may be stale there (see pcfind.c). */
+static void exit_at_insn(struct hv_vcpu *v, const unsigned *ids, size_t nids)
+{
+    uint64_t hint = x86_rip(v), pc;
+    uint32_t idx;
+    if (hint < v->blk_pc || hint >= v->blk_pc + v->blk_size)
+        hint = v->blk_pc;
+    if (pcfind_insn(v, hint, ids, nids, &pc, &idx) == 0) {
+        v->exit_pc = pc;
+        v->exit_icount = v->blk_base + idx;
+    } else {
+        exit_at(v, hint);
+    }
+}
+
+static const unsigned out_ids[] = { X86_INS_OUT, X86_INS_OUTSB, X86_INS_OUTSW, X86_INS_OUTSD };
+static const unsigned in_ids[] = { X86_INS_IN, X86_INS_INSB, X86_INS_INSW, X86_INS_INSD };
+static const unsigned cpuid_ids[] = { X86_INS_CPUID };
+
 static void hook_out(uc_engine *uc, uint32_t port, int size, uint32_t value, void *ud)
 {
     struct hv_vcpu *v = ud;
-    exit_at(v, x86_rip(v));
+    exit_at_insn(v, out_ids, 4);
     v->in_exit = true;
     if (port == HV_UCALL_PORT && size == 4) {
         vm_ucall(v, value);
@@ -340,7 +359,7 @@ static void hook_out(uc_engine *uc, uint32_t port, int size, uint32_t value, voi
 static uint32_t hook_in(uc_engine *uc, uint32_t port, int size, void *ud)
 {
     struct hv_vcpu *v = ud;
-    exit_at(v, x86_rip(v));
+    exit_at_insn(v, in_ids, 4);
     v->in_exit = true;
     uint64_t d = 0;
     pio_exit(v, (uint16_t)port, (unsigned)size, false, &d);
@@ -379,7 +398,7 @@ static int native_cpuid(struct hv_vm *vm, uint32_t leaf, uint32_t sub, uint32_t 
 static int hook_cpuid(uc_engine *uc, void *ud)
 {
     struct hv_vcpu *v = ud;
-    exit_at(v, x86_rip(v));
+    exit_at_insn(v, cpuid_ids, 1);
     v->in_exit = true;
     uint64_t rax = 0, rcx = 0;
     uc_reg_read(uc, UC_X86_REG_RAX, &rax);
