@@ -70,8 +70,11 @@ int show_trace(const char *path, const struct show_opts *o, FILE *out, FILE *err
     int code = HV_EXIT_BADINPUT;
     int err = trace_reader_open(&r, path);
     if (err) {
-        fprintf(errf, "hvsim: %s: %s\n", path,
-                *hv_error_detail() ? hv_error_detail() : hv_strerror(err));
+        /* the reader's detail names the file already */
+        if (*hv_error_detail())
+            fprintf(errf, "hvsim: %s\n", hv_error_detail());
+        else
+            fprintf(errf, "hvsim: %s: %s\n", path, hv_strerror(err));
         return code;
     }
     struct image im = { NULL, 0, HV_ARCH_X86_64 };

@@ -116,8 +116,11 @@ int replay_trace(const char *path, const char *const *sets, size_t nsets, FILE *
     struct hv_diag d;
     int err = trace_reader_open(&c.r, path);
     if (err) {
-        fprintf(errf, "hvsim: %s: %s\n", path, *hv_error_detail() ? hv_error_detail()
-                                                                   : hv_strerror(err));
+        /* the reader's detail names the file already */
+        if (*hv_error_detail())
+            fprintf(errf, "hvsim: %s\n", hv_error_detail());
+        else
+            fprintf(errf, "hvsim: %s: %s\n", path, hv_strerror(err));
         goto out;
     }
     if (trace_reader_info(c.r, "scenario_text", &text) ||
