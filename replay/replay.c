@@ -6,6 +6,7 @@
  *                   end) saves both events and returns HV_EDIVERGED, which stops the run;
  *   replay_trace()  after the run, a recorded event left over is a difference too.
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -139,9 +140,17 @@ int replay_trace(const char *path, const char *const *sets, size_t nsets, FILE *
         fprintf(errf, "hvsim: %s: stored scenario: %s\n", path, msg);
         goto out;
     }
-    sc->seed = strtoull(seed, NULL, 10);
-    if (apply_sets(sc, rsets))
+    char *end;
+    errno = 0;
+    sc->seed = strtoull(seed, &end, 10);
+    if (errno || !*seed || *end) {
+        fprintf(errf, "hvsim: %s: stored seed '%s' is not a number\n", path, seed);
         goto out;
+    }
+    if (apply_sets(sc, rsets)) {
+        fprintf(errf, "hvsim: %s: stored --set list is malformed\n", path);
+        goto out;
+    }
     for (size_t i = 0; i < nsets; i++) {
         if (scenario_set(sc, sets[i])) {
             fprintf(errf, "hvsim: --set %s: expected KEY=VALUE\n", sets[i]);

@@ -73,7 +73,12 @@ static const struct reg_name a64_regs[] = {
     { "x24", UC_ARM64_REG_X24 }, { "x25", UC_ARM64_REG_X25 }, { "x26", UC_ARM64_REG_X26 },
     { "x27", UC_ARM64_REG_X27 }, { "x28", UC_ARM64_REG_X28 }, { "x29", UC_ARM64_REG_X29 },
     { "x30", UC_ARM64_REG_X30 }, { "sp", UC_ARM64_REG_SP },   { "pc", UC_ARM64_REG_PC },
-    { "nzcv", UC_ARM64_REG_NZCV }, { "lr", UC_ARM64_REG_X30 }, { NULL, 0 },
+    { "nzcv", UC_ARM64_REG_NZCV }, { "lr", UC_ARM64_REG_X30 },
+    /* below the general registers: arch_gpr_id and the dump index the first 34 entries */
+    { "ttbr0_el1", UC_ARM64_REG_TTBR0_EL1 }, { "ttbr1_el1", UC_ARM64_REG_TTBR1_EL1 },
+    { "vbar_el1", UC_ARM64_REG_VBAR_EL1 }, { "elr_el1", UC_ARM64_REG_ELR_EL1 },
+    { "esr_el1", UC_ARM64_REG_ESR_EL1 }, { "far_el1", UC_ARM64_REG_FAR_EL1 },
+    { "pstate", UC_ARM64_REG_PSTATE }, { NULL, 0 },
 };
 
 static const struct reg_name a32_regs[] = {
@@ -99,6 +104,30 @@ int arch_reg_id(enum hv_arch a, const char *name)
     for (const struct reg_name *r = reg_table(a); r->name; r++)
         if (strcmp(r->name, name) == 0)
             return r->id;
+    return -1;
+}
+
+/* AArch64 system registers without a UC_ARM64_REG_* id in 2.0.1, reached through CP_REG. */
+static const struct {
+    const char *name;
+    uint32_t op0, op1, crn, crm, op2;
+} a64_sysregs[] = {
+    { "sctlr_el1", 3, 0, 1, 0, 0 }, { "tcr_el1", 3, 0, 2, 0, 2 }, { "mair_el1", 3, 0, 10, 2, 0 },
+    { "spsr_el1", 3, 0, 4, 0, 0 },  { "scr_el3", 3, 6, 1, 1, 0 }, { "hcr_el2", 3, 4, 1, 1, 0 },
+};
+
+int arch_sysreg(enum hv_arch a, const char *name, uc_arm64_cp_reg *out)
+{
+    if (a != HV_ARCH_AARCH64)
+        return -1;
+    for (size_t i = 0; i < sizeof a64_sysregs / sizeof a64_sysregs[0]; i++) {
+        if (strcmp(a64_sysregs[i].name, name) == 0) {
+            *out = (uc_arm64_cp_reg){ .crn = a64_sysregs[i].crn, .crm = a64_sysregs[i].crm,
+                                      .op0 = a64_sysregs[i].op0, .op1 = a64_sysregs[i].op1,
+                                      .op2 = a64_sysregs[i].op2 };
+            return 0;
+        }
+    }
     return -1;
 }
 

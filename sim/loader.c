@@ -18,10 +18,15 @@ static int want_machine(enum hv_arch a)
     }
 }
 
+/* Checks a segment, and copies it when write is set (a first pass checks every segment, so a
+ * bad image leaves guest RAM untouched). */
 static int load_segment(struct hv_vm *vm, const uint8_t *img, size_t len, uint64_t off,
-                        uint64_t filesz, uint64_t memsz, uint64_t paddr)
+                        uint64_t filesz, uint64_t memsz, uint64_t paddr, bool write)
 {
-    if (filesz > memsz || off > len || filesz > len - off)
+    if (filesz > memsz)
+        return hv_error_set(HV_EGUEST, "ELF segment at offset 0x%llx has a file size larger "
+                            "than its memory size", (unsigned long long)off);
+    if (off > len || filesz > len - off)
         return hv_error_set(HV_EGUEST, "ELF segment at offset 0x%llx exceeds the file",
                             (unsigned long long)off);
     if (paddr + memsz < paddr)
@@ -34,6 +39,8 @@ static int load_segment(struct hv_vm *vm, const uint8_t *img, size_t len, uint64
         return hv_error_set(HV_EGUEST,
                             "ELF segment [0x%llx, 0x%llx) is not inside guest RAM",
                             (unsigned long long)paddr, (unsigned long long)(paddr + memsz));
+    if (!write)
+        return 0;
     memcpy(dst, img + off, filesz);
     memset(dst + filesz, 0, memsz - filesz);
     return 0;
@@ -62,16 +69,18 @@ int loader_load(struct hv_vm *vm, const void *image, size_t len, uint64_t *entry
             (uint64_t)eh.e_phnum * sizeof(Elf64_Phdr) > len - eh.e_phoff)
             return hv_error_set(HV_EGUEST, "bad ELF program header table");
         int loaded = 0;
-        for (unsigned i = 0; i < eh.e_phnum; i++) {
-            Elf64_Phdr ph;
-            memcpy(&ph, img + eh.e_phoff + i * sizeof ph, sizeof ph);
-            if (ph.p_type != PT_LOAD)
-                continue;
-            int err = load_segment(vm, img, len, ph.p_offset, ph.p_filesz, ph.p_memsz,
-                                   ph.p_paddr);
-            if (err)
-                return err;
-            loaded++;
+        for (int pass = 0; pass < 2; pass++) {
+            for (unsigned i = 0; i < eh.e_phnum; i++) {
+                Elf64_Phdr ph;
+                memcpy(&ph, img + eh.e_phoff + i * sizeof ph, sizeof ph);
+                if (ph.p_type != PT_LOAD)
+                    continue;
+                int err = load_segment(vm, img, len, ph.p_offset, ph.p_filesz, ph.p_memsz,
+                                       ph.p_paddr, pass == 1);
+                if (err)
+                    return err;
+                loaded += pass;
+            }
         }
         if (!loaded)
             return hv_error_set(HV_EGUEST, "ELF file has no loadable segment");
@@ -89,15 +98,18 @@ int loader_load(struct hv_vm *vm, const void *image, size_t len, uint64_t *entry
         (uint64_t)eh.e_phnum * sizeof(Elf32_Phdr) > len - eh.e_phoff)
         return hv_error_set(HV_EGUEST, "bad ELF program header table");
     int loaded = 0;
-    for (unsigned i = 0; i < eh.e_phnum; i++) {
-        Elf32_Phdr ph;
-        memcpy(&ph, img + eh.e_phoff + i * sizeof ph, sizeof ph);
-        if (ph.p_type != PT_LOAD)
-            continue;
-        int err = load_segment(vm, img, len, ph.p_offset, ph.p_filesz, ph.p_memsz, ph.p_paddr);
-        if (err)
-            return err;
-        loaded++;
+    for (int pass = 0; pass < 2; pass++) {
+        for (unsigned i = 0; i < eh.e_phnum; i++) {
+            Elf32_Phdr ph;
+            memcpy(&ph, img + eh.e_phoff + i * sizeof ph, sizeof ph);
+            if (ph.p_type != PT_LOAD)
+                continue;
+            int err = load_segment(vm, img, len, ph.p_offset, ph.p_filesz, ph.p_memsz,
+                                   ph.p_paddr, pass == 1);
+            if (err)
+                return err;
+            loaded += pass;
+        }
     }
     if (!loaded)
         return hv_error_set(HV_EGUEST, "ELF file has no loadable segment");

@@ -96,6 +96,8 @@ static int x86_enum(struct hv_vm *vm, uint64_t table, int level, uint64_t va_bas
 
 static int x86_walk(struct hv_vm *vm, uint64_t cr3, uint64_t va, uint64_t *gpa, bool *writable)
 {
+    if (canon(va) != va)
+        return HV_EINVAL; /* non-canonical: #GP on hardware, never translated */
     uint64_t table = cr3;
     bool w = true;
     for (int level = 4; level >= 1; level--) {
@@ -148,6 +150,8 @@ static int a64_walk(struct hv_vcpu *v, uint64_t va, uint64_t *gpa, bool *writabl
     uint64_t off = va & vamask;
     if (!hi && (va >> vabits))
         return HV_EINVAL;
+    if (hi && (~va >> vabits))
+        return HV_EINVAL; /* TTBR1 addresses have every bit above the range set */
     int level = 4 - (int)((vabits - 12 + 8) / 9);
     uint64_t table = ttbr & 0x0000fffffffff000ULL;
     bool w = true;
@@ -156,12 +160,15 @@ static int a64_walk(struct hv_vcpu *v, uint64_t va, uint64_t *gpa, bool *writabl
         uint64_t e;
         if (!read_phys64(v->vm, table + ((off >> shift) & 511) * 8, &e) || !(e & 1))
             return HV_EINVAL;
-        if (e & (1ULL << 7))
-            w = false; /* AP[2]: read-only */
         bool table_desc = (e & 2) && level < 3;
-        if (!table_desc) {
-            if (level == 3 && !(e & 2))
-                return HV_EINVAL;
+        if (table_desc) {
+            if (e & (1ULL << 62))
+                w = false; /* APTable[1]: everything below is read-only */
+        } else {
+            if ((level == 3 && !(e & 2)) || level == 0)
+                return HV_EINVAL; /* reserved page encoding, or a level-0 block */
+            if (e & (1ULL << 7))
+                w = false; /* AP[2]: read-only */
             uint64_t size = 1ULL << shift;
             *gpa = (e & 0x0000fffffffff000ULL & ~(size - 1)) | (off & (size - 1));
             if (writable)

@@ -18,10 +18,12 @@ uint64_t sched_below(uint64_t *state, uint64_t n)
 {
     if (n <= 1)
         return 0;
-    uint64_t limit = UINT64_MAX - UINT64_MAX % n;
+    /* accept r below 2^64 - (2^64 mod n): rem values at the top are redrawn, none when n is a
+     * power of two */
+    uint64_t rem = (0 - n) % n;
     uint64_t r;
     do
         r = sched_next(state);
-    while (r >= limit);
+    while (rem && r > UINT64_MAX - rem);
     return r % n;
 }

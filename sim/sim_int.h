@@ -226,6 +226,8 @@ void excp_x86_reset_fault_state(struct hv_vcpu *v);
 /* arch.c */
 int arch_reg_id(enum hv_arch a, const char *name);
 int arch_gpr_id(enum hv_arch a, unsigned idx);
+/* AArch64 system register by name, for UC_ARM64_REG_CP_REG; -1 if unknown. */
+int arch_sysreg(enum hv_arch a, const char *name, uc_arm64_cp_reg *out);
 
 /* sched.c: splitmix64 */
 uint64_t sched_next(uint64_t *state);

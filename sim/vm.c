@@ -227,6 +227,17 @@ void *hv_vm_gpa_ptr(struct hv_vm *vm, uint64_t gpa, uint64_t len)
 
 static int copy_gpa(struct hv_vm *vm, uint64_t gpa, void *buf, size_t len, bool write)
 {
+    /* check the whole range first: a copy that runs into a hole changes nothing */
+    for (uint64_t g = gpa, left = len; left;) {
+        struct hv_region *r = vm_region_find(vm, g);
+        if (!r)
+            return HV_EINVAL;
+        uint64_t n = r->size - (g - r->gpa);
+        if (n >= left)
+            break;
+        g += n;
+        left -= n;
+    }
     uint8_t *b = buf;
     while (len) {
         struct hv_region *r = vm_region_find(vm, gpa);
@@ -362,6 +373,12 @@ uint64_t hv_vcpu_pc(struct hv_vcpu *v)
 
 int hv_vcpu_reg_by_name(struct hv_vcpu *v, const char *name, uint64_t *out)
 {
+    uc_arm64_cp_reg cp;
+    if (arch_sysreg(v->vm->arch, name, &cp) == 0) {
+        uc_reg_read(v->uc, UC_ARM64_REG_CP_REG, &cp);
+        *out = cp.val;
+        return 0;
+    }
     int id = arch_reg_id(v->vm->arch, name);
     if (id < 0)
         return HV_EINVAL;
@@ -376,6 +393,12 @@ int hv_vcpu_reg_by_name(struct hv_vcpu *v, const char *name, uint64_t *out)
 
 int hv_vcpu_set_reg_by_name(struct hv_vcpu *v, const char *name, uint64_t val)
 {
+    uc_arm64_cp_reg cp;
+    if (arch_sysreg(v->vm->arch, name, &cp) == 0) {
+        cp.val = val;
+        uc_reg_write(v->uc, UC_ARM64_REG_CP_REG, &cp);
+        return 0;
+    }
     int id = arch_reg_id(v->vm->arch, name);
     if (id < 0)
         return HV_EINVAL;
@@ -383,6 +406,11 @@ int hv_vcpu_set_reg_by_name(struct hv_vcpu *v, const char *name, uint64_t val)
     if (strcmp(name, "pc") == 0 || strcmp(name, "rip") == 0) {
         v->resume_pc = val;
         v->resume_valid = true;
+    }
+    if (v->vm->arch == HV_ARCH_X86_64 && (strcmp(name, "cr0") == 0 || strcmp(name, "cr3") == 0 ||
+                                          strcmp(name, "cr4") == 0)) {
+        v->remap_pending = true; /* the engine map follows the page tables */
+        v->remap_why = "register write";
     }
     return 0;
 }

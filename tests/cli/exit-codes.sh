@@ -1,0 +1,161 @@
+#!/usr/bin/env bash
+# exit-codes.sh - the exit codes of the hvsim program (0 success, 1 expectations failed or the
+# guest asserted, 2 bad input, 3 replay diverged) and the message that goes with each.
+#
+# usage: tests/cli/exit-codes.sh HVSIM WORKDIR [CASE...]
+#   Runs the named cases (all of them without CASE), each in WORKDIR/CASE. Prints one line per
+#   case and, for a failure, what hvsim printed. Exit 0 when every case passed, 1 when one
+#   failed, 77 (ctest's SKIP_RETURN_CODE) when none failed but one could not run.
+set -u
+
+if [ $# -lt 2 ]; then
+  echo "usage: $0 HVSIM WORKDIR [CASE...]" >&2
+  exit 2
+fi
+hvsim=$(realpath "$1")
+work=$(realpath -m "$2")
+shift 2
+here=$(cd "$(dirname "$0")" && pwd)
+src=$(cd "$here/../.." && pwd)
+
+all_cases="assert-unexpected bad-key missing-scenario show-text replay-text replay-tampered
+           version no-args help-run"
+
+# Per case: its folder, the last command's exit code and output files.
+dir=
+code=
+out=
+err=
+problem=
+
+# run CMD...: runs in the case's folder, recording the exit code, stdout and stderr.
+run() {
+  out=$dir/stdout
+  err=$dir/stderr
+  (cd "$dir" && "$@") >"$out" 2>"$err"
+  code=$?
+}
+
+# expect_code WANT: notes a problem unless the last command exited with WANT.
+expect_code() {
+  if [ "$code" -ne "$1" ]; then
+    problem="${problem}exit code $code, expected $1; "
+  fi
+}
+
+# expect_in FILE TEXT: notes a problem unless FILE contains TEXT (fixed string).
+expect_in() {
+  if ! grep -qF -- "$2" "$1"; then
+    problem="${problem}$(basename "$1") lacks '$2'; "
+  fi
+}
+
+case_assert_unexpected() {
+  run "$hvsim" run "$here/assert-unexpected.yaml" -o t.db --quiet
+  expect_code 1
+  expect_in "$out" "guest assertion failed at assert_fail.c:10"
+}
+
+case_bad_key() {
+  local scen=$here/bad-key.yaml line
+  line=$(grep -n '^  asert:' "$scen" | cut -d: -f1)
+  run "$hvsim" run "$scen" -o t.db --quiet
+  expect_code 2
+  expect_in "$err" "$scen:$line:3: unknown key 'asert'"
+}
+
+case_missing_scenario() {
+  run "$hvsim" run "$dir/no-such-scenario.yaml" -o t.db --quiet
+  expect_code 2
+  expect_in "$err" "no-such-scenario.yaml"
+}
+
+case_show_text() {
+  printf 'plain text, not a trace\n' >"$dir/notes.txt"
+  run "$hvsim" show notes.txt
+  expect_code 2
+  expect_in "$err" "not an hvsim trace"
+}
+
+case_replay_text() {
+  printf 'plain text, not a trace\n' >"$dir/notes.txt"
+  run "$hvsim" replay notes.txt
+  expect_code 2
+  expect_in "$err" "not an hvsim trace"
+}
+
+case_replay_tampered() {
+  if ! command -v sqlite3 >/dev/null; then
+    problem="skip: sqlite3 is not installed"
+    return 77
+  fi
+  run "$hvsim" run "$src/scenarios/none/assert-fail.yaml" -o t.db --quiet
+  expect_code 0
+  [ -z "$problem" ] || return 0
+  run "$hvsim" replay t.db
+  expect_code 0
+  local seq
+  seq=$(sqlite3 "$dir/t.db" "SELECT seq FROM events WHERE kind = 'ucall_sync'")
+  if [ -z "$seq" ]; then
+    problem="${problem}no ucall_sync event in the trace; "
+    return 0
+  fi
+  sqlite3 "$dir/t.db" "UPDATE event_rows SET detail = '{\"n\":2}' WHERE seq = $seq"
+  run "$hvsim" replay t.db
+  expect_code 3
+  expect_in "$out" "replay diverged at seq $seq"
+}
+
+case_version() {
+  run "$hvsim" --version
+  expect_code 0
+  expect_in "$out" "hvsim "
+}
+
+case_no_args() {
+  run "$hvsim"
+  expect_code 2
+  expect_in "$err" "usage:"
+}
+
+case_help_run() {
+  run "$hvsim" help run
+  expect_code 0
+  expect_in "$out" "hvsim run SCENARIO.yaml"
+}
+
+cases=${*:-$all_cases}
+failed=0
+skipped=0
+for c in $cases; do
+  fn=case_${c//-/_}
+  if ! declare -F "$fn" >/dev/null; then
+    echo "FAIL $c: no such case (cases: $(echo $all_cases))"
+    failed=$((failed + 1))
+    continue
+  fi
+  dir=$work/$c
+  rm -rf "$dir"
+  mkdir -p "$dir"
+  problem=
+  "$fn"
+  status=$?
+  if [ "$status" -eq 77 ]; then
+    echo "SKIP $c: ${problem#skip: }"
+    skipped=$((skipped + 1))
+  elif [ -n "$problem" ]; then
+    echo "FAIL $c: $problem"
+    echo "--- stdout:"; cat "$out"
+    echo "--- stderr:"; cat "$err"
+    failed=$((failed + 1))
+  else
+    echo "ok   $c"
+  fi
+done
+if [ "$failed" -ne 0 ]; then
+  exit 1
+fi
+if [ "$skipped" -ne 0 ]; then
+  exit 77
+fi
+exit 0
