@@ -73,6 +73,15 @@ void hv_vm_destroy(struct hv_vm *vm);
  * everything else is unbacked and reaches the model as MMIO.
  */
 int hv_vm_add_ram(struct hv_vm *vm, uint64_t gpa, uint64_t size);   /* sim allocates, zeroed */
+/*
+ * Maps a caller-owned, page-aligned host buffer as RAM at gpa (several regions may share one
+ * buffer: aliases). Borrowed: host must outlive the region. With readonly, guest loads are
+ * served and guest stores become MMIO exits, memory unchanged. Takes effect in every engine
+ * before its next instruction.
+ */
+int hv_vm_map_ram(struct hv_vm *vm, uint64_t gpa, uint64_t size, void *host, bool readonly);
+/* Removes the RAM region that starts at gpa; its range becomes unbacked (MMIO). */
+int hv_vm_unmap_ram(struct hv_vm *vm, uint64_t gpa);
 /* Borrowed host pointer for [gpa, gpa+len) if one RAM region holds it all, else NULL. */
 void *hv_vm_gpa_ptr(struct hv_vm *vm, uint64_t gpa, uint64_t len);
 /* Copies between host and guest physical memory; HV_EINVAL if any byte is unbacked. */

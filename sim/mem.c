@@ -256,6 +256,11 @@ static int map_run(struct hv_vcpu *v, const struct hv_run *r, size_t *cap)
             /* Permissions come from the guest's own tables (Unicorn's walk checks them on x86,
              * its MMU on aarch64), so the engine maps RAM with every permission. */
             e = uc_mem_map_ptr(v->uc, va, piece, UC_PROT_ALL, reg->host + (gpa - reg->gpa));
+            /* Read-only through uc_mem_protect: unlike the map's own perms, it also marks
+             * the memory region read-only, so a store the write-protect hook accepts is
+             * dropped instead of reaching the buffer. */
+            if (e == UC_ERR_OK && reg->readonly)
+                e = uc_mem_protect(v->uc, va, piece, UC_PROT_READ | UC_PROT_EXEC);
         } else {
             struct hv_mmio_map *m = malloc(sizeof *m);
             if (!m)
@@ -360,4 +365,24 @@ int mem_fault_in(struct hv_vcpu *v, const struct hv_run *r)
 {
     size_t cap = v->nruns; /* forces map_run to grow the array on the first append */
     return map_run(v, r, &cap);
+}
+
+const struct hv_run *mem_run_at(const struct hv_vcpu *v, uint64_t va)
+{
+    size_t lo = 0, hi = v->nruns;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        const struct hv_run *r = &v->runs[mid];
+        if (va < r->va)
+            hi = mid;
+        else if (va - r->va >= r->size)
+            lo = mid + 1;
+        else
+            return r;
+    }
+    /* runs added by faults are appended out of order */
+    for (size_t i = 0; i < v->nruns; i++)
+        if (va >= v->runs[i].va && va - v->runs[i].va < v->runs[i].size)
+            return &v->runs[i];
+    return NULL;
 }

@@ -98,6 +98,8 @@ struct hv_model_ops {
     enum hv_exit_action (*cpuid)(struct hv_vcpu *v, struct hv_exit_cpuid *e);
     enum hv_exit_action (*msr)(struct hv_vcpu *v, struct hv_exit_msr *e);
     enum hv_exit_action (*halt)(struct hv_vcpu *v);
+    /* A guest store into RAM while write tracking is on (hv_vm_track_writes): dirty logging. */
+    void (*guest_write)(struct hv_vcpu *v, uint64_t gpa, unsigned size);
 
     /* Scenario steps and expectations the model defines; result/actual are JSON text. */
     int (*step)(struct hv_vm *vm, const char *action, const struct hv_node *args,
@@ -140,6 +142,13 @@ void hv_vcpu_inject(struct hv_vcpu *v, unsigned vector, uint64_t error_code);
  * engine's translation cache, or stale code runs. Call after writing [gpa, gpa+len).
  */
 void hv_vm_code_written(struct hv_vm *vm, uint64_t gpa, uint64_t len);
+
+/*
+ * Turns tracking of guest stores into RAM on or off in every engine: while on, the model's
+ * guest_write op sees each store's guest-physical address. Off by default, because a write
+ * hook slows every store.
+ */
+int hv_vm_track_writes(struct hv_vm *vm, bool on);
 
 /* The models hvsim knows, by name. */
 const struct hv_model_ops *hv_model_lookup(const char *name);

@@ -38,7 +38,8 @@
 struct hv_region {
     uint64_t gpa, size;
     uint8_t *host;
-    bool owned;
+    bool owned;       /* allocated by hv_vm_add_ram, freed with the VM */
+    bool readonly;    /* guest stores become MMIO exits */
 };
 
 /* One MMIO mapping in an engine: what the callbacks need to turn an offset into a GPA. */
@@ -135,6 +136,8 @@ struct hv_vcpu {
     size_t nto_hook;
     struct hv_blktab blocks;
     uc_context *fault_ctx;    /* x86: scratch context for excp_x86_reset_fault_state */
+    uc_hook write_hook;       /* UC_HOOK_MEM_WRITE while write tracking is on */
+    bool write_hooked;
     uint64_t last_fault_pc;
     uint64_t last_fault_icount;
     unsigned same_fault;
@@ -157,6 +160,7 @@ struct hv_vm {
     enum hv_outcome outcome;
     int err;                  /* the hv_err that ended the run, if any */
 
+    bool track_writes;
     bool pause_on_sync;
     bool paused;
     struct hv_vcpu *paused_vcpu;
@@ -196,6 +200,8 @@ void vcpu_mmio_write(uc_engine *uc, uint64_t off, unsigned size, uint64_t val, v
 
 /* mem.c */
 int mem_fault_in(struct hv_vcpu *v, const struct hv_run *r);
+/* The run of the engine map holding va, or NULL. */
+const struct hv_run *mem_run_at(const struct hv_vcpu *v, uint64_t va);
 int mem_remap(struct hv_vcpu *v, const char *why);
 void mem_unmap_all(struct hv_vcpu *v);
 int mem_walk(struct hv_vcpu *v, uint64_t va, uint64_t *gpa, bool *writable);

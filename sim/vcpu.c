@@ -724,6 +724,74 @@ void vcpu_mmio_write(uc_engine *uc, uint64_t off, unsigned size, uint64_t val, v
     v->in_exit = false;
 }
 
+/* The guest-physical address a store to va reaches, through the engine map (x86: the shadow
+ * of the page tables; Arm: Unicorn translates, so walk the tables). */
+static bool store_gpa(struct hv_vcpu *v, uint64_t va, uint64_t *gpa)
+{
+    if (v->vm->arch == HV_ARCH_X86_64) {
+        const struct hv_run *r = mem_run_at(v, va);
+        if (!r)
+            return false;
+        *gpa = r->gpa + (va - r->va);
+        return true;
+    }
+    return mem_walk(v, va, gpa, NULL) == 0;
+}
+
+/* A store into a read-only RAM region: an MMIO exit carrying the bytes; memory unchanged
+ * (returning true without unprotecting makes Unicorn drop the store and continue). */
+static bool hook_write_prot(uc_engine *uc, uc_mem_type type, uint64_t addr, int size,
+                            int64_t value, void *ud)
+{
+    struct hv_vcpu *v = ud;
+    uint64_t gpa;
+    if (!store_gpa(v, addr, &gpa))
+        return false;
+    struct hv_region *reg = vm_region_find(v->vm, gpa);
+    if (!reg || !reg->readonly)
+        return false;
+    mmio_locate(v, addr, true);
+    uint64_t data = size >= 8 ? (uint64_t)value : (uint64_t)value & ((1ULL << (size * 8)) - 1);
+    v->in_exit = true;
+    mmio_exit(v, gpa, (unsigned)size, true, &data);
+    v->in_exit = false;
+    return true;
+}
+
+static void hook_write(uc_engine *uc, uc_mem_type type, uint64_t addr, int size, int64_t value,
+                       void *ud)
+{
+    struct hv_vcpu *v = ud;
+    const struct hv_model_ops *m = v->vm->model;
+    uint64_t gpa;
+    if (m->guest_write && store_gpa(v, addr, &gpa))
+        m->guest_write(v, gpa, (unsigned)size);
+}
+
+int hv_vm_track_writes(struct hv_vm *vm, bool on)
+{
+    if (vm->track_writes == on)
+        return 0;
+    for (unsigned i = 0; i < vm->nr; i++) {
+        struct hv_vcpu *v = &vm->vcpus[i];
+        uc_err e = UC_ERR_OK;
+        if (on && !v->write_hooked)
+            e = uc_hook_add(v->uc, &v->write_hook, UC_HOOK_MEM_WRITE, (void *)hook_write, v, 1,
+                            0);
+        else if (!on && v->write_hooked)
+            e = uc_hook_del(v->uc, v->write_hook);
+        if (e != UC_ERR_OK)
+            return vm_err_uc(e, "changing write tracking");
+        v->write_hooked = on;
+        /* translated stores were compiled without (or with) the hook: retranslate them */
+        for (size_t r = 0; r < v->nruns; r++)
+            if (vm_region_find(vm, v->runs[r].gpa))
+                vcpu_drop_code(v, v->runs[r].va, v->runs[r].size);
+    }
+    vm->track_writes = on;
+    return 0;
+}
+
 /* ---- engine lifetime ---- */
 
 static int add_hook(struct hv_vcpu *v, int type, void *cb, uint64_t begin, uint64_t end)
@@ -759,6 +827,8 @@ int vcpu_open(struct hv_vcpu *v)
         err = add_hook(v, UC_HOOK_INSN_INVALID, (void *)hook_invalid, 1, 0);
     if (!err)
         err = add_hook(v, UC_HOOK_MEM_UNMAPPED, (void *)hook_unmapped, 1, 0);
+    if (!err)
+        err = add_hook(v, UC_HOOK_MEM_WRITE_PROT, (void *)hook_write_prot, 1, 0);
     if (!err && v->vm->arch == HV_ARCH_X86_64) {
         err = add_insn_hook(v, (void *)hook_out, UC_X86_INS_OUT);
         if (!err)

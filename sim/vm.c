@@ -182,39 +182,86 @@ struct hv_region *vm_region_find(struct hv_vm *vm, uint64_t gpa)
     return NULL;
 }
 
-int hv_vm_add_ram(struct hv_vm *vm, uint64_t gpa, uint64_t size)
+static void layout_changed(struct hv_vm *vm)
+{
+    vm->regions_gen++;
+    for (unsigned i = 0; i < vm->nr; i++) {
+        vm->vcpus[i].remap_pending = true;
+        vm->vcpus[i].remap_why = "memory";
+    }
+}
+
+static int region_check(struct hv_vm *vm, uint64_t gpa, uint64_t size)
 {
     if (!size || (gpa | size) & 0xfff || gpa + size < gpa)
-        return hv_error_set(HV_EINVAL, "RAM region must be page aligned and non-empty");
+        return hv_error_set(HV_EINVAL, "RAM region must be page aligned, non-empty and must "
+                                       "not wrap");
     for (size_t i = 0; i < vm->nregions; i++) {
         struct hv_region *r = &vm->regions[i];
         if (gpa < r->gpa + r->size && r->gpa < gpa + size)
             return hv_error_set(HV_EINVAL, "RAM region overlaps another");
     }
+    return 0;
+}
+
+static int region_insert(struct hv_vm *vm, const struct hv_region *reg)
+{
+    struct hv_region *nr = realloc(vm->regions, (vm->nregions + 1) * sizeof *nr);
+    if (!nr)
+        return HV_ENOMEM;
+    vm->regions = nr;
+    size_t at = 0;
+    while (at < vm->nregions && vm->regions[at].gpa < reg->gpa)
+        at++;
+    memmove(&vm->regions[at + 1], &vm->regions[at], (vm->nregions - at) * sizeof *nr);
+    vm->regions[at] = *reg;
+    vm->nregions++;
+    layout_changed(vm);
+    return 0;
+}
+
+int hv_vm_add_ram(struct hv_vm *vm, uint64_t gpa, uint64_t size)
+{
+    int err = region_check(vm, gpa, size);
+    if (err)
+        return err;
     if (size > (1ULL << 34))
         return hv_error_set(HV_ELIMIT, "RAM region larger than 16 GiB");
     void *host = NULL;
     if (posix_memalign(&host, 4096, size))
         return HV_ENOMEM;
     memset(host, 0, size);
-    struct hv_region *nr = realloc(vm->regions, (vm->nregions + 1) * sizeof *nr);
-    if (!nr) {
+    struct hv_region reg = { gpa, size, host, true, false };
+    if ((err = region_insert(vm, &reg)))
         free(host);
-        return HV_ENOMEM;
+    return err;
+}
+
+int hv_vm_map_ram(struct hv_vm *vm, uint64_t gpa, uint64_t size, void *host, bool readonly)
+{
+    if (!host || ((uintptr_t)host & 0xfff))
+        return hv_error_set(HV_EINVAL, "RAM buffer must be page aligned");
+    int err = region_check(vm, gpa, size);
+    if (err)
+        return err;
+    struct hv_region reg = { gpa, size, host, false, readonly };
+    return region_insert(vm, &reg);
+}
+
+int hv_vm_unmap_ram(struct hv_vm *vm, uint64_t gpa)
+{
+    for (size_t i = 0; i < vm->nregions; i++) {
+        if (vm->regions[i].gpa != gpa)
+            continue;
+        if (vm->regions[i].owned)
+            free(vm->regions[i].host);
+        memmove(&vm->regions[i], &vm->regions[i + 1],
+                (vm->nregions - i - 1) * sizeof vm->regions[0]);
+        vm->nregions--;
+        layout_changed(vm);
+        return 0;
     }
-    vm->regions = nr;
-    size_t at = 0;
-    while (at < vm->nregions && vm->regions[at].gpa < gpa)
-        at++;
-    memmove(&vm->regions[at + 1], &vm->regions[at], (vm->nregions - at) * sizeof *nr);
-    vm->regions[at] = (struct hv_region){ gpa, size, host, true };
-    vm->nregions++;
-    vm->regions_gen++;
-    for (unsigned i = 0; i < vm->nr; i++) {
-        vm->vcpus[i].remap_pending = true;
-        vm->vcpus[i].remap_why = "memory";
-    }
-    return 0;
+    return hv_error_set(HV_EINVAL, "no RAM region starts at 0x%llx", (unsigned long long)gpa);
 }
 
 void *hv_vm_gpa_ptr(struct hv_vm *vm, uint64_t gpa, uint64_t len)
