@@ -46,6 +46,25 @@ static int load_segment(struct hv_vm *vm, const uint8_t *img, size_t len, uint64
     return 0;
 }
 
+/* The fields of a program header the loader uses, from either ELF class. */
+struct phdr {
+    uint32_t type;
+    uint64_t offset, filesz, memsz, paddr;
+};
+
+static void read_phdr(const uint8_t *img, uint64_t at, bool is64, struct phdr *out)
+{
+    if (is64) {
+        Elf64_Phdr ph;
+        memcpy(&ph, img + at, sizeof ph);
+        *out = (struct phdr){ ph.p_type, ph.p_offset, ph.p_filesz, ph.p_memsz, ph.p_paddr };
+    } else {
+        Elf32_Phdr ph;
+        memcpy(&ph, img + at, sizeof ph);
+        *out = (struct phdr){ ph.p_type, ph.p_offset, ph.p_filesz, ph.p_memsz, ph.p_paddr };
+    }
+}
+
 int loader_load(struct hv_vm *vm, const void *image, size_t len, uint64_t *entry)
 {
     const uint8_t *img = image;
@@ -57,55 +76,41 @@ int loader_load(struct hv_vm *vm, const void *image, size_t len, uint64_t *entry
     if (is64 != (vm->arch != HV_ARCH_ARM))
         return hv_error_set(HV_EGUEST, "ELF class does not match arch %s",
                             hv_arch_name(vm->arch));
+    uint64_t phoff, e_entry;
+    unsigned machine, phnum, phentsize;
+    size_t want_phentsize;
     if (is64) {
         Elf64_Ehdr eh;
         if (len < sizeof eh)
             return hv_error_set(HV_EGUEST, "truncated ELF header");
         memcpy(&eh, img, sizeof eh);
-        if (eh.e_machine != want_machine(vm->arch))
-            return hv_error_set(HV_EGUEST, "ELF machine %u does not match arch %s",
-                                eh.e_machine, hv_arch_name(vm->arch));
-        if (eh.e_phentsize != sizeof(Elf64_Phdr) || eh.e_phoff > len ||
-            (uint64_t)eh.e_phnum * sizeof(Elf64_Phdr) > len - eh.e_phoff)
-            return hv_error_set(HV_EGUEST, "bad ELF program header table");
-        int loaded = 0;
-        for (int pass = 0; pass < 2; pass++) {
-            for (unsigned i = 0; i < eh.e_phnum; i++) {
-                Elf64_Phdr ph;
-                memcpy(&ph, img + eh.e_phoff + i * sizeof ph, sizeof ph);
-                if (ph.p_type != PT_LOAD)
-                    continue;
-                int err = load_segment(vm, img, len, ph.p_offset, ph.p_filesz, ph.p_memsz,
-                                       ph.p_paddr, pass == 1);
-                if (err)
-                    return err;
-                loaded += pass;
-            }
-        }
-        if (!loaded)
-            return hv_error_set(HV_EGUEST, "ELF file has no loadable segment");
-        *entry = eh.e_entry;
-        return 0;
+        machine = eh.e_machine, phoff = eh.e_phoff, phnum = eh.e_phnum;
+        phentsize = eh.e_phentsize, e_entry = eh.e_entry;
+        want_phentsize = sizeof(Elf64_Phdr);
+    } else {
+        Elf32_Ehdr eh;
+        if (len < sizeof eh)
+            return hv_error_set(HV_EGUEST, "truncated ELF header");
+        memcpy(&eh, img, sizeof eh);
+        machine = eh.e_machine, phoff = eh.e_phoff, phnum = eh.e_phnum;
+        phentsize = eh.e_phentsize, e_entry = eh.e_entry;
+        want_phentsize = sizeof(Elf32_Phdr);
     }
-    Elf32_Ehdr eh;
-    if (len < sizeof eh)
-        return hv_error_set(HV_EGUEST, "truncated ELF header");
-    memcpy(&eh, img, sizeof eh);
-    if (eh.e_machine != want_machine(vm->arch))
-        return hv_error_set(HV_EGUEST, "ELF machine %u does not match arch %s", eh.e_machine,
+    if (machine != (unsigned)want_machine(vm->arch))
+        return hv_error_set(HV_EGUEST, "ELF machine %u does not match arch %s", machine,
                             hv_arch_name(vm->arch));
-    if (eh.e_phentsize != sizeof(Elf32_Phdr) || eh.e_phoff > len ||
-        (uint64_t)eh.e_phnum * sizeof(Elf32_Phdr) > len - eh.e_phoff)
+    if (phentsize != want_phentsize || phoff > len ||
+        (uint64_t)phnum * want_phentsize > len - phoff)
         return hv_error_set(HV_EGUEST, "bad ELF program header table");
     int loaded = 0;
     for (int pass = 0; pass < 2; pass++) {
-        for (unsigned i = 0; i < eh.e_phnum; i++) {
-            Elf32_Phdr ph;
-            memcpy(&ph, img + eh.e_phoff + i * sizeof ph, sizeof ph);
-            if (ph.p_type != PT_LOAD)
+        for (unsigned i = 0; i < phnum; i++) {
+            struct phdr ph;
+            read_phdr(img, phoff + (uint64_t)i * want_phentsize, is64, &ph);
+            if (ph.type != PT_LOAD)
                 continue;
-            int err = load_segment(vm, img, len, ph.p_offset, ph.p_filesz, ph.p_memsz,
-                                   ph.p_paddr, pass == 1);
+            int err = load_segment(vm, img, len, ph.offset, ph.filesz, ph.memsz, ph.paddr,
+                                   pass == 1);
             if (err)
                 return err;
             loaded += pass;
@@ -113,6 +118,6 @@ int loader_load(struct hv_vm *vm, const void *image, size_t len, uint64_t *entry
     }
     if (!loaded)
         return hv_error_set(HV_EGUEST, "ELF file has no loadable segment");
-    *entry = eh.e_entry;
+    *entry = e_entry;
     return 0;
 }

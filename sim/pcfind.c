@@ -154,8 +154,11 @@ static bool insn_access(struct hv_vcpu *v, const cs_insn *insn, uint64_t *ea, un
     return false;
 }
 
-int pcfind_access(struct hv_vcpu *v, uint64_t va, bool write, uint64_t *pc, uint32_t *index,
-                  unsigned *size)
+/* Decodes the current block in order and calls visit on each instruction until it returns
+ * true; returns 0 if it did, HV_EINVAL if no instruction matched. */
+static int scan_block(struct hv_vcpu *v, bool (*visit)(struct hv_vcpu *, const cs_insn *,
+                                                        uint32_t, void *),
+                      void *ctx)
 {
     uint8_t code[4096];
     uint32_t n = v->blk_size < sizeof code ? v->blk_size : sizeof code;
@@ -167,20 +170,85 @@ int pcfind_access(struct hv_vcpu *v, uint64_t va, bool write, uint64_t *pc, uint
     uint64_t a = v->blk_pc;
     int err = HV_EINVAL;
     for (uint32_t i = 0; cs_disasm_iter(v->vm->cs, &p, &left, &a, insn); i++) {
-        uint64_t ea;
-        unsigned sz, cnt;
-        bool w;
-        if (!insn_access(v, insn, &ea, &sz, &w, &cnt) || w != write)
-            continue;
-        if (va >= ea && va < ea + (uint64_t)sz * cnt) {
-            *pc = insn->address;
-            *index = i;
-            *size = sz;
+        if (visit(v, insn, i, ctx)) {
             err = 0;
             break;
         }
     }
     cs_free(insn, 1);
+    return err;
+}
+
+struct access_q {
+    uint64_t va;
+    bool write;
+    uint64_t pc;
+    uint32_t index;
+    unsigned size;
+};
+
+static bool visit_access(struct hv_vcpu *v, const cs_insn *insn, uint32_t i, void *ctx)
+{
+    struct access_q *q = ctx;
+    uint64_t ea;
+    unsigned sz, cnt;
+    bool w;
+    if (!insn_access(v, insn, &ea, &sz, &w, &cnt) || w != q->write)
+        return false;
+    if (q->va < ea || q->va >= ea + (uint64_t)sz * cnt)
+        return false;
+    q->pc = insn->address;
+    q->index = i;
+    q->size = sz;
+    return true;
+}
+
+int pcfind_access(struct hv_vcpu *v, uint64_t va, bool write, uint64_t *pc, uint32_t *index,
+                  unsigned *size)
+{
+    struct access_q q = { .va = va, .write = write };
+    int err = scan_block(v, visit_access, &q);
+    if (!err) {
+        *pc = q.pc;
+        *index = q.index;
+        *size = q.size;
+    }
+    return err;
+}
+
+struct insn_q {
+    uint64_t hint;
+    const unsigned *ids;
+    size_t nids;
+    uint64_t pc;
+    uint32_t index;
+};
+
+static bool visit_insn(struct hv_vcpu *v, const cs_insn *insn, uint32_t i, void *ctx)
+{
+    struct insn_q *q = ctx;
+    (void)v;
+    if (insn->address < q->hint)
+        return false;
+    for (size_t k = 0; k < q->nids; k++) {
+        if (insn->id == q->ids[k]) {
+            q->pc = insn->address;
+            q->index = i;
+            return true;
+        }
+    }
+    return false;
+}
+
+int pcfind_insn(struct hv_vcpu *v, uint64_t hint, const unsigned *ids, size_t nids, uint64_t *pc,
+                uint32_t *index)
+{
+    struct insn_q q = { .hint = hint, .ids = ids, .nids = nids };
+    int err = scan_block(v, visit_insn, &q);
+    if (!err) {
+        *pc = q.pc;
+        *index = q.index;
+    }
     return err;
 }
 
@@ -198,34 +266,6 @@ int pcfind_ea(struct hv_vcpu *v, uint64_t pc, uint64_t *ea)
     bool w;
     if (cs_disasm_iter(v->vm->cs, &p, &left, &a, insn) && insn_access(v, insn, ea, &sz, &w, &cnt))
         err = 0;
-    cs_free(insn, 1);
-    return err;
-}
-
-int pcfind_insn(struct hv_vcpu *v, uint64_t hint, const unsigned *ids, size_t nids, uint64_t *pc,
-                uint32_t *index)
-{
-    uint8_t code[4096];
-    uint32_t n = v->blk_size < sizeof code ? v->blk_size : sizeof code;
-    if (!n || uc_mem_read(v->uc, v->blk_pc, code, n) != UC_ERR_OK)
-        return HV_EINVAL;
-    cs_insn *insn = cs_malloc(v->vm->cs);
-    const uint8_t *p = code;
-    size_t left = n;
-    uint64_t a = v->blk_pc;
-    int err = HV_EINVAL;
-    for (uint32_t i = 0; err && cs_disasm_iter(v->vm->cs, &p, &left, &a, insn); i++) {
-        if (insn->address < hint)
-            continue;
-        for (size_t k = 0; k < nids; k++) {
-            if (insn->id == ids[k]) {
-                *pc = insn->address;
-                *index = i;
-                err = 0;
-                break;
-            }
-        }
-    }
     cs_free(insn, 1);
     return err;
 }

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "tests/test_util.h"
 #include "replay/replay.h"
 #include "runner/guestbuild.h"
 #include "runner/runner.h"
@@ -78,22 +79,6 @@ static const char *tr_path(const char *name)
     return p;
 }
 
-/* Whole file into a malloc'd buffer. Caller owns the result; release with free(). */
-static char *tr_read_file(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    char *buf = NULL;
-    long n;
-    if (!f)
-        return NULL;
-    if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0 &&
-        (buf = malloc((size_t)n + 1)) != NULL) {
-        *len = fread(buf, 1, (size_t)n, f);
-        buf[*len] = 0;
-    }
-    fclose(f);
-    return buf;
-}
 
 static void tr_write_file(const char *path, const void *data, size_t len)
 {
@@ -107,7 +92,7 @@ static void tr_write_file(const char *path, const void *data, size_t len)
 static void tr_copy(const char *from, const char *to, size_t keep)
 {
     size_t len = 0;
-    char *data = tr_read_file(from, &len);
+    char *data = test_read_file(from, &len);
     CU_ASSERT_PTR_NOT_NULL_FATAL(data);
     tr_write_file(to, data, keep < len ? keep : len);
     free(data);
@@ -134,7 +119,7 @@ static int tr_record_raw(const char *trace, char *why, size_t whysize)
         snprintf(why, whysize, "guest_build: %.1900s", log);
         goto out;
     }
-    if (!(elf = tr_read_file(elf_path, &elf_len))) {
+    if (!(elf = test_read_file(elf_path, &elf_len))) {
         err = HV_EIO;
         snprintf(why, whysize, "cannot read %s", elf_path);
         goto out;
@@ -394,7 +379,7 @@ static void test_bad_traces(void)
 {
     const char *rec = tr_recording();
     size_t len = 0;
-    char *whole = tr_read_file(rec, &len);
+    char *whole = test_read_file(rec, &len);
     CU_ASSERT_PTR_NOT_NULL_FATAL(whole);
     free(whole);
     tr_write_file(tr_path("foreign.txt"), "this is not a trace\n", 20);

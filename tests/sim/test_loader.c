@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "tests/test_util.h"
 #include "scenarios/lib/hv_abi.h"
 #include "sim/model.h"
 #include "sim/sim_int.h"
@@ -26,17 +27,7 @@ void test_loader_register(void);
 
 #define TL_N(a) (sizeof(a) / sizeof((a)[0]))
 
-__attribute__((format(printf, 3, 4)))
-static void tl_check(bool ok, unsigned line, const char *fmt, ...)
-{
-    char msg[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    CU_assertImplementation(ok, line, msg, __FILE__, "", CU_FALSE);
-}
-#define TL_CHECK(cond, ...) tl_check((cond), __LINE__, __VA_ARGS__)
+#define TL_CHECK(cond, ...) TEST_CHECK((cond), __VA_ARGS__)
 
 /* ---- the good image ---------------------------------------------------------------------- */
 

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "tests/test_util.h"
 #include "sim/model.h"
 #include "sim/sim_int.h"
 
@@ -25,17 +26,7 @@ void test_memory_register(void);
 
 #define TM_N(a) (sizeof(a) / sizeof((a)[0]))
 
-__attribute__((format(printf, 3, 4)))
-static void tm_check(bool ok, unsigned line, const char *fmt, ...)
-{
-    char msg[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    CU_assertImplementation(ok, line, msg, __FILE__, "", CU_FALSE);
-}
-#define TM_CHECK(cond, ...) tm_check((cond), __LINE__, __VA_ARGS__)
+#define TM_CHECK(cond, ...) TEST_CHECK((cond), __VA_ARGS__)
 
 /* ---- a VM without RAM ---------------------------------------------------------------------- */
 

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tests/test_util.h"
 #include "scenarios/lib/hv_abi.h"
 #include "sim/model.h"
 #include "sim/sim_int.h"
@@ -25,18 +26,7 @@ void test_sched_register(void);
 
 #define TS_N(a) (sizeof(a) / sizeof((a)[0]))
 
-/* Asserts ok; the message names the row or value at fault. */
-__attribute__((format(printf, 3, 4)))
-static void ts_check(bool ok, unsigned line, const char *fmt, ...)
-{
-    char msg[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    CU_assertImplementation(ok, line, msg, __FILE__, "", CU_FALSE);
-}
-#define TS_CHECK(cond, ...) ts_check((cond), __LINE__, __VA_ARGS__)
+#define TS_CHECK(cond, ...) TEST_CHECK((cond), __VA_ARGS__)
 
 /* ---- reference splitmix64, from the published definition ---------------------------------- */
 

@@ -19,6 +19,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "tests/test_util.h"
 #include "sim/hv_err.h"
 #include "trace/trace.h"
 
@@ -30,18 +31,7 @@ static char tt_dir[64];
 
 /* ---- helpers ---------------------------------------------------------------------------- */
 
-/* Asserts ok; the message (printf-style, copied by CUnit) names the row or value at fault. */
-__attribute__((format(printf, 3, 4)))
-static void tt_check(bool ok, unsigned line, const char *fmt, ...)
-{
-    char msg[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    CU_assertImplementation(ok, line, msg, __FILE__, "", CU_FALSE);
-}
-#define TT_CHECK(cond, ...) tt_check((cond), __LINE__, __VA_ARGS__)
+#define TT_CHECK(cond, ...) TEST_CHECK((cond), __VA_ARGS__)
 
 /* Path of name inside the suite's folder, in buf. */
 static const char *tt_path(char *buf, size_t size, const char *name)
@@ -58,27 +48,11 @@ static void tt_write_file(const char *path, const void *data, size_t len)
     CU_ASSERT_EQUAL(fclose(f), 0);
 }
 
-/* Whole file into a malloc'd buffer. Caller owns the result; release with free(). */
-static char *tt_read_file(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    char *buf = NULL;
-    long n;
-    if (!f)
-        return NULL;
-    if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0 &&
-        (buf = malloc((size_t)n + 1)) != NULL) {
-        *len = fread(buf, 1, (size_t)n, f);
-        buf[*len] = 0;
-    }
-    fclose(f);
-    return buf;
-}
 
 static void tt_copy_file(const char *from, const char *to)
 {
     size_t len = 0;
-    char *data = tt_read_file(from, &len);
+    char *data = test_read_file(from, &len);
     CU_ASSERT_PTR_NOT_NULL_FATAL(data);
     tt_write_file(to, data, len);
     free(data);
@@ -862,7 +836,7 @@ static void test_truncated_traces(void)
     tt_path(path, sizeof path, "whole.db");
     tt_path(cut, sizeof cut, "cut.db");
     tt_make_trace(path, 5000);
-    char *data = tt_read_file(path, &len);
+    char *data = test_read_file(path, &len);
     CU_ASSERT_PTR_NOT_NULL_FATAL(data);
     CU_ASSERT_FATAL(len > 16 * 4096);
     const size_t sizes[] = { 1, 15, 16, 17, 99, 100, 512, 4095, 4096, 4097, 3 * 4096,
@@ -950,7 +924,7 @@ static void test_writer_errors(void)
 static void test_docs_cover_every_kind(void)
 {
     size_t len = 0;
-    char *doc = tt_read_file(HVSIM_SOURCE_DIR "/docs/trace-format.md", &len);
+    char *doc = test_read_file(HVSIM_SOURCE_DIR "/docs/trace-format.md", &len);
     TT_CHECK(doc != NULL, "cannot read %s/docs/trace-format.md", HVSIM_SOURCE_DIR);
     if (!doc)
         return;

@@ -1,0 +1,18 @@
+/* test_util.h - helpers shared by the CUnit suites. */
+#ifndef HV_TEST_UTIL_H
+#define HV_TEST_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define TEST_N(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Asserts ok; the printf-style message (copied by CUnit) names the row or value at fault. */
+void test_check(bool ok, const char *file, unsigned line, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+#define TEST_CHECK(cond, ...) test_check((cond), __FILE__, __LINE__, __VA_ARGS__)
+
+/* Whole file into a malloc'd, NUL-terminated buffer. Caller owns it; release with free(). */
+char *test_read_file(const char *path, size_t *len);
+
+#endif
