@@ -5,5 +5,6 @@
 #include "sim/model.h"
 
 extern const struct hv_model_ops hv_model_none;
+extern const struct hv_model_ops hv_model_kvm;
 
 #endif

@@ -402,7 +402,7 @@ static int run_step(struct run_ctx *rc, size_t i)
         return run_core_step(rc, i);
     const struct hv_model_ops *m = hv_vm_model(rc->vm);
     char result[4096] = "null";
-    int err = m->step(rc->vm, st->action, st->args, result, sizeof result);
+    int err = m->step(rc->vm, st->action, st->args, st->expect, result, sizeof result);
     bool ok = true;
     if (err == HV_ESCENARIO) { /* the model's own expectation failed: data, not an error */
         ok = false;

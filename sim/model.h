@@ -101,9 +101,10 @@ struct hv_model_ops {
     /* A guest store into RAM while write tracking is on (hv_vm_track_writes): dirty logging. */
     void (*guest_write)(struct hv_vcpu *v, uint64_t gpa, unsigned size);
 
-    /* Scenario steps and expectations the model defines; result/actual are JSON text. */
+    /* Scenario steps and expectations the model defines; result/actual are JSON text. A step
+     * returns HV_ESCENARIO when its `expect` does not hold (recorded, not an error). */
     int (*step)(struct hv_vm *vm, const char *action, const struct hv_node *args,
-                char *result, size_t size);                                /* [O] */
+                const struct hv_node *expect, char *result, size_t size);  /* [O] */
     int (*expect)(struct hv_vm *vm, const char *key, const struct hv_node *val,
                   char *actual, size_t size, bool *ok);                    /* [O] */
 };

@@ -1,0 +1,618 @@
+/*
+ * kvm.c - the KVM model: the VMM's host buffers, memslots mapped into the guest, memslot
+ * updates and dirty-log ioctls as scenario steps, and KVM_EXIT_MMIO answered by the scenario's
+ * VMM section.
+ *
+ * Host memory: each `memory.buffers` entry is a page-aligned host buffer given a host virtual
+ * address (its userspace_addr) in a fixed layout from KVMM_HVA_BASE, one guard page apart, so
+ * traces never depend on where the host allocator put it. A slot's userspace_addr selects the
+ * buffer and offset, so two slots can alias one buffer, and a MOVE keeps the contents.
+ *
+ * Guest view: after every memslot change the sim/ regions are rebuilt from the usable slots of
+ * address space 0 (what a vCPU outside SMM sees). A slot whose host range is not inside a
+ * buffer is accepted by the ioctl, as KVM accepts it, but not mapped: the guest's accesses then
+ * exit as MMIO, where KVM would fail KVM_RUN with EFAULT (docs/models/kvm.md).
+ *
+ * Dirty logging: while any slot logs, sim/ reports every guest store (hv_vm_track_writes) and
+ * the page's bit is set. Marking on every store gives the same bitmaps as KVM's write
+ * protection, because a page whose bit is clear is always armed in KVM.
+ *
+ * Invariants:
+ *   1. The sim/ RAM regions are exactly the usable AS-0 slots whose host range lies in one
+ *      buffer, each mapped at base_gfn << 12 on that buffer's bytes.
+ *   2. Write tracking is on iff some slot has a dirty bitmap.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "models/kvm/memslot.h"
+#include "models/models.h"
+#include "sim/model.h"
+
+#define KVMM_HVA_BASE 0x7f0000000000ULL
+#define KVMM_MAX_BUFFERS 64
+#define KVMM_MAX_MMIO_ANSWERS 256
+
+struct kvmm_buffer {
+    char *name;
+    uint64_t size;
+    uint64_t hva;
+    uint8_t *host;
+};
+
+struct kvmm_mmio_answer {
+    uint64_t gpa;
+    uint64_t value;
+};
+
+struct kvmm_vm {
+    struct kvmm_slots *slots;
+    struct kvmm_buffer buf[KVMM_MAX_BUFFERS];
+    size_t nbuf;
+    struct kvmm_mmio_answer answers[KVMM_MAX_MMIO_ANSWERS];
+    size_t nanswers;
+    uint64_t mapped_gpa[4096];   /* base GPAs of the sim/ regions this model mapped */
+    size_t nmapped;
+    bool tracking;
+};
+
+static const struct hv_knob kvm_knobs[] = {
+    { "kvm.max_slots", "0", "KVM_CAP_NR_MEMSLOTS: 0 = the arch's (x86 32764, arm64 32767); "
+                            "509 reproduces pre-5.x x86" },
+    { NULL, NULL, NULL },
+};
+
+/* ---- scenario sections ---- */
+
+static const char *const mem_keys[] = { "buffers", "slots", NULL };
+static const char *const buf_keys[] = { "name", "size", NULL };
+static const char *const slot_keys[] = { "slot", "as", "gpa", "size", "buffer", "offset", "hva",
+                                         "flags", NULL };
+static const char *const vmm_keys[] = { "mmio", NULL };
+static const char *const answer_keys[] = { "gpa", "read", NULL };
+
+static int flags_of(const struct hv_node *n, uint32_t *out, struct hv_diag *d)
+{
+    static const struct { const char *name; uint32_t bit; } names[] = {
+        { "log_dirty_pages", KVMM_MEM_LOG_DIRTY_PAGES },
+        { "readonly", KVMM_MEM_READONLY },
+        { "guest_memfd", KVMM_MEM_GUEST_MEMFD },
+    };
+    *out = 0;
+    if (!n)
+        return 0;
+    if (n->type == HV_NODE_SCALAR) {
+        uint64_t v;
+        int err = hv_node_u64(n, "flags", &v, d);
+        if (!err && v > UINT32_MAX)
+            err = hv_diag_at(d, n, "'flags': does not fit 32 bits");
+        *out = (uint32_t)v;
+        return err;
+    }
+    int err = hv_node_expect(n, HV_NODE_SEQ, "flags", d);
+    for (size_t i = 0; !err && i < n->n; i++) {
+        const char *s;
+        if ((err = hv_node_str(&n->items[i], "flags", &s, d)))
+            break;
+        size_t k = 0;
+        while (k < 3 && strcmp(names[k].name, s) != 0)
+            k++;
+        if (k == 3)
+            err = hv_diag_at(d, &n->items[i], "'flags': unknown flag '%s' (log_dirty_pages, "
+                                              "readonly, guest_memfd, or a number)", s);
+        else
+            *out |= names[k].bit;
+    }
+    return err;
+}
+
+/* Host virtual address of buffer `name` + offset, or the explicit `hva`. */
+static int slot_hva(const struct hv_node *slot, const struct kvmm_buffer *bufs, size_t nbuf,
+                    uint64_t *hva, struct hv_diag *d)
+{
+    const struct hv_node *b = hv_node_get(slot, "buffer"), *h = hv_node_get(slot, "hva");
+    const struct hv_node *o = hv_node_get(slot, "offset");
+    uint64_t off = 0;
+    int err = 0;
+    if (b && h)
+        return hv_diag_at(d, h, "give either 'buffer' or 'hva', not both");
+    if (o && (err = hv_node_u64(o, "offset", &off, d)))
+        return err;
+    if (h)
+        return hv_node_u64(h, "hva", hva, d);
+    if (!b) {
+        *hva = 0;
+        return 0;
+    }
+    const char *name;
+    if ((err = hv_node_str(b, "buffer", &name, d)))
+        return err;
+    for (size_t i = 0; i < nbuf; i++) {
+        if (strcmp(bufs[i].name, name) == 0) {
+            *hva = bufs[i].hva + off;
+            return 0;
+        }
+    }
+    return hv_diag_at(d, b, "'buffer': no buffer named '%s' in memory.buffers", name);
+}
+
+/* Parses one region description (memory.slots item or set_memory_region args). */
+static int parse_region(const struct hv_node *n, const struct kvmm_buffer *bufs, size_t nbuf,
+                        struct kvmm_region *r, struct hv_diag *d)
+{
+    int err = hv_node_expect(n, HV_NODE_MAP, "slot", d);
+    if (!err)
+        err = hv_node_check_keys(n, slot_keys, "slot", d);
+    if (err)
+        return err;
+    uint64_t id = 0, as = 0, gpa = 0, size = 0;
+    const struct hv_node *x;
+    if (!(x = hv_node_get(n, "slot")))
+        return hv_diag_at(d, n, "missing 'slot'");
+    if ((err = hv_node_u64(x, "slot", &id, d)))
+        return err;
+    if ((x = hv_node_get(n, "as")) && (err = hv_node_u64(x, "as", &as, d)))
+        return err;
+    if ((x = hv_node_get(n, "gpa")) && (err = hv_node_u64(x, "gpa", &gpa, d)))
+        return err;
+    if ((x = hv_node_get(n, "size")) && (err = hv_node_u64(x, "size", &size, d)))
+        return err;
+    if (id > 0xffff || as > 0xffff)
+        return hv_diag_at(d, n, "'slot' and 'as' are 16-bit fields");
+    memset(r, 0, sizeof *r);
+    r->slot = (uint32_t)(as << 16 | id);
+    r->guest_phys_addr = gpa;
+    r->memory_size = size;
+    if ((err = flags_of(hv_node_get(n, "flags"), &r->flags, d)))
+        return err;
+    return slot_hva(n, bufs, nbuf, &r->userspace_addr, d);
+}
+
+static int parse_buffers(const struct hv_node *mem, struct kvmm_buffer *bufs, size_t *nbuf,
+                         struct hv_diag *d)
+{
+    const struct hv_node *bl = mem ? hv_node_get(mem, "buffers") : NULL;
+    *nbuf = 0;
+    if (!bl)
+        return 0;
+    int err = hv_node_expect(bl, HV_NODE_SEQ, "memory.buffers", d);
+    uint64_t hva = KVMM_HVA_BASE;
+    for (size_t i = 0; !err && i < bl->n; i++) {
+        const struct hv_node *b = &bl->items[i], *x;
+        const char *name;
+        uint64_t size;
+        if ((err = hv_node_expect(b, HV_NODE_MAP, "buffer", d)) ||
+            (err = hv_node_check_keys(b, buf_keys, "buffer", d)))
+            break;
+        if (!(x = hv_node_get(b, "name")) || (err = hv_node_str(x, "name", &name, d)))
+            return err ? err : hv_diag_at(d, b, "buffer needs 'name'");
+        if (!(x = hv_node_get(b, "size")) || (err = hv_node_u64(x, "size", &size, d)))
+            return err ? err : hv_diag_at(d, b, "buffer needs 'size'");
+        if (!size || size % 4096 || size > (1ULL << 32))
+            return hv_diag_at(d, x, "'size': a non-zero multiple of 4096, at most 4 GiB");
+        if (i >= KVMM_MAX_BUFFERS)
+            return hv_diag_at(d, b, "at most %d buffers", KVMM_MAX_BUFFERS);
+        for (size_t k = 0; k < i; k++)
+            if (strcmp(bufs[k].name, name) == 0)
+                return hv_diag_at(d, b, "buffer '%s' defined twice", name);
+        bufs[i] = (struct kvmm_buffer){ (char *)name, size, hva, NULL };
+        hva += size + 4096; /* a guard page between buffers */
+        *nbuf = i + 1;
+    }
+    return err;
+}
+
+static int kvm_check_memory(const struct hv_node *mem, enum hv_arch arch, struct hv_diag *d)
+{
+    struct kvmm_buffer bufs[KVMM_MAX_BUFFERS];
+    size_t nbuf;
+    int err = 0;
+    if (!mem)
+        return 0;
+    if ((err = hv_node_expect(mem, HV_NODE_MAP, "memory", d)) ||
+        (err = hv_node_check_keys(mem, mem_keys, "memory", d)) ||
+        (err = parse_buffers(mem, bufs, &nbuf, d)))
+        return err;
+    const struct hv_node *sl = hv_node_get(mem, "slots");
+    if (!sl)
+        return 0;
+    if ((err = hv_node_expect(sl, HV_NODE_SEQ, "memory.slots", d)))
+        return err;
+    for (size_t i = 0; i < sl->n && !err; i++) {
+        struct kvmm_region r;
+        err = parse_region(&sl->items[i], bufs, nbuf, &r, d);
+    }
+    return err;
+}
+
+static int kvm_check_vmm(const struct hv_node *vmm, struct hv_diag *d)
+{
+    int err = hv_node_expect(vmm, HV_NODE_MAP, "vmm", d);
+    if (!err)
+        err = hv_node_check_keys(vmm, vmm_keys, "vmm", d);
+    const struct hv_node *m = err ? NULL : hv_node_get(vmm, "mmio");
+    if (m && !(err = hv_node_expect(m, HV_NODE_SEQ, "vmm.mmio", d))) {
+        if (m->n > KVMM_MAX_MMIO_ANSWERS)
+            return hv_diag_at(d, m, "at most %d MMIO answers", KVMM_MAX_MMIO_ANSWERS);
+        for (size_t i = 0; i < m->n && !err; i++) {
+            const struct hv_node *a = &m->items[i];
+            uint64_t v;
+            if ((err = hv_node_expect(a, HV_NODE_MAP, "mmio answer", d)) ||
+                (err = hv_node_check_keys(a, answer_keys, "mmio answer", d)))
+                break;
+            if (!hv_node_get(a, "gpa") || !hv_node_get(a, "read"))
+                return hv_diag_at(d, a, "an MMIO answer needs 'gpa' and 'read'");
+            if ((err = hv_node_u64(hv_node_get(a, "gpa"), "gpa", &v, d)))
+                break;
+            err = hv_node_u64(hv_node_get(a, "read"), "read", &v, d);
+        }
+    }
+    return err;
+}
+
+/* ---- the guest's view of the slots ---- */
+
+static uint8_t *host_range(struct kvmm_vm *k, uint64_t hva, uint64_t len)
+{
+    for (size_t i = 0; i < k->nbuf; i++) {
+        struct kvmm_buffer *b = &k->buf[i];
+        if (hva >= b->hva && hva - b->hva <= b->size && len <= b->size - (hva - b->hva))
+            return b->host + (hva - b->hva);
+    }
+    return NULL;
+}
+
+/* Rebuilds the sim/ regions from the usable slots of address space 0 (invariant 1). */
+static int kvm_sync_regions(struct hv_vm *vm, struct kvmm_vm *k)
+{
+    int err = 0;
+    for (size_t i = 0; i < k->nmapped; i++)
+        hv_vm_unmap_ram(vm, k->mapped_gpa[i]);
+    k->nmapped = 0;
+    bool logging = false;
+    size_t n = kvmm_memslot_count(k->slots, 0);
+    for (size_t i = 0; i < n && !err; i++) {
+        const struct kvmm_memslot *s = kvmm_memslot_at(k->slots, 0, i);
+        if (s->dirty_bitmap)
+            logging = true;
+        if (!kvmm_memslot_usable(s))
+            continue;
+        uint8_t *host = host_range(k, s->userspace_addr, s->npages << 12);
+        if (!host || k->nmapped == sizeof k->mapped_gpa / sizeof k->mapped_gpa[0])
+            continue;
+        err = hv_vm_map_ram(vm, s->base_gfn << 12, s->npages << 12, host,
+                            (s->flags & KVMM_MEM_READONLY) != 0);
+        if (!err)
+            k->mapped_gpa[k->nmapped++] = s->base_gfn << 12;
+    }
+    for (unsigned as = 1; as < kvmm_slots_params(k->slots)->nr_as; as++)
+        for (size_t i = 0; i < kvmm_memslot_count(k->slots, as); i++)
+            logging = logging || kvmm_memslot_at(k->slots, as, i)->dirty_bitmap;
+    if (!err && logging != k->tracking) {
+        err = hv_vm_track_writes(vm, logging);
+        k->tracking = logging;
+    }
+    return err;
+}
+
+static int kvm_vm_init(struct hv_vm *vm, const struct hv_node *mem, const struct hv_node *vmm)
+{
+    struct kvmm_vm *k = calloc(1, sizeof *k);
+    struct hv_diag d;
+    int err = 0;
+    if (!k)
+        return HV_ENOMEM;
+    hv_vm_set_model_data(vm, k);
+    enum hv_arch arch = hv_vm_arch(vm);
+    struct kvmm_slots_params p;
+    kvmm_slots_params_default(&p, arch == HV_ARCH_X86_64 ? KVMM_ARCH_X86 : KVMM_ARCH_ARM64);
+    const char *ms = hv_vm_config_get(vm, "kvm.max_slots");
+    char *end;
+    unsigned long mx = ms ? strtoul(ms, &end, 0) : 0;
+    if (ms && (*end || mx > KVMM_MEM_SLOTS_NUM))
+        return hv_error_set(HV_ESCENARIO, "kvm.max_slots: '%s' is not 0..%u", ms,
+                            KVMM_MEM_SLOTS_NUM);
+    if (mx)
+        p.max_user_slots = (unsigned)mx;
+    if ((err = kvmm_slots_create(&k->slots, &p)))
+        return err;
+    if ((err = parse_buffers(mem, k->buf, &k->nbuf, &d)))
+        return hv_error_set(err, "%s", d.msg);
+    for (size_t i = 0; i < k->nbuf; i++) {
+        k->buf[i].name = strdup(k->buf[i].name);
+        if (!k->buf[i].name || posix_memalign((void **)&k->buf[i].host, 4096, k->buf[i].size))
+            return HV_ENOMEM;
+        memset(k->buf[i].host, 0, k->buf[i].size);
+    }
+    const struct hv_node *sl = mem ? hv_node_get(mem, "slots") : NULL;
+    for (size_t i = 0; sl && i < sl->n; i++) {
+        struct kvmm_region r;
+        struct kvmm_set_result res;
+        if ((err = parse_region(&sl->items[i], k->buf, k->nbuf, &r, &d)))
+            return hv_error_set(err, "%s", d.msg);
+        if ((err = kvmm_memslot_set(k->slots, &r, true, &res)))
+            return err;
+        if (res.err)
+            return hv_error_set(HV_ESCENARIO, "memory.slots[%zu]: KVM refuses it: %s (%s, %s)",
+                                i, strerror(-res.err), kvmm_rule_text(res.rule),
+                                kvmm_rule_section(res.rule));
+    }
+    const struct hv_node *m = vmm ? hv_node_get(vmm, "mmio") : NULL;
+    for (size_t i = 0; m && i < m->n && i < KVMM_MAX_MMIO_ANSWERS; i++) {
+        hv_node_u64(hv_node_get(&m->items[i], "gpa"), "gpa", &k->answers[i].gpa, &d);
+        hv_node_u64(hv_node_get(&m->items[i], "read"), "read", &k->answers[i].value, &d);
+        k->nanswers = i + 1;
+    }
+    return kvm_sync_regions(vm, k);
+}
+
+static void kvm_vm_fini(struct hv_vm *vm)
+{
+    struct kvmm_vm *k = hv_vm_model_data(vm);
+    if (!k)
+        return;
+    kvmm_slots_destroy(k->slots);
+    for (size_t i = 0; i < k->nbuf; i++) {
+        free(k->buf[i].name);
+        free(k->buf[i].host);
+    }
+    free(k);
+}
+
+/* ---- exits ---- */
+
+/*
+ * KVM_EXIT_MMIO (A.6): the VMM answers reads from vmm.mmio (the first entry whose gpa matches;
+ * 0 if none); writes are recorded. data is the access's bytes in guest (little-endian) order.
+ */
+static enum hv_exit_action kvm_mmio(struct hv_vcpu *v, struct hv_exit_mmio *e)
+{
+    struct kvmm_vm *k = hv_vm_model_data(hv_vcpu_vm(v));
+    if (!e->write) {
+        e->data = 0;
+        for (size_t i = 0; i < k->nanswers; i++) {
+            if (k->answers[i].gpa == e->gpa) {
+                e->data = k->answers[i].value;
+                break;
+            }
+        }
+        if (e->size < 8)
+            e->data &= (1ULL << (e->size * 8)) - 1;
+    }
+    uint8_t bytes[8];
+    for (unsigned i = 0; i < 8; i++)
+        bytes[i] = (uint8_t)(e->data >> (8 * i));
+    struct hv_ev_kvm_exit ev = { .reason = "KVM_EXIT_MMIO", .phys_addr = e->gpa, .len = e->size,
+                                 .is_write = e->write, .data = { bytes, e->size } };
+    hv_vcpu_emit(v, HV_EV_kvm_exit, &ev);
+    return HV_ACT_HANDLED;
+}
+
+static void kvm_guest_write(struct hv_vcpu *v, uint64_t gpa, unsigned size)
+{
+    struct kvmm_vm *k = hv_vm_model_data(hv_vcpu_vm(v));
+    uint64_t first = gpa >> 12, last = (gpa + (size ? size - 1 : 0)) >> 12;
+    for (uint64_t gfn = first; gfn <= last; gfn++)
+        kvmm_dirty_mark(k->slots, 0, gfn, NULL);
+}
+
+/* ---- steps ---- */
+
+static const char *const kvm_actions[] = { "set_memory_region", "set_memory_region2",
+                                           "get_dirty_log", "clear_dirty_log", "enable_cap",
+                                           NULL };
+
+static int check_errno_expect(const struct hv_node *e, struct hv_diag *d)
+{
+    static const char *const keys[] = { "errno", "change", "bitmap", NULL };
+    if (!e)
+        return 0;
+    int err = hv_node_expect(e, HV_NODE_MAP, "expect", d);
+    if (!err)
+        err = hv_node_check_keys(e, keys, "expect", d);
+    return err;
+}
+
+static int kvm_check_step(const char *action, const struct hv_node *args,
+                          const struct hv_node *expect, struct hv_diag *d)
+{
+    size_t i = 0;
+    while (kvm_actions[i] && strcmp(kvm_actions[i], action) != 0)
+        i++;
+    if (!kvm_actions[i])
+        return HV_ENOENT;
+    if (!args)
+        return hv_diag_at(d, expect ? expect : NULL, "'%s' needs args", action);
+    int err = check_errno_expect(expect, d);
+    if (err)
+        return err;
+    if (strncmp(action, "set_memory_region", 17) == 0) {
+        /* buffer names are checked against memory.buffers when the step runs */
+        static const char *const keys[] = { "slot", "as", "gpa", "size", "buffer", "offset",
+                                             "hva", "flags", NULL };
+        uint32_t fl;
+        if ((err = hv_node_expect(args, HV_NODE_MAP, "args", d)) ||
+            (err = hv_node_check_keys(args, keys, "args", d)))
+            return err;
+        return flags_of(hv_node_get(args, "flags"), &fl, d);
+    }
+    if (strcmp(action, "get_dirty_log") == 0) {
+        static const char *const keys[] = { "slot", "as", NULL };
+        return hv_node_expect(args, HV_NODE_MAP, "args", d) ?:
+               hv_node_check_keys(args, keys, "args", d);
+    }
+    if (strcmp(action, "clear_dirty_log") == 0) {
+        static const char *const keys[] = { "slot", "as", "first_page", "num_pages", "bitmap",
+                                            NULL };
+        return hv_node_expect(args, HV_NODE_MAP, "args", d) ?:
+               hv_node_check_keys(args, keys, "args", d);
+    }
+    static const char *const keys[] = { "cap", "args0", "flags", NULL };
+    if ((err = hv_node_expect(args, HV_NODE_MAP, "args", d)) ||
+        (err = hv_node_check_keys(args, keys, "args", d)))
+        return err;
+    const char *cap;
+    const struct hv_node *c = hv_node_get(args, "cap");
+    if (!c || (err = hv_node_str(c, "cap", &cap, d)))
+        return err ? err : hv_diag_at(d, args, "enable_cap needs 'cap'");
+    if (strcmp(cap, "manual_dirty_log_protect2") != 0)
+        return hv_diag_at(d, c, "'cap': only manual_dirty_log_protect2 is modeled so far");
+    return 0;
+}
+
+static void hex_bytes(const uint8_t *p, size_t n, char *out)
+{
+    static const char hx[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = hx[p[i] >> 4];
+        out[2 * i + 1] = hx[p[i] & 15];
+    }
+    out[2 * n] = 0;
+}
+
+static int errno_name(int e, char *buf, size_t size)
+{
+    static const struct { int no; const char *name; } names[] = {
+        { 0, "0" }, { EINVAL, "EINVAL" }, { EEXIST, "EEXIST" }, { EFAULT, "EFAULT" },
+        { ENOENT, "ENOENT" }, { ENXIO, "ENXIO" }, { ENOMEM, "ENOMEM" },
+    };
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (names[i].no == -e || names[i].no == e)
+            return snprintf(buf, size, "%s", names[i].name);
+    return snprintf(buf, size, "%d", e);
+}
+
+/* Compares the step's expect {errno, change, bitmap} with what happened. */
+static bool expect_matches(const struct hv_node *e, const char *eno, const char *change,
+                           const char *bitmap)
+{
+    if (!e)
+        return true;
+    const struct hv_node *x;
+    if ((x = hv_node_get(e, "errno")) && x->type == HV_NODE_SCALAR && strcmp(x->str, eno) != 0)
+        return false;
+    if ((x = hv_node_get(e, "change")) && x->type == HV_NODE_SCALAR &&
+        (!change || strcmp(x->str, change) != 0))
+        return false;
+    if ((x = hv_node_get(e, "bitmap")) && x->type == HV_NODE_SCALAR &&
+        (!bitmap || strcmp(x->str, bitmap) != 0))
+        return false;
+    return true;
+}
+
+static int kvm_step(struct hv_vm *vm, const char *action, const struct hv_node *args,
+                    const struct hv_node *expect, char *result, size_t size)
+{
+    struct kvmm_vm *k = hv_vm_model_data(vm);
+    struct hv_diag d;
+    char eno[16];
+    int err = 0;
+    if (strncmp(action, "set_memory_region", 17) == 0) {
+        struct kvmm_region r;
+        struct kvmm_set_result res;
+        if ((err = parse_region(args, k->buf, k->nbuf, &r, &d)))
+            return hv_error_set(err, "%s:%d:%d: %s", d.file, d.line, d.col, d.msg);
+        if ((err = kvmm_memslot_set(k->slots, &r, action[17] == '2', &res)))
+            return err;
+        if (!res.err && (err = kvm_sync_regions(vm, k)))
+            return err;
+        errno_name(res.err, eno, sizeof eno);
+        const char *change = res.err ? NULL : kvmm_change_name(res.change);
+        snprintf(result, size,
+                 "{\"errno\":\"%s\",\"rule\":\"%s\",\"section\":\"%s\",\"change\":%s%s%s,"
+                 "\"generation\":%" PRIu64 "}",
+                 eno, kvmm_rule_name(res.rule), kvmm_rule_section(res.rule), change ? "\"" : "",
+                 change ? change : "null", change ? "\"" : "",
+                 kvmm_memslot_generation(k->slots, r.slot >> 16 < 2 ? r.slot >> 16 : 0));
+        return expect_matches(expect, eno, change, NULL) ? 0 : HV_ESCENARIO;
+    }
+    if (strcmp(action, "enable_cap") == 0) {
+        uint64_t a0 = 0, fl = 0;
+        const struct hv_node *x;
+        if ((x = hv_node_get(args, "args0")))
+            hv_node_u64(x, "args0", &a0, &d);
+        if ((x = hv_node_get(args, "flags")))
+            hv_node_u64(x, "flags", &fl, &d);
+        int e = 0;
+        if ((err = kvmm_dirty_enable_manual(k->slots, a0, (uint32_t)fl, &e)))
+            return err;
+        errno_name(e, eno, sizeof eno);
+        snprintf(result, size, "{\"errno\":\"%s\"}", eno);
+        return expect_matches(expect, eno, NULL, NULL) ? 0 : HV_ESCENARIO;
+    }
+    uint64_t id = 0, as = 0;
+    const struct hv_node *x;
+    if ((x = hv_node_get(args, "slot")))
+        hv_node_u64(x, "slot", &id, &d);
+    if ((x = hv_node_get(args, "as")))
+        hv_node_u64(x, "as", &as, &d);
+    uint32_t slot = (uint32_t)((as & 0xffff) << 16 | (id & 0xffff));
+    if (strcmp(action, "get_dirty_log") == 0) {
+        /* userspace's buffer: as large as the slot's bitmap (QEMU rounds to 64 bits) */
+        const struct kvmm_memslot *s = kvmm_memslot_by_id(k->slots, (unsigned)(as & 1),
+                                                          (unsigned)id);
+        size_t len = s && s->dirty_bitmap ? kvmm_dirty_bitmap_bytes(s) : 8;
+        uint8_t *bm = calloc(1, len);
+        char *hex = malloc(2 * len + 1);
+        int e = 0;
+        if (!bm || !hex || (err = kvmm_dirty_get_log(k->slots, slot, bm, len, &e))) {
+            free(bm);
+            free(hex);
+            return err ? err : HV_ENOMEM;
+        }
+        hex_bytes(bm, len, hex);
+        errno_name(e, eno, sizeof eno);
+        if (e)
+            snprintf(result, size, "{\"errno\":\"%s\",\"bitmap\":null}", eno);
+        else
+            snprintf(result, size, "{\"errno\":\"%s\",\"bitmap\":\"%s\"}", eno, hex);
+        bool ok = expect_matches(expect, eno, NULL, e ? NULL : hex);
+        free(bm);
+        free(hex);
+        return ok ? 0 : HV_ESCENARIO;
+    }
+    /* clear_dirty_log */
+    uint64_t first = 0, num = 0;
+    if ((x = hv_node_get(args, "first_page")))
+        hv_node_u64(x, "first_page", &first, &d);
+    if ((x = hv_node_get(args, "num_pages")))
+        hv_node_u64(x, "num_pages", &num, &d);
+    uint8_t bm[512];
+    size_t len = 0;
+    memset(bm, 0, sizeof bm);
+    if ((x = hv_node_get(args, "bitmap")) && x->type == HV_NODE_SCALAR) {
+        const char *s = x->str;
+        for (; s[0] && s[1] && len < sizeof bm; s += 2, len++) {
+            unsigned v;
+            if (sscanf(s, "%2x", &v) != 1)
+                break;
+            bm[len] = (uint8_t)v;
+        }
+    } else {
+        memset(bm, 0xff, sizeof bm); /* clear everything the range covers */
+        len = sizeof bm;
+    }
+    int e = 0;
+    if ((err = kvmm_dirty_clear_log(k->slots, slot, first, (uint32_t)num, bm, len, &e)))
+        return err;
+    errno_name(e, eno, sizeof eno);
+    snprintf(result, size, "{\"errno\":\"%s\"}", eno);
+    return expect_matches(expect, eno, NULL, NULL) ? 0 : HV_ESCENARIO;
+}
+
+const struct hv_model_ops hv_model_kvm = {
+    .name = "kvm",
+    .summary = "KVM: memslots, dirty logging and MMIO exits (Linux v6.12)",
+    .knobs = kvm_knobs,
+    .check_memory = kvm_check_memory,
+    .check_vmm = kvm_check_vmm,
+    .check_step = kvm_check_step,
+    .vm_init = kvm_vm_init,
+    .vm_fini = kvm_vm_fini,
+    .mmio = kvm_mmio,
+    .guest_write = kvm_guest_write,
+    .step = kvm_step,
+};
