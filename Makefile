@@ -33,7 +33,8 @@ test: deps
 	cd $(TEST_BUILD) && ctest --output-on-failure -j $(JOBS)
 
 bench: deps
-	$(MAKE) build
+	@$(MAKE) --no-print-directory $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j $(JOBS) --target hvsim-bench
 	$(BUILD)/hvsim-bench
 
 clean:

@@ -1,0 +1,873 @@
+/*
+ * bench.c - hvsim-bench, what `make bench` runs: hvsim's cost measured as ratios against bare
+ * Unicorn, side by side in one process. It never asserts against a wall-clock threshold and is
+ * not part of `make test`; bench/README.md explains every figure and its DESIGN.md target.
+ *
+ *   1. compute-bound guests (bench/guests/compute.c, and alu.c as the worst case for a
+ *      per-block hook): bare Unicorn with no hooks vs hvsim's recording path (runner_execute
+ *      with the SQLite trace writer, as `hvsim run` does), 1 and 2 vCPUs; trace bytes per
+ *      1000 guest instructions;
+ *   2. scheduling 2 vCPUs: bare Unicorn alternating two engines with uc_emu_start(count =
+ *      quantum) vs hvsim's deterministic scheduler;
+ *   3. hypercall round trips (x86_64 vmcall, aarch64 hvc) with their trace events;
+ *   4. replay_trace() of each recorded trace vs its recording.
+ *
+ * Both sides run the same ELF, built once per arch with guest_build(). The guest library
+ * boots, enables paging and only makes a ucall at the very end (GUEST_DONE), so bare Unicorn
+ * runs it with no hook: guest RAM mapped at its base, the private window page (256 GiB)
+ * mapped to the vCPU's private page, and on aarch64 a plain RAM page where the ucall MMIO page
+ * is, so that the final ucall store lands in memory. An x86 `out` with no hook does nothing.
+ * The run ends at the guest's final `cli; hlt` / `wfi`. Each guest writes a checksum to
+ * bench_abi.h's result slot; bare and hvsim results must agree.
+ *
+ * Times come from clock_gettime(CLOCK_MONOTONIC), here only. Every time is the median of
+ * --reps runs (default 3); the repetitions are interleaved (one run of everything, then the
+ * next), and a ratio is the median of the per-repetition ratios of runs made back to back.
+ */
+#include <elf.h>
+#include <errno.h>
+#include <ftw.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <unicorn/unicorn.h>
+
+#include "bench/guests/bench_abi.h"
+#include "replay/replay.h"
+#include "runner/guestbuild.h"
+#include "runner/runner.h"
+#include "runner/scenario.h"
+#include "scenarios/lib/hv_abi.h"
+#include "trace/trace.h"
+
+#ifndef HVSIM_BUILD_TYPE
+#define HVSIM_BUILD_TYPE "unknown"
+#endif
+
+#define GUEST_DIR HVSIM_SOURCE_DIR "/bench/guests"
+#define MAX_REPS 9
+#define RAM_SIZE (16ULL << 20)          /* model none's default, which the scenarios use */
+#define PRIV_VA 0x4000000000ULL         /* GUEST_PRIV_VA of scenarios/lib/guest.h */
+#define BARE_UNTIL 0x7ffedead0000ULL    /* never executed, as hvsim's own `until` */
+#define QUANTUM 10000                   /* the bench scenarios' quantum */
+
+/* DESIGN.md's performance targets. */
+#define TARGET_RECORD_RATIO 1.25
+#define REFERENCE_COUNT_COST 13.0
+#define TARGET_HYPERCALL_NS 2000.0
+#define TARGET_REPLAY_RATIO 1.0
+/* "far below" count quanta, read as: hvsim costs at most a quarter of them */
+#define TARGET_SCHED_SHARE 0.25
+
+static unsigned reps = 3;
+
+__attribute__((noreturn, format(printf, 1, 2)))
+static void die(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("hvsim-bench: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    exit(1);
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* ---- figures: repeated times, reported as median [min-max] ---- */
+
+struct figure {
+    double t[MAX_REPS];
+    unsigned n;
+};
+
+static void fig_add(struct figure *f, double secs)
+{
+    if (f->n < MAX_REPS)
+        f->t[f->n++] = secs;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double fig_median(const struct figure *f)
+{
+    double s[MAX_REPS];
+    if (!f->n)
+        return 0;
+    memcpy(s, f->t, f->n * sizeof s[0]);
+    qsort(s, f->n, sizeof s[0], cmp_double);
+    return f->n % 2 ? s[f->n / 2] : (s[f->n / 2 - 1] + s[f->n / 2]) / 2;
+}
+
+static double fig_min(const struct figure *f)
+{
+    double m = f->n ? f->t[0] : 0;
+    for (unsigned i = 1; i < f->n; i++)
+        m = f->t[i] < m ? f->t[i] : m;
+    return m;
+}
+
+static double fig_max(const struct figure *f)
+{
+    double m = f->n ? f->t[0] : 0;
+    for (unsigned i = 1; i < f->n; i++)
+        m = f->t[i] > m ? f->t[i] : m;
+    return m;
+}
+
+/* "1234 [1200-1300]" in milliseconds */
+static const char *fig_ms(const struct figure *f, char *buf, size_t size)
+{
+    snprintf(buf, size, "%5.0f [%.0f-%.0f]", fig_median(f) * 1e3, fig_min(f) * 1e3,
+             fig_max(f) * 1e3);
+    return buf;
+}
+
+/*
+ * Two figures measured side by side are compared run by run: a[i] / b[i], each pair run close
+ * together in the same repetition, so that slow drift of the host (other load, frequency)
+ * cancels within a pair; the median of those ratios is reported. These are the ratios.
+ */
+static struct figure ratios(const struct figure *a, const struct figure *b)
+{
+    struct figure r = { .n = 0 };
+    for (unsigned i = 0; i < a->n && i < b->n; i++)
+        fig_add(&r, b->t[i] > 0 ? a->t[i] / b->t[i] : 0);
+    return r;
+}
+
+/* "1.23x [1.10-1.30]": the paired ratio and its range over the repetitions */
+static const char *ratio_str(const struct figure *a, const struct figure *b, char *buf,
+                             size_t size)
+{
+    struct figure r = ratios(a, b);
+    snprintf(buf, size, "%5.2fx [%.2f-%.2f]", fig_median(&r), fig_min(&r), fig_max(&r));
+    return buf;
+}
+
+/*
+ * Whether the values of f (one per repetition) meet `value <= target`: "ok" when every
+ * repetition does, "MISSED" when none does, "undecided" when they disagree (the host's noise
+ * is larger than the distance to the target; the median is printed beside it).
+ */
+static const char *verdict(const struct figure *f, double target)
+{
+    if (fig_max(f) <= target)
+        return "ok";
+    if (fig_min(f) > target)
+        return "MISSED";
+    return "undecided";
+}
+
+static const char *verdict_ratio(const struct figure *a, const struct figure *b, double target)
+{
+    struct figure r = ratios(a, b);
+    return verdict(&r, target);
+}
+
+/* ---- guest images ---- */
+
+struct image {
+    const char *guest;         /* compute, alu, hypercall, empty */
+    void *elf;
+    size_t len;
+    uint64_t entry;
+    uint64_t priv_start;       /* __priv_start: vCPU i's private page is at + 4096 i */
+};
+
+static void *read_whole(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    size_t cap = 1 << 16, n = 0, got;
+    char *buf = malloc(cap);
+    while (buf && (got = fread(buf + n, 1, cap - n, f)) > 0) {
+        n += got;
+        if (n == cap) {
+            char *nb = realloc(buf, cap *= 2);
+            if (!nb)
+                free(buf);
+            buf = nb;
+        }
+    }
+    fclose(f);
+    *len = n;
+    return buf;
+}
+
+/* Value and size of a symbol of an ELF64 image's symbol table. */
+static int elf_symbol(const struct image *img, const char *name, uint64_t *value,
+                      uint64_t *size)
+{
+    const uint8_t *p = img->elf;
+    Elf64_Ehdr eh;
+    memcpy(&eh, p, sizeof eh);
+    if (eh.e_shentsize != sizeof(Elf64_Shdr) || eh.e_shoff > img->len ||
+        (uint64_t)eh.e_shnum * sizeof(Elf64_Shdr) > img->len - eh.e_shoff)
+        return -1;
+    for (unsigned i = 0; i < eh.e_shnum; i++) {
+        Elf64_Shdr sh, strh;
+        memcpy(&sh, p + eh.e_shoff + i * sizeof sh, sizeof sh);
+        if (sh.sh_type != SHT_SYMTAB || sh.sh_link >= eh.e_shnum)
+            continue;
+        memcpy(&strh, p + eh.e_shoff + sh.sh_link * sizeof strh, sizeof strh);
+        if (sh.sh_offset > img->len || sh.sh_size > img->len - sh.sh_offset ||
+            strh.sh_offset > img->len || strh.sh_size > img->len - strh.sh_offset)
+            return -1;
+        for (uint64_t off = 0; off + sizeof(Elf64_Sym) <= sh.sh_size; off += sizeof(Elf64_Sym)) {
+            Elf64_Sym sym;
+            memcpy(&sym, p + sh.sh_offset + off, sizeof sym);
+            if (sym.st_name >= strh.sh_size)
+                continue;
+            const char *s = (const char *)p + strh.sh_offset + sym.st_name;
+            size_t max = strh.sh_size - sym.st_name;
+            if (strnlen(s, max) < max && strcmp(s, name) == 0) {
+                *value = sym.st_value;
+                *size = sym.st_size;
+                return 0;
+            }
+        }
+    }
+    return -1;
+}
+
+/* Builds bench/guests/<guest>.c for arch with guest_build(), as `hvsim run` would. */
+static void build_image(struct image *img, const char *guest, enum hv_arch arch,
+                        const char *tmpdir)
+{
+    char src[4096], out[4096];
+    static char log[16384];
+    snprintf(src, sizeof src, "%s/%s.c", GUEST_DIR, guest);
+    snprintf(out, sizeof out, "%s/%s-%s.elf", tmpdir, guest, hv_arch_name(arch));
+    int err = guest_build(arch, src, out, log, sizeof log);
+    if (err)
+        die("building %s for %s failed: %s\n%s", src, hv_arch_name(arch), hv_strerror(err), log);
+    img->guest = guest;
+    img->elf = read_whole(out, &img->len);
+    if (!img->elf || img->len < sizeof(Elf64_Ehdr))
+        die("cannot read %s", out);
+    Elf64_Ehdr eh;
+    memcpy(&eh, img->elf, sizeof eh);
+    img->entry = eh.e_entry;
+    uint64_t sz;
+    if (elf_symbol(img, "__priv_start", &img->priv_start, &sz))
+        die("%s: no __priv_start symbol", out);
+}
+
+/* ---- bare Unicorn: the same ELF with no hooks ---- */
+
+struct arch_info {
+    enum hv_arch arch;
+    uint64_t ram_base;
+};
+
+/* Loads the PT_LOAD segments into ram (RAM_SIZE bytes at ram_base), zero-filled beyond. */
+static void bare_load(const struct image *img, uint64_t ram_base, uint8_t *ram)
+{
+    const uint8_t *p = img->elf;
+    Elf64_Ehdr eh;
+    memcpy(&eh, p, sizeof eh);
+    if (eh.e_phentsize != sizeof(Elf64_Phdr) || eh.e_phoff > img->len ||
+        (uint64_t)eh.e_phnum * sizeof(Elf64_Phdr) > img->len - eh.e_phoff)
+        die("%s: bad program headers", img->guest);
+    for (unsigned i = 0; i < eh.e_phnum; i++) {
+        Elf64_Phdr ph;
+        memcpy(&ph, p + eh.e_phoff + i * sizeof ph, sizeof ph);
+        if (ph.p_type != PT_LOAD || !ph.p_memsz)
+            continue;
+        if (ph.p_paddr < ram_base || ph.p_memsz > RAM_SIZE ||
+            ph.p_paddr - ram_base > RAM_SIZE - ph.p_memsz || ph.p_filesz > ph.p_memsz ||
+            ph.p_offset > img->len || ph.p_filesz > img->len - ph.p_offset)
+            die("%s: segment outside guest RAM", img->guest);
+        memcpy(ram + (ph.p_paddr - ram_base), p + ph.p_offset, ph.p_filesz);
+    }
+}
+
+static void uc_check(uc_err e, const char *what)
+{
+    if (e != UC_ERR_OK)
+        die("bare Unicorn: %s: %s", what, uc_strerror(e));
+}
+
+static uc_engine *bare_open(const struct arch_info *ai, const struct image *img, uint8_t *ram,
+                            unsigned id, unsigned nr)
+{
+    uc_engine *uc;
+    uint64_t zero = 0, vid = id, vnr = nr;
+    uint8_t *priv = ram + (img->priv_start - ai->ram_base) + 4096ULL * id;
+    if (ai->arch == HV_ARCH_X86_64) {
+        uc_check(uc_open(UC_ARCH_X86, UC_MODE_64, &uc), "uc_open");
+        uc_check(uc_mem_map_ptr(uc, ai->ram_base, RAM_SIZE, UC_PROT_ALL, ram), "map RAM");
+        uc_check(uc_mem_map_ptr(uc, PRIV_VA, 4096, UC_PROT_ALL, priv), "map private window");
+        uc_check(uc_reg_write(uc, UC_X86_REG_RIP, &img->entry), "rip");
+        uc_check(uc_reg_write(uc, UC_X86_REG_RDI, &vid), "rdi");
+        uc_check(uc_reg_write(uc, UC_X86_REG_RSI, &vnr), "rsi");
+        uc_check(uc_reg_write(uc, UC_X86_REG_RSP, &zero), "rsp");
+    } else {
+        uc_check(uc_open(UC_ARCH_ARM64, UC_MODE_ARM, &uc), "uc_open");
+        uc_check(uc_mem_map_ptr(uc, ai->ram_base, RAM_SIZE, UC_PROT_ALL, ram), "map RAM");
+        uc_check(uc_mem_map_ptr(uc, PRIV_VA, 4096, UC_PROT_ALL, priv), "map private window");
+        /* plain memory, no callback: GUEST_DONE's ucall store just lands there */
+        uc_check(uc_mem_map(uc, HV_UCALL_MMIO, 4096, UC_PROT_ALL), "map ucall page");
+        /* the boot state of hv_abi.h: Non-secure EL1 (SCR_EL3 = NS|HCE|RW), HCR_EL2.RW */
+        uc_arm64_cp_reg scr = { .op0 = 3, .op1 = 6, .crn = 1, .crm = 1, .op2 = 0, .val = 0x501 };
+        uc_arm64_cp_reg hcr = { .op0 = 3, .op1 = 4, .crn = 1, .crm = 1, .op2 = 0,
+                                .val = 1ULL << 31 };
+        uc_check(uc_reg_write(uc, UC_ARM64_REG_CP_REG, &scr), "SCR_EL3");
+        uc_check(uc_reg_write(uc, UC_ARM64_REG_CP_REG, &hcr), "HCR_EL2");
+        uc_check(uc_reg_write(uc, UC_ARM64_REG_PC, &img->entry), "pc");
+        uc_check(uc_reg_write(uc, UC_ARM64_REG_X0, &vid), "x0");
+        uc_check(uc_reg_write(uc, UC_ARM64_REG_X1, &vnr), "x1");
+        uc_check(uc_reg_write(uc, UC_ARM64_REG_SP, &zero), "sp");
+    }
+    return uc;
+}
+
+static uint64_t bare_pc(const struct arch_info *ai, uc_engine *uc)
+{
+    uint64_t pc = 0;
+    uc_reg_read(uc, ai->arch == HV_ARCH_X86_64 ? UC_X86_REG_RIP : UC_ARM64_REG_PC, &pc);
+    return pc;
+}
+
+/* True when the engine stopped right after the guest library's halt (x86 `cli; hlt`, arm64
+ * `wfi`), which is where a vCPU sits after GUEST_DONE. */
+static bool bare_halted(const struct arch_info *ai, uc_engine *uc, uint64_t pc)
+{
+    if (ai->arch == HV_ARCH_X86_64) {
+        uint8_t b[2] = { 0 };
+        return pc >= 2 && uc_mem_read(uc, pc - 2, b, 2) == UC_ERR_OK && b[0] == 0xfa &&
+               b[1] == 0xf4;
+    }
+    uint32_t insn = 0;
+    return pc >= 4 && uc_mem_read(uc, pc - 4, &insn, 4) == UC_ERR_OK && insn == 0xd503207f;
+}
+
+static const struct bench_result *result_slot(const uint8_t *ram, unsigned id)
+{
+    return (const struct bench_result *)(const void *)(ram + BENCH_RESULT_OFFSET) + id;
+}
+
+/*
+ * Runs the image on nr engines sharing one RAM buffer. quantum 0: each engine runs free
+ * (count 0) to its final halt, one after the other. quantum > 0: the engines take turns,
+ * uc_emu_start(count = quantum) each, until all have halted. The time covers engine creation,
+ * loading, the run and teardown, as hvsim's does.
+ */
+static double bare_run(const struct arch_info *ai, const struct image *img, unsigned nr,
+                       uint64_t quantum, struct bench_result *res)
+{
+    double t0 = now_s();
+    uint8_t *ram = aligned_alloc(4096, RAM_SIZE);
+    if (!ram)
+        die("out of memory");
+    memset(ram, 0, RAM_SIZE);
+    bare_load(img, ai->ram_base, ram);
+    uc_engine *uc[BENCH_MAX_VCPUS];
+    bool done[BENCH_MAX_VCPUS] = { false };
+    for (unsigned i = 0; i < nr; i++)
+        uc[i] = bare_open(ai, img, ram, i, nr);
+    unsigned left = nr;
+    while (left) {
+        for (unsigned i = 0; i < nr; i++) {
+            if (done[i])
+                continue;
+            uint64_t pc = bare_pc(ai, uc[i]);
+            uc_err e = uc_emu_start(uc[i], pc, BARE_UNTIL, 0, quantum);
+            if (e != UC_ERR_OK)
+                die("bare Unicorn: %s %s vCPU %u stopped at 0x%" PRIx64 ": %s", img->guest,
+                    hv_arch_name(ai->arch), i, bare_pc(ai, uc[i]), uc_strerror(e));
+            pc = bare_pc(ai, uc[i]);
+            if (result_slot(ram, i)->magic == BENCH_MAGIC && bare_halted(ai, uc[i], pc)) {
+                done[i] = true;
+                left--;
+            } else if (!quantum) {
+                die("bare Unicorn: %s %s vCPU %u stopped early at 0x%" PRIx64, img->guest,
+                    hv_arch_name(ai->arch), i, pc);
+            }
+        }
+    }
+    for (unsigned i = 0; i < nr; i++)
+        uc_close(uc[i]);
+    memcpy(res, result_slot(ram, 0), nr * sizeof *res);
+    free(ram);
+    return now_s() - t0;
+}
+
+/* ---- hvsim: recording (as `hvsim run`) and replay ---- */
+
+struct record_out {
+    uint64_t instructions, events;
+    long long bytes;
+    struct bench_result res[BENCH_MAX_VCPUS];
+};
+
+struct inspect_ctx {
+    uint64_t gpa;
+    struct bench_result *out;
+    unsigned nr;
+};
+
+/* After the run, before the VM goes: the guests' result slots. */
+static void inspect_results(struct hv_vm *vm, void *ctx)
+{
+    struct inspect_ctx *ic = ctx;
+    if (hv_vm_read_gpa(vm, ic->gpa, ic->out, ic->nr * sizeof *ic->out))
+        memset(ic->out, 0, ic->nr * sizeof *ic->out);
+}
+
+/*
+ * What `hvsim run SCENARIO -o TRACE` does once the guest is built: load and check the
+ * scenario, open the trace, store the inputs, run with the trace writer as the sink, store
+ * the outcome, finish and close the trace.
+ */
+static double record(const char *yaml, const struct image *img, const struct arch_info *ai,
+                     const char *trace, struct record_out *o)
+{
+    memset(o, 0, sizeof *o);
+    double t0 = now_s();
+    struct scenario *sc = NULL;
+    struct trace_writer *w = NULL;
+    struct hv_diag d;
+    char msg[1200];
+    if (scenario_load(&sc, yaml, &d) || runner_check(sc, &d)) {
+        hv_diag_format(&d, msg, sizeof msg);
+        die("%s", msg);
+    }
+    if (sc->vcpus > BENCH_MAX_VCPUS)
+        die("%s: more than %d vCPUs", yaml, BENCH_MAX_VCPUS);
+    if (trace_writer_open(&w, trace))
+        die("%s", hv_error_detail());
+    char uv[32], cv[32], seedtxt[32];
+    hv_lib_versions(uv, sizeof uv, cv, sizeof cv);
+    snprintf(seedtxt, sizeof seedtxt, "%" PRIu64, sc->seed);
+    char *cfg = runner_config_json(sc);
+    const char *info[][2] = {
+        { "scenario_name", sc->name }, { "scenario_path", yaml },
+        { "scenario_text", sc->text }, { "seed", seedtxt }, { "sets", "" },
+        { "config", cfg ? cfg : "{}" }, { "model", sc->model },
+        { "arch", hv_arch_name(sc->arch) }, { "hvsim_version", HVSIM_VERSION },
+        { "unicorn_version", uv }, { "capstone_version", cv },
+    };
+    int err = 0;
+    for (size_t i = 0; i < sizeof info / sizeof info[0] && !err; i++)
+        err = trace_writer_set_info(w, info[i][0], info[i][1]);
+    if (!err)
+        err = trace_writer_put_blob(w, "guest.elf", img->elf, img->len);
+    if (err)
+        die("%s: %s", trace, hv_error_detail());
+    struct inspect_ctx ic = { ai->ram_base + BENCH_RESULT_OFFSET, o->res, (unsigned)sc->vcpus };
+    struct runner_hooks hooks = { inspect_results, &ic };
+    struct runner_result res;
+    err = runner_execute(sc, img->elf, img->len, trace_writer_sink, w, &hooks, &res);
+    int code = runner_exit_code(&res);
+    trace_writer_set_info(w, "outcome", hv_outcome_name(res.outcome));
+    trace_writer_set_info_int(w, "exit_code", code);
+    trace_writer_set_info_int(w, "instructions", (int64_t)res.instructions);
+    trace_writer_set_info_int(w, "events", (int64_t)res.events);
+    if (err || code != HV_EXIT_OK)
+        die("%s: run failed (exit %d): %s; %s", yaml, code, err ? hv_strerror(err) : "",
+            res.summary);
+    if (trace_writer_finish(w))
+        die("%s: %s", trace, hv_error_detail());
+    trace_writer_close(w);
+    double t = now_s() - t0;
+    struct stat st;
+    if (stat(trace, &st))
+        die("%s: %s", trace, strerror(errno));
+    o->bytes = (long long)st.st_size;
+    o->instructions = res.instructions;
+    o->events = res.events;
+    free(cfg);
+    scenario_destroy(sc);
+    return t;
+}
+
+static FILE *devnull;
+
+/* `hvsim replay TRACE`: re-runs from the trace alone, comparing every event. */
+static double replay(const char *trace)
+{
+    double t0 = now_s();
+    int code = replay_trace(trace, NULL, 0, devnull, stderr);
+    double t = now_s() - t0;
+    if (code != HV_EXIT_OK)
+        die("replay of %s exited %d", trace, code);
+    return t;
+}
+
+/* ---- the measurements ---- */
+
+enum { W_COMPUTE, W_ALU, W_COUNT };
+static const char *const workload_names[W_COUNT] = { "compute", "alu" };
+
+struct workload {
+    struct image img;
+    struct figure bare[2], hv[2], quanta, rep[2];   /* [0]: 1 vCPU, [1]: 2 vCPUs */
+    struct record_out rec[2];
+    uint64_t value;                                  /* the checksum every vCPU must report */
+    bool have_value;
+};
+
+struct arch_bench {
+    struct arch_info ai;
+    struct workload w[W_COUNT];
+    struct image hc_img, empty_img;
+    struct figure hc, hc_rep, empty_bare, empty_hv;
+    struct record_out hc_rec, empty_rec;
+};
+
+static const char *tmpdir;
+
+static void check_results(struct workload *wl, const char *arch, const char *who,
+                          const struct bench_result *res, unsigned nr)
+{
+    for (unsigned i = 0; i < nr; i++) {
+        if (res[i].magic != BENCH_MAGIC)
+            die("%s %s (%s): vCPU %u left no result", wl->img.guest, arch, who, i);
+        if (!wl->have_value) {
+            wl->value = res[i].value;
+            wl->have_value = true;
+        } else if (res[i].value != wl->value) {
+            die("%s %s (%s): vCPU %u computed %#" PRIx64 ", expected %#" PRIx64,
+                wl->img.guest, arch, who, i, (uint64_t)res[i].value, wl->value);
+        }
+    }
+}
+
+static void scenario_path(char *buf, size_t size, const char *guest, const char *arch,
+                          unsigned nr)
+{
+    snprintf(buf, size, "%s/%s-%s%s.yaml", GUEST_DIR, guest, arch, nr > 1 ? "-2vcpu" : "");
+}
+
+static void trace_path(char *buf, size_t size, const char *guest, const char *arch,
+                       unsigned nr)
+{
+    snprintf(buf, size, "%s/%s-%s-%u.db", tmpdir, guest, arch, nr);
+}
+
+/*
+ * One repetition of everything for one arch. Each comparison's runs are adjacent; odd
+ * repetitions run hvsim before bare Unicorn, so neither side always goes first.
+ */
+static void run_once(struct arch_bench *ab, unsigned rep)
+{
+    const char *an = hv_arch_name(ab->ai.arch);
+    char yaml[4096], trace[4096];
+    struct bench_result res[BENCH_MAX_VCPUS];
+    bool hv_first = rep % 2;
+    for (int k = 0; k < W_COUNT; k++) {
+        struct workload *wl = &ab->w[k];
+        for (unsigned nr = 1; nr <= 2; nr++) {
+            unsigned j = nr - 1;
+            scenario_path(yaml, sizeof yaml, wl->img.guest, an, nr);
+            trace_path(trace, sizeof trace, wl->img.guest, an, nr);
+            for (int side = 0; side < 2; side++) {
+                if ((side == 0) == hv_first) {
+                    fig_add(&wl->hv[j], record(yaml, &wl->img, &ab->ai, trace, &wl->rec[j]));
+                    check_results(wl, an, "hvsim", wl->rec[j].res, nr);
+                    fig_add(&wl->rep[j], replay(trace));
+                } else {
+                    fig_add(&wl->bare[j], bare_run(&ab->ai, &wl->img, nr, 0, res));
+                    check_results(wl, an, "bare", res, nr);
+                }
+            }
+        }
+        fig_add(&wl->quanta, bare_run(&ab->ai, &wl->img, 2, QUANTUM, res));
+        check_results(wl, an, "bare, count quanta", res, 2);
+    }
+    scenario_path(yaml, sizeof yaml, "empty", an, 1);
+    trace_path(trace, sizeof trace, "empty", an, 1);
+    struct bench_result eres[BENCH_MAX_VCPUS];
+    for (int side = 0; side < 2; side++) {
+        if ((side == 0) == hv_first)
+            fig_add(&ab->empty_hv, record(yaml, &ab->empty_img, &ab->ai, trace, &ab->empty_rec));
+        else
+            fig_add(&ab->empty_bare, bare_run(&ab->ai, &ab->empty_img, 1, 0, eres));
+    }
+    if (eres[0].magic != BENCH_MAGIC || ab->empty_rec.res[0].magic != BENCH_MAGIC)
+        die("empty %s: no result", an);
+    scenario_path(yaml, sizeof yaml, "hypercall", an, 1);
+    trace_path(trace, sizeof trace, "hypercall", an, 1);
+    fig_add(&ab->hc, record(yaml, &ab->hc_img, &ab->ai, trace, &ab->hc_rec));
+    if (ab->hc_rec.res[0].magic != BENCH_MAGIC || ab->hc_rec.res[0].count == 0)
+        die("hypercall %s: no result", an);
+    fig_add(&ab->hc_rep, replay(trace));
+}
+
+static void print_report(struct arch_bench *abs, size_t nab)
+{
+    char b1[64], b2[64], b3[64], b4[64], b5[64], b6[64];
+
+    printf("\n1. Compute-bound guests: hvsim recording (runner_execute with the SQLite trace "
+           "writer, as\n   `hvsim run`) vs the same ELF in bare Unicorn with no hooks. 2 vCPUs: "
+           "hvsim schedules\n   both, bare Unicorn runs two engines one after the other. "
+           "Target: <= %.2fx for 1 vCPU.\n\n", TARGET_RECORD_RATIO);
+    printf("   %-8s %-8s %5s %12s %18s %18s %20s  %s\n", "guest", "arch", "vCPUs",
+           "guest insns", "bare ms", "hvsim ms", "hvsim / bare", "verdict");
+    for (int k = 0; k < W_COUNT; k++)
+        for (size_t a = 0; a < nab; a++)
+            for (unsigned j = 0; j < 2; j++) {
+                struct workload *wl = &abs[a].w[k];
+                printf("   %-8s %-8s %5u %11.1fM %18s %18s %20s  %s\n", workload_names[k],
+                       hv_arch_name(abs[a].ai.arch), j + 1, wl->rec[j].instructions / 1e6,
+                       fig_ms(&wl->bare[j], b1, sizeof b1), fig_ms(&wl->hv[j], b2, sizeof b2),
+                       ratio_str(&wl->hv[j], &wl->bare[j], b3, sizeof b3),
+                       j == 0 ? verdict_ratio(&wl->hv[j], &wl->bare[j], TARGET_RECORD_RATIO)
+                              : "-");
+            }
+    printf("\n   Fixed cost of one run, included above (bench/guests/empty.c: engine, boot with "
+           "paging,\n   GUEST_DONE, teardown; hvsim also the trace):");
+    for (size_t a = 0; a < nab; a++)
+        printf("%s %s bare %.1f ms, hvsim %.1f ms", a ? ";" : "\n  ",
+               hv_arch_name(abs[a].ai.arch), fig_median(&abs[a].empty_bare) * 1e3,
+               fig_median(&abs[a].empty_hv) * 1e3);
+    printf("\n   Bare Unicorn speed, 1 vCPU, M guest insns/s:");
+    for (int k = 0; k < W_COUNT; k++)
+        for (size_t a = 0; a < nab; a++) {
+            struct workload *wl = &abs[a].w[k];
+            printf("%s %s %s %.0f", k || a ? ";" : "\n  ", workload_names[k],
+                   hv_arch_name(abs[a].ai.arch),
+                   wl->rec[0].instructions / fig_median(&wl->bare[0]) / 1e6);
+        }
+
+    printf("\n\n   Trace size: the file after finish (with the stored scenario and guest image) "
+           "per 1000 guest\n   instructions, and per event.\n\n");
+    printf("   %-9s %-8s %5s %12s %9s %12s %15s %10s\n", "guest", "arch", "vCPUs", "guest insns",
+           "events", "file bytes", "B / 1000 insns", "B / event");
+    for (int k = 0; k <= W_COUNT; k++)
+        for (size_t a = 0; a < nab; a++)
+            for (unsigned j = 0; j < (k < W_COUNT ? 2u : 1u); j++) {
+                const struct record_out *ro = k < W_COUNT ? &abs[a].w[k].rec[j] : &abs[a].hc_rec;
+                printf("   %-9s %-8s %5u %11.1fM %9" PRIu64 " %12lld %15.2f %10.1f\n",
+                       k < W_COUNT ? workload_names[k] : "hypercall",
+                       hv_arch_name(abs[a].ai.arch), j + 1, ro->instructions / 1e6, ro->events,
+                       ro->bytes, ro->instructions ? ro->bytes * 1000.0 / ro->instructions : 0.0,
+                       ro->events ? (double)ro->bytes / (double)ro->events : 0.0);
+            }
+
+    printf("\n2. Scheduling 2 vCPUs, quantum %d: bare Unicorn alternating two engines with\n"
+           "   uc_emu_start(count = quantum), and hvsim's deterministic scheduler (recording), "
+           "each\n   relative to the two engines running free one after the other. Target: "
+           "hvsim far below\n   count quanta (DESIGN.md: ~%.0fx on tight loops); verdict ok "
+           "when at most a quarter of\n   the count-quanta cost measured here (tight loop "
+           "only).\n\n", QUANTUM, REFERENCE_COUNT_COST);
+    printf("   %-8s %-8s %18s %18s %18s %20s %20s %20s  %s\n", "guest", "arch", "free ms",
+           "count quanta ms", "hvsim ms", "quanta / free", "hvsim / free", "hvsim / quanta",
+           "verdict");
+    for (int k = 0; k < W_COUNT; k++)
+        for (size_t a = 0; a < nab; a++) {
+            struct workload *wl = &abs[a].w[k];
+            printf("   %-8s %-8s %18s %18s %18s %20s %20s %20s  %s\n", workload_names[k],
+                   hv_arch_name(abs[a].ai.arch), fig_ms(&wl->bare[1], b1, sizeof b1),
+                   fig_ms(&wl->quanta, b2, sizeof b2), fig_ms(&wl->hv[1], b3, sizeof b3),
+                   ratio_str(&wl->quanta, &wl->bare[1], b4, sizeof b4),
+                   ratio_str(&wl->hv[1], &wl->bare[1], b5, sizeof b5),
+                   ratio_str(&wl->hv[1], &wl->quanta, b6, sizeof b6),
+                   k == W_ALU ? verdict_ratio(&wl->hv[1], &wl->quanta, TARGET_SCHED_SHARE)
+                              : "-");
+        }
+
+    printf("\n3. Hypercall round trips under model none, each with its `hypercall` trace event:"
+           "\n   the whole recording time / hypercalls. Target: <= %.0f ns.\n\n",
+           TARGET_HYPERCALL_NS);
+    printf("   %-9s %-8s %11s %9s %18s %18s  %s\n", "guest", "arch", "hypercalls", "events",
+           "hvsim ms", "ns / hypercall", "verdict");
+    for (size_t a = 0; a < nab; a++) {
+        struct arch_bench *ab = &abs[a];
+        uint64_t n = ab->hc_rec.res[0].count;
+        struct figure ns = { .n = 0 };
+        for (unsigned i = 0; i < ab->hc.n; i++)
+            fig_add(&ns, ab->hc.t[i] * 1e9 / (double)n);
+        printf("   %-9s %-8s %11" PRIu64 " %9" PRIu64 " %18s %6.0f [%.0f-%.0f]  %s\n",
+               "hypercall", hv_arch_name(ab->ai.arch), n, ab->hc_rec.events,
+               fig_ms(&ab->hc, b1, sizeof b1), fig_median(&ns), fig_min(&ns), fig_max(&ns),
+               verdict(&ns, TARGET_HYPERCALL_NS));
+    }
+
+    printf("\n4. Replay (replay_trace: re-run from the trace, compare every event) vs the "
+           "recording of\n   the same trace. Target: replay no slower than recording (<= "
+           "%.2fx).\n\n", TARGET_REPLAY_RATIO);
+    printf("   %-9s %-8s %5s %18s %18s %20s  %s\n", "guest", "arch", "vCPUs", "record ms",
+           "replay ms", "replay / record", "verdict");
+    for (int k = 0; k <= W_COUNT; k++)
+        for (size_t a = 0; a < nab; a++)
+            for (unsigned j = 0; j < (k < W_COUNT ? 2u : 1u); j++) {
+                struct figure *rec = k < W_COUNT ? &abs[a].w[k].hv[j] : &abs[a].hc;
+                struct figure *rep = k < W_COUNT ? &abs[a].w[k].rep[j] : &abs[a].hc_rep;
+                printf("   %-9s %-8s %5u %18s %18s %20s  %s\n",
+                       k < W_COUNT ? workload_names[k] : "hypercall",
+                       hv_arch_name(abs[a].ai.arch), j + 1, fig_ms(rec, b1, sizeof b1),
+                       fig_ms(rep, b2, sizeof b2), ratio_str(rep, rec, b3, sizeof b3),
+                       verdict_ratio(rep, rec, TARGET_REPLAY_RATIO));
+            }
+}
+
+static void usage(void)
+{
+    fputs("usage: hvsim-bench [--reps N] [--keep] [--only MODE:GUEST:ARCH:VCPUS]\n"
+          "  Runs the benchmarks of bench/README.md and prints their ratios.\n"
+          "  --reps N  repetitions per figure, 1..9 (default 3; the median is reported)\n"
+          "  --keep    keep the temporary folder with the guest images and traces\n"
+          "  --only    run one measurement --reps times and print its times, for profiling\n"
+          "            (perf record): MODE bare, quanta, record or replay; GUEST compute,\n"
+          "            alu, hypercall or empty; ARCH x86_64 or aarch64; VCPUS 1 or 2\n",
+          stderr);
+    exit(2);
+}
+
+/* --only MODE:GUEST:ARCH:VCPUS */
+struct only {
+    char mode[16], guest[16], arch[16];
+    unsigned nr;
+    enum hv_arch a;
+};
+
+static void parse_only(const char *spec, struct only *o)
+{
+    if (sscanf(spec, "%15[a-z]:%15[a-z]:%15[a-z0-9_]:%u", o->mode, o->guest, o->arch, &o->nr) != 4 ||
+        hv_arch_from_name(o->arch, &o->a) || o->a == HV_ARCH_ARM || o->nr < 1 || o->nr > 2 ||
+        (strcmp(o->mode, "bare") && strcmp(o->mode, "quanta") && strcmp(o->mode, "record") &&
+         strcmp(o->mode, "replay")) ||
+        (strcmp(o->guest, "compute") && strcmp(o->guest, "alu") &&
+         strcmp(o->guest, "hypercall") && strcmp(o->guest, "empty")) ||
+        ((!strcmp(o->guest, "hypercall") || !strcmp(o->guest, "empty")) && o->nr != 1))
+        usage();
+}
+
+/* --only: one measurement, repeated, nothing else in the process to blur a profile. */
+static int run_only(const struct only *o)
+{
+    struct arch_info ai = { o->a,
+                            o->a == HV_ARCH_X86_64 ? HV_RAM_BASE_X86_64 : HV_RAM_BASE_AARCH64 };
+    struct image img;
+    build_image(&img, o->guest, o->a, tmpdir);
+    char yaml[4096], trace[4096];
+    scenario_path(yaml, sizeof yaml, o->guest, o->arch, o->nr);
+    trace_path(trace, sizeof trace, o->guest, o->arch, o->nr);
+    struct bench_result res[BENCH_MAX_VCPUS];
+    struct record_out ro;
+    if (strcmp(o->mode, "replay") == 0)
+        record(yaml, &img, &ai, trace, &ro);
+    for (unsigned r = 0; r < reps; r++) {
+        double t;
+        if (strcmp(o->mode, "bare") == 0)
+            t = bare_run(&ai, &img, o->nr, 0, res);
+        else if (strcmp(o->mode, "quanta") == 0)
+            t = bare_run(&ai, &img, o->nr, QUANTUM, res);
+        else if (strcmp(o->mode, "record") == 0)
+            t = record(yaml, &img, &ai, trace, &ro);
+        else
+            t = replay(trace);
+        printf("%s:%s:%s:%u %.1f ms\n", o->mode, o->guest, o->arch, o->nr, t * 1e3);
+    }
+    free(img.elf);
+    return 0;
+}
+
+static bool keep;
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    remove(path);
+    return 0;
+}
+
+/* At exit, also after die(): the temporary folder goes unless --keep. */
+static void cleanup(void)
+{
+    if (!tmpdir)
+        return;
+    if (keep)
+        fprintf(stderr, "hvsim-bench: images and traces kept in %s\n", tmpdir);
+    else
+        nftw(tmpdir, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
+}
+
+int main(int argc, char **argv)
+{
+    const char *only = NULL;
+    struct only o;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--keep") == 0)
+            keep = true;
+        else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc)
+            parse_only(only = argv[++i], &o);
+        else if (strcmp(argv[i], "--reps") == 0 && i + 1 < argc) {
+            char *end;
+            unsigned long n = strtoul(argv[++i], &end, 10);
+            if (*end || n < 1 || n > MAX_REPS)
+                usage();
+            reps = (unsigned)n;
+        } else
+            usage();
+    }
+    devnull = fopen("/dev/null", "w");
+    if (!devnull)
+        die("cannot open /dev/null");
+    static char dir[] = "/tmp/hvsim-bench-XXXXXX";
+    if (!mkdtemp(dir))
+        die("cannot create a temporary folder: %s", strerror(errno));
+    tmpdir = dir;
+    atexit(cleanup);
+    if (only)
+        return run_only(&o);
+
+    char uv[32], cv[32];
+    hv_lib_versions(uv, sizeof uv, cv, sizeof cv);
+    printf("hvsim-bench: hvsim %s (%s build), Unicorn %s, Capstone %s, %ld host CPUs\n",
+           HVSIM_VERSION, HVSIM_BUILD_TYPE, uv, cv, sysconf(_SC_NPROCESSORS_ONLN));
+    printf("Times: median of %u interleaved runs in ms [min-max]. Ratios: median [min-max] of the\n"
+           "per-run ratios of runs made side by side. Verdict: ok / MISSED when every run agrees,\n"
+           "undecided when the runs fall on both sides of the target.\n", reps);
+    fflush(stdout);
+
+    static struct arch_bench abs[2] = {
+        { .ai = { HV_ARCH_X86_64, HV_RAM_BASE_X86_64 } },
+        { .ai = { HV_ARCH_AARCH64, HV_RAM_BASE_AARCH64 } },
+    };
+    const size_t nab = sizeof abs / sizeof abs[0];
+    for (size_t a = 0; a < nab; a++) {
+        for (int k = 0; k < W_COUNT; k++)
+            build_image(&abs[a].w[k].img, workload_names[k], abs[a].ai.arch, tmpdir);
+        build_image(&abs[a].hc_img, "hypercall", abs[a].ai.arch, tmpdir);
+        build_image(&abs[a].empty_img, "empty", abs[a].ai.arch, tmpdir);
+    }
+    double t0 = now_s();
+    for (unsigned r = 0; r < reps; r++) {
+        for (size_t a = 0; a < nab; a++)
+            run_once(&abs[a], r);
+        fprintf(stderr, "hvsim-bench: run %u of %u done (%.0f s)\n", r + 1, reps, now_s() - t0);
+    }
+    print_report(abs, nab);
+
+    for (size_t a = 0; a < nab; a++) {
+        for (int k = 0; k < W_COUNT; k++)
+            free(abs[a].w[k].img.elf);
+        free(abs[a].hc_img.elf);
+        free(abs[a].empty_img.elf);
+    }
+    fclose(devnull);
+    return 0;
+}
