@@ -14,8 +14,8 @@
  *     page-table pages are identity-mapped (scenarios/lib/README.md).
  *
  * Invariants:
- *   1. v->runs lists exactly what is mapped in v->uc (RAM and MMIO pieces), sorted by va.
- *   2. v->mmio holds the user data of every MMIO piece, freed when it is unmapped.
+ *   1. v->runs lists exactly what is mapped in v->uc, one entry per RAM or MMIO piece.
+ *   2. An MMIO piece owns its callbacks' user data, freed when the piece is unmapped.
  *   3. mem_remap() is called only outside uc_emu_start, except the single-page additions of
  *      mem_fault_in().
  */
@@ -45,7 +45,7 @@ static int runs_push(struct hv_run **runs, size_t *n, size_t *cap, uint64_t va, 
         *runs = nr;
         *cap = nc;
     }
-    (*runs)[(*n)++] = (struct hv_run){ va, gpa, size, w };
+    (*runs)[(*n)++] = (struct hv_run){ .va = va, .gpa = gpa, .size = size, .writable = w };
     return 0;
 }
 
@@ -210,17 +210,20 @@ int mem_walk(struct hv_vcpu *v, uint64_t va, uint64_t *gpa, bool *writable)
     }
 }
 
+/* Removes one piece from the engine (and frees its MMIO user data). */
+static void unmap_piece(struct hv_vcpu *v, const struct hv_run *r, bool unmap)
+{
+    if (unmap)
+        uc_mem_unmap(v->uc, r->va, r->size);
+    free(r->mmio);
+}
+
 /* Forgets the engine map; with unmap, also removes it from the engine (not needed when the
  * engine is being closed: unmapping a large MMIO hole costs time per page). */
 static void mem_forget(struct hv_vcpu *v, bool unmap)
 {
-    for (size_t i = 0; unmap && i < v->nruns; i++)
-        uc_mem_unmap(v->uc, v->runs[i].va, v->runs[i].size);
-    for (size_t i = 0; i < v->nmmio; i++)
-        free(v->mmio[i]);
-    free(v->mmio);
-    v->mmio = NULL;
-    v->nmmio = 0;
+    for (size_t i = 0; i < v->nruns; i++)
+        unmap_piece(v, &v->runs[i], unmap);
     free(v->runs);
     v->runs = NULL;
     v->nruns = 0;
@@ -231,10 +234,24 @@ void mem_unmap_all(struct hv_vcpu *v)
     mem_forget(v, false);
 }
 
-/* Maps [va, va+size) -> [gpa, ...) in v's engine, split at RAM region boundaries. */
-static int map_run(struct hv_vcpu *v, const struct hv_run *r, size_t *cap)
+static int pieces_push(struct hv_run **p, size_t *n, size_t *cap, const struct hv_run *r)
 {
-    struct hv_vm *vm = v->vm;
+    if (*n == *cap) {
+        size_t nc = *cap ? *cap * 2 : 64;
+        struct hv_run *nr = realloc(*p, nc * sizeof *nr);
+        if (!nr)
+            return HV_ENOMEM;
+        *p = nr;
+        *cap = nc;
+    }
+    (*p)[(*n)++] = *r;
+    return 0;
+}
+
+/* Splits a va -> gpa run at RAM region boundaries into pieces: RAM (host set) or MMIO. */
+static int split_run(struct hv_vm *vm, const struct hv_run *r, struct hv_run **out, size_t *n,
+                     size_t *cap)
+{
     uint64_t va = r->va, gpa = r->gpa, left = r->size;
     while (left) {
         struct hv_region *reg = NULL;
@@ -251,42 +268,12 @@ static int map_run(struct hv_vcpu *v, const struct hv_run *r, size_t *cap)
         }
         if (piece > left)
             piece = left;
-        uc_err e;
-        if (reg) {
-            /* Permissions come from the guest's own tables (Unicorn's walk checks them on x86,
-             * its MMU on aarch64), so the engine maps RAM with every permission. */
-            e = uc_mem_map_ptr(v->uc, va, piece, UC_PROT_ALL, reg->host + (gpa - reg->gpa));
-            /* Read-only through uc_mem_protect: unlike the map's own perms, it also marks
-             * the memory region read-only, so a store the write-protect hook accepts is
-             * dropped instead of reaching the buffer. */
-            if (e == UC_ERR_OK && reg->readonly)
-                e = uc_mem_protect(v->uc, va, piece, UC_PROT_READ | UC_PROT_EXEC);
-        } else {
-            struct hv_mmio_map *m = malloc(sizeof *m);
-            if (!m)
-                return HV_ENOMEM;
-            *m = (struct hv_mmio_map){ v, va, gpa, piece };
-            struct hv_mmio_map **nm = realloc(v->mmio, (v->nmmio + 1) * sizeof *nm);
-            if (!nm) {
-                free(m);
-                return HV_ENOMEM;
-            }
-            v->mmio = nm;
-            v->mmio[v->nmmio++] = m;
-            e = uc_mmio_map(v->uc, va, piece, vcpu_mmio_read, m, vcpu_mmio_write, m);
-        }
-        if (e != UC_ERR_OK)
-            return vm_err_uc(e, "mapping guest memory");
-        /* one entry per mapped piece, never merged, so unmapping matches mapping */
-        if (v->nruns == *cap) {
-            size_t nc = *cap ? *cap * 2 : 64;
-            struct hv_run *nr = realloc(v->runs, nc * sizeof *nr);
-            if (!nr)
-                return HV_ENOMEM;
-            v->runs = nr;
-            *cap = nc;
-        }
-        v->runs[v->nruns++] = (struct hv_run){ va, gpa, piece, r->writable };
+        struct hv_run p = { .va = va, .gpa = gpa, .size = piece, .writable = r->writable,
+                            .host = reg ? reg->host + (gpa - reg->gpa) : NULL,
+                            .readonly = reg && reg->readonly };
+        int err = pieces_push(out, n, cap, &p);
+        if (err)
+            return err;
         va += piece;
         gpa += piece;
         left -= piece;
@@ -294,30 +281,79 @@ static int map_run(struct hv_vcpu *v, const struct hv_run *r, size_t *cap)
     return 0;
 }
 
-/* True if mapping `want` would give exactly the pieces already mapped. */
-static bool same_layout(struct hv_vcpu *v, const struct hv_run *want, size_t nwant)
+static bool same_piece(const struct hv_run *a, const struct hv_run *b)
 {
-    size_t k = 0;
-    for (size_t i = 0; i < nwant; i++) {
-        uint64_t va = want[i].va, gpa = want[i].gpa, left = want[i].size;
-        while (left) {
-            if (k >= v->nruns || v->runs[k].va != va || v->runs[k].gpa != gpa ||
-                v->runs[k].size > left)
-                return false;
-            va += v->runs[k].size;
-            gpa += v->runs[k].size;
-            left -= v->runs[k].size;
-            k++;
+    return a->va == b->va && a->gpa == b->gpa && a->size == b->size && a->host == b->host &&
+           a->readonly == b->readonly;
+}
+
+/* Maps one piece into the engine; fills p->mmio for an MMIO piece. */
+static int map_piece(struct hv_vcpu *v, struct hv_run *p)
+{
+    uc_err e;
+    if (p->host) {
+        /* Permissions come from the guest's own tables (Unicorn's walk checks them on x86,
+         * its MMU on aarch64), so the engine maps RAM with every permission. */
+        e = uc_mem_map_ptr(v->uc, p->va, p->size, UC_PROT_ALL, p->host);
+        /* Read-only through uc_mem_protect: unlike the map's own perms, it also marks the
+         * memory region read-only, so a store the write-protect hook accepts is dropped
+         * instead of reaching the buffer. */
+        if (e == UC_ERR_OK && p->readonly)
+            e = uc_mem_protect(v->uc, p->va, p->size, UC_PROT_READ | UC_PROT_EXEC);
+    } else {
+        p->mmio = malloc(sizeof *p->mmio);
+        if (!p->mmio)
+            return HV_ENOMEM;
+        *p->mmio = (struct hv_mmio_map){ v, p->va, p->gpa, p->size };
+        e = uc_mmio_map(v->uc, p->va, p->size, vcpu_mmio_read, p->mmio, vcpu_mmio_write,
+                        p->mmio);
+    }
+    return e == UC_ERR_OK ? 0 : vm_err_uc(e, "mapping guest memory");
+}
+
+/*
+ * Makes the engine map exactly `want` (pieces), touching only what differs: unmapping costs
+ * Unicorn time per page (a 4 GiB MMIO hole takes ~50 ms, a 1 TiB one minutes), so unchanged
+ * pieces stay mapped. Takes ownership of want.
+ */
+static int apply_pieces(struct hv_vcpu *v, struct hv_run *want, size_t nwant, bool *changed)
+{
+    *changed = false;
+    for (size_t i = 0; i < v->nruns; i++) {
+        struct hv_run *old = &v->runs[i];
+        size_t j = 0;
+        while (j < nwant && !(!want[j].kept && same_piece(old, &want[j])))
+            j++;
+        if (j < nwant) {
+            want[j].mmio = old->mmio; /* kept as it is */
+            want[j].kept = true;
+        } else {
+            unmap_piece(v, old, true);
+            *changed = true;
         }
     }
-    return k == v->nruns && v->vm->regions_gen == v->regions_gen;
+    free(v->runs);
+    v->runs = want;
+    v->nruns = nwant;
+    int err = 0;
+    for (size_t j = 0; j < nwant; j++) {
+        if (want[j].kept) {
+            want[j].kept = false;
+            continue;
+        }
+        want[j].mmio = NULL;
+        *changed = true;
+        if (!err)
+            err = map_piece(v, &want[j]);
+    }
+    return err;
 }
 
 int mem_remap(struct hv_vcpu *v, const char *why)
 {
     struct hv_vm *vm = v->vm;
-    struct hv_run *want = NULL;
-    size_t nwant = 0, cap = 0;
+    struct hv_run *want = NULL, *pieces = NULL;
+    size_t nwant = 0, cap = 0, npieces = 0, pcap = 0;
     int err = 0;
     bool paging = vm->arch == HV_ARCH_X86_64 && x86_paging(v);
     uint64_t root = 0;
@@ -328,26 +364,20 @@ int mem_remap(struct hv_vcpu *v, const char *why)
         uint64_t limit = vm->arch == HV_ARCH_AARCH64 ? HV_PA_LIMIT_ARM64 : HV_PA_LIMIT_X86;
         err = runs_push(&want, &nwant, &cap, 0, 0, limit, true);
     }
-    if (err)
-        goto out;
-    /* Nothing changed (the common case for a CR3 reload): keep the engine map as it is. */
-    if (same_layout(v, want, nwant)) {
-        v->remap_pending = false;
-        v->paging = paging;
-        v->root = root;
-        goto out;
+    for (size_t i = 0; !err && i < nwant; i++)
+        err = split_run(vm, &want[i], &pieces, &npieces, &pcap);
+    free(want);
+    if (err) {
+        free(pieces);
+        return err;
     }
-    mem_forget(v, true);
-    size_t rcap = 0;
-    for (size_t i = 0; i < nwant; i++) {
-        err = map_run(v, &want[i], &rcap);
-        if (err)
-            goto out;
-    }
+    bool changed;
+    err = apply_pieces(v, pieces, npieces, &changed);
     v->paging = paging;
     v->root = root;
     v->remap_pending = false;
-    v->regions_gen = vm->regions_gen;
+    if (err || !changed)
+        return err;
     /* Translated blocks are keyed by physical page, so remapped code is retranslated by
      * itself; only the block table (pc -> instruction count) must be rebuilt. */
     blk_clear(&v->blocks);
@@ -355,16 +385,24 @@ int mem_remap(struct hv_vcpu *v, const char *why)
         struct hv_ev_paging ev = { .root = root, .runs = v->nruns, .why = why };
         err = vm_emit(vm, (int32_t)v->id, v->icount, vcpu_read_pc(v), HV_EV_paging, &ev);
     }
-out:
-    free(want);
     return err;
 }
 
 /* Adds one page to the engine map from inside a memory hook (see hook_unmapped). */
 int mem_fault_in(struct hv_vcpu *v, const struct hv_run *r)
 {
-    size_t cap = v->nruns; /* forces map_run to grow the array on the first append */
-    return map_run(v, r, &cap);
+    struct hv_run *pieces = NULL;
+    size_t n = 0, cap = 0;
+    int err = split_run(v->vm, r, &pieces, &n, &cap);
+    for (size_t i = 0; !err && i < n; i++) {
+        err = map_piece(v, &pieces[i]);
+        if (!err) {
+            size_t rcap = v->nruns;
+            err = pieces_push(&v->runs, &v->nruns, &rcap, &pieces[i]);
+        }
+    }
+    free(pieces);
+    return err;
 }
 
 const struct hv_run *mem_run_at(const struct hv_vcpu *v, uint64_t va)

@@ -50,10 +50,14 @@ struct hv_mmio_map {
     uint64_t size;
 };
 
-/* A run of the engine's map: va -> gpa for size bytes (RAM or hole). */
+/* A run of va -> gpa for size bytes; as a piece of the engine map, also what backs it. */
 struct hv_run {
     uint64_t va, gpa, size;
     bool writable;
+    uint8_t *host;              /* RAM piece: the host bytes; NULL for an MMIO piece */
+    bool readonly;              /* RAM piece of a read-only region */
+    struct hv_mmio_map *mmio;   /* MMIO piece: the callbacks' user data (owned) */
+    bool kept;                  /* scratch for apply_pieces() */
 };
 
 struct hv_blk {
@@ -119,14 +123,11 @@ struct hv_vcpu {
     uint64_t half_data;
 
     /* engine map */
-    struct hv_run *runs;
+    struct hv_run *runs;      /* the mapped pieces, one entry per uc_mem_map/uc_mmio_map */
     size_t nruns;
-    struct hv_mmio_map **mmio;
-    size_t nmmio;
     bool paging;              /* x86: CR0.PG seen set at the last remap */
     uint64_t root;            /* CR3 / TTBR0 at the last remap */
     bool remap_pending;
-    uint64_t regions_gen;     /* vm->regions_gen when the map was built */
     const char *remap_why;
 
     /* special-instruction hooks (x86: msr, cr writes, invlpg) */
@@ -153,7 +154,6 @@ struct hv_vm {
 
     struct hv_region *regions;
     size_t nregions;
-    uint64_t regions_gen;     /* bumped whenever the RAM layout changes */
 
     uint64_t seq;
     uint64_t prng;

@@ -621,7 +621,7 @@ static bool hook_unmapped(uc_engine *uc, uc_mem_type type, uint64_t addr, int si
         /* Map the page so Unicorn's own walk decides: present in the tables (the guest
          * skipped invlpg) -> the access proceeds; absent -> Unicorn raises #PF precisely. */
         uint64_t page = addr & ~0xfffULL, gpa;
-        struct hv_run r = { page, 0, 0x1000, true };
+        struct hv_run r = { .va = page, .size = 0x1000, .writable = true };
         if (mem_walk(v, page, &gpa, NULL) == 0)
             r.gpa = gpa;
         else

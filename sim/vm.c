@@ -184,7 +184,6 @@ struct hv_region *vm_region_find(struct hv_vm *vm, uint64_t gpa)
 
 static void layout_changed(struct hv_vm *vm)
 {
-    vm->regions_gen++;
     for (unsigned i = 0; i < vm->nr; i++) {
         vm->vcpus[i].remap_pending = true;
         vm->vcpus[i].remap_why = "memory";
