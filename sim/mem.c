@@ -381,6 +381,7 @@ int mem_remap(struct hv_vcpu *v, const char *why)
     /* Translated blocks are keyed by physical page, so remapped code is retranslated by
      * itself; only the block table (pc -> instruction count) must be rebuilt. */
     blk_clear(&v->blocks);
+    v->last_blk = NULL;
     if (vm->started) {
         struct hv_ev_paging ev = { .root = root, .runs = v->nruns, .why = why };
         err = vm_emit(vm, (int32_t)v->id, v->icount, vcpu_read_pc(v), HV_EV_paging, &ev);

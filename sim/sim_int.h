@@ -136,6 +136,7 @@ struct hv_vcpu {
     uint64_t *to_hook;
     size_t nto_hook;
     struct hv_blktab blocks;
+    struct hv_blk *last_blk;  /* the last block seen; NULL whenever the table changes */
     uc_context *fault_ctx;    /* x86: scratch context for excp_x86_reset_fault_state */
     uc_hook write_hook;       /* UC_HOOK_MEM_WRITE while write tracking is on */
     bool write_hooked;
@@ -161,6 +162,7 @@ struct hv_vm {
     int err;                  /* the hv_err that ended the run, if any */
 
     bool track_writes;
+    struct hv_vcpu *current;  /* the vCPU running a slice, or NULL */
     bool pause_on_sync;
     bool paused;
     struct hv_vcpu *paused_vcpu;

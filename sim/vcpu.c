@@ -93,6 +93,7 @@ void vcpu_drop_code(struct hv_vcpu *v, uint64_t va, uint64_t len)
 {
     uc_ctl(v->uc, HV_UC_CTL(UC_CTL_TB_REMOVE_CACHE, 2, UC_CTL_IO_WRITE), va, va + len);
     blk_clear(&v->blocks);
+    v->last_blk = NULL;
 }
 
 /* Sets exit_pc / exit_icount for the instruction at pc in the current block. */
@@ -187,7 +188,10 @@ static void hook_block(uc_engine *uc, uint64_t pc, uint32_t size, void *ud)
         stop_now(v, why, pc);
         return;
     }
-    struct hv_blk *b = blk_lookup(&v->blocks, pc, size);
+    /* a tight loop runs the same block again: check the last one before the table */
+    struct hv_blk *b = v->last_blk;
+    if (!b || b->pc != pc || b->size != size)
+        b = blk_lookup(&v->blocks, pc, size);
     if (__builtin_expect(!b, 0)) {
         uint32_t icount;
         if (v->vm->arch == HV_ARCH_X86_64) {
@@ -212,6 +216,7 @@ static void hook_block(uc_engine *uc, uint64_t pc, uint32_t size, void *ud)
             return;
         }
     }
+    v->last_blk = b;
     v->blk_pc = pc;
     v->blk_size = size;
     v->blk_base = v->icount;

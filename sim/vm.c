@@ -89,6 +89,11 @@ void vcpu_set_state(struct hv_vcpu *v, enum hv_vstate s, const char *why)
     struct hv_ev_vcpu_state ev = { .from = state_names[v->state], .to = state_names[s],
                                    .why = why };
     v->state = s;
+    /* the runnable set grew: the running vCPU's slice ends at its next block, so the next
+     * scheduling decision sees the newcomer */
+    struct hv_vcpu *cur = v->vm->current;
+    if (s == VS_RUNNABLE && cur && cur != v)
+        cur->slice_end = 0;
     uint64_t pc = v->in_exit ? v->exit_pc : (v->resume_valid ? v->resume_pc : vcpu_read_pc(v));
     vm_emit(v->vm, (int32_t)v->id, v->in_exit ? v->exit_icount : v->icount, pc,
             HV_EV_vcpu_state, &ev);
@@ -645,8 +650,10 @@ int hv_vm_run(struct hv_vm *vm, bool *paused)
             vm_end(vm, done == vm->nr ? HV_OUT_DONE : HV_OUT_DEADLOCK);
             break;
         }
-        struct hv_vcpu *v = &vm->vcpus[runnable[sched_below(&vm->prng, n)]];
-        uint64_t budget = 1 + sched_below(&vm->prng, vm->cfg.quantum);
+        /* One runnable vCPU: nothing to interleave, so no draw; it runs until the budget, a
+         * pause point, or another vCPU becoming runnable (vcpu_set_state ends the slice). */
+        struct hv_vcpu *v = &vm->vcpus[runnable[n > 1 ? sched_below(&vm->prng, n) : 0]];
+        uint64_t budget = n > 1 ? 1 + sched_below(&vm->prng, vm->cfg.quantum) : UINT64_MAX;
         if (budget > vm->cfg.limit - total)
             budget = vm->cfg.limit - total;
         struct hv_ev_sched ev = { .budget = budget, .runnable = n };
@@ -654,7 +661,9 @@ int hv_vm_run(struct hv_vm *vm, bool *paused)
         err = vm_emit(vm, (int32_t)v->id, v->icount, pc, HV_EV_sched, &ev);
         if (err)
             break;
+        vm->current = v;
         err = vcpu_run_slice(v, budget);
+        vm->current = NULL;
         if (err) {
             vm->err = err;
             vm_end(vm, HV_OUT_ERROR);

@@ -370,20 +370,24 @@ static bool ts_same(const struct ts_rec *a, const struct ts_rec *b)
     return true;
 }
 
-/* Every decision equals the reference stream's: the vCPU among the runnable ones (while both
- * run, its index is its id), then 1 + below(quantum). */
+/* Every decision equals the reference stream's: with two runnable, the vCPU among them (its
+ * index is its id), then 1 + below(quantum); with one runnable, no draw and that vCPU runs on
+ * (docs/determinism.md). */
 static void ts_check_reference(uint64_t seed, const struct ts_rec *rec)
 {
     uint64_t s = seed;
     int32_t last_alone = -1;
     for (size_t i = 0; i < rec->n; i++) {
         const struct ts_decision *d = &rec->d[i];
-        uint64_t pick = ts_ref_below(&s, d->runnable);
-        uint64_t budget = 1 + ts_ref_below(&s, TS_QUANTUM);
-        bool ok = d->kind == HV_EV_sched && d->budget == budget &&
-                  (d->runnable == 2 ? (uint64_t)d->vcpu == pick
-                                    : d->runnable == 1 && (last_alone < 0 ||
-                                                           d->vcpu == last_alone));
+        uint64_t pick = 0, budget = 0;
+        if (d->runnable > 1) {
+            pick = ts_ref_below(&s, d->runnable);
+            budget = 1 + ts_ref_below(&s, TS_QUANTUM);
+        }
+        bool ok = d->kind == HV_EV_sched &&
+                  (d->runnable == 2 ? (uint64_t)d->vcpu == pick && d->budget == budget
+                                    : d->runnable == 1 && d->budget >= 1 &&
+                                          (last_alone < 0 || d->vcpu == last_alone));
         if (d->runnable == 1)
             last_alone = d->vcpu;
         if (!ok) {
