@@ -73,16 +73,6 @@ static int parse_mem_value(const struct hv_node *map, struct mem_value *out, str
     return 0;
 }
 
-static void hex_of(const uint8_t *b, size_t n, char *out)
-{
-    static const char hx[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = hx[b[i] >> 4];
-        out[2 * i + 1] = hx[b[i] & 15];
-    }
-    out[2 * n] = 0;
-}
-
 /* ---- checks ---- */
 
 static const char *const core_actions[] = { "mem_write", "mem_read", "reg_read", "reg_write",
@@ -536,9 +526,9 @@ static int check_end(struct run_ctx *rc)
                 bool ok = hv_vm_read_gpa(vm, gpa, got, mv.len) == 0;
                 snprintf(what, sizeof what, "memory[0x%" PRIx64 "]", gpa);
                 char eh[520], ah[520];
-                hex_of(mv.bytes, mv.len, eh);
+                hv_hex(mv.bytes, mv.len, eh);
                 if (ok)
-                    hex_of(got, mv.len, ah);
+                    hv_hex(got, mv.len, ah);
                 else
                     strcpy(ah, "unbacked");
                 snprintf(exp, sizeof exp, "\"%s\"", eh);

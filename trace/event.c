@@ -95,6 +95,16 @@ static void putnum(char *buf, size_t size, size_t *len, enum numfmt f, uint64_t 
     put(buf, size, len, p, (size_t)(end - p));
 }
 
+void hv_hex(const uint8_t *p, size_t n, char *out)
+{
+    static const char hx[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = hx[p[i] >> 4];
+        out[2 * i + 1] = hx[p[i] & 15];
+    }
+    out[2 * n] = 0;
+}
+
 void hv_json_str(char *buf, size_t size, size_t *len, const char *s)
 {
     static const char hex[] = "0123456789abcdef";

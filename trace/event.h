@@ -82,6 +82,9 @@ struct hv_event {
  */
 size_t hv_event_encode(char *buf, size_t size, enum hv_ev_kind kind, const void *fields);
 
+/* Writes n bytes as 2n lowercase hex digits and a NUL into out (2n + 1 bytes). */
+void hv_hex(const uint8_t *p, size_t n, char *out);
+
 /* Appends s as a JSON string literal (with quotes) to buf at *len and NUL-terminates it when
  * there is room; *len grows by the full length even when buf is too small. */
 void hv_json_str(char *buf, size_t size, size_t *len, const char *s);

@@ -463,16 +463,6 @@ static int kvm_check_step(const char *action, const struct hv_node *args,
     return 0;
 }
 
-static void hex_bytes(const uint8_t *p, size_t n, char *out)
-{
-    static const char hx[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = hx[p[i] >> 4];
-        out[2 * i + 1] = hx[p[i] & 15];
-    }
-    out[2 * n] = 0;
-}
-
 static int errno_name(int e, char *buf, size_t size)
 {
     static const struct { int no; const char *name; } names[] = {
@@ -563,7 +553,7 @@ static int kvm_step(struct hv_vm *vm, const char *action, const struct hv_node *
             free(hex);
             return err ? err : HV_ENOMEM;
         }
-        hex_bytes(bm, len, hex);
+        hv_hex(bm, len, hex);
         errno_name(e, eno, sizeof eno);
         if (e)
             snprintf(result, size, "{\"errno\":\"%s\",\"bitmap\":null}", eno);
