@@ -58,7 +58,8 @@ static const struct reg_name x86_regs[] = {
     { "r12", UC_X86_REG_R12 }, { "r13", UC_X86_REG_R13 }, { "r14", UC_X86_REG_R14 },
     { "r15", UC_X86_REG_R15 }, { "rip", UC_X86_REG_RIP }, { "rflags", UC_X86_REG_RFLAGS },
     { "cr0", UC_X86_REG_CR0 }, { "cr2", UC_X86_REG_CR2 }, { "cr3", UC_X86_REG_CR3 },
-    { "cr4", UC_X86_REG_CR4 }, { "pc", UC_X86_REG_RIP },  { NULL, 0 },
+    { "cr4", UC_X86_REG_CR4 }, { "pc", UC_X86_REG_RIP },  { "cs", UC_X86_REG_CS },
+    { NULL, 0 },
 };
 
 static const struct reg_name a64_regs[] = {

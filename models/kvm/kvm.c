@@ -48,8 +48,18 @@ struct kvmm_mmio_answer {
     uint64_t value;
 };
 
+struct kvmm_hc_answer {
+    uint64_t nr;
+    uint64_t ret;
+};
+
 struct kvmm_vm {
     struct kvmm_slots *slots;
+    uint64_t exit_hypercall;     /* KVM_CAP_EXIT_HYPERCALL: numbers that exit to the VMM */
+    bool amd;                    /* kvm.vendor */
+    bool fix_insn;               /* kvm.fix_hypercall_insn */
+    struct kvmm_hc_answer hc_answers[64];
+    size_t nhc;
     struct kvmm_buffer buf[KVMM_MAX_BUFFERS];
     size_t nbuf;
     struct kvmm_mmio_answer answers[KVMM_MAX_MMIO_ANSWERS];
@@ -62,6 +72,9 @@ struct kvmm_vm {
 static const struct hv_knob kvm_knobs[] = {
     { "kvm.max_slots", "0", "KVM_CAP_NR_MEMSLOTS: 0 = the arch's (x86 32764, arm64 32767); "
                             "509 reproduces pre-5.x x86" },
+    { "kvm.vendor", "intel", "x86 host vendor: intel (native vmcall) or amd (native vmmcall)" },
+    { "kvm.fix_hypercall_insn", "1", "KVM_X86_QUIRK_FIX_HYPERCALL_INSN: 1 patches the other "
+                                     "vendor's instruction at RIP, 0 injects #UD (B.1)" },
     { NULL, NULL, NULL },
 };
 
@@ -71,7 +84,7 @@ static const char *const mem_keys[] = { "buffers", "slots", NULL };
 static const char *const buf_keys[] = { "name", "size", NULL };
 static const char *const slot_keys[] = { "slot", "as", "gpa", "size", "buffer", "offset", "hva",
                                          "flags", NULL };
-static const char *const vmm_keys[] = { "mmio", NULL };
+static const char *const vmm_keys[] = { "mmio", "hypercall", NULL };
 static const char *const answer_keys[] = { "gpa", "read", NULL };
 
 static int flags_of(const struct hv_node *n, uint32_t *out, struct hv_diag *d)
@@ -250,6 +263,23 @@ static int kvm_check_vmm(const struct hv_node *vmm, struct hv_diag *d)
             err = hv_node_u64(hv_node_get(a, "read"), "read", &v, d);
         }
     }
+    const struct hv_node *h = err ? NULL : hv_node_get(vmm, "hypercall");
+    if (h && !(err = hv_node_expect(h, HV_NODE_SEQ, "vmm.hypercall", d))) {
+        static const char *const keys[] = { "nr", "ret", NULL };
+        if (h->n > 64)
+            return hv_diag_at(d, h, "at most 64 hypercall answers");
+        for (size_t i = 0; i < h->n && !err; i++) {
+            const struct hv_node *a = &h->items[i];
+            uint64_t v;
+            if ((err = hv_node_expect(a, HV_NODE_MAP, "hypercall answer", d)) ||
+                (err = hv_node_check_keys(a, keys, "hypercall answer", d)))
+                break;
+            if (!hv_node_get(a, "nr") || !hv_node_get(a, "ret"))
+                return hv_diag_at(d, a, "a hypercall answer needs 'nr' and 'ret'");
+            if (!(err = hv_node_u64(hv_node_get(a, "nr"), "nr", &v, d)))
+                err = hv_node_u64(hv_node_get(a, "ret"), "ret", &v, d);
+        }
+    }
     return err;
 }
 
@@ -340,6 +370,20 @@ static int kvm_vm_init(struct hv_vm *vm, const struct hv_node *mem, const struct
                                 i, strerror(-res.err), kvmm_rule_text(res.rule),
                                 kvmm_rule_section(res.rule));
     }
+    const char *vendor = hv_vm_config_get(vm, "kvm.vendor");
+    const char *fix = hv_vm_config_get(vm, "kvm.fix_hypercall_insn");
+    if (strcmp(vendor, "intel") != 0 && strcmp(vendor, "amd") != 0)
+        return hv_error_set(HV_ESCENARIO, "kvm.vendor: '%s' is not intel or amd", vendor);
+    if (strcmp(fix, "0") != 0 && strcmp(fix, "1") != 0)
+        return hv_error_set(HV_ESCENARIO, "kvm.fix_hypercall_insn: '%s' is not 0 or 1", fix);
+    k->amd = strcmp(vendor, "amd") == 0;
+    k->fix_insn = strcmp(fix, "1") == 0;
+    const struct hv_node *h = vmm ? hv_node_get(vmm, "hypercall") : NULL;
+    for (size_t i = 0; h && i < h->n && i < 64; i++) {
+        hv_node_u64(hv_node_get(&h->items[i], "nr"), "nr", &k->hc_answers[i].nr, &d);
+        hv_node_u64(hv_node_get(&h->items[i], "ret"), "ret", &k->hc_answers[i].ret, &d);
+        k->nhc = i + 1;
+    }
     const struct hv_node *m = vmm ? hv_node_get(vmm, "mmio") : NULL;
     for (size_t i = 0; m && i < m->n && i < KVMM_MAX_MMIO_ANSWERS; i++) {
         hv_node_u64(hv_node_get(&m->items[i], "gpa"), "gpa", &k->answers[i].gpa, &d);
@@ -363,6 +407,8 @@ static void kvm_vm_fini(struct hv_vm *vm)
 }
 
 /* ---- exits ---- */
+
+static void kvm_guest_write(struct hv_vcpu *v, uint64_t gpa, unsigned size);
 
 /*
  * KVM_EXIT_MMIO (A.6): the VMM answers reads from vmm.mmio (the first entry whose gpa matches;
@@ -388,6 +434,85 @@ static enum hv_exit_action kvm_mmio(struct hv_vcpu *v, struct hv_exit_mmio *e)
     struct hv_ev_kvm_exit ev = { .reason = "KVM_EXIT_MMIO", .phys_addr = e->gpa, .len = e->size,
                                  .is_write = e->write, .data = { bytes, e->size } };
     hv_vcpu_emit(v, HV_EV_kvm_exit, &ev);
+    return HV_ACT_HANDLED;
+}
+
+/* x86 KVM hypercall numbers and the errors the guest sees (B.1, kvm_para.h). */
+enum {
+    KVM_HC_VAPIC_POLL_IRQ = 1, KVM_HC_KICK_CPU = 5, KVM_HC_SEND_IPI = 10,
+    KVM_HC_SCHED_YIELD = 11, KVM_HC_MAP_GPA_RANGE = 12,
+    KVM_ENOSYS = 1000, KVM_EINVAL = 22, KVM_EPERM = 1,
+};
+
+/*
+ * x86 hypercalls (B.1): the wrong vendor's instruction is patched (quirk on) or #UD; CPL != 0
+ * is -KVM_EPERM; MAP_GPA_RANGE exits to the VMM when enabled with KVM_CAP_EXIT_HYPERCALL and
+ * valid; VAPIC_POLL_IRQ is 0; everything else, including calls whose CPUID feature this model
+ * does not expose (KICK_CPU, SEND_IPI, SCHED_YIELD), is -KVM_ENOSYS. The guest is always in
+ * 64-bit mode here, so no truncation to 32 bits applies.
+ */
+static enum hv_exit_action kvm_hypercall(struct hv_vcpu *v, struct hv_exit_hypercall *e)
+{
+    struct hv_vm *vm = hv_vcpu_vm(v);
+    struct kvmm_vm *k = hv_vm_model_data(vm);
+    if (hv_vm_arch(vm) != HV_ARCH_X86_64)
+        return HV_ACT_DEFAULT; /* SMCCC and PSCI are not modeled yet */
+    enum hv_hc_insn native = k->amd ? HV_HC_VMMCALL : HV_HC_VMCALL;
+    if (e->insn != native) {
+        if (!k->fix_insn) {
+            hv_vcpu_inject(v, 6, 0); /* #UD at the instruction */
+            return HV_ACT_RETRY;
+        }
+        /* patch_hypercall(): overwrite the 3 bytes at RIP and run them again */
+        static const uint8_t vmcall[3] = { 0x0f, 0x01, 0xc1 }, vmmcall[3] = { 0x0f, 0x01, 0xd9 };
+        uint64_t gpa;
+        if (hv_vcpu_gva_to_gpa(v, e->pc, &gpa, NULL) == 0 &&
+            hv_vm_write_gpa(vm, gpa, k->amd ? vmmcall : vmcall, 3) == 0) {
+            hv_vm_code_written(vm, gpa, 3);
+            kvm_guest_write(v, gpa, 3); /* a KVM write into guest memory is dirty (A.7) */
+        }
+        return HV_ACT_RETRY;
+    }
+    uint64_t nr = hv_vcpu_gpr(v, 0);
+    uint64_t a0 = hv_vcpu_gpr(v, 3), a1 = hv_vcpu_gpr(v, 1), a2 = hv_vcpu_gpr(v, 2),
+             a3 = hv_vcpu_gpr(v, 6);
+    uint64_t cs = 0;
+    hv_vcpu_reg_by_name(v, "cs", &cs);
+    int64_t ret;
+    bool exited = false;
+    const char *rule;
+    if ((cs & 3) != 0) {
+        ret = -KVM_EPERM;
+        rule = "CPL != 0";
+    } else if (nr == KVM_HC_VAPIC_POLL_IRQ) {
+        ret = 0;
+        rule = "VAPIC_POLL_IRQ";
+    } else if (nr == KVM_HC_MAP_GPA_RANGE && (k->exit_hypercall & (1ULL << nr))) {
+        if ((a0 & 0xfff) || a1 == 0 || (a0 >> 12) + a1 < (a0 >> 12)) {
+            ret = -KVM_EINVAL;
+            rule = "MAP_GPA_RANGE: unaligned gpa, no pages, or gfn + npages wraps";
+        } else {
+            /* KVM_EXIT_HYPERCALL: the VMM's ret goes to RAX when the exit completes */
+            ret = 0;
+            for (size_t i = 0; i < k->nhc; i++)
+                if (k->hc_answers[i].nr == nr) {
+                    ret = (int64_t)k->hc_answers[i].ret;
+                    break;
+                }
+            exited = true;
+            rule = "KVM_EXIT_HYPERCALL";
+        }
+    } else {
+        ret = -KVM_ENOSYS;
+        rule = nr == KVM_HC_MAP_GPA_RANGE ? "MAP_GPA_RANGE not enabled for exit"
+               : (nr == KVM_HC_KICK_CPU || nr == KVM_HC_SEND_IPI || nr == KVM_HC_SCHED_YIELD)
+                   ? "CPUID feature not exposed"
+                   : "unknown number";
+    }
+    hv_vcpu_set_gpr(v, 0, (uint64_t)ret);
+    struct hv_ev_kvm_hypercall ev = { .nr = nr, .a0 = a0, .a1 = a1, .a2 = a2, .a3 = a3,
+                                      .ret = ret, .exit = exited, .rule = rule };
+    hv_vcpu_emit(v, HV_EV_kvm_hypercall, &ev);
     return HV_ACT_HANDLED;
 }
 
@@ -458,8 +583,8 @@ static int kvm_check_step(const char *action, const struct hv_node *args,
     const struct hv_node *c = hv_node_get(args, "cap");
     if (!c || (err = hv_node_str(c, "cap", &cap, d)))
         return err ? err : hv_diag_at(d, args, "enable_cap needs 'cap'");
-    if (strcmp(cap, "manual_dirty_log_protect2") != 0)
-        return hv_diag_at(d, c, "'cap': only manual_dirty_log_protect2 is modeled so far");
+    if (strcmp(cap, "manual_dirty_log_protect2") != 0 && strcmp(cap, "exit_hypercall") != 0)
+        return hv_diag_at(d, c, "'cap': manual_dirty_log_protect2 or exit_hypercall");
     return 0;
 }
 
@@ -527,8 +652,16 @@ static int kvm_step(struct hv_vm *vm, const char *action, const struct hv_node *
         if ((x = hv_node_get(args, "flags")))
             hv_node_u64(x, "flags", &fl, &d);
         int e = 0;
-        if ((err = kvmm_dirty_enable_manual(k->slots, a0, (uint32_t)fl, &e)))
+        const char *cap = hv_node_get(args, "cap")->str;
+        if (strcmp(cap, "exit_hypercall") == 0) {
+            /* KVM_CAP_EXIT_HYPERCALL: args[0] must be a subset of 1 << KVM_HC_MAP_GPA_RANGE */
+            if (hv_vm_arch(vm) != HV_ARCH_X86_64 || (a0 & ~(1ULL << KVM_HC_MAP_GPA_RANGE)))
+                e = -EINVAL;
+            else
+                k->exit_hypercall = a0;
+        } else if ((err = kvmm_dirty_enable_manual(k->slots, a0, (uint32_t)fl, &e))) {
             return err;
+        }
         errno_name(e, eno, sizeof eno);
         snprintf(result, size, "{\"errno\":\"%s\"}", eno);
         return expect_matches(expect, eno, NULL, NULL) ? 0 : HV_ESCENARIO;
@@ -603,6 +736,7 @@ const struct hv_model_ops hv_model_kvm = {
     .vm_init = kvm_vm_init,
     .vm_fini = kvm_vm_fini,
     .mmio = kvm_mmio,
+    .hypercall = kvm_hypercall,
     .guest_write = kvm_guest_write,
     .step = kvm_step,
 };
