@@ -58,6 +58,7 @@ struct kvmm_vm {
     uint64_t exit_hypercall;     /* KVM_CAP_EXIT_HYPERCALL: numbers that exit to the VMM */
     bool amd;                    /* kvm.vendor */
     bool fix_insn;               /* kvm.fix_hypercall_insn */
+    bool bug_skip_dirty;         /* kvm.bug.kvm_write_skips_dirty */
     struct kvmm_hc_answer hc_answers[64];
     size_t nhc;
     struct kvmm_buffer buf[KVMM_MAX_BUFFERS];
@@ -75,6 +76,9 @@ static const struct hv_knob kvm_knobs[] = {
     { "kvm.vendor", "intel", "x86 host vendor: intel (native vmcall) or amd (native vmmcall)" },
     { "kvm.fix_hypercall_insn", "1", "KVM_X86_QUIRK_FIX_HYPERCALL_INSN: 1 patches the other "
                                      "vendor's instruction at RIP, 0 injects #UD (B.1)" },
+    { "kvm.bug.kvm_write_skips_dirty", "0", "bug knob: writes KVM itself makes into guest "
+                                            "memory (the hypercall patch) skip "
+                                            "mark_page_dirty, so the dirty log misses them" },
     { NULL, NULL, NULL },
 };
 
@@ -378,6 +382,11 @@ static int kvm_vm_init(struct hv_vm *vm, const struct hv_node *mem, const struct
         return hv_error_set(HV_ESCENARIO, "kvm.fix_hypercall_insn: '%s' is not 0 or 1", fix);
     k->amd = strcmp(vendor, "amd") == 0;
     k->fix_insn = strcmp(fix, "1") == 0;
+    const char *bug = hv_vm_config_get(vm, "kvm.bug.kvm_write_skips_dirty");
+    if (strcmp(bug, "0") != 0 && strcmp(bug, "1") != 0)
+        return hv_error_set(HV_ESCENARIO, "kvm.bug.kvm_write_skips_dirty: '%s' is not 0 or 1",
+                            bug);
+    k->bug_skip_dirty = strcmp(bug, "1") == 0;
     const struct hv_node *h = vmm ? hv_node_get(vmm, "hypercall") : NULL;
     for (size_t i = 0; h && i < h->n && i < 64; i++) {
         hv_node_u64(hv_node_get(&h->items[i], "nr"), "nr", &k->hc_answers[i].nr, &d);
@@ -469,7 +478,9 @@ static enum hv_exit_action kvm_hypercall(struct hv_vcpu *v, struct hv_exit_hyper
         if (hv_vcpu_gva_to_gpa(v, e->pc, &gpa, NULL) == 0 &&
             hv_vm_write_gpa(vm, gpa, k->amd ? vmmcall : vmcall, 3) == 0) {
             hv_vm_code_written(vm, gpa, 3);
-            kvm_guest_write(v, gpa, 3); /* a KVM write into guest memory is dirty (A.7) */
+            /* a KVM write into guest memory is dirty (A.7), unless the bug knob drops it */
+            if (!k->bug_skip_dirty)
+                kvm_guest_write(v, gpa, 3);
         }
         return HV_ACT_RETRY;
     }
