@@ -28,47 +28,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "models/kvm/memslot.h"
+#include "models/kvm/kvm_int.h"
 #include "models/models.h"
 #include "sim/model.h"
-
-#define KVMM_HVA_BASE 0x7f0000000000ULL
-#define KVMM_MAX_BUFFERS 64
-#define KVMM_MAX_MMIO_ANSWERS 256
-
-struct kvmm_buffer {
-    char *name;
-    uint64_t size;
-    uint64_t hva;
-    uint8_t *host;
-};
-
-struct kvmm_mmio_answer {
-    uint64_t gpa;
-    uint64_t value;
-};
-
-struct kvmm_hc_answer {
-    uint64_t nr;
-    uint64_t ret;
-};
-
-struct kvmm_vm {
-    struct kvmm_slots *slots;
-    uint64_t exit_hypercall;     /* KVM_CAP_EXIT_HYPERCALL: numbers that exit to the VMM */
-    bool amd;                    /* kvm.vendor */
-    bool fix_insn;               /* kvm.fix_hypercall_insn */
-    bool bug_skip_dirty;         /* kvm.bug.kvm_write_skips_dirty */
-    struct kvmm_hc_answer hc_answers[64];
-    size_t nhc;
-    struct kvmm_buffer buf[KVMM_MAX_BUFFERS];
-    size_t nbuf;
-    struct kvmm_mmio_answer answers[KVMM_MAX_MMIO_ANSWERS];
-    size_t nanswers;
-    uint64_t mapped_gpa[4096];   /* base GPAs of the sim/ regions this model mapped */
-    size_t nmapped;
-    bool tracking;
-};
 
 static const struct hv_knob kvm_knobs[] = {
     { "kvm.max_slots", "0", "KVM_CAP_NR_MEMSLOTS: 0 = the arch's (x86 32764, arm64 32767); "
@@ -91,7 +53,7 @@ static const char *const slot_keys[] = { "slot", "as", "gpa", "size", "buffer", 
 static const char *const vmm_keys[] = { "mmio", "hypercall", NULL };
 static const char *const answer_keys[] = { "gpa", "read", NULL };
 
-static int flags_of(const struct hv_node *n, uint32_t *out, struct hv_diag *d)
+int kvmm_flags_of(const struct hv_node *n, uint32_t *out, struct hv_diag *d)
 {
     static const struct { const char *name; uint32_t bit; } names[] = {
         { "log_dirty_pages", KVMM_MEM_LOG_DIRTY_PAGES },
@@ -157,7 +119,7 @@ static int slot_hva(const struct hv_node *slot, const struct kvmm_buffer *bufs, 
 }
 
 /* Parses one region description (memory.slots item or set_memory_region args). */
-static int parse_region(const struct hv_node *n, const struct kvmm_buffer *bufs, size_t nbuf,
+int kvmm_parse_region(const struct hv_node *n, const struct kvmm_buffer *bufs, size_t nbuf,
                         struct kvmm_region *r, struct hv_diag *d)
 {
     int err = hv_node_expect(n, HV_NODE_MAP, "slot", d);
@@ -183,7 +145,7 @@ static int parse_region(const struct hv_node *n, const struct kvmm_buffer *bufs,
     r->slot = (uint32_t)(as << 16 | id);
     r->guest_phys_addr = gpa;
     r->memory_size = size;
-    if ((err = flags_of(hv_node_get(n, "flags"), &r->flags, d)))
+    if ((err = kvmm_flags_of(hv_node_get(n, "flags"), &r->flags, d)))
         return err;
     return slot_hva(n, bufs, nbuf, &r->userspace_addr, d);
 }
@@ -240,7 +202,7 @@ static int kvm_check_memory(const struct hv_node *mem, enum hv_arch arch, struct
         return err;
     for (size_t i = 0; i < sl->n && !err; i++) {
         struct kvmm_region r;
-        err = parse_region(&sl->items[i], bufs, nbuf, &r, d);
+        err = kvmm_parse_region(&sl->items[i], bufs, nbuf, &r, d);
     }
     return err;
 }
@@ -289,7 +251,7 @@ static int kvm_check_vmm(const struct hv_node *vmm, struct hv_diag *d)
 
 /* ---- the guest's view of the slots ---- */
 
-static uint8_t *host_range(struct kvmm_vm *k, uint64_t hva, uint64_t len)
+uint8_t *kvmm_host_range(struct kvmm_vm *k, uint64_t hva, uint64_t len)
 {
     for (size_t i = 0; i < k->nbuf; i++) {
         struct kvmm_buffer *b = &k->buf[i];
@@ -300,7 +262,7 @@ static uint8_t *host_range(struct kvmm_vm *k, uint64_t hva, uint64_t len)
 }
 
 /* Rebuilds the sim/ regions from the usable slots of address space 0 (invariant 1). */
-static int kvm_sync_regions(struct hv_vm *vm, struct kvmm_vm *k)
+int kvmm_sync_regions(struct hv_vm *vm, struct kvmm_vm *k)
 {
     int err = 0;
     for (size_t i = 0; i < k->nmapped; i++)
@@ -314,7 +276,7 @@ static int kvm_sync_regions(struct hv_vm *vm, struct kvmm_vm *k)
             logging = true;
         if (!kvmm_memslot_usable(s))
             continue;
-        uint8_t *host = host_range(k, s->userspace_addr, s->npages << 12);
+        uint8_t *host = kvmm_host_range(k, s->userspace_addr, s->npages << 12);
         if (!host || k->nmapped == sizeof k->mapped_gpa / sizeof k->mapped_gpa[0])
             continue;
         err = hv_vm_map_ram(vm, s->base_gfn << 12, s->npages << 12, host,
@@ -365,7 +327,7 @@ static int kvm_vm_init(struct hv_vm *vm, const struct hv_node *mem, const struct
     for (size_t i = 0; sl && i < sl->n; i++) {
         struct kvmm_region r;
         struct kvmm_set_result res;
-        if ((err = parse_region(&sl->items[i], k->buf, k->nbuf, &r, &d)))
+        if ((err = kvmm_parse_region(&sl->items[i], k->buf, k->nbuf, &r, &d)))
             return hv_error_set(err, "%s", d.msg);
         if ((err = kvmm_memslot_set(k->slots, &r, true, &res)))
             return err;
@@ -399,7 +361,7 @@ static int kvm_vm_init(struct hv_vm *vm, const struct hv_node *mem, const struct
         hv_node_u64(hv_node_get(&m->items[i], "read"), "read", &k->answers[i].value, &d);
         k->nanswers = i + 1;
     }
-    return kvm_sync_regions(vm, k);
+    return kvmm_sync_regions(vm, k);
 }
 
 static void kvm_vm_fini(struct hv_vm *vm)
@@ -417,7 +379,6 @@ static void kvm_vm_fini(struct hv_vm *vm)
 
 /* ---- exits ---- */
 
-static void kvm_guest_write(struct hv_vcpu *v, uint64_t gpa, unsigned size);
 
 /*
  * KVM_EXIT_MMIO (A.6): the VMM answers reads from vmm.mmio (the first entry whose gpa matches;
@@ -446,88 +407,7 @@ static enum hv_exit_action kvm_mmio(struct hv_vcpu *v, struct hv_exit_mmio *e)
     return HV_ACT_HANDLED;
 }
 
-/* x86 KVM hypercall numbers and the errors the guest sees (B.1, kvm_para.h). */
-enum {
-    KVM_HC_VAPIC_POLL_IRQ = 1, KVM_HC_KICK_CPU = 5, KVM_HC_SEND_IPI = 10,
-    KVM_HC_SCHED_YIELD = 11, KVM_HC_MAP_GPA_RANGE = 12,
-    KVM_ENOSYS = 1000, KVM_EINVAL = 22, KVM_EPERM = 1,
-};
-
-/*
- * x86 hypercalls (B.1): the wrong vendor's instruction is patched (quirk on) or #UD; CPL != 0
- * is -KVM_EPERM; MAP_GPA_RANGE exits to the VMM when enabled with KVM_CAP_EXIT_HYPERCALL and
- * valid; VAPIC_POLL_IRQ is 0; everything else, including calls whose CPUID feature this model
- * does not expose (KICK_CPU, SEND_IPI, SCHED_YIELD), is -KVM_ENOSYS. The guest is always in
- * 64-bit mode here, so no truncation to 32 bits applies.
- */
-static enum hv_exit_action kvm_hypercall(struct hv_vcpu *v, struct hv_exit_hypercall *e)
-{
-    struct hv_vm *vm = hv_vcpu_vm(v);
-    struct kvmm_vm *k = hv_vm_model_data(vm);
-    if (hv_vm_arch(vm) != HV_ARCH_X86_64)
-        return HV_ACT_DEFAULT; /* SMCCC and PSCI are not modeled yet */
-    enum hv_hc_insn native = k->amd ? HV_HC_VMMCALL : HV_HC_VMCALL;
-    if (e->insn != native) {
-        if (!k->fix_insn) {
-            hv_vcpu_inject(v, 6, 0); /* #UD at the instruction */
-            return HV_ACT_RETRY;
-        }
-        /* patch_hypercall(): overwrite the 3 bytes at RIP and run them again */
-        static const uint8_t vmcall[3] = { 0x0f, 0x01, 0xc1 }, vmmcall[3] = { 0x0f, 0x01, 0xd9 };
-        uint64_t gpa;
-        if (hv_vcpu_gva_to_gpa(v, e->pc, &gpa, NULL) == 0 &&
-            hv_vm_write_gpa(vm, gpa, k->amd ? vmmcall : vmcall, 3) == 0) {
-            hv_vm_code_written(vm, gpa, 3);
-            /* a KVM write into guest memory is dirty (A.7), unless the bug knob drops it */
-            if (!k->bug_skip_dirty)
-                kvm_guest_write(v, gpa, 3);
-        }
-        return HV_ACT_RETRY;
-    }
-    uint64_t nr = hv_vcpu_gpr(v, 0);
-    uint64_t a0 = hv_vcpu_gpr(v, 3), a1 = hv_vcpu_gpr(v, 1), a2 = hv_vcpu_gpr(v, 2),
-             a3 = hv_vcpu_gpr(v, 6);
-    uint64_t cs = 0;
-    hv_vcpu_reg_by_name(v, "cs", &cs);
-    int64_t ret;
-    bool exited = false;
-    const char *rule;
-    if ((cs & 3) != 0) {
-        ret = -KVM_EPERM;
-        rule = "CPL != 0";
-    } else if (nr == KVM_HC_VAPIC_POLL_IRQ) {
-        ret = 0;
-        rule = "VAPIC_POLL_IRQ";
-    } else if (nr == KVM_HC_MAP_GPA_RANGE && (k->exit_hypercall & (1ULL << nr))) {
-        if ((a0 & 0xfff) || a1 == 0 || (a0 >> 12) + a1 < (a0 >> 12)) {
-            ret = -KVM_EINVAL;
-            rule = "MAP_GPA_RANGE: unaligned gpa, no pages, or gfn + npages wraps";
-        } else {
-            /* KVM_EXIT_HYPERCALL: the VMM's ret goes to RAX when the exit completes */
-            ret = 0;
-            for (size_t i = 0; i < k->nhc; i++)
-                if (k->hc_answers[i].nr == nr) {
-                    ret = (int64_t)k->hc_answers[i].ret;
-                    break;
-                }
-            exited = true;
-            rule = "KVM_EXIT_HYPERCALL";
-        }
-    } else {
-        ret = -KVM_ENOSYS;
-        rule = nr == KVM_HC_MAP_GPA_RANGE ? "MAP_GPA_RANGE not enabled for exit"
-               : (nr == KVM_HC_KICK_CPU || nr == KVM_HC_SEND_IPI || nr == KVM_HC_SCHED_YIELD)
-                   ? "CPUID feature not exposed"
-                   : "unknown number";
-    }
-    hv_vcpu_set_gpr(v, 0, (uint64_t)ret);
-    struct hv_ev_kvm_hypercall ev = { .nr = nr, .a0 = a0, .a1 = a1, .a2 = a2, .a3 = a3,
-                                      .ret = ret, .exit = exited, .rule = rule };
-    hv_vcpu_emit(v, HV_EV_kvm_hypercall, &ev);
-    return HV_ACT_HANDLED;
-}
-
-static void kvm_guest_write(struct hv_vcpu *v, uint64_t gpa, unsigned size)
+void kvmm_guest_write(struct hv_vcpu *v, uint64_t gpa, unsigned size)
 {
     struct kvmm_vm *k = hv_vm_model_data(hv_vcpu_vm(v));
     uint64_t first = gpa >> 12, last = (gpa + (size ? size - 1 : 0)) >> 12;
@@ -535,206 +415,42 @@ static void kvm_guest_write(struct hv_vcpu *v, uint64_t gpa, unsigned size)
         kvmm_dirty_mark(k->slots, 0, gfn, NULL);
 }
 
-/* ---- steps ---- */
+/* ---- steps: each mechanism's set, tried in order ---- */
 
-static const char *const kvm_actions[] = { "set_memory_region", "set_memory_region2",
-                                           "get_dirty_log", "clear_dirty_log", "enable_cap",
-                                           NULL };
-
-static int check_errno_expect(const struct hv_node *e, struct hv_diag *d)
-{
-    static const char *const keys[] = { "errno", "change", "bitmap", NULL };
-    if (!e)
-        return 0;
-    int err = hv_node_expect(e, HV_NODE_MAP, "expect", d);
-    if (!err)
-        err = hv_node_check_keys(e, keys, "expect", d);
-    return err;
-}
+static const struct kvmm_steps *const step_sets[] = {
+    &kvmm_slot_steps,
+    NULL,
+};
 
 static int kvm_check_step(const char *action, const struct hv_node *args,
                           const struct hv_node *expect, struct hv_diag *d)
 {
-    size_t i = 0;
-    while (kvm_actions[i] && strcmp(kvm_actions[i], action) != 0)
-        i++;
-    if (!kvm_actions[i])
-        return HV_ENOENT;
-    if (!args)
-        return hv_diag_at(d, expect ? expect : NULL, "'%s' needs args", action);
-    int err = check_errno_expect(expect, d);
-    if (err)
-        return err;
-    if (strncmp(action, "set_memory_region", 17) == 0) {
-        /* buffer names are checked against memory.buffers when the step runs */
-        static const char *const keys[] = { "slot", "as", "gpa", "size", "buffer", "offset",
-                                             "hva", "flags", NULL };
-        uint32_t fl;
-        if ((err = hv_node_expect(args, HV_NODE_MAP, "args", d)) ||
-            (err = hv_node_check_keys(args, keys, "args", d)))
+    for (size_t i = 0; step_sets[i]; i++) {
+        int err = step_sets[i]->check(action, args, expect, d);
+        if (err != HV_ENOENT)
             return err;
-        return flags_of(hv_node_get(args, "flags"), &fl, d);
     }
-    if (strcmp(action, "get_dirty_log") == 0) {
-        static const char *const keys[] = { "slot", "as", NULL };
-        return hv_node_expect(args, HV_NODE_MAP, "args", d) ?:
-               hv_node_check_keys(args, keys, "args", d);
-    }
-    if (strcmp(action, "clear_dirty_log") == 0) {
-        static const char *const keys[] = { "slot", "as", "first_page", "num_pages", "bitmap",
-                                            NULL };
-        return hv_node_expect(args, HV_NODE_MAP, "args", d) ?:
-               hv_node_check_keys(args, keys, "args", d);
-    }
-    static const char *const keys[] = { "cap", "args0", "flags", NULL };
-    if ((err = hv_node_expect(args, HV_NODE_MAP, "args", d)) ||
-        (err = hv_node_check_keys(args, keys, "args", d)))
-        return err;
-    const char *cap;
-    const struct hv_node *c = hv_node_get(args, "cap");
-    if (!c || (err = hv_node_str(c, "cap", &cap, d)))
-        return err ? err : hv_diag_at(d, args, "enable_cap needs 'cap'");
-    if (strcmp(cap, "manual_dirty_log_protect2") != 0 && strcmp(cap, "exit_hypercall") != 0)
-        return hv_diag_at(d, c, "'cap': manual_dirty_log_protect2 or exit_hypercall");
-    return 0;
-}
-
-static int errno_name(int e, char *buf, size_t size)
-{
-    static const struct { int no; const char *name; } names[] = {
-        { 0, "0" }, { EINVAL, "EINVAL" }, { EEXIST, "EEXIST" }, { EFAULT, "EFAULT" },
-        { ENOENT, "ENOENT" }, { ENXIO, "ENXIO" }, { ENOMEM, "ENOMEM" },
-    };
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-        if (names[i].no == -e || names[i].no == e)
-            return snprintf(buf, size, "%s", names[i].name);
-    return snprintf(buf, size, "%d", e);
-}
-
-/* Compares the step's expect {errno, change, bitmap} with what happened. */
-static bool expect_matches(const struct hv_node *e, const char *eno, const char *change,
-                           const char *bitmap)
-{
-    if (!e)
-        return true;
-    const struct hv_node *x;
-    if ((x = hv_node_get(e, "errno")) && x->type == HV_NODE_SCALAR && strcmp(x->str, eno) != 0)
-        return false;
-    if ((x = hv_node_get(e, "change")) && x->type == HV_NODE_SCALAR &&
-        (!change || strcmp(x->str, change) != 0))
-        return false;
-    if ((x = hv_node_get(e, "bitmap")) && x->type == HV_NODE_SCALAR &&
-        (!bitmap || strcmp(x->str, bitmap) != 0))
-        return false;
-    return true;
+    return HV_ENOENT;
 }
 
 static int kvm_step(struct hv_vm *vm, const char *action, const struct hv_node *args,
                     const struct hv_node *expect, char *result, size_t size)
 {
     struct kvmm_vm *k = hv_vm_model_data(vm);
-    struct hv_diag d;
-    char eno[16];
-    int err = 0;
-    if (strncmp(action, "set_memory_region", 17) == 0) {
-        struct kvmm_region r;
-        struct kvmm_set_result res;
-        if ((err = parse_region(args, k->buf, k->nbuf, &r, &d)))
-            return hv_error_set(err, "%s:%d:%d: %s", d.file, d.line, d.col, d.msg);
-        if ((err = kvmm_memslot_set(k->slots, &r, action[17] == '2', &res)))
+    for (size_t i = 0; step_sets[i]; i++) {
+        int err = step_sets[i]->run(vm, k, action, args, expect, result, size);
+        if (err != HV_ENOENT)
             return err;
-        if (!res.err && (err = kvm_sync_regions(vm, k)))
-            return err;
-        errno_name(res.err, eno, sizeof eno);
-        const char *change = res.err ? NULL : kvmm_change_name(res.change);
-        snprintf(result, size,
-                 "{\"errno\":\"%s\",\"rule\":\"%s\",\"section\":\"%s\",\"change\":%s%s%s,"
-                 "\"generation\":%" PRIu64 "}",
-                 eno, kvmm_rule_name(res.rule), kvmm_rule_section(res.rule), change ? "\"" : "",
-                 change ? change : "null", change ? "\"" : "",
-                 kvmm_memslot_generation(k->slots, r.slot >> 16 < 2 ? r.slot >> 16 : 0));
-        return expect_matches(expect, eno, change, NULL) ? 0 : HV_ESCENARIO;
     }
-    if (strcmp(action, "enable_cap") == 0) {
-        uint64_t a0 = 0, fl = 0;
-        const struct hv_node *x;
-        if ((x = hv_node_get(args, "args0")))
-            hv_node_u64(x, "args0", &a0, &d);
-        if ((x = hv_node_get(args, "flags")))
-            hv_node_u64(x, "flags", &fl, &d);
-        int e = 0;
-        const char *cap = hv_node_get(args, "cap")->str;
-        if (strcmp(cap, "exit_hypercall") == 0) {
-            /* KVM_CAP_EXIT_HYPERCALL: args[0] must be a subset of 1 << KVM_HC_MAP_GPA_RANGE */
-            if (hv_vm_arch(vm) != HV_ARCH_X86_64 || (a0 & ~(1ULL << KVM_HC_MAP_GPA_RANGE)))
-                e = -EINVAL;
-            else
-                k->exit_hypercall = a0;
-        } else if ((err = kvmm_dirty_enable_manual(k->slots, a0, (uint32_t)fl, &e))) {
-            return err;
-        }
-        errno_name(e, eno, sizeof eno);
-        snprintf(result, size, "{\"errno\":\"%s\"}", eno);
-        return expect_matches(expect, eno, NULL, NULL) ? 0 : HV_ESCENARIO;
-    }
-    uint64_t id = 0, as = 0;
-    const struct hv_node *x;
-    if ((x = hv_node_get(args, "slot")))
-        hv_node_u64(x, "slot", &id, &d);
-    if ((x = hv_node_get(args, "as")))
-        hv_node_u64(x, "as", &as, &d);
-    uint32_t slot = (uint32_t)((as & 0xffff) << 16 | (id & 0xffff));
-    if (strcmp(action, "get_dirty_log") == 0) {
-        /* userspace's buffer: as large as the slot's bitmap (QEMU rounds to 64 bits) */
-        const struct kvmm_memslot *s = kvmm_memslot_by_id(k->slots, (unsigned)(as & 1),
-                                                          (unsigned)id);
-        size_t len = s && s->dirty_bitmap ? kvmm_dirty_bitmap_bytes(s) : 8;
-        uint8_t *bm = calloc(1, len);
-        char *hex = malloc(2 * len + 1);
-        int e = 0;
-        if (!bm || !hex || (err = kvmm_dirty_get_log(k->slots, slot, bm, len, &e))) {
-            free(bm);
-            free(hex);
-            return err ? err : HV_ENOMEM;
-        }
-        hv_hex(bm, len, hex);
-        errno_name(e, eno, sizeof eno);
-        if (e)
-            snprintf(result, size, "{\"errno\":\"%s\",\"bitmap\":null}", eno);
-        else
-            snprintf(result, size, "{\"errno\":\"%s\",\"bitmap\":\"%s\"}", eno, hex);
-        bool ok = expect_matches(expect, eno, NULL, e ? NULL : hex);
-        free(bm);
-        free(hex);
-        return ok ? 0 : HV_ESCENARIO;
-    }
-    /* clear_dirty_log */
-    uint64_t first = 0, num = 0;
-    if ((x = hv_node_get(args, "first_page")))
-        hv_node_u64(x, "first_page", &first, &d);
-    if ((x = hv_node_get(args, "num_pages")))
-        hv_node_u64(x, "num_pages", &num, &d);
-    uint8_t bm[512];
-    size_t len = 0;
-    memset(bm, 0, sizeof bm);
-    if ((x = hv_node_get(args, "bitmap")) && x->type == HV_NODE_SCALAR) {
-        const char *s = x->str;
-        for (; s[0] && s[1] && len < sizeof bm; s += 2, len++) {
-            unsigned v;
-            if (sscanf(s, "%2x", &v) != 1)
-                break;
-            bm[len] = (uint8_t)v;
-        }
-    } else {
-        memset(bm, 0xff, sizeof bm); /* clear everything the range covers */
-        len = sizeof bm;
-    }
-    int e = 0;
-    if ((err = kvmm_dirty_clear_log(k->slots, slot, first, (uint32_t)num, bm, len, &e)))
-        return err;
-    errno_name(e, eno, sizeof eno);
-    snprintf(result, size, "{\"errno\":\"%s\"}", eno);
-    return expect_matches(expect, eno, NULL, NULL) ? 0 : HV_ESCENARIO;
+    return HV_ENOENT;
+}
+
+/* Hypercall instructions: x86 (B.1). */
+static enum hv_exit_action kvm_hypercall(struct hv_vcpu *v, struct hv_exit_hypercall *e)
+{
+    if (hv_vm_arch(hv_vcpu_vm(v)) == HV_ARCH_X86_64)
+        return kvmm_x86_hypercall(v, e);
+    return HV_ACT_DEFAULT; /* SMCCC and PSCI are not modeled yet */
 }
 
 const struct hv_model_ops hv_model_kvm = {
@@ -748,6 +464,6 @@ const struct hv_model_ops hv_model_kvm = {
     .vm_fini = kvm_vm_fini,
     .mmio = kvm_mmio,
     .hypercall = kvm_hypercall,
-    .guest_write = kvm_guest_write,
+    .guest_write = kvmm_guest_write,
     .step = kvm_step,
 };

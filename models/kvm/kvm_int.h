@@ -1,0 +1,100 @@
+/*
+ * kvm_int.h - what the files of the KVM model share: the per-VM state, the host buffers, and
+ * the interface each mechanism uses to add its scenario steps.
+ *
+ * kvm.c owns the VM (sections, memslots mapped into the guest, MMIO exits) and dispatches
+ * steps to the step sets listed in it; each mechanism lives in its own file:
+ *   slots_steps.c  set_memory_region(2), dirty log and enable_cap steps (A.3-A.7)
+ *   x86.c          x86 KVM hypercalls (B.1)
+ */
+#ifndef HV_MODELS_KVM_INT_H
+#define HV_MODELS_KVM_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "models/kvm/memslot.h"
+#include "sim/model.h"
+
+#define KVMM_HVA_BASE 0x7f0000000000ULL
+#define KVMM_MAX_BUFFERS 64
+#define KVMM_MAX_MMIO_ANSWERS 256
+
+struct kvmm_buffer {
+    char *name;
+    uint64_t size;
+    uint64_t hva;
+    uint8_t *host;
+};
+
+struct kvmm_mmio_answer {
+    uint64_t gpa;
+    uint64_t value;
+};
+
+struct kvmm_hc_answer {
+    uint64_t nr;
+    uint64_t ret;
+};
+
+struct kvmm_vm {
+    struct kvmm_slots *slots;
+    uint64_t exit_hypercall;     /* KVM_CAP_EXIT_HYPERCALL: numbers that exit to the VMM */
+    bool amd;                    /* kvm.vendor */
+    bool fix_insn;               /* kvm.fix_hypercall_insn */
+    bool bug_skip_dirty;         /* kvm.bug.kvm_write_skips_dirty */
+    struct kvmm_hc_answer hc_answers[64];
+    size_t nhc;
+    struct kvmm_buffer buf[KVMM_MAX_BUFFERS];
+    size_t nbuf;
+    struct kvmm_mmio_answer answers[KVMM_MAX_MMIO_ANSWERS];
+    size_t nanswers;
+    uint64_t mapped_gpa[4096];   /* base GPAs of the sim/ regions this model mapped */
+    size_t nmapped;
+    bool tracking;
+};
+
+/*
+ * A set of scenario steps. check: HV_ENOENT if the action is not in the set, else 0 or a
+ * located error. run: HV_ENOENT if not in the set; else writes the JSON result and returns 0,
+ * HV_ESCENARIO when the step's expect does not hold, or an error.
+ */
+struct kvmm_steps {
+    int (*check)(const char *action, const struct hv_node *args, const struct hv_node *expect,
+                 struct hv_diag *d);
+    int (*run)(struct hv_vm *vm, struct kvmm_vm *k, const char *action,
+               const struct hv_node *args, const struct hv_node *expect, char *result,
+               size_t size);
+};
+extern const struct kvmm_steps kvmm_slot_steps;
+
+/* ---- kvm.c ---- */
+
+/* Host pointer for [hva, hva + len) if it lies inside one buffer, else NULL. */
+uint8_t *kvmm_host_range(struct kvmm_vm *k, uint64_t hva, uint64_t len);
+/* Rebuilds the sim/ regions from the usable AS-0 slots after a memslot change. */
+int kvmm_sync_regions(struct hv_vm *vm, struct kvmm_vm *k);
+/* Parses a region (memory.slots item or set_memory_region args); buffer names resolve to HVAs. */
+int kvmm_parse_region(const struct hv_node *n, const struct kvmm_buffer *bufs, size_t nbuf,
+                      struct kvmm_region *r, struct hv_diag *d);
+/* Parses a flags list (names or a number). */
+int kvmm_flags_of(const struct hv_node *n, uint32_t *out, struct hv_diag *d);
+/* A store KVM itself made into guest RAM (mark_page_dirty for each page). */
+void kvmm_guest_write(struct hv_vcpu *v, uint64_t gpa, unsigned size);
+
+/* ---- step helpers (slots_steps.c) ---- */
+
+/* "0", "EINVAL", ... for 0 or a (negative or positive) errno. */
+int kvmm_errno_name(int e, char *buf, size_t size);
+/* Checks an expect map against the allowed keys (NULL expect is fine). */
+int kvmm_check_expect_keys(const struct hv_node *e, const char *const *keys,
+                           struct hv_diag *d);
+/* True if expect's scalar `key` is absent or equals actual (NULL actual never matches). */
+bool kvmm_expect_str(const struct hv_node *e, const char *key, const char *actual);
+
+/* ---- x86.c ---- */
+enum hv_exit_action kvmm_x86_hypercall(struct hv_vcpu *v, struct hv_exit_hypercall *e);
+enum { KVM_HC_MAP_GPA_RANGE_NR = 12 };
+
+#endif
