@@ -30,6 +30,10 @@ struct hv_exit_hypercall {
     uint64_t imm;     /* Arm immediate; 0 on x86 */
     uint64_t pc;      /* address of the instruction */
     unsigned len;     /* its length */
+    bool aarch32;     /* Arm: the call came from AArch32 (arch arm) */
+    bool t16;         /* AArch32: a 16-bit T32 encoding (ESR_EL2.IL = 0) */
+    bool cond_failed; /* AArch32: a conditional SMC/HVC whose condition check fails; the
+                       * CPU may still trap it (KVM then only advances the PC, B.3) */
 };
 
 struct hv_exit_pio {

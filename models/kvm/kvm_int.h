@@ -6,6 +6,8 @@
  * steps to the step sets listed in it; each mechanism lives in its own file:
  *   slots_steps.c  set_memory_region(2), dirty log and enable_cap steps (A.3-A.7)
  *   x86.c          x86 KVM hypercalls (B.1)
+ *   arm.c          arm64/AArch32 HVC and SMC: PSCI, SMCCC arch calls, the SMCCC filter and
+ *                  forwarding to the VMM (B.2-B.4)
  */
 #ifndef HV_MODELS_KVM_INT_H
 #define HV_MODELS_KVM_INT_H
@@ -38,6 +40,14 @@ struct kvmm_hc_answer {
     uint64_t ret;
 };
 
+/* One range of the SMCCC filter (KVM_ARM_VM_SMCCC_FILTER), [base, base + nr). */
+struct kvmm_filter_range {
+    uint32_t base;
+    uint32_t nr;
+    uint8_t action;              /* 0 HANDLE, 1 DENY, 2 FWD_TO_USER */
+};
+#define KVMM_MAX_FILTER_RANGES 64
+
 struct kvmm_vm {
     struct kvmm_slots *slots;
     uint64_t exit_hypercall;     /* KVM_CAP_EXIT_HYPERCALL: numbers that exit to the VMM */
@@ -53,6 +63,10 @@ struct kvmm_vm {
     uint64_t mapped_gpa[4096];   /* base GPAs of the sim/ regions this model mapped */
     size_t nmapped;
     bool tracking;
+    /* SMCCC filter (arm.c); the two reserved architecture ranges are entries like any other */
+    struct kvmm_filter_range filter[KVMM_MAX_FILTER_RANGES];
+    size_t nfilter;
+    bool vcpu_has_run;           /* a vCPU entered KVM_RUN: the filter is frozen (EBUSY) */
 };
 
 /*
@@ -96,5 +110,21 @@ bool kvmm_expect_str(const struct hv_node *e, const char *key, const char *actua
 /* ---- x86.c ---- */
 enum hv_exit_action kvmm_x86_hypercall(struct hv_vcpu *v, struct hv_exit_hypercall *e);
 enum { KVM_HC_MAP_GPA_RANGE_NR = 12 };
+
+/* ---- arm.c ---- */
+
+/* SMCCC function IDs first..last, inclusive. */
+struct kvmm_fn_range {
+    uint32_t first, last;
+};
+/*
+ * The function IDs this VM's KVM answers in-kernel now (arm64 and AArch32 guests): the
+ * default-allowed set of B.3 (SMCCC_VERSION, ARCH_FEATURES, standard-secure functions 0-0x1f
+ * of both widths, KVM's PSCI 0.1 IDs) minus the filter's DENY and FWD_TO_USER ranges, in
+ * increasing order, merged. Writes at most max ranges; returns how many there are (may exceed
+ * max). 0 on x86.
+ */
+size_t kvmm_smccc_handled(const struct hv_vm *vm, const struct kvmm_vm *k,
+                          struct kvmm_fn_range *out, size_t max);
 
 #endif
