@@ -33,6 +33,7 @@ size_t kvmm_smccc_handled(const struct hv_vm *vm, const struct kvmm_vm *k,
     if (hv_vm_arch(vm) == HV_ARCH_X86_64)
         return 0;
     size_t n = 0;
+    uint64_t prev_last = 0; /* last ID of range n - 1 */
     for (size_t r = 0; r < sizeof default_allowed / sizeof default_allowed[0]; r++) {
         /* walk the range in pieces of constant filter action */
         uint64_t id = default_allowed[r].first;
@@ -46,13 +47,15 @@ size_t kvmm_smccc_handled(const struct hv_vm *vm, const struct kvmm_vm *k,
                     end = e;
             }
             if (filter_action(k, (uint32_t)id) == 0) {
-                if (n && out && n <= max && out[n - 1].last + 1ULL == id)
-                    out[n - 1].last = (uint32_t)end;
-                else {
-                    if (out && n < max)
+                if (n && prev_last + 1 == id) {
+                    if (n <= max)
+                        out[n - 1].last = (uint32_t)end;
+                } else {
+                    if (n < max)
                         out[n] = (struct kvmm_fn_range){ (uint32_t)id, (uint32_t)end };
                     n++;
                 }
+                prev_last = end;
             }
             id = end + 1;
         }
