@@ -21,6 +21,8 @@ enum hv_exit_action {
     HV_ACT_RETRY,       /* handled; the pc stays at the instruction, which runs again */
     HV_ACT_STOP_VCPU,   /* the vCPU stops (e.g. PSCI CPU_OFF); pc moves past it */
     HV_ACT_END_RUN,     /* the whole run ends (e.g. a shutdown hypercall) */
+    HV_ACT_HALT,        /* handled; the pc moves past it and the vCPU halts as after a
+                         * wfi/hlt (e.g. PSCI CPU_SUSPEND): hvsim sends no wake-up */
 };
 
 enum hv_hc_insn { HV_HC_VMCALL, HV_HC_VMMCALL, HV_HC_HVC, HV_HC_SMC };
@@ -130,11 +132,14 @@ void hv_vcpu_set_gpr(struct hv_vcpu *v, unsigned idx, uint64_t val);
 uint64_t hv_vcpu_pc(struct hv_vcpu *v);
 
 /*
- * Makes vCPU v runnable again (e.g. PSCI CPU_ON) at entry with the given first argument
- * register, or stops it. Takes effect at the next scheduling decision.
+ * Makes vCPU v runnable again (e.g. PSCI CPU_ON) at entry, from the reset state: every
+ * general register zero except the first argument register (x0, r0, rdi) = arg0. Or stops it.
+ * Takes effect at the next scheduling decision.
  */
 int hv_vcpu_start(struct hv_vcpu *v, uint64_t entry, uint64_t arg0);
 void hv_vcpu_stop(struct hv_vcpu *v, const char *why);
+/* True if v is stopped (powered off: never started, hv_vcpu_stop, HV_ACT_STOP_VCPU). */
+bool hv_vcpu_stopped(const struct hv_vcpu *v);
 
 /*
  * Queues a guest-visible exception for delivery before v's next instruction (x86 vector with

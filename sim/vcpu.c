@@ -462,6 +462,11 @@ static void hypercall_finish(struct hv_vcpu *v, enum hv_exit_action act, uint64_
         vm_end(v->vm, HV_OUT_DONE);
         stop(v, STOP_END, next);
         break;
+    case HV_ACT_HALT:
+        v->icount = v->exit_icount + 1;
+        vcpu_set_state(v, VS_HALTED, "model");
+        stop(v, STOP_VCPU, next);
+        break;
     default:
         v->icount = v->exit_icount + 1;
         if (!inside)

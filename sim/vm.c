@@ -492,9 +492,21 @@ int hv_vcpu_start(struct hv_vcpu *v, uint64_t entry, uint64_t arg0)
 {
     v->entry = entry;
     v->arg0 = arg0;
-    vcpu_reset(v);
+    int err = vcpu_reset(v);
+    if (err)
+        return err;
+    /* the reset state: general registers zero, then the argument */
+    unsigned ngpr = v->vm->arch == HV_ARCH_X86_64 ? 16 : v->vm->arch == HV_ARCH_AARCH64 ? 31 : 15;
+    for (unsigned i = 0; i < ngpr; i++)
+        hv_vcpu_set_gpr(v, i, 0);
+    hv_vcpu_set_gpr(v, v->vm->arch == HV_ARCH_X86_64 ? 7 : 0, arg0);
     vcpu_set_state(v, VS_RUNNABLE, "started");
     return 0;
+}
+
+bool hv_vcpu_stopped(const struct hv_vcpu *v)
+{
+    return v->state == VS_STOPPED;
 }
 
 void hv_vcpu_stop(struct hv_vcpu *v, const char *why)

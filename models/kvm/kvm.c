@@ -38,6 +38,9 @@ static const struct hv_knob kvm_knobs[] = {
     { "kvm.vendor", "intel", "x86 host vendor: intel (native vmcall) or amd (native vmmcall)" },
     { "kvm.fix_hypercall_insn", "1", "KVM_X86_QUIRK_FIX_HYPERCALL_INSN: 1 patches the other "
                                      "vendor's instruction at RIP, 0 injects #UD (B.1)" },
+    { "kvm.arm_forward", "mainline", "Arm HVC/SMC forwarding ABI: mainline (the SMCCC "
+                                     "filter, v6.4+) or rfc2019 (KVM_CAP_FORWARD_HYPERCALL of "
+                                     "the 2019 RFC, no filter) (B.4)" },
     { "kvm.bug.kvm_write_skips_dirty", "0", "bug knob: writes KVM itself makes into guest "
                                             "memory (the hypercall patch) skip "
                                             "mark_page_dirty, so the dirty log misses them" },
@@ -50,7 +53,7 @@ static const char *const mem_keys[] = { "buffers", "slots", NULL };
 static const char *const buf_keys[] = { "name", "size", NULL };
 static const char *const slot_keys[] = { "slot", "as", "gpa", "size", "buffer", "offset", "hva",
                                          "flags", NULL };
-static const char *const vmm_keys[] = { "mmio", "hypercall", NULL };
+static const char *const vmm_keys[] = { "mmio", "hypercall", "power_off", NULL };
 static const char *const answer_keys[] = { "gpa", "read", NULL };
 
 int kvmm_flags_of(const struct hv_node *n, uint32_t *out, struct hv_diag *d)
@@ -231,7 +234,7 @@ static int kvm_check_vmm(const struct hv_node *vmm, struct hv_diag *d)
     }
     const struct hv_node *h = err ? NULL : hv_node_get(vmm, "hypercall");
     if (h && !(err = hv_node_expect(h, HV_NODE_SEQ, "vmm.hypercall", d))) {
-        static const char *const keys[] = { "nr", "ret", NULL };
+        static const char *const keys[] = { "nr", "ret", "x0", "x1", "x2", "x3", NULL };
         if (h->n > 64)
             return hv_diag_at(d, h, "at most 64 hypercall answers");
         for (size_t i = 0; i < h->n && !err; i++) {
@@ -240,10 +243,19 @@ static int kvm_check_vmm(const struct hv_node *vmm, struct hv_diag *d)
             if ((err = hv_node_expect(a, HV_NODE_MAP, "hypercall answer", d)) ||
                 (err = hv_node_check_keys(a, keys, "hypercall answer", d)))
                 break;
-            if (!hv_node_get(a, "nr") || !hv_node_get(a, "ret"))
-                return hv_diag_at(d, a, "a hypercall answer needs 'nr' and 'ret'");
-            if (!(err = hv_node_u64(hv_node_get(a, "nr"), "nr", &v, d)))
-                err = hv_node_u64(hv_node_get(a, "ret"), "ret", &v, d);
+            if (!hv_node_get(a, "nr"))
+                return hv_diag_at(d, a, "a hypercall answer needs 'nr'");
+            for (size_t f = 0; keys[f] && !err; f++)
+                if (hv_node_get(a, keys[f]))
+                    err = hv_node_u64(hv_node_get(a, keys[f]), keys[f], &v, d);
+        }
+    }
+    const struct hv_node *po = err ? NULL : hv_node_get(vmm, "power_off");
+    if (po && !(err = hv_node_expect(po, HV_NODE_SEQ, "vmm.power_off", d))) {
+        for (size_t i = 0; i < po->n && !err; i++) {
+            uint64_t id;
+            if (!(err = hv_node_u64(&po->items[i], "power_off", &id, d)) && id >= 64)
+                err = hv_diag_at(d, &po->items[i], "'power_off': a vCPU id below 64");
         }
     }
     return err;
@@ -352,9 +364,31 @@ static int kvm_vm_init(struct hv_vm *vm, const struct hv_node *mem, const struct
     const struct hv_node *h = vmm ? hv_node_get(vmm, "hypercall") : NULL;
     for (size_t i = 0; h && i < h->n && i < 64; i++) {
         hv_node_u64(hv_node_get(&h->items[i], "nr"), "nr", &k->hc_answers[i].nr, &d);
-        hv_node_u64(hv_node_get(&h->items[i], "ret"), "ret", &k->hc_answers[i].ret, &d);
+        const struct hv_node *x = hv_node_get(&h->items[i], "ret");
+        if (x)
+            hv_node_u64(x, "ret", &k->hc_answers[i].ret, &d);
+        for (unsigned r = 0; r < 4; r++) {
+            char key[3] = { 'x', (char)('0' + r), 0 };
+            if ((x = hv_node_get(&h->items[i], key)) &&
+                hv_node_u64(x, key, &k->hc_answers[i].x[r], &d) == 0)
+                k->hc_answers[i].set |= 1U << r;
+        }
         k->nhc = i + 1;
     }
+    const struct hv_node *po = vmm ? hv_node_get(vmm, "power_off") : NULL;
+    for (size_t i = 0; po && i < po->n; i++) {
+        uint64_t id = 0;
+        hv_node_u64(&po->items[i], "power_off", &id, &d);
+        if (id < 64)
+            k->power_off |= 1ULL << id;
+    }
+    if (k->power_off && arch == HV_ARCH_X86_64)
+        return hv_error_set(HV_ESCENARIO, "vmm.power_off: KVM_ARM_VCPU_POWER_OFF is Arm only");
+    const char *fwd = hv_vm_config_get(vm, "kvm.arm_forward");
+    if (strcmp(fwd, "mainline") != 0 && strcmp(fwd, "rfc2019") != 0)
+        return hv_error_set(HV_ESCENARIO, "kvm.arm_forward: '%s' is not mainline or rfc2019",
+                            fwd);
+    k->rfc_mode = strcmp(fwd, "rfc2019") == 0;
     const struct hv_node *m = vmm ? hv_node_get(vmm, "mmio") : NULL;
     for (size_t i = 0; m && i < m->n && i < KVMM_MAX_MMIO_ANSWERS; i++) {
         hv_node_u64(hv_node_get(&m->items[i], "gpa"), "gpa", &k->answers[i].gpa, &d);
@@ -418,6 +452,7 @@ void kvmm_guest_write(struct hv_vcpu *v, uint64_t gpa, unsigned size)
 /* ---- steps: each mechanism's set, tried in order ---- */
 
 static const struct kvmm_steps *const step_sets[] = {
+    &kvmm_arm_steps, /* before the slot set: it owns enable_cap(forward_hypercall) */
     &kvmm_slot_steps,
     NULL,
 };
@@ -445,17 +480,17 @@ static int kvm_step(struct hv_vm *vm, const char *action, const struct hv_node *
     return HV_ENOENT;
 }
 
-/* Hypercall instructions: x86 (B.1). */
+/* Hypercall instructions: x86 (B.1), Arm HVC/SMC (B.2-B.4). */
 static enum hv_exit_action kvm_hypercall(struct hv_vcpu *v, struct hv_exit_hypercall *e)
 {
     if (hv_vm_arch(hv_vcpu_vm(v)) == HV_ARCH_X86_64)
         return kvmm_x86_hypercall(v, e);
-    return HV_ACT_DEFAULT; /* SMCCC and PSCI are not modeled yet */
+    return kvmm_arm_hypercall(v, e);
 }
 
 const struct hv_model_ops hv_model_kvm = {
     .name = "kvm",
-    .summary = "KVM: memslots, dirty logging and MMIO exits (Linux v6.12)",
+    .summary = "KVM: memslots, dirty logging, MMIO and hypercall exits, PSCI and the SMCCC filter (Linux v6.12)",
     .knobs = kvm_knobs,
     .check_memory = kvm_check_memory,
     .check_vmm = kvm_check_vmm,
@@ -463,6 +498,7 @@ const struct hv_model_ops hv_model_kvm = {
     .vm_init = kvm_vm_init,
     .vm_fini = kvm_vm_fini,
     .mmio = kvm_mmio,
+    .vcpu_starts = kvmm_arm_vcpu_starts,
     .hypercall = kvm_hypercall,
     .guest_write = kvmm_guest_write,
     .step = kvm_step,

@@ -35,9 +35,13 @@ struct kvmm_mmio_answer {
     uint64_t value;
 };
 
+/* A vmm.hypercall answer: ret (x86: RAX on completion); x0..x3 (Arm: what the VMM writes
+ * with KVM_SET_ONE_REG, or the RFC's args[0..3]), bit i of set saying x[i] was given. */
 struct kvmm_hc_answer {
     uint64_t nr;
     uint64_t ret;
+    uint64_t x[4];
+    unsigned set;
 };
 
 /* One range of the SMCCC filter (KVM_ARM_VM_SMCCC_FILTER), [base, base + nr). */
@@ -66,7 +70,9 @@ struct kvmm_vm {
     /* SMCCC filter (arm.c); the two reserved architecture ranges are entries like any other */
     struct kvmm_filter_range filter[KVMM_MAX_FILTER_RANGES];
     size_t nfilter;
-    bool vcpu_has_run;           /* a vCPU entered KVM_RUN: the filter is frozen (EBUSY) */
+    bool rfc_mode;               /* kvm.arm_forward = rfc2019: no filter, the RFC's cap */
+    unsigned rfc_forward;        /* KVM_CAP_FORWARD_HYPERCALL: bit 0 on, bit 1 EXCL_PSCI */
+    uint64_t power_off;          /* vmm.power_off: vCPUs created with KVM_ARM_VCPU_POWER_OFF */
 };
 
 /*
@@ -82,6 +88,7 @@ struct kvmm_steps {
                size_t size);
 };
 extern const struct kvmm_steps kvmm_slot_steps;
+extern const struct kvmm_steps kvmm_arm_steps;
 
 /* ---- kvm.c ---- */
 
@@ -124,7 +131,20 @@ struct kvmm_fn_range {
  * increasing order, merged. Writes at most max ranges; returns how many there are (may exceed
  * max). 0 on x86.
  */
+enum hv_exit_action kvmm_arm_hypercall(struct hv_vcpu *v, struct hv_exit_hypercall *e);
+bool kvmm_arm_vcpu_starts(struct hv_vcpu *v);
+/*
+ * KVM_ARM_VM_SMCCC_FILTER's insertion (kvm_smccc_set_filter) into f[0..*n) (capacity
+ * KVMM_MAX_FILTER_RANGES; the two reserved architecture ranges are added first when *n is 0).
+ * ran: a vCPU has run. Returns 0 or -EINVAL, -EBUSY, -EEXIST (-ENOMEM past the capacity);
+ * *rule names the rule that decided.
+ */
+int kvmm_smccc_filter_add(struct kvmm_filter_range *f, size_t *n, uint32_t base, uint32_t nr,
+                          uint64_t action, bool pad_zero, bool ran, const char **rule);
 size_t kvmm_smccc_handled(const struct hv_vm *vm, const struct kvmm_vm *k,
                           struct kvmm_fn_range *out, size_t max);
+/* The same for the filter f[0..nf), whatever the arch. */
+size_t kvmm_smccc_handled_ranges(const struct kvmm_filter_range *f, size_t nf,
+                                 struct kvmm_fn_range *out, size_t max);
 
 #endif

@@ -93,7 +93,8 @@ int kvmm_errno_name(int e, char *buf, size_t size)
 {
     static const struct { int no; const char *name; } names[] = {
         { 0, "0" }, { EINVAL, "EINVAL" }, { EEXIST, "EEXIST" }, { EFAULT, "EFAULT" },
-        { ENOENT, "ENOENT" }, { ENXIO, "ENXIO" }, { ENOMEM, "ENOMEM" },
+        { ENOENT, "ENOENT" }, { ENXIO, "ENXIO" }, { ENOMEM, "ENOMEM" }, { EBUSY, "EBUSY" },
+        { ENOTTY, "ENOTTY" }, { EPERM, "EPERM" }, { ENOEXEC, "ENOEXEC" }, { ENOSYS, "ENOSYS" },
     };
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         if (names[i].no == -e || names[i].no == e)

@@ -47,6 +47,10 @@
 /* The calling vCPU's id, 0 .. guest_nr_vcpus()-1. */
 unsigned guest_vcpu_id(void);
 unsigned guest_nr_vcpus(void);
+#if defined(__aarch64__)
+/* The entry point to give PSCI CPU_ON (context id = the vCPU id): boots like the others. */
+void guest_psci_entry(void);
+#endif
 /* Guest-physical (== identity-mapped virtual) address of vCPU id's private page. */
 uint64_t guest_priv_page_gpa(unsigned id);
 

@@ -42,6 +42,19 @@ _start:
     .size _start, . - _start
 
 /*
+ * guest_psci_entry: the entry point to give PSCI CPU_ON. The vCPU comes out of reset with
+ * x0 = the context id, which must be its vCPU id, and every other register zero; the number
+ * of vCPUs comes from what vCPU 0 stored, then the boot goes on as at _start.
+ */
+    .globl guest_psci_entry
+    .type guest_psci_entry, %function
+guest_psci_entry:
+    adrp    x1, guest_nr_vcpus_
+    ldr     w1, [x1, :lo12:guest_nr_vcpus_]
+    b       _start
+    .size guest_psci_entry, . - guest_psci_entry
+
+/*
  * The vector table: 16 entries of 128 bytes. Each entry makes room for struct guest_regs,
  * saves x0/x1, puts its index in x0 and joins the common path, which saves the rest (x2-x30,
  * SP, ELR, SPSR, ESR, FAR), calls a64_exc_dispatch(regs), restores ELR/SPSR and x0-x30 from
