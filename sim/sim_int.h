@@ -138,6 +138,7 @@ struct hv_vcpu {
     struct hv_blktab blocks;
     struct hv_blk *last_blk;  /* the last block seen; NULL whenever the table changes */
     uc_context *fault_ctx;    /* x86: scratch context for excp_x86_reset_fault_state */
+    uc_context *reset_ctx;    /* Arm: the engine before its first run, for hv_vcpu_start */
     uc_hook write_hook;       /* UC_HOOK_MEM_WRITE while write tracking is on */
     bool write_hooked;
     uint64_t last_fault_pc;

@@ -859,6 +859,8 @@ void vcpu_close(struct hv_vcpu *v)
     blk_fini(&v->blocks);
     if (v->fault_ctx)
         uc_context_free(v->fault_ctx);
+    if (v->reset_ctx)
+        uc_context_free(v->reset_ctx);
     free(v->hooked);
     free(v->to_hook);
 }

@@ -492,6 +492,16 @@ int hv_vcpu_start(struct hv_vcpu *v, uint64_t entry, uint64_t arg0)
 {
     v->entry = entry;
     v->arg0 = arg0;
+    if (v->reset_ctx) {
+        /* back to the power-on state; a context restore leaves the engine's TLB as it was, so
+         * it is flushed by "executing" TLBI VMALLE1 (a system register write whose write
+         * function flushes; SCTLR_EL1 and the TTBRs are written raw and would not) */
+        uc_arm64_cp_reg tlbi = { .op0 = 1, .op1 = 0, .crn = 8, .crm = 7, .op2 = 0, .val = 0 };
+        if (uc_context_restore(v->uc, v->reset_ctx) != UC_ERR_OK ||
+            (v->vm->arch == HV_ARCH_AARCH64 &&
+             uc_reg_write(v->uc, UC_ARM64_REG_CP_REG, &tlbi) != UC_ERR_OK))
+            return hv_error_set(HV_EUNICORN, "resetting vCPU %u", v->id);
+    }
     int err = vcpu_reset(v);
     if (err)
         return err;
@@ -630,6 +640,10 @@ static int vm_start(struct hv_vm *vm)
         int err = vcpu_reset(v);
         if (err)
             return err;
+        /* Arm: keep the power-on state (system registers included) for PSCI CPU_ON */
+        if (vm->arch != HV_ARCH_X86_64 && (uc_context_alloc(v->uc, &v->reset_ctx) != UC_ERR_OK ||
+                                           uc_context_save(v->uc, v->reset_ctx) != UC_ERR_OK))
+            return hv_error_set(HV_EUNICORN, "saving vCPU %u's reset state", i);
         if (m->vcpu_starts && !m->vcpu_starts(v))
             v->state = VS_STOPPED;
     }

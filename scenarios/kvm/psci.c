@@ -12,7 +12,7 @@
 #define PSCI_AFFINITY_INFO 0xc4000004ULL
 #define PSCI_SYSTEM_OFF 0x84000008ULL
 
-static volatile unsigned stage;
+static volatile unsigned stage, boots;
 
 static int64_t psci(uint64_t fn, uint64_t a1, uint64_t a2, uint64_t a3)
 {
@@ -22,10 +22,12 @@ static int64_t psci(uint64_t fn, uint64_t a1, uint64_t a2, uint64_t a3)
 void guest_main(void)
 {
     if (guest_vcpu_id() == 1) {
-        GUEST_PRINTF("vCPU 1 is up");
+        boots++;
+        GUEST_PRINTF("vCPU 1 is up (boot %u)\n", boots);
         stage = 1;
         while (stage != 2)
             guest_cpu_relax();
+        stage = 3;
         psci(PSCI_CPU_OFF, 0, 0, 0);
         GUEST_ASSERT_MSG(0, "CPU_OFF returned");
     }
@@ -38,9 +40,21 @@ void guest_main(void)
     while (stage != 1)
         guest_cpu_relax();
     stage = 2;
+    while (stage != 3)
+        guest_cpu_relax();
     while (psci(PSCI_AFFINITY_INFO, 1, 0, 0) != 1)
         guest_cpu_relax();
-    GUEST_PRINTF("vCPU 1 is off again");
+    GUEST_PRINTF("vCPU 1 is off again\n");
+    /* a second CPU_ON resets it again: it boots from scratch (MMU off, registers zero) */
+    stage = 0;
+    GUEST_ASSERT_EQ(psci(PSCI_CPU_ON, 1, (uint64_t)(uintptr_t)guest_psci_entry, 1), 0);
+    while (stage != 1)
+        guest_cpu_relax();
+    stage = 2;
+    while (stage != 3)
+        guest_cpu_relax();
+    while (psci(PSCI_AFFINITY_INFO, 1, 0, 0) != 1)
+        guest_cpu_relax();
     psci(PSCI_SYSTEM_OFF, 0, 0, 0);
     GUEST_ASSERT_MSG(0, "SYSTEM_OFF returned");
 }
