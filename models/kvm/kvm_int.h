@@ -22,6 +22,7 @@
 #define KVMM_HVA_BASE 0x7f0000000000ULL
 #define KVMM_MAX_BUFFERS 64
 #define KVMM_MAX_MMIO_ANSWERS 256
+#define KVMM_INTERNAL_ERROR_EMULATION 1  /* kvm_run.internal.suberror (A.6) */
 
 struct kvmm_buffer {
     char *name;
@@ -67,6 +68,12 @@ struct kvmm_vm {
     struct kvmm_filter_range filter[KVMM_MAX_FILTER_RANGES];
     size_t nfilter;
     bool vcpu_has_run;           /* a vCPU entered KVM_RUN: the filter is frozen (EBUSY) */
+    /* a set_memory_region step with `window`: its DELETE/MOVE INVALID window is open until
+     * the hv_vm_after callback window_id closes it (slots_steps.c) */
+    bool window_open;
+    uint64_t window_id;
+    uint32_t window_slot;
+    struct kvmm_set_result window_res;
 };
 
 /*
