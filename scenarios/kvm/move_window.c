@@ -31,5 +31,8 @@ void guest_main(void)
     GUEST_SYNC(3);                               /* host: writes 1 there, MOVE back, window */
     GUEST_ASSERT_EQ(spin_on_val(0), MMIO_VAL);
     GUEST_ASSERT_EQ(spin_on_val(MMIO_VAL), 1);   /* realigned: the first page, holding 1 */
+    GUEST_SYNC(4);                               /* host: MOVE with a long window, then
+                                                  * MOVE back, which waits for the first */
+    GUEST_ASSERT_EQ(*(volatile uint64_t *)GPA, 1); /* no window left open */
     GUEST_DONE();
 }
