@@ -94,7 +94,10 @@ static int x86_enum(struct hv_vm *vm, uint64_t table, int level, uint64_t va_bas
     return 0;
 }
 
-static int x86_walk(struct hv_vm *vm, uint64_t cr3, uint64_t va, uint64_t *gpa, bool *writable)
+/* Walkers: HV_EINVAL when va does not translate; *hole (if not NULL) is then set to the GPA of
+ * a table entry no RAM backs, or left alone when the tables simply have no mapping. */
+static int x86_walk(struct hv_vm *vm, uint64_t cr3, uint64_t va, uint64_t *gpa, bool *writable,
+                    uint64_t *hole)
 {
     if (canon(va) != va)
         return HV_EINVAL; /* non-canonical: #GP on hardware, never translated */
@@ -102,9 +105,12 @@ static int x86_walk(struct hv_vm *vm, uint64_t cr3, uint64_t va, uint64_t *gpa, 
     bool w = true;
     for (int level = 4; level >= 1; level--) {
         unsigned shift = 12 + 9 * (unsigned)(level - 1);
-        uint64_t e;
-        if (!read_phys64(vm, (table & X86_ADDR) + ((va >> shift) & 511) * 8, &e))
+        uint64_t e, ea = (table & X86_ADDR) + ((va >> shift) & 511) * 8;
+        if (!read_phys64(vm, ea, &e)) {
+            if (hole && !hv_vm_gpa_ptr(vm, ea, 1))
+                *hole = ea;
             return HV_EINVAL;
+        }
         if (!(e & X86_P))
             return HV_EINVAL;
         w = w && (e & X86_W);
@@ -129,7 +135,8 @@ static uint64_t a64_sysreg(struct hv_vcpu *v, uint32_t op0, uint32_t op1, uint32
 }
 
 /* AArch64 stage-1 walk, 4 KiB granule, TTBR0 or TTBR1 by the top VA bit. */
-static int a64_walk(struct hv_vcpu *v, uint64_t va, uint64_t *gpa, bool *writable)
+static int a64_walk(struct hv_vcpu *v, uint64_t va, uint64_t *gpa, bool *writable,
+                    uint64_t *hole)
 {
     uint64_t sctlr = a64_sysreg(v, 3, 0, 1, 0, 0);
     if (!(sctlr & 1)) {
@@ -157,8 +164,13 @@ static int a64_walk(struct hv_vcpu *v, uint64_t va, uint64_t *gpa, bool *writabl
     bool w = true;
     for (; level <= 3; level++) {
         unsigned shift = 12 + 9 * (unsigned)(3 - level);
-        uint64_t e;
-        if (!read_phys64(v->vm, table + ((off >> shift) & 511) * 8, &e) || !(e & 1))
+        uint64_t e, ea = table + ((off >> shift) & 511) * 8;
+        if (!read_phys64(v->vm, ea, &e)) {
+            if (hole && !hv_vm_gpa_ptr(v->vm, ea, 1))
+                *hole = ea;
+            return HV_EINVAL;
+        }
+        if (!(e & 1))
             return HV_EINVAL;
         bool table_desc = (e & 2) && level < 3;
         if (table_desc) {
@@ -187,7 +199,7 @@ static bool x86_paging(struct hv_vcpu *v)
     return (cr0 >> 31) & 1;
 }
 
-int mem_walk(struct hv_vcpu *v, uint64_t va, uint64_t *gpa, bool *writable)
+static int walk(struct hv_vcpu *v, uint64_t va, uint64_t *gpa, bool *writable, uint64_t *hole)
 {
     switch (v->vm->arch) {
     case HV_ARCH_X86_64:
@@ -199,15 +211,30 @@ int mem_walk(struct hv_vcpu *v, uint64_t va, uint64_t *gpa, bool *writable)
         }
         uint64_t cr3 = 0;
         uc_reg_read(v->uc, UC_X86_REG_CR3, &cr3);
-        return x86_walk(v->vm, cr3, va, gpa, writable);
+        return x86_walk(v->vm, cr3, va, gpa, writable, hole);
     case HV_ARCH_AARCH64:
-        return a64_walk(v, va, gpa, writable);
+        return a64_walk(v, va, gpa, writable, hole);
     default:
         *gpa = va & 0xffffffffULL;
         if (writable)
             *writable = true;
         return 0;
     }
+}
+
+int mem_walk(struct hv_vcpu *v, uint64_t va, uint64_t *gpa, bool *writable)
+{
+    return walk(v, va, gpa, writable, NULL);
+}
+
+bool mem_fetch_unbacked(struct hv_vcpu *v, uint64_t va, uint64_t *gpa)
+{
+    uint64_t hole = UINT64_MAX;
+    if (walk(v, va, gpa, NULL, &hole) != 0) {
+        *gpa = hole;
+        return hole != UINT64_MAX;
+    }
+    return vm_region_find(v->vm, *gpa) == NULL;
 }
 
 /* Removes one piece from the engine (and frees its MMIO user data). */

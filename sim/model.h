@@ -57,6 +57,18 @@ struct hv_exit_cpuid {
     uint32_t eax, ebx, ecx, edx;  /* in: Unicorn's own answer; out: the guest's */
 };
 
+/*
+ * An instruction fetch from guest-physical memory that no RAM backs: the pc translates to a
+ * GPA in a hole, or (x86 with paging on) a page-table page its translation reads lies in one.
+ * Nothing at the pc has retired. A fetch that the guest's own page tables forbid (not
+ * present, no-execute) is not this exit: it is a guest exception as usual.
+ */
+struct hv_exit_fetch {
+    uint64_t va;      /* the pc */
+    uint64_t gpa;     /* the unbacked guest-physical address: the pc's, or the table's */
+    const char *why;  /* out: the reason the vcpu_state event records (default "model") */
+};
+
 struct hv_exit_msr {
     uint32_t index;
     bool write;
@@ -104,6 +116,10 @@ struct hv_model_ops {
     enum hv_exit_action (*cpuid)(struct hv_vcpu *v, struct hv_exit_cpuid *e);
     enum hv_exit_action (*msr)(struct hv_vcpu *v, struct hv_exit_msr *e);
     enum hv_exit_action (*halt)(struct hv_vcpu *v);
+    /* HV_ACT_STOP_VCPU stops the vCPU with its pc at the fetch; HV_ACT_END_RUN ends the run
+     * (outcome done). Anything else is the default: an `exception` event naming Unicorn's
+     * error, the vCPU fails and the run ends with outcome exception. */
+    enum hv_exit_action (*fetch_unbacked)(struct hv_vcpu *v, struct hv_exit_fetch *e);
     /* A guest store into RAM while write tracking is on (hv_vm_track_writes): dirty logging. */
     void (*guest_write)(struct hv_vcpu *v, uint64_t gpa, unsigned size);
 
@@ -159,6 +175,26 @@ void hv_vm_code_written(struct hv_vm *vm, uint64_t gpa, uint64_t len);
  * hook slows every store.
  */
 int hv_vm_track_writes(struct hv_vm *vm, bool on);
+
+/*
+ * Host work deferred by a number of guest instructions, for a model that lets the guest run
+ * in the middle of an operation (a memslot update's INVALID window). fn runs once the VM's
+ * total retired instructions (hv_vm_icount(), all vCPUs together) reach hv_vm_icount() + after:
+ * the scheduler cuts slices so that one ends at the first block boundary at or past that count,
+ * and due callbacks run there, between slices, in the order they were registered. The count is
+ * the only clock, so a run and its replay call fn at the same point.
+ *
+ * fn writes a JSON value describing what it did to result (or leaves "null") and returns 0 or
+ * an hv_err, which ends the run. Each call is an `after` event (vcpu -1) with what, the count
+ * it was due at, the count it ran at and that JSON. Callbacks still pending when the run ends
+ * never run. what is copied (up to 63 bytes). *id, if id is not NULL, names the callback for
+ * hv_vm_after_now().
+ */
+typedef int (*hv_after_fn)(struct hv_vm *vm, void *ctx, char *result, size_t size);
+int hv_vm_after(struct hv_vm *vm, uint64_t after, const char *what, hv_after_fn fn, void *ctx,
+                uint64_t *id);
+/* Runs pending callback id now, recorded the same way; HV_ENOENT if it is not pending. */
+int hv_vm_after_now(struct hv_vm *vm, uint64_t id);
 
 /* The models hvsim knows, by name. */
 const struct hv_model_ops *hv_model_lookup(const char *name);

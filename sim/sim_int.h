@@ -146,6 +146,15 @@ struct hv_vcpu {
     unsigned same_fault;
 };
 
+/* A pending hv_vm_after() callback. */
+struct hv_after {
+    uint64_t id;
+    uint64_t due;             /* VM-wide instruction count */
+    char what[64];
+    hv_after_fn fn;
+    void *ctx;
+};
+
 struct hv_vm {
     struct hv_vm_config cfg;
     enum hv_arch arch;
@@ -174,6 +183,10 @@ struct hv_vm {
     size_t output_len, output_cap;
     char *assert_file, *assert_expr, *assert_text;
     uint64_t assert_line;
+
+    struct hv_after *afters;  /* pending callbacks, sorted by (due, id) */
+    size_t nafters;
+    uint64_t after_ids;       /* ids handed out so far */
 
     csh cs;                   /* capstone handle for the arch */
     char *evbuf;
@@ -208,6 +221,10 @@ const struct hv_run *mem_run_at(const struct hv_vcpu *v, uint64_t va);
 int mem_remap(struct hv_vcpu *v, const char *why);
 void mem_unmap_all(struct hv_vcpu *v);
 int mem_walk(struct hv_vcpu *v, uint64_t va, uint64_t *gpa, bool *writable);
+/* True if fetching at va reads guest-physical memory no RAM backs: va translates to a hole, or
+ * a page-table entry on the way lies in one; *gpa is that address. False if va translates to
+ * RAM or the tables have no mapping for it (a guest fault). */
+bool mem_fetch_unbacked(struct hv_vcpu *v, uint64_t va, uint64_t *gpa);
 
 /* blocks.c */
 struct hv_blk *blk_lookup(struct hv_blktab *t, uint64_t pc, uint32_t size);

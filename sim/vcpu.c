@@ -584,6 +584,32 @@ static void a64_intr(struct hv_vcpu *v, uint32_t intno)
     stop_now(v, STOP_EXCEPTION, v->pend_pc);
 }
 
+/*
+ * A fetch at pc failed (Unicorn's fetch error, or on x86 a #PF at the pc because the tables
+ * the walk reads are gone): if the model has a fetch_unbacked op and the pc's bytes, or a
+ * table on the way to them, lie in no RAM region, that is the model's exit. Returns how the
+ * engine must stop, or STOP_NONE when the default applies. Nothing at pc has retired.
+ */
+static enum hv_stop fetch_unbacked_exit(struct hv_vcpu *v, uint64_t pc)
+{
+    const struct hv_model_ops *m = v->vm->model;
+    struct hv_exit_fetch ex = { .va = pc };
+    if (!m->fetch_unbacked || !mem_fetch_unbacked(v, pc, &ex.gpa))
+        return STOP_NONE;
+    v->exit_pc = pc;
+    v->exit_icount = v->icount;
+    v->in_exit = true;
+    enum hv_exit_action act = m->fetch_unbacked(v, &ex);
+    if (act == HV_ACT_STOP_VCPU)
+        hv_vcpu_stop(v, ex.why ? ex.why : "model");
+    else if (act == HV_ACT_END_RUN)
+        vm_end(v->vm, HV_OUT_DONE);
+    v->in_exit = false;
+    v->resume_pc = pc;
+    v->resume_valid = true;
+    return act == HV_ACT_STOP_VCPU ? STOP_VCPU : act == HV_ACT_END_RUN ? STOP_END : STOP_NONE;
+}
+
 static void hook_intr(uc_engine *uc, uint32_t intno, void *ud)
 {
     struct hv_vcpu *v = ud;
@@ -609,6 +635,11 @@ static void hook_intr(uc_engine *uc, uint32_t intno, void *ud)
     uint64_t err = 0, addr = 0;
     if (intno == 14) {
         uc_reg_read(uc, UC_X86_REG_CR2, &addr);
+        enum hv_stop fs = addr == rip ? fetch_unbacked_exit(v, rip) : STOP_NONE;
+        if (fs != STOP_NONE) {
+            stop_now(v, fs, rip);
+            return;
+        }
         uint64_t gpa;
         err = mem_walk(v, addr, &gpa, NULL) == 0 ? 1 : 0; /* P: a protection fault */
         uint32_t i2;
@@ -627,6 +658,10 @@ static bool hook_unmapped(uc_engine *uc, uc_mem_type type, uint64_t addr, int si
                           int64_t value, void *ud)
 {
     struct hv_vcpu *v = ud;
+    uint64_t hole;
+    if (type == UC_MEM_FETCH_UNMAPPED && v->vm->model->fetch_unbacked &&
+        mem_fetch_unbacked(v, addr, &hole))
+        return false; /* no MMIO page for code: fetch_unbacked_exit() reports the stop */
     if (v->vm->arch == HV_ARCH_X86_64 && v->paging) {
         /* Map the page so Unicorn's own walk decides: present in the tables (the guest
          * skipped invlpg) -> the access proceeds; absent -> Unicorn raises #PF precisely. */
@@ -959,7 +994,9 @@ int vcpu_run_slice(struct hv_vcpu *v, uint64_t budget)
         uc_err e = uc_emu_start(v->uc, pc, HV_UNTIL, 0, 0);
         uint64_t now = v->resume_valid ? v->resume_pc : vcpu_read_pc(v);
         if (e != UC_ERR_OK) {
-            end_unicorn_error(v, e, now);
+            if ((e != UC_ERR_FETCH_PROT && e != UC_ERR_FETCH_UNMAPPED) ||
+                fetch_unbacked_exit(v, now) == STOP_NONE)
+                end_unicorn_error(v, e, now);
             return 0;
         }
         if (vm->outcome != HV_OUT_RUNNING)

@@ -8,11 +8,16 @@
  * block boundary, or it exits in a way that ends the slice. Each decision is a `sched` event.
  * Nothing else influences the order: no clock, no host state.
  *
+ * Deferred callbacks (hv_vm_after): kept sorted by (due, id); the scheduler cuts each budget so
+ * the slice ends at the first block boundary at or past the earliest due count, and runs every
+ * due callback before the next scheduling decision. Only instruction counts decide when.
+ *
  * Run outcome (vm_end): RUNNING -> DONE | ASSERT | LIMIT | EXCEPTION | DEADLOCK | ERROR, once.
  *
  * Invariants:
  *   1. vm->seq is the number of events emitted; events are emitted in simulation order.
  *   2. regions are sorted by gpa and never overlap.
+ *   3. afters is sorted by (due, id); ids are unique and increase with registration.
  */
 #include <inttypes.h>
 #include <stdarg.h>
@@ -162,6 +167,7 @@ void hv_vm_destroy(struct hv_vm *vm)
     if (vm->cs)
         cs_close(&vm->cs);
     free(vm->evbuf);
+    free(vm->afters);
     free(vm->output);
     free(vm->assert_file);
     free(vm->assert_expr);
@@ -630,6 +636,67 @@ void vm_ucall(struct hv_vcpu *v, uint64_t gva)
     }
 }
 
+/* ---- deferred callbacks ---- */
+
+int hv_vm_after(struct hv_vm *vm, uint64_t after, const char *what, hv_after_fn fn, void *ctx,
+                uint64_t *id)
+{
+    uint64_t now = hv_vm_icount(vm);
+    struct hv_after a = { .id = vm->after_ids + 1, .fn = fn, .ctx = ctx,
+                          .due = after > UINT64_MAX - now ? UINT64_MAX : now + after };
+    snprintf(a.what, sizeof a.what, "%s", what ? what : "");
+    struct hv_after *na = realloc(vm->afters, (vm->nafters + 1) * sizeof *na);
+    if (!na)
+        return HV_ENOMEM;
+    vm->afters = na;
+    vm->after_ids++;
+    size_t at = vm->nafters;
+    while (at > 0 && vm->afters[at - 1].due > a.due) /* equal due: registration order */
+        at--;
+    memmove(&vm->afters[at + 1], &vm->afters[at], (vm->nafters - at) * sizeof *na);
+    vm->afters[at] = a;
+    vm->nafters++;
+    if (id)
+        *id = a.id;
+    /* registered inside a slice: that slice, too, ends at the due count */
+    struct hv_vcpu *cur = vm->current;
+    if (cur && a.due - now < cur->slice_end - cur->icount)
+        cur->slice_end = cur->icount + (a.due - now);
+    return 0;
+}
+
+/* Removes pending callback i and runs it, recording an `after` event. */
+static int after_run(struct hv_vm *vm, size_t i)
+{
+    struct hv_after a = vm->afters[i];
+    memmove(&vm->afters[i], &vm->afters[i + 1], (vm->nafters - i - 1) * sizeof a);
+    vm->nafters--;
+    char result[1024] = "null";
+    int err = a.fn(vm, a.ctx, result, sizeof result);
+    if (err)
+        return err;
+    struct hv_ev_after ev = { .what = a.what, .due = a.due, .at = hv_vm_icount(vm),
+                              .result = result };
+    return hv_vm_emit(vm, -1, HV_EV_after, &ev);
+}
+
+int hv_vm_after_now(struct hv_vm *vm, uint64_t id)
+{
+    for (size_t i = 0; i < vm->nafters; i++)
+        if (vm->afters[i].id == id)
+            return after_run(vm, i);
+    return HV_ENOENT;
+}
+
+/* Runs every callback due at the VM's current instruction count, in order. */
+static int after_due(struct hv_vm *vm)
+{
+    int err = 0;
+    while (!err && vm->nafters && vm->afters[0].due <= hv_vm_icount(vm))
+        err = after_run(vm, 0);
+    return err;
+}
+
 /* ---- the scheduler ---- */
 
 static int vm_start(struct hv_vm *vm)
@@ -660,6 +727,13 @@ int hv_vm_run(struct hv_vm *vm, bool *paused)
     vm->paused = false;
     vm->paused_vcpu = NULL;
     while (vm->outcome == HV_OUT_RUNNING) {
+        if ((err = after_due(vm))) {
+            vm->err = err;
+            vm_end(vm, HV_OUT_ERROR);
+            break;
+        }
+        if (vm->outcome != HV_OUT_RUNNING)
+            break;
         uint64_t total = hv_vm_icount(vm);
         if (total >= vm->cfg.limit) {
             vm_end(vm, HV_OUT_LIMIT);
@@ -682,6 +756,8 @@ int hv_vm_run(struct hv_vm *vm, bool *paused)
         uint64_t budget = n > 1 ? 1 + sched_below(&vm->prng, vm->cfg.quantum) : UINT64_MAX;
         if (budget > vm->cfg.limit - total)
             budget = vm->cfg.limit - total;
+        if (vm->nafters && budget > vm->afters[0].due - total)
+            budget = vm->afters[0].due - total; /* due > total: after_due ran the rest */
         struct hv_ev_sched ev = { .budget = budget, .runnable = n };
         uint64_t pc = v->resume_valid ? v->resume_pc : vcpu_read_pc(v);
         err = vm_emit(vm, (int32_t)v->id, v->icount, pc, HV_EV_sched, &ev);

@@ -52,7 +52,7 @@ static const struct hv_knob kvm_knobs[] = {
 static const char *const mem_keys[] = { "buffers", "slots", NULL };
 static const char *const buf_keys[] = { "name", "size", NULL };
 static const char *const slot_keys[] = { "slot", "as", "gpa", "size", "buffer", "offset", "hva",
-                                         "flags", NULL };
+                                         "flags", "window", NULL };
 static const char *const vmm_keys[] = { "mmio", "hypercall", "power_off", NULL };
 static const char *const answer_keys[] = { "gpa", "read", NULL };
 
@@ -205,6 +205,10 @@ static int kvm_check_memory(const struct hv_node *mem, enum hv_arch arch, struct
         return err;
     for (size_t i = 0; i < sl->n && !err; i++) {
         struct kvmm_region r;
+        const struct hv_node *w = hv_node_get(&sl->items[i], "window");
+        if (w)
+            return hv_diag_at(d, w, "'window' is an argument of set_memory_region steps: "
+                                    "memory.slots are set before the guest runs");
         err = kvmm_parse_region(&sl->items[i], bufs, nbuf, &r, d);
     }
     return err;
@@ -441,6 +445,25 @@ static enum hv_exit_action kvm_mmio(struct hv_vcpu *v, struct hv_exit_mmio *e)
     return HV_ACT_HANDLED;
 }
 
+/*
+ * An instruction fetch from a GPA no usable slot backs (A.6). x86: the instruction emulator
+ * cannot fetch the instruction, KVM_RUN returns KVM_EXIT_INTERNAL_ERROR with suberror
+ * KVM_INTERNAL_ERROR_EMULATION. arm64: an instruction abort on an unbacked IPA makes KVM_RUN
+ * fail with -ENOEXEC. Either way the VMM gets the vCPU back and does not run it again here.
+ */
+static enum hv_exit_action kvm_fetch_unbacked(struct hv_vcpu *v, struct hv_exit_fetch *e)
+{
+    if (hv_vm_arch(hv_vcpu_vm(v)) == HV_ARCH_X86_64) {
+        struct hv_ev_kvm_exit ev = { .reason = "KVM_EXIT_INTERNAL_ERROR",
+                                     .suberror = KVMM_INTERNAL_ERROR_EMULATION };
+        hv_vcpu_emit(v, HV_EV_kvm_exit, &ev);
+        e->why = "KVM_EXIT_INTERNAL_ERROR";
+    } else {
+        e->why = "KVM_RUN: -ENOEXEC";
+    }
+    return HV_ACT_STOP_VCPU;
+}
+
 void kvmm_guest_write(struct hv_vcpu *v, uint64_t gpa, unsigned size)
 {
     struct kvmm_vm *k = hv_vm_model_data(hv_vcpu_vm(v));
@@ -499,6 +522,7 @@ const struct hv_model_ops hv_model_kvm = {
     .vm_fini = kvm_vm_fini,
     .mmio = kvm_mmio,
     .vcpu_starts = kvmm_arm_vcpu_starts,
+    .fetch_unbacked = kvm_fetch_unbacked,
     .hypercall = kvm_hypercall,
     .guest_write = kvmm_guest_write,
     .step = kvm_step,

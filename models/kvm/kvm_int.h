@@ -22,6 +22,7 @@
 #define KVMM_HVA_BASE 0x7f0000000000ULL
 #define KVMM_MAX_BUFFERS 64
 #define KVMM_MAX_MMIO_ANSWERS 256
+#define KVMM_INTERNAL_ERROR_EMULATION 1  /* kvm_run.internal.suberror (A.6) */
 
 struct kvmm_buffer {
     char *name;
@@ -73,6 +74,12 @@ struct kvmm_vm {
     bool rfc_mode;               /* kvm.arm_forward = rfc2019: no filter, the RFC's cap */
     unsigned rfc_forward;        /* KVM_CAP_FORWARD_HYPERCALL: bit 0 on, bit 1 EXCL_PSCI */
     uint64_t power_off;          /* vmm.power_off: vCPUs created with KVM_ARM_VCPU_POWER_OFF */
+    /* a set_memory_region step with `window`: its DELETE/MOVE INVALID window is open until
+     * the hv_vm_after callback window_id closes it (slots_steps.c) */
+    bool window_open;
+    uint64_t window_id;
+    uint32_t window_slot;
+    struct kvmm_set_result window_res;
 };
 
 /*

@@ -58,10 +58,14 @@ static int slot_check(const char *action, const struct hv_node *args,
     if (strncmp(action, "set_memory_region", 17) == 0) {
         /* buffer names are checked against memory.buffers when the step runs */
         static const char *const keys[] = { "slot", "as", "gpa", "size", "buffer", "offset",
-                                             "hva", "flags", NULL };
+                                             "hva", "flags", "window", NULL };
         uint32_t fl;
+        uint64_t w;
+        const struct hv_node *wn;
         if ((err = hv_node_expect(args, HV_NODE_MAP, "args", d)) ||
             (err = hv_node_check_keys(args, keys, "args", d)))
+            return err;
+        if ((wn = hv_node_get(args, "window")) && (err = hv_node_u64(wn, "window", &w, d)))
             return err;
         return kvmm_flags_of(hv_node_get(args, "flags"), &fl, d);
     }
@@ -110,31 +114,104 @@ static bool expect_matches(const struct hv_node *e, const char *eno, const char 
            kvmm_expect_str(e, "bitmap", bitmap);
 }
 
+/* The JSON of an update's result, without the closing brace; returns the change name or NULL. */
+static const char *format_set_result(const struct kvmm_vm *k, uint32_t slot,
+                                     const struct kvmm_set_result *res, char *eno, size_t esz,
+                                     char *result, size_t size)
+{
+    kvmm_errno_name(res->err, eno, esz);
+    const char *change = res->err ? NULL : kvmm_change_name(res->change);
+    snprintf(result, size,
+             "{\"errno\":\"%s\",\"rule\":\"%s\",\"section\":\"%s\",\"change\":%s%s%s,"
+             "\"generation\":%" PRIu64,
+             eno, kvmm_rule_name(res->rule), kvmm_rule_section(res->rule), change ? "\"" : "",
+             change ? change : "null", change ? "\"" : "",
+             kvmm_memslot_generation(k->slots, slot >> 16 < 2 ? slot >> 16 : 0));
+    return change;
+}
+
+/* hv_vm_after callback: closes the INVALID window of a windowed DELETE or MOVE (A.4). */
+static int window_close(struct hv_vm *vm, void *ctx, char *result, size_t size)
+{
+    struct kvmm_vm *k = ctx;
+    char eno[16];
+    kvmm_memslot_finish(k->slots, &k->window_res);
+    k->window_open = false;
+    int err = kvmm_sync_regions(vm, k);
+    size_t n;
+    format_set_result(k, k->window_slot, &k->window_res, eno, sizeof eno, result, size);
+    n = strlen(result);
+    snprintf(result + n, size - n, "}");
+    return err;
+}
+
+/*
+ * An ioctl on the memslots while a window is open waits for the update holding slots_lock:
+ * the window closes first (recorded as its `after` event, earlier than due).
+ */
+static int window_wait(struct hv_vm *vm, struct kvmm_vm *k)
+{
+    return k->window_open ? hv_vm_after_now(vm, k->window_id) : 0;
+}
+
+/*
+ * set_memory_region(2). With `window: N` a DELETE or MOVE stops inside its INVALID window: the
+ * slot's range is unmapped for the guest (accesses exit as MMIO) until the VM has retired N
+ * more guest instructions, when window_close() finishes the update.
+ */
+static int set_region(struct hv_vm *vm, struct kvmm_vm *k, const char *action,
+                      const struct hv_node *args, const struct hv_node *expect, char *result,
+                      size_t size)
+{
+    struct hv_diag d;
+    struct kvmm_region r;
+    struct kvmm_set_result res;
+    char eno[16];
+    uint64_t window = 0;
+    const struct hv_node *wn = hv_node_get(args, "window");
+    int err = kvmm_parse_region(args, k->buf, k->nbuf, &r, &d);
+    if (!err && wn)
+        err = hv_node_u64(wn, "window", &window, &d);
+    if (err)
+        return hv_error_set(err, "%s:%d:%d: %s", d.file, d.line, d.col, d.msg);
+    bool v2 = action[17] == '2';
+    if ((err = wn ? kvmm_memslot_begin(k->slots, &r, v2, &res)
+                  : kvmm_memslot_set(k->slots, &r, v2, &res)))
+        return err;
+    if (!res.err && (err = kvmm_sync_regions(vm, k)))
+        return err;
+    const char *change = format_set_result(k, r.slot, &res, eno, sizeof eno, result, size);
+    size_t n = strlen(result);
+    if (wn && res.window) {
+        char what[64];
+        snprintf(what, sizeof what, "kvm: close the INVALID window of slot %" PRIu32, r.slot);
+        k->window_open = true;
+        k->window_slot = r.slot;
+        k->window_res = res;
+        if ((err = hv_vm_after(vm, window, what, window_close, k, &k->window_id)))
+            return err;
+        snprintf(result + n, size - n, ",\"window\":%" PRIu64 "}", window);
+    } else {
+        snprintf(result + n, size - n, wn ? ",\"window\":null}" : "}");
+    }
+    return expect_matches(expect, eno, change, NULL) ? 0 : HV_ESCENARIO;
+}
+
 static int slot_run(struct hv_vm *vm, struct kvmm_vm *k, const char *action, const struct hv_node *args,
                     const struct hv_node *expect, char *result, size_t size)
 {
     struct hv_diag d;
     char eno[16];
     int err = 0;
-    if (strncmp(action, "set_memory_region", 17) == 0) {
-        struct kvmm_region r;
-        struct kvmm_set_result res;
-        if ((err = kvmm_parse_region(args, k->buf, k->nbuf, &r, &d)))
-            return hv_error_set(err, "%s:%d:%d: %s", d.file, d.line, d.col, d.msg);
-        if ((err = kvmm_memslot_set(k->slots, &r, action[17] == '2', &res)))
-            return err;
-        if (!res.err && (err = kvmm_sync_regions(vm, k)))
-            return err;
-        kvmm_errno_name(res.err, eno, sizeof eno);
-        const char *change = res.err ? NULL : kvmm_change_name(res.change);
-        snprintf(result, size,
-                 "{\"errno\":\"%s\",\"rule\":\"%s\",\"section\":\"%s\",\"change\":%s%s%s,"
-                 "\"generation\":%" PRIu64 "}",
-                 eno, kvmm_rule_name(res.rule), kvmm_rule_section(res.rule), change ? "\"" : "",
-                 change ? change : "null", change ? "\"" : "",
-                 kvmm_memslot_generation(k->slots, r.slot >> 16 < 2 ? r.slot >> 16 : 0));
-        return expect_matches(expect, eno, change, NULL) ? 0 : HV_ESCENARIO;
-    }
+    size_t i = 0;
+    while (kvm_actions[i] && strcmp(kvm_actions[i], action) != 0)
+        i++;
+    if (!kvm_actions[i])
+        return HV_ENOENT;
+    if ((err = window_wait(vm, k)))
+        return err;
+    if (strncmp(action, "set_memory_region", 17) == 0)
+        return set_region(vm, k, action, args, expect, result, size);
     if (strcmp(action, "enable_cap") == 0) {
         uint64_t a0 = 0, fl = 0;
         const struct hv_node *x;

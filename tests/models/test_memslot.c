@@ -264,6 +264,12 @@ static const struct rule_row rule_rows[] = {
     { "A.3.9 delete: flags checked, not compared", X86, true, R(1, RO, 0, 0, 0), OK(DELETE, 2) },
     { "A.3.9 delete: invalid flag refuses", X86, true, R(1, 1u << 3, 0, 0, 0), NO(EINVAL, FLAGS) },
     { "A.3.9 delete of a logging slot", X86, true, R(2, 0, 0, 0, 0), OK(DELETE, 2) },
+    { "A.3.9 delete: gpa alignment checked first (A.3.3)", X86, true, R(1, 0, 0x5800, 0, 0),
+      NO(EINVAL, GPA_ALIGN) },
+    { "A.3.9 delete: as_id checked first (A.3.6)", X86, true, R(AS2 | 1, 0, 0, 0, 0),
+      NO(EINVAL, AS_ID) },
+    { "A.3.9 delete: id checked first (A.2)", X86, true, R(32764, 0, 0, 0, 0),
+      NO(EINVAL, USER_SLOT_ID) },
     /* A.3.10 cannot fire on a 64-bit host (at most 2^31 - 1 pages x 65534 slots). */
     /* A.3.11 modify. */
     { "A.3.11 different hva", X86, true, R(1, 0, MB, MB, HVA + MB + KB4), NO(EINVAL, MODIFY) },

@@ -431,6 +431,136 @@ static void test_vm_other_seed(void)
     }
 }
 
+/* ---- deferred callbacks (hv_vm_after) ---------------------------------------------------- */
+
+struct ta_log {
+    char name[16][8];
+    uint64_t at[16];
+    size_t n;
+    char details[16][256];   /* the `after` events' detail, in order */
+    size_t nev;
+    uint64_t seq[16];
+};
+
+struct ta_cb {
+    struct ta_log *log;
+    const char *name;
+    bool chain;              /* registers "N" 50 instructions later */
+};
+
+static struct ta_cb ta_nested;
+
+static int ta_fn(struct hv_vm *vm, void *ctx, char *result, size_t size)
+{
+    struct ta_cb *c = ctx;
+    struct ta_log *l = c->log;
+    if (l->n < TS_N(l->name)) {
+        snprintf(l->name[l->n], sizeof l->name[0], "%s", c->name);
+        l->at[l->n++] = hv_vm_icount(vm);
+    }
+    snprintf(result, size, "{\"cb\":\"%s\"}", c->name);
+    if (c->chain) {
+        ta_nested = (struct ta_cb){ l, "N", false };
+        return hv_vm_after(vm, 50, "nested", ta_fn, &ta_nested, NULL);
+    }
+    return 0;
+}
+
+static int ta_sink(void *ctx, const struct hv_event *ev)
+{
+    struct ta_log *l = ctx;
+    if (ev->kind == HV_EV_after && l->nev < TS_N(l->details)) {
+        snprintf(l->details[l->nev], sizeof l->details[0], "%.*s", (int)ev->detail_len,
+                 ev->detail);
+        l->seq[l->nev++] = ev->seq;
+    }
+    return 0;
+}
+
+/* Runs the two-vCPU guest with callbacks A (+500), B (+100), C (+500, chains N +50), D
+ * (+100000, past the run's end), E (+1000, run early before the VM starts). */
+static void ta_run(uint64_t seed, struct ta_log *log)
+{
+    memset(log, 0, sizeof *log);
+    struct ts_image img;
+    ts_build_image(&img);
+    struct hv_vm_config cfg = { .arch = HV_ARCH_X86_64, .nr_vcpus = 2, .seed = seed,
+                                .quantum = TS_QUANTUM, .limit = 1000000,
+                                .model = hv_model_lookup("none"), .sink = ta_sink,
+                                .sink_ctx = log };
+    struct ta_cb a = { log, "A", false }, b = { log, "B", false }, c = { log, "C", true },
+                 d = { log, "D", false }, e = { log, "E", false };
+    struct hv_vm *vm = NULL;
+    uint64_t ide = 0, ida = 0, idb = 0;
+    bool paused = true;
+    int err = hv_vm_create(&vm, &cfg);
+    if (!err)
+        err = hv_vm_load_elf(vm, img.bytes, img.len);
+    if (!err)
+        err = hv_vm_after(vm, 500, "a", ta_fn, &a, &ida);
+    if (!err)
+        err = hv_vm_after(vm, 100, "b", ta_fn, &b, &idb);
+    if (!err)
+        err = hv_vm_after(vm, 500, "c", ta_fn, &c, NULL);
+    if (!err)
+        err = hv_vm_after(vm, 100000, "d", ta_fn, &d, NULL);
+    if (!err)
+        err = hv_vm_after(vm, 1000, "e", ta_fn, &e, &ide);
+    TS_CHECK(!err && ida != idb && idb != ide, "setting up: %s", hv_error_detail());
+    if (!err) {
+        TS_CHECK(hv_vm_after_now(vm, ide) == 0, "running E early");
+        TS_CHECK(hv_vm_after_now(vm, ide) == HV_ENOENT, "E ran already: HV_ENOENT");
+        err = hv_vm_run(vm, &paused);
+        TS_CHECK(!err && !paused && hv_vm_outcome(vm) == HV_OUT_DONE, "seed %" PRIu64
+                 ": run failed", seed);
+    }
+    hv_vm_destroy(vm);
+}
+
+static void test_after_order(void)
+{
+    struct ta_log l;
+    ta_run(1234567, &l);
+    static const char *const want[] = { "E", "B", "A", "C", "N" };
+    static const uint64_t due[] = { 1000, 100, 500, 500, 0 };
+    TS_CHECK(l.n == TS_N(want), "%zu callbacks ran, want %zu (D is past the end)", l.n,
+             TS_N(want));
+    for (size_t i = 0; i < l.n && i < TS_N(want); i++) {
+        TS_CHECK(strcmp(l.name[i], want[i]) == 0, "callback %zu is %s, want %s", i, l.name[i],
+                 want[i]);
+        if (i == 0) {
+            TS_CHECK(l.at[i] == 0, "E ran early, before any instruction: at %" PRIu64, l.at[i]);
+            continue;
+        }
+        uint64_t d = i == 4 ? l.at[3] + 50 : due[i];
+        /* the slice ends at the first block boundary at or past the due count; the guest's
+         * longest block is 4 instructions */
+        TS_CHECK(l.at[i] >= d && l.at[i] - d < 4, "%s ran at %" PRIu64 ", due %" PRIu64,
+                 l.name[i], l.at[i], d);
+    }
+    TS_CHECK(l.nev == l.n, "%zu after events for %zu callbacks", l.nev, l.n);
+    TS_CHECK(l.nev > 0 && strstr(l.details[0], "\"result\":{\"cb\":\"E\"}") &&
+             strstr(l.details[0], "\"what\":\"e\",\"due\":1000,\"at\":0"),
+             "E's event: %s", l.details[0]);
+}
+
+static void test_after_deterministic(void)
+{
+    static struct ta_log x, y, z;
+    ta_run(1234567, &x);
+    ta_run(1234567, &y);
+    ta_run(42, &z);
+    bool same = x.nev == y.nev;
+    for (size_t i = 0; same && i < x.nev; i++)
+        same = strcmp(x.details[i], y.details[i]) == 0 && x.seq[i] == y.seq[i];
+    TS_CHECK(same && x.nev == 5, "same seed: the after events differ (%zu / %zu)", x.nev, y.nev);
+    /* another schedule: the same callbacks in the same order, each still on time */
+    TS_CHECK(z.n == x.n, "seed 42: %zu callbacks, seed 1234567: %zu", z.n, x.n);
+    for (size_t i = 0; i < z.n && i < x.n; i++)
+        TS_CHECK(strcmp(z.name[i], x.name[i]) == 0, "seed 42: callback %zu is %s", i,
+                 z.name[i]);
+}
+
 void test_sched_register(void)
 {
     CU_pSuite s = CU_add_suite("sched", NULL, NULL);
@@ -441,4 +571,6 @@ void test_sched_register(void)
     CU_add_test(s, "sched_below: same seed, same sequence", test_below_same_seed);
     CU_add_test(s, "VM: same seed, same schedule", test_vm_same_seed);
     CU_add_test(s, "VM: another seed, another schedule", test_vm_other_seed);
+    CU_add_test(s, "hv_vm_after: order, due counts, early run", test_after_order);
+    CU_add_test(s, "hv_vm_after: same seed, same events", test_after_deterministic);
 }
