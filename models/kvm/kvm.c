@@ -418,6 +418,7 @@ void kvmm_guest_write(struct hv_vcpu *v, uint64_t gpa, unsigned size)
 /* ---- steps: each mechanism's set, tried in order ---- */
 
 static const struct kvmm_steps *const step_sets[] = {
+    &kvmm_info_steps,
     &kvmm_slot_steps,
     NULL,
 };

@@ -82,6 +82,7 @@ struct kvmm_steps {
                size_t size);
 };
 extern const struct kvmm_steps kvmm_slot_steps;
+extern const struct kvmm_steps kvmm_info_steps; /* info.c: vm_info (KVM_GET_VM_INFO, D) */
 
 /* ---- kvm.c ---- */
 
