@@ -475,6 +475,7 @@ void kvmm_guest_write(struct hv_vcpu *v, uint64_t gpa, unsigned size)
 /* ---- steps: each mechanism's set, tried in order ---- */
 
 static const struct kvmm_steps *const step_sets[] = {
+    &kvmm_info_steps,
     &kvmm_arm_steps, /* before the slot set: it owns enable_cap(forward_hypercall) */
     &kvmm_slot_steps,
     NULL,

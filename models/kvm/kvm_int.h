@@ -96,6 +96,7 @@ struct kvmm_steps {
 };
 extern const struct kvmm_steps kvmm_slot_steps;
 extern const struct kvmm_steps kvmm_arm_steps;
+extern const struct kvmm_steps kvmm_info_steps; /* info.c: vm_info (KVM_GET_VM_INFO, D) */
 
 /* ---- kvm.c ---- */
 
@@ -123,6 +124,12 @@ bool kvmm_expect_str(const struct hv_node *e, const char *key, const char *actua
 
 /* ---- x86.c ---- */
 enum hv_exit_action kvmm_x86_hypercall(struct hv_vcpu *v, struct hv_exit_hypercall *e);
+/*
+ * The KVM_HC_* numbers kvmm_x86_hypercall() answers in-kernel with a result other than
+ * -KVM_ENOSYS, as a bitmask: only KVM_HC_VAPIC_POLL_IRQ (1). KICK_CPU, SEND_IPI and
+ * SCHED_YIELD need CPUID features the model does not expose; MAP_GPA_RANGE exits or is ENOSYS.
+ */
+#define KVMM_X86_HC_IN_KERNEL (1ull << 1)
 enum { KVM_HC_MAP_GPA_RANGE_NR = 12 };
 
 /* ---- arm.c ---- */

@@ -52,7 +52,7 @@ enum hv_exit_action kvmm_x86_hypercall(struct hv_vcpu *v, struct hv_exit_hyperca
     if ((cs & 3) != 0) {
         ret = -KVM_EPERM;
         rule = "CPL != 0";
-    } else if (nr == KVM_HC_VAPIC_POLL_IRQ) {
+    } else if (nr < 64 && (KVMM_X86_HC_IN_KERNEL & (1ULL << nr))) { /* VAPIC_POLL_IRQ */
         ret = 0;
         rule = "VAPIC_POLL_IRQ";
     } else if (nr == KVM_HC_MAP_GPA_RANGE && (k->exit_hypercall & (1ULL << nr))) {
