@@ -8,10 +8,11 @@
  * aarch64: SMCCC through hvc #0 or smc #0: x0 = function id, x1..x7 arguments, results in
  * x0..x3 (the callee may clobber x4..x17 under SMCCC 1.0; all are declared clobbered).
  * arm (AArch32): SMCCC through hvc #0 or smc #0: r0 = function id, r1..r7 arguments, results
- * in r0..r3 (r4..r7 declared changed as well). hypercall_smcne/smceq/hvcne/hvceq set the flags
- * from `flag` (cmp flag, #0) and issue the conditional form, so the call is made only when
- * flag != 0 (ne) or flag == 0 (eq); when the condition fails, hvsim reports the call with
- * `cond_failed` and (model none) skips it, as a CPU that does not trap it would.
+ * in r0..r3 (r4..r7 declared changed as well). hypercall_smcne/smceq set the flags from
+ * `flag` (cmp flag, #0) and issue the conditional SMC, so the call is made only when flag != 0
+ * (ne) or flag == 0 (eq); when the condition fails, hvsim reports the call with `cond_failed`
+ * and (model none) skips it, as a CPU that does not trap it would. There is no conditional
+ * HVC helper: an HVC with a condition other than AL is UNPREDICTABLE (ARM DDI 0406C B9.3.4).
  */
 #ifndef GUEST_HYPERCALL_H
 #define GUEST_HYPERCALL_H
@@ -144,8 +145,6 @@ static inline struct hypercall_smccc_res hypercall_smc(uint32_t fn, uint32_t a1,
 
 HYPERCALL_COND_(hypercall_smcne, "smcne #0")
 HYPERCALL_COND_(hypercall_smceq, "smceq #0")
-HYPERCALL_COND_(hypercall_hvcne, "hvcne #0")
-HYPERCALL_COND_(hypercall_hvceq, "hvceq #0")
 
 #endif
 
