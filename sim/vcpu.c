@@ -981,8 +981,22 @@ static bool hook_write_prot(uc_engine *uc, uc_mem_type type, uint64_t addr, int 
     struct hv_region *reg = vm_region_find(v->vm, gpa);
     if (!reg || !reg->readonly)
         return false;
-    mmio_locate(v, addr, true);
     uint64_t data = size >= 8 ? (uint64_t)value : (uint64_t)value & ((1ULL << (size * 8)) - 1);
+    if (v->half_pending) {
+        /* arm strd: the second half of one 8-byte store */
+        v->half_pending = false;
+        data = v->half_data | (data << 32);
+        v->in_exit = true;
+        mmio_exit(v, gpa - 4, 8, true, &data);
+        v->in_exit = false;
+        return true;
+    }
+    unsigned isize = mmio_locate(v, addr, true);
+    if (isize == 8 && size == 4) {
+        v->half_pending = true;
+        v->half_data = data;
+        return true;
+    }
     v->in_exit = true;
     mmio_exit(v, gpa, (unsigned)size, true, &data);
     v->in_exit = false;
