@@ -18,25 +18,53 @@ struct image {
     enum hv_arch arch;
 };
 
-/* Bytes of the image at virtual address va, or NULL. */
+/* Bytes of the image at virtual address va, or NULL. ELF64 (x86_64, aarch64) or ELF32 (arm). */
 static const uint8_t *image_at(const struct image *im, uint64_t va, size_t *avail)
 {
-    if (im->len < sizeof(Elf64_Ehdr) || im->data[EI_CLASS] != ELFCLASS64)
+    if (im->len < EI_NIDENT)
         return NULL;
-    Elf64_Ehdr eh;
-    memcpy(&eh, im->data, sizeof eh);
-    if (eh.e_phentsize != sizeof(Elf64_Phdr) || eh.e_phoff > im->len ||
-        (uint64_t)eh.e_phnum * sizeof(Elf64_Phdr) > im->len - eh.e_phoff)
+    bool is64 = im->data[EI_CLASS] == ELFCLASS64;
+    if (!is64 && im->data[EI_CLASS] != ELFCLASS32)
         return NULL;
-    for (unsigned i = 0; i < eh.e_phnum; i++) {
-        Elf64_Phdr ph;
-        memcpy(&ph, im->data + eh.e_phoff + i * sizeof ph, sizeof ph);
-        if (ph.p_type != PT_LOAD || va < ph.p_vaddr || va - ph.p_vaddr >= ph.p_filesz)
-            continue;
-        uint64_t off = ph.p_offset + (va - ph.p_vaddr);
-        if (off >= im->len || ph.p_offset > im->len)
+    uint64_t phoff;
+    unsigned phnum;
+    size_t phsize = is64 ? sizeof(Elf64_Phdr) : sizeof(Elf32_Phdr);
+    if (is64) {
+        Elf64_Ehdr eh;
+        if (im->len < sizeof eh)
             return NULL;
-        *avail = ph.p_filesz - (va - ph.p_vaddr);
+        memcpy(&eh, im->data, sizeof eh);
+        if (eh.e_phentsize != phsize)
+            return NULL;
+        phoff = eh.e_phoff, phnum = eh.e_phnum;
+    } else {
+        Elf32_Ehdr eh;
+        if (im->len < sizeof eh)
+            return NULL;
+        memcpy(&eh, im->data, sizeof eh);
+        if (eh.e_phentsize != phsize)
+            return NULL;
+        phoff = eh.e_phoff, phnum = eh.e_phnum;
+    }
+    if (phoff > im->len || (uint64_t)phnum * phsize > im->len - phoff)
+        return NULL;
+    for (unsigned i = 0; i < phnum; i++) {
+        uint64_t type, vaddr, filesz, offset;
+        if (is64) {
+            Elf64_Phdr ph;
+            memcpy(&ph, im->data + phoff + i * phsize, sizeof ph);
+            type = ph.p_type, vaddr = ph.p_vaddr, filesz = ph.p_filesz, offset = ph.p_offset;
+        } else {
+            Elf32_Phdr ph;
+            memcpy(&ph, im->data + phoff + i * phsize, sizeof ph);
+            type = ph.p_type, vaddr = ph.p_vaddr, filesz = ph.p_filesz, offset = ph.p_offset;
+        }
+        if (type != PT_LOAD || va < vaddr || va - vaddr >= filesz)
+            continue;
+        uint64_t off = offset + (va - vaddr);
+        if (off >= im->len || offset > im->len)
+            return NULL;
+        *avail = filesz - (va - vaddr);
         if (*avail > im->len - off)
             *avail = im->len - off;
         return im->data + off;

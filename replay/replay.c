@@ -75,7 +75,7 @@ static void inspect(struct hv_vm *vm, void *ctx)
     while (n < sizeof code && hv_vcpu_read_gva(v, start + n, &code[n], 1) == 0)
         n++;
     char dis[2048], regs[4096];
-    hv_disasm(arch, code, n, start, pc, 8, dis, sizeof dis);
+    hv_disasm_mode(arch, hv_vcpu_thumb(v), code, n, start, pc, 8, dis, sizeof dis);
     hv_vcpu_format_regs(v, regs, sizeof regs);
     snprintf(c->context, sizeof c->context,
              "code at pc (vCPU %d):\n%s\nregisters (vCPU %d, at the divergence):\n%s\n",

@@ -41,6 +41,11 @@ static const char *const lib_aarch64[] = {
     "aarch64/boot.S", "aarch64/setup.c", "aarch64/paging.c", "aarch64/exception.c",
 };
 
+static const char *const lib_arm[] = {
+    "guest.c", "ucall.c", "printf.c", "string.c",
+    "arm/boot.S", "arm/setup.c", "arm/paging.c", "arm/exception.c", "arm/aeabi.c",
+};
+
 #define MAX_SOURCES 16
 
 struct arch_build {
@@ -48,6 +53,7 @@ struct arch_build {
     const char *flags[4];        /* arch code-generation flags, NULL-terminated */
     const char *dir;             /* folder of boot code and linker script under the library */
     uint16_t machine;            /* ELF e_machine */
+    uint8_t elfclass;            /* ELF EI_CLASS: 1 = 32-bit, 2 = 64-bit */
     const char *const *lib;
     size_t nlib;
 };
@@ -56,15 +62,22 @@ static const struct arch_build *arch_build(enum hv_arch arch)
 {
     static const struct arch_build x86_64 = {
         "x86_64-none-elf", { "-mno-red-zone", "-mgeneral-regs-only", NULL }, "x86_64",
-        62 /* EM_X86_64 */, lib_x86_64, sizeof lib_x86_64 / sizeof lib_x86_64[0],
+        62 /* EM_X86_64 */, 2, lib_x86_64, sizeof lib_x86_64 / sizeof lib_x86_64[0],
     };
     static const struct arch_build aarch64 = {
         "aarch64-none-elf", { "-march=armv8-a", "-mgeneral-regs-only", NULL }, "aarch64",
-        183 /* EM_AARCH64 */, lib_aarch64, sizeof lib_aarch64 / sizeof lib_aarch64[0],
+        183 /* EM_AARCH64 */, 2, lib_aarch64, sizeof lib_aarch64 / sizeof lib_aarch64[0],
+    };
+    /* A32 code (-marm), no FP instructions at all (-mfloat-abi=soft: clang's ARM target has no
+     * -mgeneral-regs-only). */
+    static const struct arch_build arm = {
+        "armv7a-none-eabi", { "-march=armv7-a", "-marm", "-mfloat-abi=soft", NULL }, "arm",
+        40 /* EM_ARM */, 1, lib_arm, sizeof lib_arm / sizeof lib_arm[0],
     };
     switch (arch) {
     case HV_ARCH_X86_64: return &x86_64;
     case HV_ARCH_AARCH64: return &aarch64;
+    case HV_ARCH_ARM: return &arm;
     default: return NULL;
     }
 }
@@ -195,7 +208,7 @@ static bool has_suffix(const char *s, const char *suffix)
     return n >= m && strcmp(s + n - m, suffix) == 0;
 }
 
-/* An .elf guest: checked (64-bit, little-endian, the arch's machine) and copied. */
+/* An .elf guest: checked (the arch's class, little-endian, the arch's machine) and copied. */
 static int copy_elf(const struct arch_build *ab, const char *src, const char *out_elf,
                     struct log *lg)
 {
@@ -206,9 +219,11 @@ static int copy_elf(const struct arch_build *ab, const char *src, const char *ou
         log_printf(lg, "cannot read %s: %s\n", src, strerror(errno));
         return fail(rc, "cannot read", src);
     }
-    if (len < 64 || memcmp(img, "\177ELF", 4) != 0 || img[4] != 2 /* ELFCLASS64 */ ||
-        img[5] != 1 /* ELFDATA2LSB */ || (uint16_t)(img[18] | img[19] << 8) != ab->machine) {
-        log_printf(lg, "%s is not a 64-bit little-endian ELF file for %s\n", src, ab->dir);
+    if (len < (ab->elfclass == 2 ? 64u : 52u) || memcmp(img, "\177ELF", 4) != 0 ||
+        img[4] != ab->elfclass || img[5] != 1 /* ELFDATA2LSB */ ||
+        (uint16_t)(img[18] | img[19] << 8) != ab->machine) {
+        log_printf(lg, "%s is not a %d-bit little-endian ELF file for %s\n", src,
+                   ab->elfclass == 2 ? 64 : 32, ab->dir);
         free(img);
         return fail(HV_EGUEST, "not an ELF image for this arch:", src);
     }

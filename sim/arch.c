@@ -88,7 +88,10 @@ static const struct reg_name a32_regs[] = {
     { "r6", UC_ARM_REG_R6 },   { "r7", UC_ARM_REG_R7 },   { "r8", UC_ARM_REG_R8 },
     { "r9", UC_ARM_REG_R9 },   { "r10", UC_ARM_REG_R10 }, { "r11", UC_ARM_REG_R11 },
     { "r12", UC_ARM_REG_R12 }, { "sp", UC_ARM_REG_SP },   { "lr", UC_ARM_REG_LR },
-    { "pc", UC_ARM_REG_PC },   { "cpsr", UC_ARM_REG_CPSR }, { NULL, 0 },
+    { "pc", UC_ARM_REG_PC },   { "cpsr", UC_ARM_REG_CPSR },
+    /* below the dump: arch_gpr_id and the dump index the first 17 entries */
+    { "spsr", UC_ARM_REG_SPSR }, { "r13", UC_ARM_REG_SP }, { "r14", UC_ARM_REG_LR },
+    { "r15", UC_ARM_REG_PC },   { NULL, 0 },
 };
 
 static const struct reg_name *reg_table(enum hv_arch a)
@@ -132,6 +135,51 @@ int arch_sysreg(enum hv_arch a, const char *name, uc_arm64_cp_reg *out)
     return -1;
 }
 
+/* AArch32 CP15 registers (MRC p15, opc1, Rt, crn, crm, opc2), the Non-secure copies. */
+static const struct {
+    const char *name;
+    uint32_t crn, opc1, crm, opc2;
+    bool secure;   /* a register that exists only in the Secure bank (SCR) */
+} a32_cp15[] = {
+    { "sctlr", 1, 0, 0, 0, false },  { "scr", 1, 0, 1, 0, true },
+    { "ttbr0", 2, 0, 0, 0, false },  { "ttbr1", 2, 0, 0, 1, false },
+    { "ttbcr", 2, 0, 0, 2, false },  { "dacr", 3, 0, 0, 0, false },
+    { "dfsr", 5, 0, 0, 0, false },   { "ifsr", 5, 0, 0, 1, false },
+    { "dfar", 6, 0, 0, 0, false },   { "ifar", 6, 0, 0, 2, false },
+    { "vbar", 12, 0, 0, 0, false },  { "tpidrprw", 13, 0, 0, 4, false },
+};
+
+int arch_cp15(enum hv_arch a, const char *name, uc_arm_cp_reg *out)
+{
+    if (a != HV_ARCH_ARM)
+        return -1;
+    for (size_t i = 0; i < sizeof a32_cp15 / sizeof a32_cp15[0]; i++) {
+        if (strcmp(a32_cp15[i].name, name) == 0) {
+            *out = (uc_arm_cp_reg){ .cp = 15, .sec = a32_cp15[i].secure, .crn = a32_cp15[i].crn,
+                                    .opc1 = a32_cp15[i].opc1, .crm = a32_cp15[i].crm,
+                                    .opc2 = a32_cp15[i].opc2 };
+            return 0;
+        }
+    }
+    return -1;
+}
+
+uint32_t a32_cp15_read(uc_engine *uc, uint32_t crn, uint32_t opc1, uint32_t crm, uint32_t opc2)
+{
+    uc_arm_cp_reg r = { .cp = 15, .crn = crn, .opc1 = opc1, .crm = crm, .opc2 = opc2 };
+    if (uc_reg_read(uc, UC_ARM_REG_CP_REG, &r) != UC_ERR_OK)
+        return 0;
+    return (uint32_t)r.val;
+}
+
+void a32_cp15_write(uc_engine *uc, uint32_t crn, uint32_t opc1, uint32_t crm, uint32_t opc2,
+                    uint32_t val)
+{
+    uc_arm_cp_reg r = { .cp = 15, .crn = crn, .opc1 = opc1, .crm = crm, .opc2 = opc2,
+                        .val = val };
+    uc_reg_write(uc, UC_ARM_REG_CP_REG, &r);
+}
+
 int arch_gpr_id(enum hv_arch a, unsigned idx)
 {
     switch (a) {
@@ -168,13 +216,13 @@ void hv_vcpu_format_regs(struct hv_vcpu *v, char *buf, size_t size)
     }
 }
 
-static int cs_open_arch(enum hv_arch arch, csh *h)
+static int cs_open_arch(enum hv_arch arch, bool thumb, csh *h)
 {
     cs_err e;
     switch (arch) {
     case HV_ARCH_X86_64: e = cs_open(CS_ARCH_X86, CS_MODE_64, h); break;
     case HV_ARCH_AARCH64: e = cs_open(CS_ARCH_ARM64, CS_MODE_ARM, h); break;
-    default: e = cs_open(CS_ARCH_ARM, CS_MODE_ARM, h); break;
+    default: e = cs_open(CS_ARCH_ARM, thumb ? CS_MODE_THUMB : CS_MODE_ARM, h); break;
     }
     return e == CS_ERR_OK ? 0 : HV_ECAPSTONE;
 }
@@ -182,11 +230,17 @@ static int cs_open_arch(enum hv_arch arch, csh *h)
 void hv_disasm(enum hv_arch arch, const uint8_t *code, size_t len, uint64_t addr, uint64_t pc,
                size_t n, char *buf, size_t size)
 {
+    hv_disasm_mode(arch, false, code, len, addr, pc, n, buf, size);
+}
+
+void hv_disasm_mode(enum hv_arch arch, bool thumb, const uint8_t *code, size_t len,
+                    uint64_t addr, uint64_t pc, size_t n, char *buf, size_t size)
+{
     csh h;
     size_t out = 0;
     if (size)
         buf[0] = 0;
-    if (cs_open_arch(arch, &h))
+    if (cs_open_arch(arch, thumb && arch == HV_ARCH_ARM, &h))
         return;
     cs_insn *insn = cs_malloc(h);
     const uint8_t *p = code;
@@ -208,10 +262,9 @@ void hv_disasm(enum hv_arch arch, const uint8_t *code, size_t len, uint64_t addr
     cs_close(&h);
 }
 
-int sim_cs_open(enum hv_arch arch, csh *h);
-int sim_cs_open(enum hv_arch arch, csh *h)
+int sim_cs_open(enum hv_arch arch, bool thumb, csh *h)
 {
-    int err = cs_open_arch(arch, h);
+    int err = cs_open_arch(arch, thumb, h);
     if (!err)
         cs_option(*h, CS_OPT_DETAIL, CS_OPT_ON);
     return err;

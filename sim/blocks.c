@@ -12,7 +12,7 @@
 
 #include "sim/sim_int.h"
 
-int sim_cs_open(enum hv_arch arch, csh *h);
+
 
 static size_t blk_hash(uint64_t pc, uint32_t size)
 {
@@ -85,7 +85,7 @@ void blk_fini(struct hv_blktab *t)
     t->cap = 0;
 }
 
-/* x86: decode the block once and remember where each instruction starts. */
+/* x86 and T32: decode the block once and remember where each instruction starts. */
 static int blk_decode(struct hv_vcpu *v, struct hv_blk *b)
 {
     uint8_t code[4096];
@@ -95,13 +95,14 @@ static int blk_decode(struct hv_vcpu *v, struct hv_blk *b)
     b->offs = calloc(b->icount ? b->icount : 1, sizeof *b->offs);
     if (!b->offs)
         return HV_ENOMEM;
-    cs_insn *insn = cs_malloc(v->vm->cs);
+    csh cs = b->thumb && v->vm->cs_thumb ? v->vm->cs_thumb : v->vm->cs;
+    cs_insn *insn = cs_malloc(cs);
     const uint8_t *p = code;
     size_t left = n;
     uint64_t a = b->pc;
     for (uint32_t i = 0; i < b->icount; i++) {
         b->offs[i] = (uint16_t)(a - b->pc);
-        if (!cs_disasm_iter(v->vm->cs, &p, &left, &a, insn))
+        if (!cs_disasm_iter(cs, &p, &left, &a, insn))
             break;
     }
     cs_free(insn, 1);
@@ -112,7 +113,7 @@ int blk_index(struct hv_vcpu *v, struct hv_blk *b, uint64_t pc, uint32_t *index)
 {
     if (pc < b->pc || pc >= b->pc + b->size)
         return HV_EINVAL;
-    if (v->vm->arch != HV_ARCH_X86_64) {
+    if (v->vm->arch != HV_ARCH_X86_64 && !b->thumb) {
         *index = (uint32_t)((pc - b->pc) / 4);
         return 0;
     }

@@ -15,8 +15,11 @@
  * aarch64: synchronous exception to EL1 at VBAR_EL1 + 0x200 (current EL, SP_ELx), with
  * ELR_EL1, SPSR_EL1, ESR_EL1 and FAR_EL1 written and DAIF masked.
  *
- * An exception with no handler (IDT limit too small, gate not present, VBAR_EL1 zero) ends the
- * run with an `exception` event whose `delivered` is false.
+ * arm (AArch32): the vector-table entry at VBAR for the syndrome's class, in the matching mode
+ * (Undefined, Supervisor, Abort) with LR, SPSR and the fault registers written (a32_deliver).
+ *
+ * An exception with no handler (IDT limit too small, gate not present, VBAR_EL1 or VBAR zero)
+ * ends the run with an `exception` event whose `delivered` is false.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +38,12 @@ const char *excp_name(enum hv_arch arch, unsigned vec)
         return vec < 32 ? x86_names[vec] : "INT";
     switch (vec) {
     case 0x00: return "UNDEF";
+    case 0x11: return "SVC";   /* from AArch32 */
+    case 0x12: return "HVC";
+    case 0x13: return "SMC";
+    case 0x20: return "IABT";
+    case 0x24: return "DABT";
+    case 0x38: return "BKPT";
     case 0x15: return "SVC";
     case 0x16: return "HVC";
     case 0x17: return "SMC";
@@ -240,6 +249,65 @@ static int a64_deliver(struct hv_vcpu *v)
     return vm_emit(v->vm, (int32_t)v->id, v->icount, v->pend_pc, HV_EV_exception, &ev);
 }
 
+/*
+ * arm (AArch32, ARM DDI 0406C B1.8): the class of the pending syndrome picks the vector-table
+ * entry, the mode and the return address the guest's handler expects in LR:
+ *   UNDEF (and anything else)  +0x04  Undefined  LR = the instruction + 4 (A32) or + 2 (T32)
+ *   SVC (0x11)                 +0x08  Supervisor LR = the instruction after the svc
+ *   IABT (0x20/0x21), BKPT     +0x0c  Abort      LR = the instruction + 4; IFSR, IFAR
+ *   DABT (0x24/0x25)           +0x10  Abort      LR = the instruction + 8; DFSR, DFAR
+ * SPSR_<mode> = CPSR; CPSR takes the mode, I set (A too for aborts), IT cleared, T =
+ * SCTLR.TE; the vectors are at VBAR (0xffff0000 when SCTLR.V). No VBAR (zero, with SCTLR.V
+ * clear) means no handler.
+ */
+static int a32_deliver(struct hv_vcpu *v)
+{
+    unsigned ec = v->pend_vec;
+    const char *name = excp_name(HV_ARCH_ARM, ec);
+    uint32_t sctlr = a32_cp15_read(v->uc, 1, 0, 0, 0);
+    uint32_t vbar = (sctlr & (1u << 13)) ? 0xffff0000u : a32_cp15_read(v->uc, 12, 0, 0, 0);
+    if (!vbar)
+        return undelivered(v, name);
+    uint32_t cpsr = 0;
+    uc_reg_read(v->uc, UC_ARM_REG_CPSR, &cpsr);
+    bool thumb = (cpsr & A32_CPSR_T) != 0;
+    uint32_t pc = (uint32_t)v->pend_pc, lr, off, mode, mask = 1u << 7;
+    uint32_t iss_fs = (uint32_t)v->pend_err & 0xf;
+    bool wnr = (v->pend_err >> 6) & 1;
+    switch (ec) {
+    case 0x11:
+        off = 0x08, mode = A32_MODE_SVC, lr = pc;
+        break;
+    case 0x20: case 0x21: case 0x38:
+        off = 0x0c, mode = A32_MODE_ABT, lr = pc + 4, mask |= 1u << 8;
+        a32_cp15_write(v->uc, 5, 0, 0, 1, ec == 0x38 ? 0x02 : iss_fs); /* IFSR */
+        a32_cp15_write(v->uc, 6, 0, 0, 2, (uint32_t)v->pend_addr);    /* IFAR */
+        break;
+    case 0x24: case 0x25:
+        off = 0x10, mode = A32_MODE_ABT, lr = pc + 8, mask |= 1u << 8;
+        a32_cp15_write(v->uc, 5, 0, 0, 0, iss_fs | (wnr ? 1u << 11 : 0)); /* DFSR */
+        a32_cp15_write(v->uc, 6, 0, 0, 0, (uint32_t)v->pend_addr);       /* DFAR */
+        break;
+    default:
+        off = 0x04, mode = A32_MODE_UND, lr = pc + (thumb ? 2 : 4);
+        break;
+    }
+    uint32_t ncpsr = (cpsr & ~(A32_CPSR_MODE | A32_CPSR_T | 0x0600fc00u)) | mode | mask;
+    if (sctlr & (1u << 30))
+        ncpsr |= A32_CPSR_T; /* SCTLR.TE: handlers are T32 */
+    uint32_t handler = vbar + off;
+    uc_reg_write(v->uc, UC_ARM_REG_CPSR, &ncpsr); /* switches to the mode's banked SP, LR */
+    uc_reg_write(v->uc, UC_ARM_REG_LR, &lr);
+    uc_reg_write(v->uc, UC_ARM_REG_SPSR, &cpsr);
+    uint32_t pcw = handler | ((ncpsr & A32_CPSR_T) ? 1 : 0);
+    uc_reg_write(v->uc, UC_ARM_REG_PC, &pcw);
+    v->resume_pc = handler;
+    v->resume_valid = true;
+    struct hv_ev_exception ev = { .vector = ec, .name = name, .error_code = v->pend_err,
+                                  .addr = v->pend_addr, .handler = handler, .delivered = true };
+    return vm_emit(v->vm, (int32_t)v->id, v->icount, v->pend_pc, HV_EV_exception, &ev);
+}
+
 int excp_deliver(struct hv_vcpu *v)
 {
     v->pend = false;
@@ -252,7 +320,11 @@ int excp_deliver(struct hv_vcpu *v)
     }
     v->last_fault_pc = v->pend_pc;
     v->last_fault_icount = v->icount;
-    return v->vm->arch == HV_ARCH_X86_64 ? x86_deliver(v) : a64_deliver(v);
+    switch (v->vm->arch) {
+    case HV_ARCH_X86_64: return x86_deliver(v);
+    case HV_ARCH_AARCH64: return a64_deliver(v);
+    default: return a32_deliver(v);
+    }
 }
 
 void hv_vcpu_inject(struct hv_vcpu *v, unsigned vector, uint64_t error_code)

@@ -147,6 +147,11 @@ int hv_vcpu_read_gva(struct hv_vcpu *v, uint64_t gva, void *buf, size_t len);
  */
 void hv_disasm(enum hv_arch arch, const uint8_t *code, size_t len, uint64_t addr, uint64_t pc,
                size_t n, char *buf, size_t size);
+/* The same, decoding arm code as T32 when thumb is set (ignored for other arches). */
+void hv_disasm_mode(enum hv_arch arch, bool thumb, const uint8_t *code, size_t len,
+                    uint64_t addr, uint64_t pc, size_t n, char *buf, size_t size);
+/* arm: true if v executes T32 code (CPSR.T); false for other arches. */
+bool hv_vcpu_thumb(struct hv_vcpu *v);
 
 /* Version strings of the libraries, for the trace's run_info. */
 void hv_lib_versions(char *unicorn, size_t usize, char *capstone, size_t csize);

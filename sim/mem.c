@@ -3,10 +3,11 @@
  *
  * Unicorn has one flat address space per engine. hvsim fills it so that the guest sees its
  * own view of guest-physical memory:
- *   - aarch64 (and x86_64 before paging is on): the physical layout. RAM regions are the
+ *   - aarch64, arm (and x86_64 before paging is on): the physical layout. RAM regions are the
  *     host buffers at their GPA (uc_mem_map_ptr); every hole below the PA limit is an MMIO
- *     region whose accesses become exits. On aarch64 Unicorn's MMU translates VA->PA itself;
- *     it only needs the VA to be mapped too, which the hole regions guarantee below the limit.
+ *     region whose accesses become exits. On aarch64 and arm Unicorn's MMU translates VA->PA
+ *     itself; it only needs the VA to be mapped too, which the hole regions guarantee below
+ *     the limit (arm: the whole 32-bit space).
  *   - x86_64 with paging on: a shadow of the vCPU's page tables, because Unicorn 2.0.1 uses
  *     the virtual address as the physical one. Each present VA run is mapped to the host
  *     buffer (or MMIO) of the GPA its PTEs name. Unicorn still walks the tables for presence
@@ -192,6 +193,102 @@ static int a64_walk(struct hv_vcpu *v, uint64_t va, uint64_t *gpa, bool *writabl
     return HV_EINVAL;
 }
 
+static bool read_phys32(struct hv_vm *vm, uint64_t gpa, uint32_t *out)
+{
+    uint8_t *p = hv_vm_gpa_ptr(vm, gpa, 4);
+    if (!p)
+        return false;
+    memcpy(out, p, 4);
+    return true;
+}
+
+/*
+ * AArch32 short-descriptor walk (ARM DDI 0406C B3.5), the Non-secure PL1 tables: TTBCR.N
+ * picks TTBR0 or TTBR1; level 1 holds sections (1 MiB), supersections (16 MiB, the
+ * extended-address bits ignored) and level-2 tables of 256 entries: large (64 KiB) and small
+ * (4 KiB) pages. Writable at PL1 unless AP[2] is set or AP[1:0] is 0 (no access), except in a
+ * Manager domain, which skips permission checks. The long-descriptor format (TTBCR.EAE) is not
+ * walked. *level tells where a translation fault was found (1 or 2), or which level mapped.
+ */
+static int a32_walk(struct hv_vcpu *v, uint64_t va, uint64_t *gpa, bool *writable, int *level,
+                    uint64_t *hole)
+{
+    uint32_t sctlr = a32_cp15_read(v->uc, 1, 0, 0, 0);
+    *level = 0;
+    va &= 0xffffffffULL;
+    if (!(sctlr & 1)) {
+        *gpa = va;
+        if (writable)
+            *writable = true;
+        return 0;
+    }
+    uint32_t ttbcr = a32_cp15_read(v->uc, 2, 0, 0, 2);
+    if (ttbcr & (1u << 31))
+        return HV_EUNSUPP;
+    unsigned n = ttbcr & 7;
+    bool ttbr1 = n && (va >> (32 - n)) != 0;
+    uint32_t ttbr = a32_cp15_read(v->uc, 2, 0, 0, ttbr1 ? 1 : 0);
+    uint32_t base = ttbr1 ? (ttbr & ~0x3fffu) : (ttbr & ~((1u << (14 - n)) - 1));
+    uint32_t index_mask = ttbr1 ? 0xfff : (0xfffu >> n);
+    uint32_t dacr = a32_cp15_read(v->uc, 3, 0, 0, 0);
+    uint32_t d1;
+    *level = 1;
+    uint32_t ea1 = base + ((uint32_t)(va >> 20) & index_mask) * 4;
+    if (!read_phys32(v->vm, ea1, &d1)) {
+        if (hole && !hv_vm_gpa_ptr(v->vm, ea1, 1))
+            *hole = ea1;
+        return HV_EINVAL;
+    }
+    if ((d1 & 3) == 0)
+        return HV_EINVAL;
+    unsigned domain = (d1 >> 5) & 15, ap2, ap10;
+    if ((d1 & 3) == 1) {
+        uint32_t d2;
+        *level = 2;
+        uint32_t ea2 = (d1 & 0xfffffc00u) + (uint32_t)((va >> 12) & 0xff) * 4;
+        if (!read_phys32(v->vm, ea2, &d2)) {
+            if (hole && !hv_vm_gpa_ptr(v->vm, ea2, 1))
+                *hole = ea2;
+            return HV_EINVAL;
+        }
+        if ((d2 & 3) == 0)
+            return HV_EINVAL;
+        if ((d2 & 3) == 1)
+            *gpa = (d2 & 0xffff0000u) | (va & 0xffff);
+        else
+            *gpa = (d2 & 0xfffff000u) | (va & 0xfff);
+        ap2 = (d2 >> 9) & 1;
+        ap10 = (d2 >> 4) & 3;
+    } else {
+        if (d1 & (1u << 18)) /* supersection, domain 0 */
+            *gpa = (d1 & 0xff000000u) | (va & 0xffffff), domain = 0;
+        else
+            *gpa = (d1 & 0xfff00000u) | (va & 0xfffff);
+        ap2 = (d1 >> 15) & 1;
+        ap10 = (d1 >> 10) & 3;
+    }
+    unsigned dom = (dacr >> (2 * domain)) & 3;
+    if (dom == 0 || dom == 2)
+        return HV_EINVAL; /* domain fault: no access */
+    if (dom == 1 && ap10 == 0)
+        return HV_EINVAL; /* permission fault: no access at PL1 */
+    if (writable)
+        *writable = dom == 3 || !ap2;
+    return 0;
+}
+
+unsigned mem_a32_fault_status(struct hv_vcpu *v, uint64_t va)
+{
+    uint64_t gpa;
+    int level;
+    int err = a32_walk(v, va, &gpa, NULL, &level, NULL);
+    if (level == 0)
+        return 0x08; /* MMU off: a synchronous external abort */
+    if (err == HV_EINVAL)
+        return level == 1 ? 0x05 : 0x07; /* translation fault, section / page */
+    return level == 1 ? 0x0d : 0x0f;     /* mapped: a permission fault */
+}
+
 static bool x86_paging(struct hv_vcpu *v)
 {
     uint64_t cr0 = 0;
@@ -214,11 +311,10 @@ static int walk(struct hv_vcpu *v, uint64_t va, uint64_t *gpa, bool *writable, u
         return x86_walk(v->vm, cr3, va, gpa, writable, hole);
     case HV_ARCH_AARCH64:
         return a64_walk(v, va, gpa, writable, hole);
-    default:
-        *gpa = va & 0xffffffffULL;
-        if (writable)
-            *writable = true;
-        return 0;
+    default: {
+        int level;
+        return a32_walk(v, va, gpa, writable, &level, hole) ? HV_EINVAL : 0;
+    }
     }
 }
 
@@ -388,7 +484,9 @@ int mem_remap(struct hv_vcpu *v, const char *why)
         uc_reg_read(v->uc, UC_X86_REG_CR3, &root);
         err = x86_enum(vm, root, 4, 0, true, &want, &nwant, &cap);
     } else {
-        uint64_t limit = vm->arch == HV_ARCH_AARCH64 ? HV_PA_LIMIT_ARM64 : HV_PA_LIMIT_X86;
+        uint64_t limit = vm->arch == HV_ARCH_AARCH64 ? HV_PA_LIMIT_ARM64
+                         : vm->arch == HV_ARCH_ARM   ? HV_PA_LIMIT_ARM
+                                                     : HV_PA_LIMIT_X86;
         err = runs_push(&want, &nwant, &cap, 0, 0, limit, true);
     }
     for (size_t i = 0; !err && i < nwant; i++)

@@ -88,6 +88,118 @@ static unsigned a64_reg_bytes(struct hv_vcpu *v, arm64_reg r)
     }
 }
 
+/* ---- AArch32 ---- */
+
+static uint64_t a32_regval(struct hv_vcpu *v, arm_reg r, const cs_insn *insn)
+{
+    int id;
+    if (r == ARM_REG_INVALID)
+        return 0;
+    if (r == ARM_REG_PC) /* reads as the instruction + 8 (A32) or + 4, word aligned (T32) */
+        return v->blk_thumb ? ((insn->address + 4) & ~3ULL) : insn->address + 8;
+    if (r >= ARM_REG_R0 && r <= ARM_REG_R12)
+        id = UC_ARM_REG_R0 + (int)(r - ARM_REG_R0);
+    else if (r == ARM_REG_SP)
+        id = UC_ARM_REG_SP;
+    else if (r == ARM_REG_LR)
+        id = UC_ARM_REG_LR;
+    else
+        return 0;
+    uint32_t val = 0;
+    uc_reg_read(v->uc, id, &val);
+    return val;
+}
+
+/* Bytes per register of an A32/T32 load or store, by Capstone id; 0 if it is not one. */
+static unsigned a32_access_size(unsigned id, bool *write, bool *multiple)
+{
+    static const struct { unsigned id; unsigned char size; bool write; } t[] = {
+        { ARM_INS_LDR, 4, false },    { ARM_INS_LDRT, 4, false },   { ARM_INS_LDREX, 4, false },
+        { ARM_INS_LDA, 4, false },    { ARM_INS_LDAEX, 4, false },  { ARM_INS_LDRB, 1, false },
+        { ARM_INS_LDRBT, 1, false },  { ARM_INS_LDRSB, 1, false },  { ARM_INS_LDRSBT, 1, false },
+        { ARM_INS_LDREXB, 1, false }, { ARM_INS_LDAB, 1, false },   { ARM_INS_LDAEXB, 1, false },
+        { ARM_INS_LDRH, 2, false },   { ARM_INS_LDRHT, 2, false },  { ARM_INS_LDRSH, 2, false },
+        { ARM_INS_LDRSHT, 2, false }, { ARM_INS_LDREXH, 2, false }, { ARM_INS_LDAH, 2, false },
+        { ARM_INS_LDAEXH, 2, false }, { ARM_INS_LDRD, 8, false },   { ARM_INS_LDREXD, 8, false },
+        { ARM_INS_LDAEXD, 8, false }, { ARM_INS_STR, 4, true },     { ARM_INS_STRT, 4, true },
+        { ARM_INS_STREX, 4, true },   { ARM_INS_STL, 4, true },     { ARM_INS_STLEX, 4, true },
+        { ARM_INS_STRB, 1, true },    { ARM_INS_STRBT, 1, true },   { ARM_INS_STREXB, 1, true },
+        { ARM_INS_STLB, 1, true },    { ARM_INS_STLEXB, 1, true },  { ARM_INS_STRH, 2, true },
+        { ARM_INS_STRHT, 2, true },   { ARM_INS_STREXH, 2, true },  { ARM_INS_STLH, 2, true },
+        { ARM_INS_STLEXH, 2, true },  { ARM_INS_STRD, 8, true },    { ARM_INS_STREXD, 8, true },
+        { ARM_INS_STLEXD, 8, true },  { ARM_INS_LDM, 4, false },    { ARM_INS_LDMIB, 4, false },
+        { ARM_INS_LDMDA, 4, false },  { ARM_INS_LDMDB, 4, false },  { ARM_INS_POP, 4, false },
+        { ARM_INS_STM, 4, true },     { ARM_INS_STMIB, 4, true },   { ARM_INS_STMDA, 4, true },
+        { ARM_INS_STMDB, 4, true },   { ARM_INS_PUSH, 4, true },
+    };
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+        if (t[i].id == id) {
+            *write = t[i].write;
+            *multiple = id == ARM_INS_LDM || id == ARM_INS_LDMIB || id == ARM_INS_LDMDA ||
+                        id == ARM_INS_LDMDB || id == ARM_INS_POP || id == ARM_INS_STM ||
+                        id == ARM_INS_STMIB || id == ARM_INS_STMDA || id == ARM_INS_STMDB ||
+                        id == ARM_INS_PUSH;
+            return t[i].size;
+        }
+    }
+    return 0;
+}
+
+/*
+ * An A32/T32 access: single loads and stores from their memory operand (index register
+ * shifted and added or subtracted; a post-indexed offset is a separate operand and does not
+ * move the address), LDRD/STRD as one 8-byte access, LDM/STM/PUSH/POP from the base and the
+ * register count. The exclusive stores' first register is the status, not data.
+ */
+static bool a32_access(struct hv_vcpu *v, const cs_insn *insn, uint64_t *ea, unsigned *size,
+                       bool *write, unsigned *count)
+{
+    const cs_arm *a = &insn->detail->arm;
+    bool multiple;
+    unsigned sz = a32_access_size(insn->id, write, &multiple);
+    if (!sz)
+        return false;
+    if (multiple) {
+        unsigned nregs = 0;
+        uint64_t base;
+        if (insn->id == ARM_INS_PUSH || insn->id == ARM_INS_POP) {
+            base = a32_regval(v, ARM_REG_SP, insn);
+            nregs = a->op_count;
+        } else {
+            if (a->op_count < 1 || a->operands[0].type != ARM_OP_REG)
+                return false;
+            base = a32_regval(v, a->operands[0].reg, insn);
+            nregs = a->op_count - 1;
+        }
+        uint64_t span = 4ULL * nregs;
+        switch (insn->id) {
+        case ARM_INS_LDMIB: case ARM_INS_STMIB: base += 4; break;
+        case ARM_INS_LDMDA: case ARM_INS_STMDA: base = base - span + 4; break;
+        case ARM_INS_LDMDB: case ARM_INS_STMDB: case ARM_INS_PUSH: base -= span; break;
+        default: break;
+        }
+        *ea = base & 0xffffffffULL;
+        *size = 4;
+        *count = nregs ? nregs : 1;
+        return true;
+    }
+    for (int i = 0; i < a->op_count; i++) {
+        const cs_arm_op *op = &a->operands[i];
+        if (op->type != ARM_OP_MEM)
+            continue;
+        uint64_t idx = a32_regval(v, op->mem.index, insn);
+        if (op->mem.index != ARM_REG_INVALID && op->shift.type == ARM_SFT_LSL)
+            idx <<= op->shift.value;
+        uint64_t addr = a32_regval(v, op->mem.base, insn);
+        addr = (op->subtracted || op->mem.scale < 0) ? addr - idx : addr + idx;
+        addr += (uint64_t)(int64_t)op->mem.disp;
+        *ea = addr & 0xffffffffULL;
+        *size = sz;
+        return true;
+    }
+    return false;
+}
+
 /* Fills ea/size/write of insn's memory operand; false if it has none. */
 static bool insn_access(struct hv_vcpu *v, const cs_insn *insn, uint64_t *ea, unsigned *size,
                         bool *write, unsigned *count)
@@ -113,6 +225,8 @@ static bool insn_access(struct hv_vcpu *v, const cs_insn *insn, uint64_t *ea, un
         }
         return false;
     }
+    if (v->vm->arch == HV_ARCH_ARM)
+        return a32_access(v, insn, ea, size, write, count);
     const cs_arm64 *a = &insn->detail->arm64;
     const char *m = insn->mnemonic;
     size_t ml = strlen(m);
@@ -164,12 +278,13 @@ static int scan_block(struct hv_vcpu *v, bool (*visit)(struct hv_vcpu *, const c
     uint32_t n = v->blk_size < sizeof code ? v->blk_size : sizeof code;
     if (!n || uc_mem_read(v->uc, v->blk_pc, code, n) != UC_ERR_OK)
         return HV_EINVAL;
-    cs_insn *insn = cs_malloc(v->vm->cs);
+    csh cs = vcpu_cs(v);
+    cs_insn *insn = cs_malloc(cs);
     const uint8_t *p = code;
     size_t left = n;
     uint64_t a = v->blk_pc;
     int err = HV_EINVAL;
-    for (uint32_t i = 0; cs_disasm_iter(v->vm->cs, &p, &left, &a, insn); i++) {
+    for (uint32_t i = 0; cs_disasm_iter(cs, &p, &left, &a, insn); i++) {
         if (visit(v, insn, i, ctx)) {
             err = 0;
             break;
@@ -252,20 +367,29 @@ int pcfind_insn(struct hv_vcpu *v, uint64_t hint, const unsigned *ids, size_t ni
     return err;
 }
 
-int pcfind_ea(struct hv_vcpu *v, uint64_t pc, uint64_t *ea)
+int pcfind_ea(struct hv_vcpu *v, uint64_t pc, uint64_t *ea, bool *write)
 {
     uint8_t code[16];
-    if (uc_mem_read(v->uc, pc, code, v->vm->arch == HV_ARCH_X86_64 ? 15 : 4) != UC_ERR_OK)
+    size_t n = v->vm->arch == HV_ARCH_X86_64 ? 15 : 4;
+    if (uc_mem_read(v->uc, pc, code, n) != UC_ERR_OK)
         return HV_EINVAL;
-    cs_insn *insn = cs_malloc(v->vm->cs);
+    /* the faulting instruction's own mode: a T32 block's, or the CPU's now */
+    bool saved = v->blk_thumb;
+    v->blk_thumb = hv_vcpu_thumb(v);
+    csh cs = vcpu_cs(v);
+    cs_insn *insn = cs_malloc(cs);
     const uint8_t *p = code;
-    size_t left = v->vm->arch == HV_ARCH_X86_64 ? 15 : 4;
+    size_t left = n;
     uint64_t a = pc;
     int err = HV_EINVAL;
     unsigned sz, cnt;
     bool w;
-    if (cs_disasm_iter(v->vm->cs, &p, &left, &a, insn) && insn_access(v, insn, ea, &sz, &w, &cnt))
+    if (cs_disasm_iter(cs, &p, &left, &a, insn) && insn_access(v, insn, ea, &sz, &w, &cnt)) {
         err = 0;
+        if (write)
+            *write = w;
+    }
     cs_free(insn, 1);
+    v->blk_thumb = saved;
     return err;
 }

@@ -34,6 +34,14 @@
 /* Physical address space covered by hole MMIO regions. */
 #define HV_PA_LIMIT_X86   (1ULL << 32)
 #define HV_PA_LIMIT_ARM64 (1ULL << 40)
+#define HV_PA_LIMIT_ARM   (1ULL << 32)
+
+/* AArch32 CPSR bits hvsim reads or sets. */
+#define A32_CPSR_T     (1u << 5)
+#define A32_CPSR_MODE  0x1fu
+#define A32_MODE_SVC   0x13u
+#define A32_MODE_ABT   0x17u
+#define A32_MODE_UND   0x1bu
 
 struct hv_region {
     uint64_t gpa, size;
@@ -64,7 +72,9 @@ struct hv_blk {
     uint64_t pc;
     uint32_t size;     /* bytes, as the block hook reports */
     uint32_t icount;
-    uint16_t *offs;    /* x86: instruction start offsets, decoded on demand (icount entries) */
+    uint16_t *offs;    /* x86 and T32: instruction start offsets, decoded on demand (icount
+                        * entries) */
+    bool thumb;        /* arm: a T32 block (instructions of 2 or 4 bytes) */
 };
 
 struct hv_blktab {
@@ -97,6 +107,7 @@ struct hv_vcpu {
     uint64_t blk_pc;          /* current block */
     uint64_t blk_base;        /* icount before the current block */
     uint32_t blk_size;
+    bool blk_thumb;           /* arm: the current block is T32 */
     uint64_t slice_end;
     uint64_t pause_icount;    /* pause when icount reaches this (0: never) */
 
@@ -130,7 +141,7 @@ struct hv_vcpu {
     bool remap_pending;
     const char *remap_why;
 
-    /* special-instruction hooks (x86: msr, cr writes, invlpg) */
+    /* special-instruction hooks (x86: msr, cr writes, invlpg; arm: conditional SMC/HVC) */
     uint64_t *hooked;
     size_t nhooked;
     uint64_t *to_hook;
@@ -188,7 +199,8 @@ struct hv_vm {
     size_t nafters;
     uint64_t after_ids;       /* ids handed out so far */
 
-    csh cs;                   /* capstone handle for the arch */
+    csh cs;                   /* capstone handle for the arch (arm: A32) */
+    csh cs_thumb;             /* arm: a second handle for T32 code, else 0 */
     char *evbuf;
     size_t evbuf_size;
 };
@@ -225,6 +237,9 @@ int mem_walk(struct hv_vcpu *v, uint64_t va, uint64_t *gpa, bool *writable);
  * a page-table entry on the way lies in one; *gpa is that address. False if va translates to
  * RAM or the tables have no mapping for it (a guest fault). */
 bool mem_fetch_unbacked(struct hv_vcpu *v, uint64_t va, uint64_t *gpa);
+/* arm: the short-descriptor fault status a fault at va has in the guest's tables (0x05 / 0x07
+ * translation fault, section / page; 0x0d / 0x0f permission fault). */
+unsigned mem_a32_fault_status(struct hv_vcpu *v, uint64_t va);
 
 /* blocks.c */
 struct hv_blk *blk_lookup(struct hv_blktab *t, uint64_t pc, uint32_t size);
@@ -240,8 +255,9 @@ int pcfind_access(struct hv_vcpu *v, uint64_t va, bool write, uint64_t *pc, uint
 /* First instruction at or after hint in the current block whose Capstone id is in ids. */
 int pcfind_insn(struct hv_vcpu *v, uint64_t hint, const unsigned *ids, size_t nids, uint64_t *pc,
                 uint32_t *index);
-/* Effective address of the (first) memory operand of the instruction at pc. */
-int pcfind_ea(struct hv_vcpu *v, uint64_t pc, uint64_t *ea);
+/* Effective address of the (first) memory operand of the instruction at pc, and (write not
+ * NULL) whether it is a store. */
+int pcfind_ea(struct hv_vcpu *v, uint64_t pc, uint64_t *ea, bool *write);
 
 /* excp.c */
 int excp_deliver(struct hv_vcpu *v);
@@ -254,6 +270,17 @@ int arch_reg_id(enum hv_arch a, const char *name);
 int arch_gpr_id(enum hv_arch a, unsigned idx);
 /* AArch64 system register by name, for UC_ARM64_REG_CP_REG; -1 if unknown. */
 int arch_sysreg(enum hv_arch a, const char *name, uc_arm64_cp_reg *out);
+/* AArch32 CP15 register by name ("sctlr", "ttbr0", ...), for UC_ARM_REG_CP_REG; -1 if
+ * unknown. The Non-secure copy of banked registers: the guest runs Non-secure. */
+int arch_cp15(enum hv_arch a, const char *name, uc_arm_cp_reg *out);
+/* Reads / writes one CP15 register of an arm engine (0 if unreadable). */
+uint32_t a32_cp15_read(uc_engine *uc, uint32_t crn, uint32_t opc1, uint32_t crm, uint32_t opc2);
+void a32_cp15_write(uc_engine *uc, uint32_t crn, uint32_t opc1, uint32_t crm, uint32_t opc2,
+                    uint32_t val);
+/* Opens a Capstone handle with details on (arm: T32 when thumb). */
+int sim_cs_open(enum hv_arch arch, bool thumb, csh *h);
+/* The capstone handle that decodes v's current block (T32 or the arch's own). */
+csh vcpu_cs(const struct hv_vcpu *v);
 
 /* sched.c: splitmix64 */
 uint64_t sched_next(uint64_t *state);

@@ -29,7 +29,7 @@
 #include "sim/sim_int.h"
 
 void vm_ucall(struct hv_vcpu *v, uint64_t gva);
-int sim_cs_open(enum hv_arch arch, csh *h);
+
 
 static inline void stop_next(struct hv_vcpu *v, enum hv_stop why)
 {
@@ -82,6 +82,20 @@ void vcpu_write_pc(struct hv_vcpu *v, uint64_t pc)
         uc_reg_write(v->uc, UC_ARM_REG_PC, &p);
     }
     }
+}
+
+bool hv_vcpu_thumb(struct hv_vcpu *v)
+{
+    uint32_t cpsr = 0;
+    if (v->vm->arch != HV_ARCH_ARM)
+        return false;
+    uc_reg_read(v->uc, UC_ARM_REG_CPSR, &cpsr);
+    return (cpsr & A32_CPSR_T) != 0;
+}
+
+csh vcpu_cs(const struct hv_vcpu *v)
+{
+    return v->blk_thumb && v->vm->cs_thumb ? v->vm->cs_thumb : v->vm->cs;
 }
 
 /*
@@ -179,6 +193,90 @@ static bool x86_scan_block(struct hv_vcpu *v, uint64_t pc, uint32_t size)
     return need;
 }
 
+/* ---- arm: conditional SMC/HVC, found when a block is first seen, hooked by address ---- */
+
+/* An A32 SMC or HVC with a condition other than AL (or 1111, which is not SMC/HVC). */
+static bool a32_cond_call(uint32_t insn)
+{
+    unsigned cond = insn >> 28;
+    if (cond >= 0xe)
+        return false;
+    return (insn & 0x0ffffff0u) == 0x01600070u /* SMC */ ||
+           (insn & 0x0ff000f0u) == 0x01400070u /* HVC */;
+}
+
+/*
+ * A conditional SMC/HVC ends its translation block (it may raise an exception), so only the
+ * block's last instruction can be one. When its condition fails QEMU does not trap it, but
+ * hardware may (ARM DDI 0406C B1.14.2), and KVM then only advances the PC: a code hook on the
+ * instruction lets the model see that case. Returns true if a hook is still to be installed.
+ */
+static bool a32_scan_block(struct hv_vcpu *v, uint64_t pc, uint32_t size)
+{
+    uint32_t insn = 0;
+    uint64_t last = pc + size - 4;
+    if (size < 4 || uc_mem_read(v->uc, last, &insn, 4) != UC_ERR_OK || !a32_cond_call(insn) ||
+        is_hooked(v, last))
+        return false;
+    uint64_t *nt = realloc(v->to_hook, (v->nto_hook + 1) * sizeof *nt);
+    if (!nt)
+        return false;
+    v->to_hook = nt;
+    v->to_hook[v->nto_hook++] = last;
+    return true;
+}
+
+/* ARM ARM A8.3 ConditionPassed(), from CPSR.NZCV. */
+static bool a32_cond_passed(unsigned cond, uint32_t cpsr)
+{
+    bool n = (cpsr >> 31) & 1, z = (cpsr >> 30) & 1, c = (cpsr >> 29) & 1, vf = (cpsr >> 28) & 1;
+    bool r;
+    switch (cond >> 1) {
+    case 0: r = z; break;                 /* EQ / NE */
+    case 1: r = c; break;                 /* CS / CC */
+    case 2: r = n; break;                 /* MI / PL */
+    case 3: r = vf; break;                /* VS / VC */
+    case 4: r = c && !z; break;           /* HI / LS */
+    case 5: r = n == vf; break;           /* GE / LT */
+    case 6: r = n == vf && !z; break;     /* GT / LE */
+    default: return true;                 /* AL */
+    }
+    return (cond & 1) ? !r : r;
+}
+
+static enum hv_exit_action hypercall_exit(struct hv_vcpu *v, struct hv_exit_hypercall *e);
+static void hypercall_finish(struct hv_vcpu *v, enum hv_exit_action act, uint64_t pc,
+                             uint64_t next, bool inside);
+
+/*
+ * Runs before a conditional SMC/HVC. A passing condition is left to the trap (hook_intr), so
+ * the call is reported once; a failing one is reported here with cond_failed set. The default
+ * answer is what a CPU that does not trap it does: nothing, the pc moves past it.
+ */
+static void hook_a32_cond(uc_engine *uc, uint64_t pc, uint32_t size, void *ud)
+{
+    struct hv_vcpu *v = ud;
+    uint32_t insn = 0, cpsr = 0;
+    if (uc_mem_read(uc, pc, &insn, 4) != UC_ERR_OK || !a32_cond_call(insn))
+        return;
+    uc_reg_read(uc, UC_ARM_REG_CPSR, &cpsr);
+    if ((cpsr & A32_CPSR_T) || a32_cond_passed(insn >> 28, cpsr))
+        return;
+    bool smc = (insn & 0x0ffffff0u) == 0x01600070u;
+    exit_at(v, pc);
+    struct hv_exit_hypercall e = {
+        .insn = smc ? HV_HC_SMC : HV_HC_HVC,
+        .imm = smc ? (insn & 0xf) : (((insn >> 4) & 0xfff0) | (insn & 0xf)),
+        .pc = pc, .len = 4, .aarch32 = true, .cond_failed = true,
+    };
+    v->in_exit = true;
+    enum hv_exit_action act = hypercall_exit(v, &e);
+    v->in_exit = false;
+    /* Handled: the instruction is its block's last, so it is counted already and falls
+     * through to pc + 4 by itself (its condition fails). */
+    hypercall_finish(v, act, pc, pc + 4, true);
+}
+
 static void hook_block(uc_engine *uc, uint64_t pc, uint32_t size, void *ud)
 {
     struct hv_vcpu *v = ud;
@@ -194,6 +292,7 @@ static void hook_block(uc_engine *uc, uint64_t pc, uint32_t size, void *ud)
         b = blk_lookup(&v->blocks, pc, size);
     if (__builtin_expect(!b, 0)) {
         uint32_t icount;
+        bool thumb = false;
         if (v->vm->arch == HV_ARCH_X86_64) {
             uc_tb tb;
             if (hv_uc_request_cache(uc, pc, &tb) != UC_ERR_OK) {
@@ -206,8 +305,22 @@ static void hook_block(uc_engine *uc, uint64_t pc, uint32_t size, void *ud)
                 stop_now(v, STOP_RETRANSLATE, pc);
                 return;
             }
+        } else if (v->vm->arch == HV_ARCH_ARM && hv_vcpu_thumb(v)) {
+            /* T32: 2- and 4-byte instructions; the translator knows how many */
+            uc_tb tb;
+            if (hv_uc_request_cache(uc, pc, &tb) != UC_ERR_OK) {
+                stop_now(v, STOP_END, pc);
+                vm_end(v->vm, HV_OUT_ERROR);
+                return;
+            }
+            icount = tb.icount;
+            thumb = true;
         } else {
             icount = size / 4;
+            if (v->vm->arch == HV_ARCH_ARM && a32_scan_block(v, pc, size)) {
+                stop_now(v, STOP_RETRANSLATE, pc);
+                return;
+            }
         }
         b = blk_insert(&v->blocks, pc, size, icount);
         if (!b) {
@@ -215,10 +328,12 @@ static void hook_block(uc_engine *uc, uint64_t pc, uint32_t size, void *ud)
             vm_end(v->vm, HV_OUT_ERROR);
             return;
         }
+        b->thumb = thumb;
     }
     v->last_blk = b;
     v->blk_pc = pc;
     v->blk_size = size;
+    v->blk_thumb = b->thumb;
     v->blk_base = v->icount;
     v->icount += b->icount;
 }
@@ -428,19 +543,23 @@ static int hook_cpuid(uc_engine *uc, void *ud)
 
 static const char *const hc_names[] = { "vmcall", "vmmcall", "hvc", "smc" };
 
-/* Runs a hypercall exit; returns the action. pc/len describe the instruction. */
-static enum hv_exit_action hypercall_exit(struct hv_vcpu *v, enum hv_hc_insn insn, uint64_t imm,
-                                          uint64_t pc, unsigned len)
+/* Runs a hypercall exit described by e; returns the action. The default (no model answer) is
+ * HANDLED: the pc moves past the instruction, registers unchanged. */
+static enum hv_exit_action hypercall_exit(struct hv_vcpu *v, struct hv_exit_hypercall *e)
 {
-    struct hv_exit_hypercall e = { .insn = insn, .imm = imm, .pc = pc, .len = len };
     const struct hv_model_ops *m = v->vm->model;
     uint64_t nr = hv_vcpu_gpr(v, 0);
-    enum hv_exit_action act = m->hypercall ? m->hypercall(v, &e) : HV_ACT_DEFAULT;
+    enum hv_hc_insn insn = e->insn;
+    uint64_t imm = e->imm;
+    bool cond_failed = e->cond_failed;
+    enum hv_exit_action act = m->hypercall ? m->hypercall(v, e) : HV_ACT_DEFAULT;
     struct hv_ev_hypercall ev = { .insn = hc_names[insn], .imm = imm, .nr = nr,
-                                  .handled_by = act == HV_ACT_DEFAULT ? "none" : m->name };
+                                  .handled_by = act == HV_ACT_DEFAULT ? "none" : m->name,
+                                  .cond_failed = cond_failed };
     hv_vcpu_emit(v, HV_EV_hypercall, &ev);
     return act == HV_ACT_DEFAULT ? HV_ACT_HANDLED : act;
 }
+
 
 /* Applies a hypercall action after the exit; next = the pc after the instruction. */
 static void hypercall_finish(struct hv_vcpu *v, enum hv_exit_action act, uint64_t pc,
@@ -475,11 +594,40 @@ static void hypercall_finish(struct hv_vcpu *v, enum hv_exit_action act, uint64_
     }
 }
 
+/*
+ * arm: Unicorn 2.0.1 turns yield and wfe (QEMU's EXCP_YIELD) into the invalid-instruction
+ * hook, with the pc already past the instruction, which ends its block. A real UNDEF leaves the
+ * pc at the instruction, so a hint is told apart by the pc being the current block's end with
+ * a yield or wfe just before it.
+ */
+static bool a32_yielded(struct hv_vcpu *v)
+{
+    uint64_t pc = vcpu_read_pc(v);
+    if (pc != v->blk_pc + v->blk_size)
+        return false;
+    if (v->blk_thumb) {
+        uint16_t hw[2] = { 0, 0 };
+        if (pc >= 2 && uc_mem_read(v->uc, pc - 2, &hw[1], 2) == UC_ERR_OK &&
+            (hw[1] == 0xbf10 || hw[1] == 0xbf20))
+            return true; /* yield, wfe (T16) */
+        return pc >= 4 && uc_mem_read(v->uc, pc - 4, hw, 4) == UC_ERR_OK && hw[0] == 0xf3af &&
+               (hw[1] == 0x8001 || hw[1] == 0x8002);
+    }
+    uint32_t insn = 0;
+    return pc >= 4 && uc_mem_read(v->uc, pc - 4, &insn, 4) == UC_ERR_OK &&
+           ((insn & 0x0fffffff) == 0x0320f001 || (insn & 0x0fffffff) == 0x0320f002);
+}
+
 /* x86: vmcall/vmmcall and every other #UD arrive here with RIP at the instruction; emulation
  * always stops afterwards. */
 static bool hook_invalid(uc_engine *uc, void *ud)
 {
     struct hv_vcpu *v = ud;
+    if (v->vm->arch == HV_ARCH_ARM && a32_yielded(v)) {
+        /* yield / wfe: a hint, done; the engine stopped past it, which ended its block */
+        stop_noted(v, STOP_NONE, vcpu_read_pc(v));
+        return true;
+    }
     if (v->vm->arch != HV_ARCH_X86_64) {
         uint64_t pc = vcpu_read_pc(v);
         exit_at(v, pc);
@@ -497,8 +645,9 @@ static bool hook_invalid(uc_engine *uc, void *ud)
     bool vmmcall = b[0] == 0x0f && b[1] == 0x01 && b[2] == 0xd9;
     if (vmcall || vmmcall) {
         v->in_exit = true;
-        enum hv_exit_action act =
-            hypercall_exit(v, vmcall ? HV_HC_VMCALL : HV_HC_VMMCALL, 0, rip, 3);
+        struct hv_exit_hypercall e = { .insn = vmcall ? HV_HC_VMCALL : HV_HC_VMMCALL,
+                                       .pc = rip, .len = 3 };
+        enum hv_exit_action act = hypercall_exit(v, &e);
         v->in_exit = false;
         hypercall_finish(v, act, rip, rip + 3, false);
         return true;
@@ -537,8 +686,9 @@ static void a64_intr(struct hv_vcpu *v, uint32_t intno)
         v->exit_pc = pc - 4;
         v->exit_icount = v->icount - 1;
         v->in_exit = true;
-        enum hv_exit_action act = hypercall_exit(
-            v, intno == ARM_EXCP_HVC ? HV_HC_HVC : HV_HC_SMC, (insn >> 5) & 0xffff, pc - 4, 4);
+        struct hv_exit_hypercall e = { .insn = intno == ARM_EXCP_HVC ? HV_HC_HVC : HV_HC_SMC,
+                                       .imm = (insn >> 5) & 0xffff, .pc = pc - 4, .len = 4 };
+        enum hv_exit_action act = hypercall_exit(v, &e);
         v->in_exit = false;
         hypercall_finish(v, act, pc - 4, pc, true);
         return;
@@ -566,7 +716,7 @@ static void a64_intr(struct hv_vcpu *v, uint32_t intno)
     case ARM_EXCP_DATA_ABORT: {
         ec = 0x25;
         /* the faulting address is not reported by Unicorn: recompute it from the instruction */
-        if (pcfind_ea(v, pc, &far))
+        if (pcfind_ea(v, pc, &far, NULL))
             far = 0;
         err = (1u << 25) | 0x07;
         break;
@@ -610,6 +760,83 @@ static enum hv_stop fetch_unbacked_exit(struct hv_vcpu *v, uint64_t pc)
     return act == HV_ACT_STOP_VCPU ? STOP_VCPU : act == HV_ACT_END_RUN ? STOP_END : STOP_NONE;
 }
 
+/*
+ * arm (AArch32): the same QEMU exception numbers. HVC, SMC and SVC leave the pc after the
+ * instruction, which ended its block (HVC and SMC are 4 bytes in A32 and T32 alike); aborts
+ * and BKPT leave it at the instruction. The exception's vector number is the AArch32
+ * syndrome's class, as on aarch64, so models inject the same numbers for both (excp.c maps it
+ * to the vector-table entry).
+ */
+static void a32_intr(struct hv_vcpu *v, uint32_t intno)
+{
+    uint64_t pc = vcpu_read_pc(v);
+    bool thumb = hv_vcpu_thumb(v);
+    if (intno == ARM_EXCP_HVC || intno == ARM_EXCP_SMC) {
+        bool hvc = intno == ARM_EXCP_HVC;
+        uint64_t at = pc - 4, imm;
+        if (thumb) {
+            uint16_t hw[2] = { 0, 0 };
+            uc_mem_read(v->uc, at, hw, sizeof hw);
+            imm = hvc ? ((uint64_t)(hw[0] & 0xf) << 12) | (hw[1] & 0xfff) : (hw[0] & 0xfu);
+        } else {
+            uint32_t insn = 0;
+            uc_mem_read(v->uc, at, &insn, 4);
+            imm = hvc ? (((insn >> 4) & 0xfff0) | (insn & 0xf)) : (insn & 0xf);
+        }
+        v->exit_pc = at;
+        v->exit_icount = v->icount - 1;
+        v->in_exit = true;
+        struct hv_exit_hypercall e = { .insn = hvc ? HV_HC_HVC : HV_HC_SMC, .imm = imm,
+                                       .pc = at, .len = 4, .aarch32 = true };
+        enum hv_exit_action act = hypercall_exit(v, &e);
+        v->in_exit = false;
+        hypercall_finish(v, act, at, pc, true);
+        return;
+    }
+    unsigned ilen = thumb ? 2 : 4;
+    uint64_t at = pc, err = 0, far = 0;
+    unsigned ec;
+    switch (intno) {
+    case ARM_EXCP_SWI: {
+        at = pc - ilen;
+        uint32_t insn = 0;
+        uc_mem_read(v->uc, at, &insn, ilen);
+        ec = 0x11; /* SVC from AArch32 */
+        err = (thumb ? 0 : (1u << 25)) | (insn & 0xffff & (thumb ? 0xff : 0xffff));
+        break;
+    }
+    case ARM_EXCP_BKPT:
+        ec = 0x38; /* BKPT from AArch32: a prefetch abort (debug event) */
+        err = 1u << 25;
+        far = pc;
+        break;
+    case ARM_EXCP_PREFETCH_ABORT:
+        ec = 0x21;
+        far = pc;
+        err = (1u << 25) | mem_a32_fault_status(v, pc);
+        break;
+    case ARM_EXCP_DATA_ABORT: {
+        ec = 0x25;
+        bool write = false;
+        /* Unicorn reports no fault address: recompute it from the instruction */
+        if (pcfind_ea(v, pc, &far, &write))
+            far = 0;
+        err = (1u << 25) | (write ? 1u << 6 : 0) | mem_a32_fault_status(v, far);
+        break;
+    }
+    default:
+        ec = 0;
+        err = 1u << 25;
+        break;
+    }
+    exit_at(v, at);
+    v->icount = intno == ARM_EXCP_SWI ? v->exit_icount + 1 : v->exit_icount;
+    hv_vcpu_inject(v, ec, ((uint64_t)ec << 26) | err);
+    v->pend_addr = far;
+    v->pend_pc = intno == ARM_EXCP_SWI ? pc : at;
+    stop_now(v, STOP_EXCEPTION, v->pend_pc);
+}
+
 static void hook_intr(uc_engine *uc, uint32_t intno, void *ud)
 {
     struct hv_vcpu *v = ud;
@@ -617,9 +844,8 @@ static void hook_intr(uc_engine *uc, uint32_t intno, void *ud)
         a64_intr(v, intno);
         return;
     }
-    if (v->vm->arch != HV_ARCH_X86_64) {
-        stop_now(v, STOP_END, vcpu_read_pc(v));
-        vm_end(v->vm, HV_OUT_EXCEPTION);
+    if (v->vm->arch == HV_ARCH_ARM) {
+        a32_intr(v, intno);
         return;
     }
     /* x86: faults leave RIP at the instruction; int n / int3 leave it after. */
@@ -795,8 +1021,22 @@ static bool hook_write_prot(uc_engine *uc, uc_mem_type type, uint64_t addr, int 
     struct hv_region *reg = vm_region_find(v->vm, gpa);
     if (!reg || !reg->readonly)
         return false;
-    mmio_locate(v, addr, true);
     uint64_t data = size >= 8 ? (uint64_t)value : (uint64_t)value & ((1ULL << (size * 8)) - 1);
+    if (v->half_pending) {
+        /* arm strd: the second half of one 8-byte store */
+        v->half_pending = false;
+        data = v->half_data | (data << 32);
+        v->in_exit = true;
+        mmio_exit(v, gpa - 4, 8, true, &data);
+        v->in_exit = false;
+        return true;
+    }
+    unsigned isize = mmio_locate(v, addr, true);
+    if (isize == 8 && size == 4) {
+        v->half_pending = true;
+        v->half_data = data;
+        return true;
+    }
     v->in_exit = true;
     mmio_exit(v, gpa, (unsigned)size, true, &data);
     v->in_exit = false;
@@ -860,7 +1100,16 @@ int vcpu_open(struct hv_vcpu *v)
     switch (v->vm->arch) {
     case HV_ARCH_X86_64: e = uc_open(UC_ARCH_X86, UC_MODE_64, &v->uc); break;
     case HV_ARCH_AARCH64: e = uc_open(UC_ARCH_ARM64, UC_MODE_ARM, &v->uc); break;
-    default: return hv_error_set(HV_EUNSUPP, "arch %s is not supported yet",
+    case HV_ARCH_ARM:
+        e = uc_open(UC_ARCH_ARM, UC_MODE_ARM, &v->uc);
+        /* Cortex-A15 (ARMv7-A with the Security and Virtualization Extensions, LPAE): Unicorn's
+         * default for UC_MODE_ARM too, chosen explicitly so a later default cannot change the
+         * guest's CPU. It must be set before anything else touches the engine. */
+        if (e == UC_ERR_OK)
+            e = uc_ctl(v->uc, HV_UC_CTL(UC_CTL_CPU_MODEL, 1, UC_CTL_IO_WRITE),
+                       (int)UC_CPU_ARM_CORTEX_A15);
+        break;
+    default: return hv_error_set(HV_EUNSUPP, "arch %s is not supported",
                                  hv_arch_name(v->vm->arch));
     }
     if (e != UC_ERR_OK)
@@ -917,6 +1166,23 @@ int vcpu_reset(struct hv_vcpu *v)
         uc_reg_write(v->uc, UC_X86_REG_RDI, v->arg0 ? &v->arg0 : &id);
         uc_reg_write(v->uc, UC_X86_REG_RSI, &nr);
         uc_reg_write(v->uc, UC_X86_REG_RSP, &zero);
+    } else if (v->vm->arch == HV_ARCH_ARM) {
+        /* Non-secure PL1 with HVC enabled: SCR = NS | HCE. Then HVC and SMC both trap (as
+         * EXCP_HVC / EXCP_SMC, pc after them), and the guest's CP15 accesses reach the
+         * Non-secure copies of banked registers (SCTLR, TTBR0, VBAR, ...). SVC mode, A32, IRQ,
+         * FIQ and asynchronous aborts masked, flags clear. The entry's bit 0 selects T32, as an
+         * ELF entry does. */
+        uc_arm_cp_reg scr = { .cp = 15, .sec = 1, .crn = 1, .crm = 1, .val = 0x101 };
+        uc_reg_write(v->uc, UC_ARM_REG_CP_REG, &scr);
+        uint32_t cpsr = 0x1c0 | A32_MODE_SVC | ((v->entry & 1) ? A32_CPSR_T : 0);
+        uint32_t r0 = (uint32_t)(v->arg0 ? v->arg0 : id), r1 = (uint32_t)nr, z = 0;
+        uint32_t pc = (uint32_t)v->entry;
+        uc_reg_write(v->uc, UC_ARM_REG_CPSR, &cpsr);
+        uc_reg_write(v->uc, UC_ARM_REG_PC, &pc);
+        uc_reg_write(v->uc, UC_ARM_REG_R0, &r0);
+        uc_reg_write(v->uc, UC_ARM_REG_R1, &r1);
+        uc_reg_write(v->uc, UC_ARM_REG_SP, &z);
+        uc_reg_write(v->uc, UC_ARM_REG_LR, &z);
     } else {
         /* Non-secure EL1 with HVC enabled (SCR_EL3 = NS|HCE|RW) and AArch64 EL1
          * (HCR_EL2.RW): hvc then traps as EXCP_HVC with the pc after it. */
@@ -933,9 +1199,10 @@ int vcpu_reset(struct hv_vcpu *v)
 
 static int install_pending_hooks(struct hv_vcpu *v)
 {
+    void *cb = v->vm->arch == HV_ARCH_ARM ? (void *)hook_a32_cond : (void *)hook_special;
     for (size_t i = 0; i < v->nto_hook; i++) {
         uint64_t a = v->to_hook[i];
-        int err = add_hook(v, UC_HOOK_CODE, (void *)hook_special, a, a);
+        int err = add_hook(v, UC_HOOK_CODE, cb, a, a);
         if (err)
             return err;
         uint64_t *nh = realloc(v->hooked, (v->nhooked + 1) * sizeof *nh);
@@ -949,14 +1216,37 @@ static int install_pending_hooks(struct hv_vcpu *v)
     return 0;
 }
 
-static bool halted_insn(struct hv_vcpu *v, uint64_t pc)
+/* The length of the hlt / wfi that ends just before pc, or 0 if there is none. */
+static unsigned halted_insn(struct hv_vcpu *v, uint64_t pc)
 {
-    if (v->vm->arch == HV_ARCH_X86_64) {
-        uint8_t b = 0;
-        return pc && uc_mem_read(v->uc, pc - 1, &b, 1) == UC_ERR_OK && b == 0xf4;
-    }
     uint32_t insn = 0;
-    return pc >= 4 && uc_mem_read(v->uc, pc - 4, &insn, 4) == UC_ERR_OK && insn == 0xd503207f;
+    switch (v->vm->arch) {
+    case HV_ARCH_X86_64: {
+        uint8_t b = 0;
+        return pc && uc_mem_read(v->uc, pc - 1, &b, 1) == UC_ERR_OK && b == 0xf4 ? 1 : 0;
+    }
+    case HV_ARCH_AARCH64:
+        return pc >= 4 && uc_mem_read(v->uc, pc - 4, &insn, 4) == UC_ERR_OK &&
+                       insn == 0xd503207f
+                   ? 4
+                   : 0;
+    default:
+        if (hv_vcpu_thumb(v)) {
+            uint16_t hw[2] = { 0, 0 };
+            if (pc >= 2 && uc_mem_read(v->uc, pc - 2, &hw[1], 2) == UC_ERR_OK &&
+                hw[1] == 0xbf30)
+                return 2; /* wfi (T16) */
+            if (pc >= 4 && uc_mem_read(v->uc, pc - 4, hw, 4) == UC_ERR_OK && hw[0] == 0xf3af &&
+                hw[1] == 0x8003)
+                return 4; /* wfi.w */
+            return 0;
+        }
+        /* wfi with any condition: a failed one does not stop the engine */
+        return pc >= 4 && uc_mem_read(v->uc, pc - 4, &insn, 4) == UC_ERR_OK &&
+                       (insn & 0x0fffffff) == 0x0320f003
+                   ? 4
+                   : 0;
+    }
 }
 
 static void end_unicorn_error(struct hv_vcpu *v, uc_err e, uint64_t pc)
@@ -991,6 +1281,9 @@ int vcpu_run_slice(struct hv_vcpu *v, uint64_t budget)
         v->stop = STOP_NONE;
         if (v->vm->arch == HV_ARCH_X86_64)
             excp_x86_reset_fault_state(v);
+        /* arm: uc_emu_start writes the pc, and bit 0 of it selects T32 */
+        if (v->vm->arch == HV_ARCH_ARM)
+            pc = (pc & ~1ULL) | (hv_vcpu_thumb(v) ? 1 : 0);
         uc_err e = uc_emu_start(v->uc, pc, HV_UNTIL, 0, 0);
         uint64_t now = v->resume_valid ? v->resume_pc : vcpu_read_pc(v);
         if (e != UC_ERR_OK) {
@@ -1022,9 +1315,10 @@ int vcpu_run_slice(struct hv_vcpu *v, uint64_t budget)
         case STOP_EXCEPTION:
             continue;
         case STOP_NONE:
-            if (!v->resume_valid && halted_insn(v, now)) {
+            unsigned hlen = v->resume_valid ? 0 : halted_insn(v, now);
+            if (hlen) {
                 /* hlt / wfi stop the engine by themselves, with the pc after them */
-                v->exit_pc = v->vm->arch == HV_ARCH_X86_64 ? now - 1 : now - 4;
+                v->exit_pc = now - hlen;
                 v->exit_icount = v->icount - 1;
                 v->in_exit = true;
                 hv_vcpu_emit(v, HV_EV_halt, NULL);

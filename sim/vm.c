@@ -27,7 +27,7 @@
 
 #include "sim/sim_int.h"
 
-int sim_cs_open(enum hv_arch arch, csh *h);
+
 
 int vm_err_uc(uc_err e, const char *what)
 {
@@ -128,7 +128,9 @@ int hv_vm_create(struct hv_vm **out, const struct hv_vm_config *cfg)
         err = HV_ENOMEM;
         goto fail;
     }
-    err = sim_cs_open(vm->arch, &vm->cs);
+    err = sim_cs_open(vm->arch, false, &vm->cs);
+    if (!err && vm->arch == HV_ARCH_ARM)
+        err = sim_cs_open(vm->arch, true, &vm->cs_thumb);
     if (err)
         goto fail;
     for (unsigned i = 0; i < vm->nr; i++) {
@@ -166,6 +168,8 @@ void hv_vm_destroy(struct hv_vm *vm)
     free(vm->vcpus);
     if (vm->cs)
         cs_close(&vm->cs);
+    if (vm->cs_thumb)
+        cs_close(&vm->cs_thumb);
     free(vm->evbuf);
     free(vm->afters);
     free(vm->output);
@@ -431,9 +435,15 @@ uint64_t hv_vcpu_pc(struct hv_vcpu *v)
 int hv_vcpu_reg_by_name(struct hv_vcpu *v, const char *name, uint64_t *out)
 {
     uc_arm64_cp_reg cp;
+    uc_arm_cp_reg cp32;
     if (arch_sysreg(v->vm->arch, name, &cp) == 0) {
         uc_reg_read(v->uc, UC_ARM64_REG_CP_REG, &cp);
         *out = cp.val;
+        return 0;
+    }
+    if (arch_cp15(v->vm->arch, name, &cp32) == 0) {
+        uc_reg_read(v->uc, UC_ARM_REG_CP_REG, &cp32);
+        *out = cp32.val;
         return 0;
     }
     int id = arch_reg_id(v->vm->arch, name);
@@ -451,9 +461,15 @@ int hv_vcpu_reg_by_name(struct hv_vcpu *v, const char *name, uint64_t *out)
 int hv_vcpu_set_reg_by_name(struct hv_vcpu *v, const char *name, uint64_t val)
 {
     uc_arm64_cp_reg cp;
+    uc_arm_cp_reg cp32;
     if (arch_sysreg(v->vm->arch, name, &cp) == 0) {
         cp.val = val;
         uc_reg_write(v->uc, UC_ARM64_REG_CP_REG, &cp);
+        return 0;
+    }
+    if (arch_cp15(v->vm->arch, name, &cp32) == 0) {
+        cp32.val = (uint32_t)val;
+        uc_reg_write(v->uc, UC_ARM_REG_CP_REG, &cp32);
         return 0;
     }
     int id = arch_reg_id(v->vm->arch, name);

@@ -6,8 +6,13 @@
 
 uint8_t guest_stacks[GUEST_MAX_VCPUS][GUEST_STACK_SIZE]
     __attribute__((section(".bss.stacks"), aligned(4096)));
+#if defined(__arm__)
+#define GUEST_PT_POOL_ALIGN 16384   /* a level-1 table is the first four pages of the pool */
+#else
+#define GUEST_PT_POOL_ALIGN 4096
+#endif
 uint8_t guest_pt_pool[GUEST_MAX_VCPUS][GUEST_PT_PAGES][GUEST_PAGE_SIZE]
-    __attribute__((section(".bss.ptpool"), aligned(4096)));
+    __attribute__((section(".bss.ptpool"), aligned(GUEST_PT_POOL_ALIGN)));
 uint8_t guest_priv_pages[GUEST_MAX_VCPUS][GUEST_PAGE_SIZE]
     __attribute__((section(".bss.priv"), aligned(4096)));
 

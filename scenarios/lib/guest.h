@@ -1,5 +1,6 @@
 /*
- * guest.h - the API for guest programs that hvsim runs (freestanding C11, x86_64 and aarch64).
+ * guest.h - the API for guest programs that hvsim runs (freestanding C11; x86_64, aarch64 and
+ * arm, which is AArch32 A32 code).
  *
  * A guest program defines
  *
@@ -27,8 +28,8 @@
 
 #include "hv_abi.h"
 
-#if !defined(__x86_64__) && !defined(__aarch64__)
-#error "the guest library supports x86_64 and aarch64"
+#if !defined(__x86_64__) && !defined(__aarch64__) && !defined(__arm__)
+#error "the guest library supports x86_64, aarch64 and arm"
 #endif
 
 #define GUEST_MAX_VCPUS   64
@@ -39,8 +40,14 @@
  * The per-vCPU private window: at boot every vCPU maps this one 4 KiB page to its own private
  * page, guest_priv_page_gpa(id), so the same address reaches a different guest-physical page
  * on each vCPU. The private pages are also reachable, all of them, through the identity map.
+ * arm has 32-bit addresses: the window is the first page of the last MiB, which is therefore
+ * not identity-mapped there.
  */
+#if defined(__arm__)
+#define GUEST_PRIV_VA 0xfff00000ULL
+#else
 #define GUEST_PRIV_VA 0x4000000000ULL
+#endif
 
 /* ---- identity ------------------------------------------------------------------------- */
 
@@ -66,7 +73,7 @@ _Noreturn void guest_ucall_assert(const char *file, unsigned line, const char *e
 _Noreturn void guest_ucall_assert_eq(const char *file, unsigned line, const char *a_text,
                                      const char *b_text, uint64_t a, uint64_t b);
 _Noreturn void guest_ucall_done(void);
-/* Stops this vCPU for good (x86 hlt, arm64 wfi, in a loop). */
+/* Stops this vCPU for good (x86 hlt, Arm wfi, in a loop). */
 _Noreturn void guest_halt(void);
 
 #define GUEST_SYNC(n) guest_ucall_sync((uint64_t)(n))
@@ -117,7 +124,8 @@ static inline void guest_cpu_relax(void)
 #endif
 }
 
-/* A test-and-test-and-set lock on a u32 (0 = free). On aarch64: ldaxr/stlxr and stlr. */
+/* A test-and-test-and-set lock on a u32 (0 = free). On aarch64: ldaxr/stlxr and stlr; on
+ * arm: ldrex/strex between dmb barriers. */
 static inline void guest_spin_lock(uint32_t *lock)
 {
     while (__atomic_exchange_n(lock, 1u, __ATOMIC_ACQ_REL) != 0) {
@@ -137,12 +145,13 @@ void guest_barrier(void);
 /* ---- paging --------------------------------------------------------------------------- */
 
 #define GUEST_MAP_WRITE  (1u << 0)  /* writable (else read-only) */
-#define GUEST_MAP_DEVICE (1u << 1)  /* aarch64: Device-nGnRnE; x86_64: PCD|PWT */
+#define GUEST_MAP_DEVICE (1u << 1)  /* aarch64: Device-nGnRnE; arm: Device, XN; x86_64: PCD|PWT */
 
 /*
  * Maps the 4 KiB page at va to gpa in the CALLING vCPU's page tables (other vCPUs are not
  * affected), splitting a large mapping that covers va if needed, then flushes this vCPU's TLB
- * entry for va (x86_64: invlpg; aarch64: dsb ishst; tlbi vaae1; dsb ish; isb). Table pages come
+ * entry for va (x86_64: invlpg; aarch64: dsb ishst; tlbi vaae1; dsb ish; isb; arm: dsb;
+ * TLBIMVA; dsb; isb, TLBIALL after a split). Table pages come
  * from the vCPU's own pool; running out, or a va outside the translatable range, fails with a
  * guest assertion. va and gpa must be page aligned.
  */
@@ -178,6 +187,39 @@ struct guest_regs {
 static inline void guest_ud(void)
 {
     __asm__ volatile("ud2" ::: "memory");
+}
+#elif defined(__arm__)
+/*
+ * Saved by the vector entry (in SVC mode, on the interrupted code's stack); the handler may
+ * change r[], lr, pc and cpsr. pc is the faulting instruction for UNDEF and aborts, the one
+ * after it for SVC; rfe returns to pc with CPSR = cpsr (the saved SPSR).
+ */
+struct guest_regs {
+    uint32_t r[13];        /* r0..r12 */
+    uint32_t sp;           /* SVC sp at the exception (informational) */
+    uint32_t lr;           /* SVC lr at the exception */
+    uint32_t vector;       /* GUEST_VEC_*: the vector-table entry, 0..7 */
+    uint32_t fsr;          /* aborts: DFSR or IFSR; else 0 */
+    uint32_t far;          /* aborts: DFAR or IFAR; else 0 */
+    uint32_t pc;
+    uint32_t cpsr;
+};
+
+/* arm: `vector` is the vector-table entry (offset / 4). */
+#define GUEST_NR_VECTORS  8
+#define GUEST_VEC_UNDEF   1
+#define GUEST_VEC_SVC     2
+#define GUEST_VEC_PABT    3
+#define GUEST_VEC_DABT    4
+#define GUEST_VEC_IRQ     6
+#define GUEST_VEC_FIQ     7
+#define GUEST_VEC_UD      GUEST_VEC_UNDEF
+
+/* The instruction guest_ud() executes (udf #0, A32) and its length. */
+#define GUEST_UD_LEN 4
+static inline void guest_ud(void)
+{
+    __asm__ volatile("udf #0" ::: "memory");
 }
 #else
 /* Saved by the vector entry; the handler may change x[], pc (ELR_EL1) and pstate (SPSR_EL1). */

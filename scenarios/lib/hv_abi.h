@@ -6,12 +6,16 @@
  *   x86_64:  64-bit mode, CPL 0, paging off (flat), interrupts off, RDI = vCPU id,
  *            RSI = number of vCPUs, RSP = 0 (the boot code picks its own stack).
  *   aarch64: EL1h, MMU off, all interrupts masked, X0 = vCPU id, X1 = number of vCPUs, SP = 0.
+ *   arm:     AArch32, Non-secure SVC mode (SCR = NS | HCE), A32 (T32 if the entry's bit 0 is
+ *            set), MMU off, IRQ/FIQ/asynchronous aborts masked, R0 = vCPU id, R1 = number of
+ *            vCPUs, SP = LR = 0.
  * Guest RAM for model `none` is one region at HV_RAM_BASE_<arch> of the scenario's size.
  *
  * ucall: a guest fills a struct hv_ucall in memory it has mapped, then hands hvsim the struct's
  * guest-virtual address (which must be below 4 GiB) with one 32-bit access:
  *   x86_64:  out dx, eax   with dx = HV_UCALL_PORT, eax = address
  *   aarch64: str w0, [x1]  with x1 = HV_UCALL_MMIO, w0 = address (the page is never backed)
+ *   arm:     str r0, [r1]  with r1 = HV_UCALL_MMIO, r0 = address (the same page)
  * followed by a branch, so the call ends a translation block. hvsim reads the struct through
  * the calling vCPU's page tables. No model claims the port or the page.
  */

@@ -23,6 +23,15 @@ static void ucall_issue(struct hv_ucall *uc)
                      :
                      : "a"(addr), "d"((uint16_t)HV_UCALL_PORT)
                      : "memory");
+#elif defined(__arm__)
+    register uint32_t r0 __asm__("r0") = addr;
+    register uint32_t r1 __asm__("r1") = (uint32_t)HV_UCALL_MMIO;
+    __asm__ volatile("str r0, [r1]\n\t"
+                     "b 1f\n"
+                     "1:"
+                     :
+                     : "r"(r0), "r"(r1)
+                     : "memory");
 #else
     register uint64_t x0 __asm__("x0") = addr;
     register uint64_t x1 __asm__("x1") = HV_UCALL_MMIO;

@@ -5,6 +5,7 @@
  *
  * x86_64: port in/out, 4- and 8-byte MMIO loads and stores, cpuid, rdmsr, vmcall.
  * aarch64: 4- and 8-byte MMIO loads and stores, hvc, smc.
+ * arm: 4- and 8-byte MMIO loads and stores (ldr/str, ldrd/strd), hvc, smc.
  */
 #include "guest.h"
 #include "hypercall.h"

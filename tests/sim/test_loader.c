@@ -1,8 +1,8 @@
 /*
  * test_loader.c - loading ELF images into guest RAM (sim/loader.c through hv_vm_load_elf).
  *
- * Every image is built in memory: one good ELF64 file (two PT_LOAD segments and a PT_NOTE)
- * that the hostile rows patch field by field, so each row differs from a loadable file in one
+ * Every image is built in memory: one good ELF64 file (ELF32 for arm) with two PT_LOAD
+ * segments and a PT_NOTE, that the hostile rows patch field by field, so each row differs from a loadable file in one
  * way. A hostile image must give HV_EGUEST with a detail naming the problem and must not
  * change any vCPU's entry point. The good image must put its bytes at p_paddr (never p_vaddr),
  * zero the part of each segment beyond p_filesz, and set the entry of every vCPU.
@@ -59,13 +59,42 @@ static uint8_t tl_data_byte(size_t i) { return (uint8_t)(0xc0 ^ i); }
 
 static uint64_t tl_ram_base(enum hv_arch a)
 {
-    return a == HV_ARCH_X86_64 ? HV_RAM_BASE_X86_64 : HV_RAM_BASE_AARCH64;
+    switch (a) {
+    case HV_ARCH_X86_64: return HV_RAM_BASE_X86_64;
+    case HV_ARCH_AARCH64: return HV_RAM_BASE_AARCH64;
+    default: return HV_RAM_BASE_ARM;
+    }
 }
 
-static void tl_build(struct tl_img *img, enum hv_arch arch)
+#define TL_VA_HIGH32 0x80000000u
+
+/* arm: the same image as ELF32 (EM_ARM): header, three program headers, the same bytes. */
+static void tl_build32(struct tl_img *img, uint32_t base)
 {
-    uint64_t base = tl_ram_base(arch);
-    memset(img, 0, sizeof *img);
+    Elf32_Ehdr eh = { .e_type = ET_EXEC, .e_machine = EM_ARM, .e_version = EV_CURRENT,
+                      .e_entry = base + (uint32_t)TL_ENTRY, .e_phoff = sizeof(Elf32_Ehdr),
+                      .e_ehsize = sizeof(Elf32_Ehdr), .e_phentsize = sizeof(Elf32_Phdr),
+                      .e_phnum = 3 };
+    memcpy(eh.e_ident, ELFMAG, SELFMAG);
+    eh.e_ident[EI_CLASS] = ELFCLASS32;
+    eh.e_ident[EI_DATA] = ELFDATA2LSB;
+    eh.e_ident[EI_VERSION] = EV_CURRENT;
+    const Elf32_Phdr ph[3] = {
+        { .p_type = PT_LOAD, .p_flags = PF_R | PF_X, .p_offset = TL_TEXT_OFF,
+          .p_vaddr = TL_VA_HIGH32 + (uint32_t)TL_TEXT_PA, .p_paddr = base + (uint32_t)TL_TEXT_PA,
+          .p_filesz = TL_TEXT_LEN, .p_memsz = TL_TEXT_LEN, .p_align = 0x1000 },
+        { .p_type = PT_LOAD, .p_flags = PF_R | PF_W, .p_offset = TL_DATA_OFF,
+          .p_vaddr = TL_VA_HIGH32 + (uint32_t)TL_DATA_PA, .p_paddr = base + (uint32_t)TL_DATA_PA,
+          .p_filesz = TL_DATA_LEN, .p_memsz = TL_DATA_MEM, .p_align = 0x1000 },
+        { .p_type = PT_NOTE, .p_offset = UINT32_MAX - 4, .p_paddr = UINT32_MAX - 4,
+          .p_filesz = UINT32_MAX, .p_memsz = 1 },
+    };
+    memcpy(img->b, &eh, sizeof eh);
+    memcpy(img->b + sizeof eh, ph, sizeof ph);
+}
+
+static void tl_build64(struct tl_img *img, enum hv_arch arch, uint64_t base)
+{
     Elf64_Ehdr eh = { .e_type = ET_EXEC,
                       .e_machine = arch == HV_ARCH_X86_64 ? EM_X86_64 : EM_AARCH64,
                       .e_version = EV_CURRENT, .e_entry = base + TL_ENTRY, .e_phoff = TL_PH,
@@ -87,6 +116,16 @@ static void tl_build(struct tl_img *img, enum hv_arch arch)
     };
     memcpy(img->b, &eh, sizeof eh);
     memcpy(img->b + TL_PH, ph, sizeof ph);
+}
+
+static void tl_build(struct tl_img *img, enum hv_arch arch)
+{
+    uint64_t base = tl_ram_base(arch);
+    memset(img, 0, sizeof *img);
+    if (arch == HV_ARCH_ARM)
+        tl_build32(img, (uint32_t)base);
+    else
+        tl_build64(img, arch, base);
     for (size_t i = 0; i < TL_TEXT_LEN; i++)
         img->b[TL_TEXT_OFF + i] = tl_text_byte(i);
     for (size_t i = 0; i < TL_DATA_LEN; i++)
@@ -133,6 +172,10 @@ static void tl_load(struct hv_vm *vm, const void *img, size_t len)
 #define PH1(f) (TL_PH + sizeof(Elf64_Phdr) + offsetof(Elf64_Phdr, f))
 #define PH2(f) (TL_PH + 2 * sizeof(Elf64_Phdr) + offsetof(Elf64_Phdr, f))
 #define RAM_END (16ULL << 20)  /* model none's default RAM size */
+/* the ELF32 (arm) image */
+#define EH32(f)  offsetof(Elf32_Ehdr, f)
+#define PH32_0(f) (sizeof(Elf32_Ehdr) + offsetof(Elf32_Phdr, f))
+#define PH32_1(f) (sizeof(Elf32_Ehdr) + sizeof(Elf32_Phdr) + offsetof(Elf32_Phdr, f))
 
 struct tl_patch {
     size_t off;      /* 0 with width 0: no patch */
@@ -206,6 +249,31 @@ static const struct {
     { "PT_LOAD only beyond phnum", HV_ARCH_X86_64,
       { { EH(e_phnum), 2, 3 }, { PH0(p_type), 4, PT_NULL }, { PH1(p_type), 4, PT_DYNAMIC } },
       -1, "no loadable" },
+    /* arm: ELF32 */
+    { "ELF64 class on arm", HV_ARCH_ARM, { { EH32(e_ident) + EI_CLASS, 1, ELFCLASS64 } }, -1,
+      "class" },
+    { "ELF32 class on aarch64", HV_ARCH_AARCH64, { { EH(e_ident) + EI_CLASS, 1, ELFCLASS32 } },
+      -1, "class" },
+    { "truncated ELF32 header", HV_ARCH_ARM, { { 0 } }, sizeof(Elf32_Ehdr) - 1, "truncated" },
+    { "x86_64 machine on arm", HV_ARCH_ARM, { { EH32(e_machine), 2, EM_X86_64 } }, -1,
+      "machine" },
+    { "aarch64 machine on arm", HV_ARCH_ARM, { { EH32(e_machine), 2, EM_AARCH64 } }, -1,
+      "machine" },
+    { "phentsize not Elf32_Phdr", HV_ARCH_ARM, { { EH32(e_phentsize), 2, 56 } }, -1,
+      "program header" },
+    { "ELF32 phoff past the end", HV_ARCH_ARM, { { EH32(e_phoff), 4, TL_LEN + 4 } }, -1,
+      "program header" },
+    { "ELF32 segment offset beyond the file", HV_ARCH_ARM,
+      { { PH32_1(p_offset), 4, TL_LEN + 1 } }, -1, "exceeds the file" },
+    { "ELF32 filesz > memsz", HV_ARCH_ARM, { { PH32_0(p_memsz), 4, TL_TEXT_LEN - 1 } }, -1,
+      "ELF segment" },
+    { "ELF32 segment reaching past 4 GiB", HV_ARCH_ARM,
+      { { PH32_1(p_paddr), 4, 0xfffff000u }, { PH32_1(p_memsz), 4, 0x2000 } }, -1,
+      "not inside guest RAM" },
+    { "segment below arm guest RAM", HV_ARCH_ARM, { { PH32_0(p_paddr), 4, 0x1000 } }, -1,
+      "not inside guest RAM" },
+    { "ELF32 with no PT_LOAD", HV_ARCH_ARM,
+      { { PH32_0(p_type), 4, PT_NOTE }, { PH32_1(p_type), 4, PT_NOTE } }, -1, "no loadable" },
 };
 
 static void test_hostile(void)
@@ -284,6 +352,7 @@ static void tl_check_good(enum hv_arch arch)
 
 static void test_good_x86_64(void) { tl_check_good(HV_ARCH_X86_64); }
 static void test_good_aarch64(void) { tl_check_good(HV_ARCH_AARCH64); }
+static void test_good_arm(void) { tl_check_good(HV_ARCH_ARM); }
 
 /* Edge cases that must load: an empty PT_LOAD, and a segment ending exactly at RAM's end. */
 static void test_edges_accepted(void)
@@ -320,5 +389,6 @@ void test_loader_register(void)
     CU_add_test(s, "hostile images give HV_EGUEST", test_hostile);
     CU_add_test(s, "good image (x86_64)", test_good_x86_64);
     CU_add_test(s, "good image (aarch64)", test_good_aarch64);
+    CU_add_test(s, "good image (arm, ELF32)", test_good_arm);
     CU_add_test(s, "edge cases that load", test_edges_accepted);
 }

@@ -10,7 +10,8 @@
  * x86_64 turns paging on through the register API (cr3, cr4.PAE, cr0.PG). AArch64 has no
  * register names for SCTLR_EL1, TCR_EL1 and TTBR0/1_EL1, so its rows write them through the
  * vCPU's engine (struct hv_vcpu from sim/sim_int.h) with the Unicorn calls sim/mem.c reads
- * them with.
+ * them with. arm writes SCTLR, TTBCR, TTBR0/1 and DACR by name, the names hvsim offers for
+ * them.
  */
 #include <CUnit/CUnit.h>
 #include <inttypes.h>
@@ -473,6 +474,120 @@ static void test_a64_walk(void)
     hv_vm_destroy(vm);
 }
 
+/*
+ * AArch32 short descriptors. RAM [R_BASE, +4 MiB); the level-1 table (16 KiB) at +0x4000, one
+ * level-2 table at +0x8000. The registers are written by name (hv_vcpu_set_reg_by_name), the
+ * Non-secure copies the guest uses.
+ */
+#define R_BASE      0x40000000ULL
+#define R_SECT      0x2u                              /* section */
+#define R_AP_RW     (3u << 10)                        /* AP[1:0] = 11 */
+#define R_AP_RO     ((1u << 15) | (1u << 10))         /* AP[2:0] = 101 */
+#define R_DOM(d)    ((uint32_t)(d) << 5)
+#define R_PT        0x1u                              /* level 1: page table */
+#define R_SMALL     (0x2u | (3u << 4))                /* small page, AP 011 */
+#define R_SMALL_RO  (0x2u | (1u << 9) | (1u << 4))    /* small page, AP 101 */
+#define R_LARGE     (0x1u | (3u << 4))                /* large page, AP 011 */
+
+static void tm_write32(struct hv_vm *vm, uint64_t gpa, uint32_t val)
+{
+    TM_CHECK(hv_vm_write_gpa(vm, gpa, &val, 4) == 0, "write 0x%" PRIx64, gpa);
+}
+
+static void tm_a32_tables(struct hv_vm *vm)
+{
+    const uint64_t l1 = R_BASE + 0x4000, l2 = R_BASE + 0x8000;
+    static const struct {
+        unsigned index;
+        uint32_t val;
+    } e1[] = {
+        { 0x000, 0x40000000u | R_SECT | R_AP_RW },            /* 1 MiB section */
+        { 0x001, 0x40100000u | R_SECT | R_AP_RO },            /* section, read-only */
+        { 0x002, 0x40008000u | R_PT },                        /* -> level 2 */
+        { 0x004, 0x40000000u | R_SECT | R_AP_RW | R_DOM(1) }, /* domain 1: no access */
+        { 0x005, 0x40000000u | R_SECT | R_AP_RO | R_DOM(2) }, /* domain 2: manager */
+        { 0x006, 0x40000000u | R_SECT | R_DOM(0) },           /* AP 000: no access */
+        { 0x800, 0x40200000u | R_SECT | R_AP_RW },            /* reached through TTBR1 */
+    };
+    for (size_t i = 0; i < TM_N(e1); i++)
+        tm_write32(vm, l1 + e1[i].index * 4, e1[i].val);
+    for (unsigned i = 0x010; i < 0x020; i++) /* a supersection, written 16 times */
+        tm_write32(vm, l1 + i * 4, 0x40000000u | R_SECT | (1u << 18) | R_AP_RW);
+    tm_write32(vm, l2 + 5 * 4, 0x40009000u | R_SMALL);
+    tm_write32(vm, l2 + 6 * 4, 0x4000a000u | R_SMALL_RO);
+    for (unsigned i = 0x10; i < 0x20; i++)   /* a large page, written 16 times */
+        tm_write32(vm, l2 + i * 4, 0x40010000u | R_LARGE);
+}
+
+static void test_a32_walk(void)
+{
+    static const struct {
+        const char *name;
+        unsigned n;        /* TTBCR.N */
+        uint64_t gva;
+        int err;
+        uint64_t gpa;
+        bool writable;
+        unsigned fsr;      /* what mem_a32_fault_status reports for gva */
+    } rows[] = {
+        { "section", 0, 0x00012345, 0, 0x40012345, true, 0x0d },
+        { "section, read-only", 0, 0x00100042, 0, 0x40100042, false, 0x0d },
+        { "small page", 0, 0x00205123, 0, 0x40009123, true, 0x0f },
+        { "small page, read-only", 0, 0x00206ff0, 0, 0x4000aff0, false, 0x0f },
+        { "large page", 0, 0x00213456, 0, 0x40013456, true, 0x0f },
+        { "supersection", 0, 0x01234567, 0, 0x40234567, true, 0x0d },
+        { "manager domain ignores AP[2]", 0, 0x00512345, 0, 0x40012345, true, 0x0d },
+        { "invalid: level 1", 0, 0x7ff00000, HV_EINVAL, 0, false, 0x05 },
+        { "invalid: level 2", 0, 0x00207000, HV_EINVAL, 0, false, 0x07 },
+        { "no-access domain", 0, 0x00400000, HV_EINVAL, 0, false, 0x05 },
+        { "AP 000 in a client domain", 0, 0x00600000, HV_EINVAL, 0, false, 0x05 },
+        { "TTBR1 (N = 1, top bit set)", 1, 0x80012345, 0, 0x40212345, true, 0x0d },
+        { "TTBR0 with N = 1", 1, 0x00012345, 0, 0x40012345, true, 0x0d },
+    };
+    struct hv_vm *vm = tm_vm(HV_ARCH_ARM);
+    if (!vm)
+        return;
+    tm_add_ram(vm, R_BASE, 0x400000);
+    tm_a32_tables(vm);
+    struct hv_vcpu *v = hv_vm_vcpu(vm, 0);
+
+    uint64_t gpa = 0;
+    bool w = false;
+    TM_CHECK(hv_vcpu_gva_to_gpa(v, 0x40005123, &gpa, &w) == 0 && gpa == 0x40005123 && w,
+             "MMU off: identity");
+    TM_CHECK(mem_a32_fault_status(v, 0x40005123) == 0x08, "MMU off: external abort status");
+
+    /* domain 0 client, 1 no access, 2 manager */
+    TM_CHECK(hv_vcpu_set_reg_by_name(v, "dacr", 0x31) == 0, "dacr");
+    TM_CHECK(hv_vcpu_set_reg_by_name(v, "ttbr0", R_BASE + 0x4000) == 0, "ttbr0");
+    TM_CHECK(hv_vcpu_set_reg_by_name(v, "ttbr1", R_BASE + 0x4000) == 0, "ttbr1");
+    TM_CHECK(hv_vcpu_set_reg_by_name(v, "sctlr", 0x00c50079) == 0, "sctlr"); /* M set */
+    uint64_t back = 0;
+    TM_CHECK(hv_vcpu_reg_by_name(v, "ttbr0", &back) == 0 && back == R_BASE + 0x4000,
+             "ttbr0 reads back 0x%" PRIx64, back);
+    unsigned cur = ~0u;
+    for (size_t i = 0; i < TM_N(rows); i++) {
+        if (rows[i].n != cur) {
+            cur = rows[i].n;
+            TM_CHECK(hv_vcpu_set_reg_by_name(v, "ttbcr", cur) == 0, "ttbcr");
+        }
+        gpa = 0xdead;
+        w = !rows[i].writable;
+        int err = hv_vcpu_gva_to_gpa(v, rows[i].gva, &gpa, &w);
+        TM_CHECK(err == rows[i].err, "%s: %s, expected %s", rows[i].name, hv_err_name(err),
+                 hv_err_name(rows[i].err));
+        if (err == 0 && rows[i].err == 0)
+            TM_CHECK(gpa == rows[i].gpa && w == rows[i].writable,
+                     "%s: 0x%" PRIx64 " -> 0x%" PRIx64 " %s, expected 0x%" PRIx64 " %s",
+                     rows[i].name, rows[i].gva, gpa, w ? "rw" : "ro", rows[i].gpa,
+                     rows[i].writable ? "rw" : "ro");
+        unsigned fsr = mem_a32_fault_status(v, rows[i].gva);
+        TM_CHECK(fsr == rows[i].fsr, "%s: fault status 0x%02x, expected 0x%02x", rows[i].name,
+                 fsr, rows[i].fsr);
+    }
+    hv_vm_destroy(vm);
+}
+
 void test_memory_register(void)
 {
     CU_pSuite s = CU_add_suite("memory", NULL, NULL);
@@ -481,4 +596,5 @@ void test_memory_register(void)
     CU_add_test(s, "read/write_gpa: regions, boundaries, holes", test_read_write);
     CU_add_test(s, "x86-64 page walk", test_x86_walk);
     CU_add_test(s, "AArch64 page walk", test_a64_walk);
+    CU_add_test(s, "AArch32 short-descriptor walk", test_a32_walk);
 }
