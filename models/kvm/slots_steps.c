@@ -115,6 +115,11 @@ static int slot_run(struct hv_vm *vm, struct kvmm_vm *k, const char *action, con
     struct hv_diag d;
     char eno[16];
     int err = 0;
+    size_t i = 0;
+    while (kvm_actions[i] && strcmp(kvm_actions[i], action) != 0)
+        i++;
+    if (!kvm_actions[i])
+        return HV_ENOENT;   /* another step set's action */
     if (strncmp(action, "set_memory_region", 17) == 0) {
         struct kvmm_region r;
         struct kvmm_set_result res;
