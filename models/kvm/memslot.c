@@ -42,8 +42,9 @@
  *     still contains it).
  *  8. total_pages is the sum of npages over all slots of all address spaces.
  *  9. manual is 0, 1, or 3 (3 only when manual_caps allows INITIALLY_SET).
- * 10. A retired slot is in no table, no window and no VM-wide cache, has no dirty bitmap, and
- *     stays allocated until kvmm_slots_destroy().
+ * 10. A retired slot is in no table and no VM-wide cache, has no dirty bitmap, and stays
+ *     allocated until kvmm_slots_destroy() (asserted by slot_retire(), as checking the whole
+ *     list after every mutation would make long runs quadratic).
  *
  * Memslot update states, per slot id (A.4). Functions: begin = kvmm_memslot_begin(),
  * finish = kvmm_memslot_finish(); each "swap" advances the generation by nr_as.
@@ -270,7 +271,10 @@ static struct kvmm_memslot *slot_alloc(void)
 static void slot_retire(struct kvmm_slots *s, struct kvmm_memslot *slot)
 {
     struct slot_box *b = box_of(slot);
-    assert(!b->retired);
+    const struct kvmm_as *as = &s->as[slot->as_id];
+    assert(!b->retired && as->by_id[slot->id] != slot);
+    assert(as->last_used[0] != slot && as->last_used[1] != slot);
+    (void)as; /* only read by assert */
     slot->dirty_bitmap = NULL;
     b->retired = true;
     b->next_retired = s->retired;
