@@ -44,6 +44,12 @@ static const struct hv_knob kvm_knobs[] = {
     { "kvm.bug.kvm_write_skips_dirty", "0", "bug knob: writes KVM itself makes into guest "
                                             "memory (the hypercall patch) skip "
                                             "mark_page_dirty, so the dirty log misses them" },
+    { "kvm.xinterface", "patch", "xif_* steps (E): patch (the 2009 series: raw per-CPU slot "
+                                 "cache, no dirty logging, long-lived vmap) or mainline "
+                                 "(gfn_to_hva_cache, gfn_to_pfn_cache, dirty marking)" },
+    { "kvm.bug.stale_slot_cache", "0", "bug knob: kvm_vcpu_gfn_to_memslot() skips the "
+                                       "generation check, so a vCPU's cached slot survives a "
+                                       "MOVE or DELETE (A.5)" },
     { NULL, NULL, NULL },
 };
 
@@ -310,6 +316,12 @@ int kvmm_sync_regions(struct hv_vm *vm, struct kvmm_vm *k)
     return err;
 }
 
+/* The VM's lookup hook: a kvm_lookup event, the vCPU's or the host's (vcpu -1). */
+static int emit_lookup(void *ctx, struct hv_vcpu *v, const struct hv_ev_kvm_lookup *ev)
+{
+    return v ? hv_vcpu_emit(v, HV_EV_kvm_lookup, ev) : hv_vm_emit(ctx, -1, HV_EV_kvm_lookup, ev);
+}
+
 static int kvm_vm_init(struct hv_vm *vm, const struct hv_node *mem, const struct hv_node *vmm)
 {
     struct kvmm_vm *k = calloc(1, sizeof *k);
@@ -329,6 +341,18 @@ static int kvm_vm_init(struct hv_vm *vm, const struct hv_node *mem, const struct
                             KVMM_MEM_SLOTS_NUM);
     if (mx)
         p.max_user_slots = (unsigned)mx;
+    const char *stale = hv_vm_config_get(vm, "kvm.bug.stale_slot_cache");
+    if (strcmp(stale, "0") != 0 && strcmp(stale, "1") != 0)
+        return hv_error_set(HV_ESCENARIO, "kvm.bug.stale_slot_cache: '%s' is not 0 or 1", stale);
+    p.bug_stale_slot_cache = strcmp(stale, "1") == 0;
+    const char *xif = hv_vm_config_get(vm, "kvm.xinterface");
+    if (strcmp(xif, "patch") != 0 && strcmp(xif, "mainline") != 0)
+        return hv_error_set(HV_ESCENARIO, "kvm.xinterface: '%s' is not patch or mainline", xif);
+    k->xif.mode = strcmp(xif, "patch") == 0 ? KVMM_XIF_PATCH : KVMM_XIF_MAINLINE;
+    for (size_t i = 0; i < HV_MAX_VCPUS; i++)
+        kvmm_vcpu_slot_cache_init(&k->vcpu_slots[i]);
+    k->on_lookup = emit_lookup;
+    k->on_lookup_ctx = vm;
     if ((err = kvmm_slots_create(&k->slots, &p)))
         return err;
     if ((err = parse_buffers(mem, k->buf, &k->nbuf, &d)))
@@ -464,6 +488,10 @@ static enum hv_exit_action kvm_fetch_unbacked(struct hv_vcpu *v, struct hv_exit_
     return HV_ACT_STOP_VCPU;
 }
 
+/*
+ * A guest store. KVM learns of it through a write-protection fault (or PML, D bits), not a
+ * software lookup the model makes, so no kvm_lookup event: the guest's stores are its own.
+ */
 void kvmm_guest_write(struct hv_vcpu *v, uint64_t gpa, unsigned size)
 {
     struct kvmm_vm *k = hv_vm_model_data(hv_vcpu_vm(v));
@@ -472,12 +500,63 @@ void kvmm_guest_write(struct hv_vcpu *v, uint64_t gpa, unsigned size)
         kvmm_dirty_mark(k->slots, 0, gfn, NULL);
 }
 
+/* ---- KVM's own accesses to guest memory ---- */
+
+int kvmm_report_lookup(struct kvmm_vm *k, struct hv_vcpu *v, const char *user, unsigned as,
+                       uint64_t gfn, const char *via, const struct kvmm_memslot *slot)
+{
+    if (!k->on_lookup)
+        return 0;
+    struct hv_ev_kvm_lookup ev = {
+        .user = user, .as = as, .gfn = gfn, .via = via, .slot = slot ? slot->id : -1,
+        .generation = kvmm_memslot_generation(k->slots, as),
+        .stale = slot && !kvmm_memslot_current(k->slots, slot),
+        .hva = slot ? kvmm_memslot_hva(slot, gfn) : 0,
+    };
+    return k->on_lookup(k->on_lookup_ctx, v, &ev);
+}
+
+int kvmm_vcpu_write_guest(struct kvmm_vm *k, struct hv_vcpu *v, const char *user, uint64_t gpa,
+                          const void *data, size_t len, int *err, size_t *not_written)
+{
+    struct kvmm_vcpu_slot_cache *c = &k->vcpu_slots[hv_vcpu_id(v)];
+    const uint8_t *src = data;
+    uint64_t gfn = gpa >> 12;
+    size_t off = gpa & 0xfff, done = 0;
+    int terr = 0;
+    *err = 0;
+    /* kvm_vcpu_write_guest(): one kvm_vcpu_write_guest_page() per page, gfn counting up (a
+     * 52-bit gfn never wraps, so neither does this) */
+    for (; done < len && !terr; gfn++, off = 0) {
+        size_t seg = len - done < 4096 - off ? len - done : 4096 - off;
+        enum kvmm_lookup_via via;
+        const struct kvmm_memslot *slot = kvmm_memslot_vcpu_lookup(k->slots, c, 0, gfn, &via);
+        terr = kvmm_report_lookup(k, v, user, 0, gfn, kvmm_lookup_via_name(via), slot);
+        /* __kvm_write_guest_page(): gfn_to_hva_memslot() fails for no slot, an INVALID one
+         * or a read-only one; then __copy_to_user() */
+        uint8_t *host = NULL;
+        if (kvmm_memslot_usable(slot) && !(slot->flags & KVMM_MEM_READONLY))
+            host = kvmm_host_range(k, kvmm_memslot_hva(slot, gfn) + off, seg);
+        if (!host) {
+            *err = -EFAULT;
+            break;
+        }
+        memcpy(host, src + done, seg);
+        done += seg;
+        if (!k->bug_skip_dirty)
+            kvmm_dirty_mark_in_slot(k->slots, slot, gfn);
+    }
+    *not_written = len - done;
+    return terr;
+}
+
 /* ---- steps: each mechanism's set, tried in order ---- */
 
 static const struct kvmm_steps *const step_sets[] = {
     &kvmm_info_steps,
     &kvmm_arm_steps, /* before the slot set: it owns enable_cap(forward_hypercall) */
     &kvmm_slot_steps,
+    &kvmm_xif_steps,
     NULL,
 };
 

@@ -6,6 +6,8 @@
  * steps to the step sets listed in it; each mechanism lives in its own file:
  *   slots_steps.c  set_memory_region(2), dirty log and enable_cap steps (A.3-A.7)
  *   x86.c          x86 KVM hypercalls (B.1)
+ *   xif.c          the 2009 xinterface series and mainline's cached accessors (E), and
+ *                  KVM's own guest writes as a step (kvm_write_guest)
  *   arm.c          arm64/AArch32 HVC and SMC: PSCI, SMCCC arch calls, the SMCCC filter and
  *                  forwarding to the VMM (B.2-B.4)
  */
@@ -17,7 +19,9 @@
 #include <stdint.h>
 
 #include "models/kvm/memslot.h"
+#include "models/kvm/xif.h"
 #include "sim/model.h"
+#include "trace/event.h"
 
 #define KVMM_HVA_BASE 0x7f0000000000ULL
 #define KVMM_MAX_BUFFERS 64
@@ -53,6 +57,10 @@ struct kvmm_filter_range {
 };
 #define KVMM_MAX_FILTER_RANGES 64
 
+/* Receives each translation the model makes (v: the vCPU it is made for, NULL for the host).
+ * Returns 0 or a simulator error. */
+typedef int kvmm_lookup_fn(void *ctx, struct hv_vcpu *v, const struct hv_ev_kvm_lookup *ev);
+
 struct kvmm_vm {
     struct kvmm_slots *slots;
     uint64_t exit_hypercall;     /* KVM_CAP_EXIT_HYPERCALL: numbers that exit to the VMM */
@@ -80,6 +88,11 @@ struct kvmm_vm {
     uint64_t window_id;
     uint32_t window_slot;
     struct kvmm_set_result window_res;
+    /* each vCPU's last-used slot (kvm_vcpu_gfn_to_memslot(), A.5) */
+    struct kvmm_vcpu_slot_cache vcpu_slots[HV_MAX_VCPUS];
+    struct kvmm_xif xif;         /* xif.c; kvm.xinterface */
+    kvmm_lookup_fn *on_lookup;   /* NULL: translations are not reported */
+    void *on_lookup_ctx;
 };
 
 /*
@@ -97,6 +110,7 @@ struct kvmm_steps {
 extern const struct kvmm_steps kvmm_slot_steps;
 extern const struct kvmm_steps kvmm_arm_steps;
 extern const struct kvmm_steps kvmm_info_steps; /* info.c: vm_info (KVM_GET_VM_INFO, D) */
+extern const struct kvmm_steps kvmm_xif_steps;
 
 /* ---- kvm.c ---- */
 
@@ -109,8 +123,25 @@ int kvmm_parse_region(const struct hv_node *n, const struct kvmm_buffer *bufs, s
                       struct kvmm_region *r, struct hv_diag *d);
 /* Parses a flags list (names or a number). */
 int kvmm_flags_of(const struct hv_node *n, uint32_t *out, struct hv_diag *d);
-/* A store KVM itself made into guest RAM (mark_page_dirty for each page). */
+/* A guest store into RAM (the guest_write op): mark_page_dirty for each page it touches. */
 void kvmm_guest_write(struct hv_vcpu *v, uint64_t gpa, unsigned size);
+/*
+ * Reports one translation of gfn in address space as (a kvm_lookup event through
+ * k->on_lookup): who made it, which cache or search answered (via), and the slot found
+ * (NULL: none). Returns 0 or a simulator error.
+ */
+int kvmm_report_lookup(struct kvmm_vm *k, struct hv_vcpu *v, const char *user, unsigned as,
+                       uint64_t gfn, const char *via, const struct kvmm_memslot *slot);
+/*
+ * kvm_vcpu_write_guest(): KVM writes len bytes at gpa for vCPU v, page by page: the slot
+ * through the vCPU's last-used-slot cache, its host address, the copy, and
+ * mark_page_dirty_in_slot() (skipped under kvm.bug.kvm_write_skips_dirty). *err is the
+ * kernel's result: 0, or -EFAULT at the first page with no usable slot, a read-only slot or
+ * host memory that is not backed (earlier pages stay written); *not_written the bytes left.
+ * Each page is a kvm_lookup event. Returns 0 or a simulator error.
+ */
+int kvmm_vcpu_write_guest(struct kvmm_vm *k, struct hv_vcpu *v, const char *user, uint64_t gpa,
+                          const void *data, size_t len, int *err, size_t *not_written);
 
 /* ---- step helpers (slots_steps.c) ---- */
 

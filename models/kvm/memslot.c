@@ -10,6 +10,15 @@
  * are never edited in place: an update builds a new object, as the kernel does, so a cached
  * pointer to the old one is simply stale (and caught by the generation).
  *
+ * Retired slots. The kernel frees a replaced slot after synchronize_srcu; a cache that skips
+ * the generation check (the xinterface per-CPU cache, the stale_slot_cache bug knob) then
+ * reads freed memory. Here a slot that was ever in the table is never freed before
+ * kvmm_slots_destroy(): it moves to the `retired` list with its fields as they were when it
+ * left the table (its dirty bitmap pointer cleared, as the bitmap may live on in the new slot
+ * or be gone). A stale pointer therefore reads exactly the base_gfn, npages and
+ * userspace_addr the kernel's freed object held, which is what the modeled bug acted on, and
+ * never touches freed memory. kvmm_memslot_current() tells a retired slot from a live one.
+ *
  * The kernel also keeps two memslot sets per address space (active and inactive) and swaps
  * them for each update. Only the active set is ever searched and, outside an update, both
  * hold the same slots, so one array models both. What does differ is each set's VM-wide
@@ -33,6 +42,9 @@
  *     still contains it).
  *  8. total_pages is the sum of npages over all slots of all address spaces.
  *  9. manual is 0, 1, or 3 (3 only when manual_caps allows INITIALLY_SET).
+ * 10. A retired slot is in no table and no VM-wide cache, has no dirty bitmap, and stays
+ *     allocated until kvmm_slots_destroy() (asserted by slot_retire(), as checking the whole
+ *     list after every mutation would make long runs quadratic).
  *
  * Memslot update states, per slot id (A.4). Functions: begin = kvmm_memslot_begin(),
  * finish = kvmm_memslot_finish(); each "swap" advances the generation by nr_as.
@@ -55,6 +67,7 @@
 
 #include <assert.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -83,8 +96,21 @@ struct kvmm_window {
     enum kvmm_bitmap_fate fate;            /* MOVE: its planned bitmap */
 };
 
+/* A slot object and its link in the retired list (allocation unit of every slot). */
+struct slot_box {
+    struct kvmm_memslot slot;
+    struct slot_box *next_retired;
+    bool retired;
+};
+
+static struct slot_box *box_of(const struct kvmm_memslot *m)
+{
+    return (struct slot_box *)((char *)m - offsetof(struct slot_box, slot));
+}
+
 struct kvmm_slots {
     struct kvmm_slots_params p;
+    struct slot_box *retired;              /* replaced or deleted slots, newest first */
     struct kvmm_as as[KVMM_MAX_NR_AS];
     uint64_t total_pages;                  /* kvm->nr_memslot_pages */
     uint64_t manual;                       /* kvm->manual_dirty_log_protect */
@@ -227,9 +253,32 @@ static void as_swap(struct kvmm_slots *s, unsigned as_id)
     as->generation += s->p.nr_as;
 }
 
+/* Frees a slot that never entered the table. */
 static void slot_free(struct kvmm_memslot *slot)
 {
-    free(slot);
+    if (slot)
+        free(box_of(slot));
+}
+
+static struct kvmm_memslot *slot_alloc(void)
+{
+    struct slot_box *b = calloc(1, sizeof *b);
+    return b ? &b->slot : NULL;
+}
+
+/* A slot leaves the table for good: kept readable until kvmm_slots_destroy() (invariant 10).
+ * The caller has freed or handed on its bitmap. */
+static void slot_retire(struct kvmm_slots *s, struct kvmm_memslot *slot)
+{
+    struct slot_box *b = box_of(slot);
+    const struct kvmm_as *as = &s->as[slot->as_id];
+    assert(!b->retired && as->by_id[slot->id] != slot);
+    assert(as->last_used[0] != slot && as->last_used[1] != slot);
+    (void)as; /* only read by assert */
+    slot->dirty_bitmap = NULL;
+    b->retired = true;
+    b->next_retired = s->retired;
+    s->retired = b;
 }
 
 /* ---- invariants ------------------------------------------------------------------------- */
@@ -420,6 +469,11 @@ void kvmm_slots_destroy(struct kvmm_slots *s)
         free(s->as[a].sorted);
         free(s->as[a].by_id);
     }
+    while (s->retired) {
+        struct slot_box *b = s->retired;
+        s->retired = b->next_retired;
+        free(b);
+    }
     free(s);
 }
 
@@ -562,7 +616,7 @@ static void bitmap_commit(struct kvmm_memslot *old, const struct kvmm_memslot *n
 static struct kvmm_memslot *slot_new(const struct kvmm_region *mem, unsigned as_id,
                                      unsigned id)
 {
-    struct kvmm_memslot *m = calloc(1, sizeof *m);
+    struct kvmm_memslot *m = slot_alloc();
     if (!m)
         return NULL;
     m->as_id = (uint16_t)as_id;
@@ -610,7 +664,7 @@ static int apply_simple(struct kvmm_slots *s, const struct kvmm_region *mem, uns
         as_swap(s, as_id);
         cache_follow(as, as->active ^ 1u, old, nw);
         bitmap_commit(old, nw);
-        slot_free(old);
+        slot_retire(s, old);
     }
     assert(check_after(s, as_id, position_of(as, nw)));
     return 0;
@@ -623,7 +677,7 @@ static int open_window(struct kvmm_slots *s, const struct kvmm_region *mem, unsi
     struct kvmm_as *as = &s->as[as_id];
     enum kvmm_bitmap_fate fate = KVMM_BITMAP_NONE;
     int err = 0;
-    struct kvmm_memslot *inv = malloc(sizeof *inv);
+    struct kvmm_memslot *inv = slot_alloc();
     struct kvmm_memslot *nw = NULL;
     if (!inv || (res->change == KVMM_CHANGE_MOVE && !(nw = slot_new(mem, as_id, id)))) {
         err = hv_error_set(HV_ENOMEM, "kvm memslots: slot");
@@ -649,7 +703,7 @@ static int open_window(struct kvmm_slots *s, const struct kvmm_region *mem, unsi
     return 0;
 out:
     slot_free(nw);
-    free(inv);
+    slot_free(inv);
     return err;
 }
 
@@ -760,8 +814,8 @@ void kvmm_memslot_finish(struct kvmm_slots *s, struct kvmm_set_result *res)
         cache_follow(as, now, w.inv, NULL);
         s->total_pages -= w.old->npages;
         free(w.old->dirty_bitmap);
-        slot_free(w.old);
-        slot_free(w.inv);
+        slot_retire(s, w.old);
+        slot_retire(s, w.inv);
         s->win = (struct kvmm_window){ 0 };
         assert(check_after(s, w.as_id, pos > 0 ? pos - 1 : 0));
         return;
@@ -777,7 +831,7 @@ void kvmm_memslot_finish(struct kvmm_slots *s, struct kvmm_set_result *res)
         table_replace(as, w.inv, w.old);
         as_swap(s, w.as_id);
         cache_follow(as, now, w.inv, w.old);
-        slot_free(w.inv);
+        slot_retire(s, w.inv);
         slot_free(nw);
         s->win = (struct kvmm_window){ 0 };
         refuse(res, rule);
@@ -793,8 +847,8 @@ void kvmm_memslot_finish(struct kvmm_slots *s, struct kvmm_set_result *res)
     as_swap(s, w.as_id);
     cache_follow(as, now, w.inv, nw);
     bitmap_commit(w.old, nw);
-    slot_free(w.old);
-    slot_free(w.inv);
+    slot_retire(s, w.old);
+    slot_retire(s, w.inv);
     s->win = (struct kvmm_window){ 0 };
     assert(check_after(s, w.as_id, position_of(as, nw)));
 }
@@ -895,7 +949,9 @@ const struct kvmm_memslot *kvmm_memslot_vcpu_lookup(struct kvmm_slots *s,
 {
     assert(as_id < s->p.nr_as);
     uint64_t gen = s->as[as_id].generation;
-    if (c->generation != gen) {
+    /* The bug knob drops this check: a slot cached before an update stays in use for as
+     * long as it holds the gfn (it stays readable: see "Retired slots" above). */
+    if (c->generation != gen && !s->p.bug_stale_slot_cache) {
         c->slot = NULL;
         c->generation = gen;
     }
@@ -904,10 +960,20 @@ const struct kvmm_memslot *kvmm_memslot_vcpu_lookup(struct kvmm_slots *s,
         return c->slot;
     }
     const struct kvmm_memslot *slot = kvmm_memslot_search(s, as_id, gfn);
-    if (slot)
+    if (slot) {
         c->slot = slot;
+        c->generation = gen;
+    }
     set_via(via, slot ? KVMM_LOOKUP_SEARCH : KVMM_LOOKUP_NONE);
     return slot;
+}
+
+bool kvmm_memslot_current(const struct kvmm_slots *s, const struct kvmm_memslot *slot)
+{
+    if (!slot || box_of(slot)->retired)
+        return false;
+    assert(slot->as_id < s->p.nr_as && s->as[slot->as_id].by_id[slot->id] == slot);
+    return true;
 }
 
 /* ---- dirty log -------------------------------------------------------------------------- */
@@ -928,9 +994,11 @@ bool kvmm_dirty_test(const struct kvmm_memslot *slot, uint64_t gfn)
 bool kvmm_dirty_mark_in_slot(struct kvmm_slots *s, const struct kvmm_memslot *slot,
                              uint64_t gfn)
 {
-    if (!slot)
+    /* A retired slot (reached through a cache that skipped the generation check) has no
+     * bitmap any more: the write is logged nowhere. */
+    if (!slot || box_of(slot)->retired)
         return false;
-    /* A slot of this table's current contents (not a stale pointer), holding gfn. */
+    /* A slot of this table's current contents, holding gfn. */
     assert(slot->as_id < s->p.nr_as && s->as[slot->as_id].by_id[slot->id] == slot);
     assert(slot_holds(slot, gfn));
     /* kvm_slot_dirty_track_enabled() and the bitmap (no dirty ring is modeled). */

@@ -83,6 +83,9 @@ struct kvmm_slots_params {
     void *host_vma_ctx;
     kvmm_rearm_fn *rearm;        /* NULL: nobody is told */
     void *rearm_ctx;
+    /* Bug knob kvm.bug.stale_slot_cache: kvm_vcpu_gfn_to_memslot() skips the generation
+     * check, so a vCPU's cached slot stays in use after the slot moved or was deleted. */
+    bool bug_stale_slot_cache;
 };
 
 enum kvmm_arch { KVMM_ARCH_X86, KVMM_ARCH_ARM64 };
@@ -90,8 +93,11 @@ void kvmm_slots_params_default(struct kvmm_slots_params *p, enum kvmm_arch arch)
 
 /*
  * One memory slot. Read-only to callers: every field changes only through kvmm_memslot_*.
- * A changed slot is a new object (as in the kernel), so a pointer is only good until the next
- * change of its address space; per-vCPU caches hold one together with the generation.
+ * A changed slot is a new object (as in the kernel); the old one is retired: it leaves the
+ * table but stays readable, fields unchanged and without a dirty bitmap, until
+ * kvmm_slots_destroy() (the kernel frees it; keeping it lets a cache that skips the
+ * generation check read what the kernel's stale pointer held, without a use-after-free).
+ * Per-vCPU caches hold a pointer together with the generation.
  */
 struct kvmm_memslot {
     uint64_t base_gfn;
@@ -267,7 +273,8 @@ const char *kvmm_lookup_via_name(enum kvmm_lookup_via v);
 
 /* A vCPU's last-used slot (kvm_vcpu.last_used_slot and last_used_slot_gen). */
 struct kvmm_vcpu_slot_cache {
-    const struct kvmm_memslot *slot;   /* only read when generation is current */
+    const struct kvmm_memslot *slot;   /* only read when generation is current (unless
+                                        * bug_stale_slot_cache) */
     uint64_t generation;
 };
 /* Zeroed, as the kernel's kzalloc'ed vCPU. */
@@ -275,9 +282,13 @@ void kvmm_vcpu_slot_cache_init(struct kvmm_vcpu_slot_cache *c);
 
 /*
  * The lookups return the slot holding gfn in address space as_id, or NULL; the slot may be
- * the INVALID copy of an open window (check kvmm_memslot_usable()). Borrowed; valid until the
- * next change of that address space. via may be NULL. Results never depend on cache state.
+ * the INVALID copy of an open window (check kvmm_memslot_usable()). Borrowed; current until
+ * the next change of that address space, readable (retired) until kvmm_slots_destroy(). via
+ * may be NULL. Results never depend on cache state
+ * (except under the stale_slot_cache bug knob, below).
  */
+/* True if slot is in the table now; false for NULL or a retired slot. */
+bool kvmm_memslot_current(const struct kvmm_slots *s, const struct kvmm_memslot *slot);
 /* id_to_memslot(). */
 const struct kvmm_memslot *kvmm_memslot_by_id(const struct kvmm_slots *s, unsigned as_id,
                                               unsigned id);
@@ -291,6 +302,9 @@ const struct kvmm_memslot *kvmm_memslot_lookup(struct kvmm_slots *s, unsigned as
  * kvm_vcpu_gfn_to_memslot(): resets c when the address space's generation moved (which also
  * catches a switch of address space, as generations of different spaces never meet), tries
  * c, then searches and refills c only; the VM-wide cache is neither read nor written.
+ * With params.bug_stale_slot_cache the reset is skipped: a cached slot that holds gfn is
+ * returned even if it was replaced (a retired slot, kvmm_memslot_current() false), so this
+ * one lookup's result can depend on the cache.
  */
 const struct kvmm_memslot *kvmm_memslot_vcpu_lookup(struct kvmm_slots *s,
                                                     struct kvmm_vcpu_slot_cache *c,
@@ -312,7 +326,8 @@ bool kvmm_dirty_test(const struct kvmm_memslot *slot, uint64_t gfn);
  */
 bool kvmm_dirty_mark(struct kvmm_slots *s, unsigned as_id, uint64_t gfn,
                      enum kvmm_lookup_via *via);
-/* mark_page_dirty_in_slot(): the same for a caller that already holds the slot. */
+/* mark_page_dirty_in_slot(): the same for a caller that already holds the slot. A retired
+ * slot has no bitmap: nothing is marked, false. */
 bool kvmm_dirty_mark_in_slot(struct kvmm_slots *s, const struct kvmm_memslot *slot,
                              uint64_t gfn);
 

@@ -31,13 +31,17 @@ enum hv_exit_action kvmm_x86_hypercall(struct hv_vcpu *v, struct hv_exit_hyperca
         }
         /* patch_hypercall(): overwrite the 3 bytes at RIP and run them again */
         static const uint8_t vmcall[3] = { 0x0f, 0x01, 0xc1 }, vmmcall[3] = { 0x0f, 0x01, 0xd9 };
+        /* the emulator's write is kvm_vcpu_write_guest(): the vCPU's slot cache, and the page
+         * marked dirty (A.7) unless the bug knob drops it */
         uint64_t gpa;
-        if (hv_vcpu_gva_to_gpa(v, e->pc, &gpa, NULL) == 0 &&
-            hv_vm_write_gpa(vm, gpa, k->amd ? vmmcall : vmcall, 3) == 0) {
-            hv_vm_code_written(vm, gpa, 3);
-            /* a KVM write into guest memory is dirty (A.7), unless the bug knob drops it */
-            if (!k->bug_skip_dirty)
-                kvmm_guest_write(v, gpa, 3);
+        if (hv_vcpu_gva_to_gpa(v, e->pc, &gpa, NULL) == 0) {
+            int werr;
+            size_t left;
+            /* a trace failure ends the run by itself (as for every emitted event) */
+            (void)kvmm_vcpu_write_guest(k, v, "patch_hypercall", gpa, k->amd ? vmmcall : vmcall,
+                                        3, &werr, &left);
+            if (left < 3)
+                hv_vm_code_written(vm, gpa, 3);
         }
         return HV_ACT_RETRY;
     }
