@@ -128,7 +128,7 @@ static void test_hcpage_msr(void)
         { 0x800001, "page index != 0", 0x800 },
         { 0x800fff, "page index != 0", 0x800 },
         { 0x1000000, "gfn not a writable RAM page", 0x1000 },
-        { 0xffffffffffff0000ULL, "gfn not a writable RAM page", 0xfffffffffffffULL },
+        { 0xffffffffffff0000ULL, "gfn not a writable RAM page", 0xffffffffffff0ULL },
         { 0xffffffffffffffffULL, "page index != 0", 0xfffffffffffffULL },
     };
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
