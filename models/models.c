@@ -3,7 +3,7 @@
 
 #include "models/models.h"
 
-static const struct hv_model_ops *const all_models[] = { &hv_model_none, &hv_model_kvm, NULL };
+static const struct hv_model_ops *const all_models[] = { &hv_model_none, &hv_model_kvm, &hv_model_xen, NULL };
 
 const struct hv_model_ops *const *hv_model_list(void)
 {

@@ -6,5 +6,6 @@
 
 extern const struct hv_model_ops hv_model_none;
 extern const struct hv_model_ops hv_model_kvm;
+extern const struct hv_model_ops hv_model_xen;
 
 #endif

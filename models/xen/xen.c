@@ -1,0 +1,517 @@
+/*
+ * xen.c - the Xen model for x86-64 HVM guests: discovery through CPUID and the hypercall page
+ * (semantics.md C.2), the hypercall entry and ABI (C.1), guest-virtual buffers through the
+ * running vCPU's page tables (C.3, walk.c and copy.c), and the hypercalls in hcalls.c.
+ *
+ * Guest memory is one RAM region (memory: {size, base}), the p2m of a domain with no holes.
+ * Viridian is not modeled, so the Xen leaves and MSR sit at base 0x40000000.
+ *
+ * Invariants:
+ *   1. Every hypercall that reaches the model emits exactly one xen_hypercall event, after
+ *      the registers have their final values.
+ *   2. vcpu[i].down is set exactly for the vCPUs that are down (_VPF_down): at start every
+ *      vCPU but 0, then as VCPUOP_up / VCPUOP_down say. A down vCPU is stopped in sim/.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "models/models.h"
+#include "models/xen/xen_int.h"
+#include "scenarios/lib/hv_abi.h"
+#include "sim/model.h"
+
+#define XENM_DEFAULT_RAM (16ULL << 20)
+
+static const struct hv_knob xen_knobs[] = {
+    { "xen.vendor", "intel", "host vendor: intel (hypercall page uses vmcall) or amd (vmmcall); "
+                             "the other vendor's instruction raises #UD (C.2)" },
+    { "xen.debug_clobber", "0", "1 = a debug build: completed hypercalls that did not return "
+                                "-ENOSYS poison their argument registers (C.1)" },
+    { "xen.cpuid_limit", "0", "the toolstack's hypervisor-leaf limit: 0 = default "
+                              "(5 leaves), else clamped to 2..5 (C.2)" },
+    { "xen.version", "4.23", "MAJOR.MINOR reported by CPUID leaf 1 and XENVER_version" },
+    { "xen.extraversion", "-unstable", "XENVER_extraversion (at most 15 characters)" },
+    { "xen.domid", "1", "the domain id (CPUID HVM leaf ECX); 0 makes it the hardware and "
+                        "control domain" },
+    { "xen.is_console", "0", "1 = the domain may use the console (d->is_console): "
+                             "CONSOLEIO_write allowed" },
+    { "xen.verbose_debug", "0", "1 = CONFIG_VERBOSE_DEBUG (default in debug builds): "
+                                "CONSOLEIO_write allowed for every domain" },
+    { NULL, NULL, NULL },
+};
+
+/* ---- C.1: the ABI as data ---- */
+
+static const unsigned regs64[5] = { 7, 6, 2, 10, 8 };  /* rdi rsi rdx r10 r8 */
+static const unsigned regs32[5] = { 3, 1, 2, 6, 7 };   /* ebx ecx edx esi edi */
+
+const unsigned *xenm_abi_arg_regs(bool mode64)
+{
+    return mode64 ? regs64 : regs32;
+}
+
+void xenm_abi_decode(const uint64_t gpr[16], bool mode64, uint64_t *nr, uint64_t args[5])
+{
+    const unsigned *r = xenm_abi_arg_regs(mode64);
+    *nr = mode64 ? gpr[0] : (uint32_t)gpr[0];
+    for (unsigned i = 0; i < 5; i++)
+        args[i] = mode64 ? gpr[r[i]] : (uint32_t)gpr[r[i]];
+}
+
+/* The HVM64 column of xen/include/hypercall-defs.c for a default x86 build (no XSM, no
+ * Argo), with each handler's argument count. */
+static const struct {
+    uint8_t nr, nargs;
+    const char *name;
+} hc_table[] = {
+    { 7, 1, "platform_op" }, { 12, 2, "memory_op" }, { 13, 2, "multicall" },
+    { 15, 1, "set_timer_op" }, { 17, 2, "xen_version" }, { 18, 3, "console_io" },
+    { 20, 3, "grant_table_op" }, { 21, 2, "vm_assist" }, { 24, 3, "vcpu_op" },
+    { 29, 2, "sched_op" }, { 32, 2, "event_channel_op" }, { 33, 2, "physdev_op" },
+    { 34, 2, "hvm_op" }, { 35, 1, "sysctl" }, { 36, 1, "domctl" }, { 40, 2, "xenpmu_op" },
+    { 41, 3, "dm_op" }, { 42, 5, "hypfs_op" }, { 49, 1, "paging_domctl_cont" },
+};
+
+/* Every name public/xen.h defines, by number (for the event). */
+static const char *const hc_names[56] = {
+    "set_trap_table", "mmu_update", "set_gdt", "stack_switch", "set_callbacks",
+    "fpu_taskswitch", "sched_op_compat", "platform_op", "set_debugreg", "get_debugreg",
+    "update_descriptor", NULL, "memory_op", "multicall", "update_va_mapping", "set_timer_op",
+    "event_channel_op_compat", "xen_version", "console_io", "physdev_op_compat",
+    "grant_table_op", "vm_assist", "update_va_mapping_otherdomain", "iret", "vcpu_op",
+    "set_segment_base", "mmuext_op", "xsm_op", "nmi_op", "sched_op", "callback_op",
+    "xenoprof_op", "event_channel_op", "physdev_op", "hvm_op", "sysctl", "domctl",
+    "kexec_op", "tmem_op", "argo_op", "xenpmu_op", "dm_op", "hypfs_op", NULL, NULL, NULL,
+    NULL, NULL, "arch_0", "arch_1", "arch_2", "arch_3", "arch_4", "arch_5", "arch_6",
+    "arch_7",
+};
+
+unsigned xenm_abi_nargs(uint64_t nr)
+{
+    for (size_t i = 0; i < sizeof hc_table / sizeof hc_table[0]; i++)
+        if (hc_table[i].nr == nr)
+            return hc_table[i].nargs;
+    return 0;
+}
+
+const char *xenm_hc_name(uint64_t nr)
+{
+    if (nr == XENM_HC_paging_domctl_cont)
+        return "paging_domctl_cont";
+    return nr < sizeof hc_names / sizeof hc_names[0] ? hc_names[nr] : NULL;
+}
+
+void xenm_abi_clobber(uint64_t gpr[16], bool mode64, unsigned nargs)
+{
+    const unsigned *r = xenm_abi_arg_regs(mode64);
+    for (unsigned i = 0; i < nargs && i < 5; i++)
+        gpr[r[i]] = mode64 ? XENM_CLOBBER64
+                           : ((gpr[r[i]] & 0xffffffff00000000ULL) | XENM_CLOBBER32);
+}
+
+/* ---- C.2: the hypercall page ---- */
+
+void xenm_hcpage_fill(uint8_t page[4096], bool amd)
+{
+    memset(page, 0xcc, 4096);
+    for (unsigned i = 0; i < 4096 / 32; i++) {
+        uint8_t *p = page + 32 * i;
+        if (i == XENM_HC_iret) {
+            p[0] = 0x0f; /* ud2: HYPERVISOR_iret isn't supported */
+            p[1] = 0x0b;
+            continue;
+        }
+        p[0] = 0xb8; /* mov imm32, %eax */
+        p[1] = (uint8_t)i;
+        p[2] = p[3] = p[4] = 0;
+        p[5] = 0x0f;
+        p[6] = 0x01;
+        p[7] = amd ? 0xd9 : 0xc1; /* vmmcall / vmcall */
+        p[8] = 0xc3; /* ret */
+    }
+}
+
+const char *xenm_hcpage_msr_rule(uint64_t value, bool (*ram)(void *ctx, uint64_t gfn), void *ctx,
+                                 uint64_t *gfn_out)
+{
+    *gfn_out = value >> 12;
+    if (value & 0xfff)
+        return "page index != 0";
+    if (!ram(ctx, value >> 12))
+        return "gfn not a writable RAM page";
+    return NULL;
+}
+
+/* ---- scenario sections ---- */
+
+static int parse_memory(const struct hv_node *mem, uint64_t *base, uint64_t *size,
+                        struct hv_diag *d)
+{
+    static const char *const keys[] = { "size", "base", NULL };
+    *base = HV_RAM_BASE_X86_64;
+    *size = XENM_DEFAULT_RAM;
+    if (!mem)
+        return 0;
+    int err = hv_node_expect(mem, HV_NODE_MAP, "memory", d);
+    if (!err)
+        err = hv_node_check_keys(mem, keys, "memory", d);
+    const struct hv_node *n;
+    if (!err && (n = hv_node_get(mem, "size"))) {
+        err = hv_node_u64(n, "memory.size", size, d);
+        if (!err && (*size == 0 || *size % 4096 || *size > (1ULL << 32)))
+            err = hv_diag_at(d, n, "'memory.size': must be a non-zero multiple of 4096 "
+                                   "up to 4 GiB");
+    }
+    if (!err && (n = hv_node_get(mem, "base"))) {
+        err = hv_node_u64(n, "memory.base", base, d);
+        if (!err && (*base % 4096 || *base > (1ULL << 40)))
+            err = hv_diag_at(d, n, "'memory.base': a multiple of 4096 below 1 TiB");
+    }
+    return err;
+}
+
+static int xen_check_memory(const struct hv_node *mem, enum hv_arch arch, struct hv_diag *d)
+{
+    uint64_t base, size;
+    int err = parse_memory(mem, &base, &size, d);
+    if (!err && arch != HV_ARCH_X86_64)
+        err = hv_diag_at(d, mem, "model xen supports arch x86_64 only");
+    return err;
+}
+
+static int knob_bool(struct hv_vm *vm, const char *key, bool *out)
+{
+    const char *s = hv_vm_config_get(vm, key);
+    if (strcmp(s, "0") != 0 && strcmp(s, "1") != 0)
+        return hv_error_set(HV_ESCENARIO, "%s: '%s' is not 0 or 1", key, s);
+    *out = strcmp(s, "1") == 0;
+    return 0;
+}
+
+static int knob_uint(struct hv_vm *vm, const char *key, unsigned long max, unsigned long *out)
+{
+    const char *s = hv_vm_config_get(vm, key);
+    char *end;
+    unsigned long v = strtoul(s, &end, 0);
+    if (!*s || *end || *s == '-' || v > max)
+        return hv_error_set(HV_ESCENARIO, "%s: '%s' is not a number 0..%lu", key, s, max);
+    *out = v;
+    return 0;
+}
+
+static int xen_vm_init(struct hv_vm *vm, const struct hv_node *mem, const struct hv_node *vmm)
+{
+    (void)vmm;
+    if (hv_vm_arch(vm) != HV_ARCH_X86_64)
+        return hv_error_set(HV_ESCENARIO, "model xen supports arch x86_64 only");
+    struct xenm_vm *x = calloc(1, sizeof *x);
+    if (!x)
+        return HV_ENOMEM;
+    hv_vm_set_model_data(vm, x);
+    x->shutdown_code = -1;
+    const char *vendor = hv_vm_config_get(vm, "xen.vendor");
+    if (strcmp(vendor, "intel") != 0 && strcmp(vendor, "amd") != 0)
+        return hv_error_set(HV_ESCENARIO, "xen.vendor: '%s' is not intel or amd", vendor);
+    x->amd = strcmp(vendor, "amd") == 0;
+    int err;
+    unsigned long lim, domid;
+    if ((err = knob_bool(vm, "xen.debug_clobber", &x->debug_clobber)) ||
+        (err = knob_bool(vm, "xen.verbose_debug", &x->verbose_debug)) ||
+        (err = knob_bool(vm, "xen.is_console", &x->is_console)) ||
+        (err = knob_uint(vm, "xen.cpuid_limit", UINT32_MAX, &lim)) ||
+        (err = knob_uint(vm, "xen.domid", 0x7fef, &domid)))   /* DOMID_FIRST_RESERVED - 1 */
+        return err;
+    /* hv_limit: 0 = XEN_CPUID_MAX_NUM_LEAVES, else clamped to 2..5 (C.2) */
+    x->cpuid_limit = lim == 0 ? 5 : lim < 2 ? 2 : lim > 5 ? 5 : (unsigned)lim;
+    x->domid = (uint32_t)domid;
+    const char *ver = hv_vm_config_get(vm, "xen.version");
+    unsigned maj, min;
+    char tail;
+    if (sscanf(ver, "%u.%u%c", &maj, &min, &tail) != 2 || maj > 0xffff || min > 0xffff)
+        return hv_error_set(HV_ESCENARIO, "xen.version: '%s' is not MAJOR.MINOR", ver);
+    x->major = maj;
+    x->minor = min;
+    const char *ev = hv_vm_config_get(vm, "xen.extraversion");
+    if (strlen(ev) >= sizeof x->extraversion)
+        return hv_error_set(HV_ESCENARIO, "xen.extraversion: longer than 15 characters");
+    memcpy(x->extraversion, ev, strlen(ev) + 1);
+    uint64_t base, size;
+    struct hv_diag d;
+    if ((err = parse_memory(mem, &base, &size, &d)))
+        return hv_error_set(err, "%s", d.msg);
+    for (unsigned i = 1; i < hv_vm_nr_vcpus(vm) && i < HV_MAX_VCPUS; i++)
+        x->vcpu[i].down = true;
+    return hv_vm_add_ram(vm, base, size);
+}
+
+static void xen_vm_fini(struct hv_vm *vm)
+{
+    free(hv_vm_model_data(vm));
+}
+
+/*
+ * Secondary vCPUs start down (invariant 2). Their context is hvsim's boot state (the ELF
+ * entry, RDI = id, RSI = number of vCPUs), as if the toolstack had initialised them: VCPUOP_up
+ * resumes them there (docs/models/xen.md).
+ */
+static bool xen_vcpu_starts(struct hv_vcpu *v)
+{
+    struct xenm_vm *x = hv_vm_model_data(hv_vcpu_vm(v));
+    unsigned id = hv_vcpu_id(v);
+    struct xenm_vcpu *xv = &x->vcpu[id];
+    hv_vcpu_reg_by_name(v, "rip", &xv->rip);
+    for (unsigned i = 0; i < 16; i++)
+        xv->gpr[i] = hv_vcpu_gpr(v, i);
+    return !xv->down;
+}
+
+/* ---- C.2: CPUID ---- */
+
+static enum hv_exit_action xen_cpuid(struct hv_vcpu *v, struct hv_exit_cpuid *e)
+{
+    struct xenm_vm *x = hv_vm_model_data(hv_vcpu_vm(v));
+    if (e->leaf < 0x40000000u || e->leaf > 0x7fffffffu)
+        return HV_ACT_DEFAULT; /* not the hypervisor range: the CPU's own answer */
+    const uint32_t base = 0x40000000u;
+    uint32_t idx = e->leaf - base;
+    e->eax = e->ebx = e->ecx = e->edx = 0;  /* guest_cpuid starts from EMPTY_LEAF */
+    if (e->leaf > 0x400001ffu || idx > x->cpuid_limit)
+        return HV_ACT_HANDLED;
+    switch (idx) {
+    case 0:
+        e->eax = base + x->cpuid_limit;
+        e->ebx = 0x566e6558; /* "XenV" */
+        e->ecx = 0x65584d4d; /* "MMXe" */
+        e->edx = 0x4d4d566e; /* "nVMM" */
+        break;
+    case 1:
+        e->eax = x->major << 16 | x->minor;
+        break;
+    case 2:
+        e->eax = 1;                       /* hypercall pages */
+        e->ebx = XENM_MSR_HYPERCALL_PAGE; /* MSR base; ECX features are PV only */
+        break;
+    case 3:
+        /* the time leaf: time is not modeled yet (C.5), every subleaf answers 0 */
+        break;
+    case 4:
+        if (e->subleaf != 0)
+            break;
+        /* IOMMU_MAPPINGS | VCPU_ID_PRESENT | DOMID_PRESENT | UPCALL_VECTOR; no APIC or
+         * x2APIC register virtualisation on the modeled host */
+        e->eax = (1u << 2) | (1u << 3) | (1u << 4) | (1u << 6);
+        e->ebx = hv_vcpu_id(v);
+        e->ecx = x->domid;
+        break;
+    default:
+        break; /* leaf 5 is PV only */
+    }
+    return HV_ACT_HANDLED;
+}
+
+/* ---- C.2: the hypercall-page MSR ---- */
+
+static bool gfn_is_ram(void *ctx, uint64_t gfn)
+{
+    return gfn < (1ULL << 52) && hv_vm_gpa_ptr(ctx, gfn << 12, 4096) != NULL;
+}
+
+static enum hv_exit_action xen_msr(struct hv_vcpu *v, struct hv_exit_msr *e)
+{
+    struct hv_vm *vm = hv_vcpu_vm(v);
+    struct xenm_vm *x = hv_vm_model_data(vm);
+    if (e->index == 0xc0000080u && e->write) /* EFER: the walker needs NX (walk.h rule 4) */
+        x->vcpu[hv_vcpu_id(v)].efer = e->value;
+    if (e->index < 0x40000000u || e->index > 0x400002ffu)
+        return HV_ACT_DEFAULT;
+    if (e->index != XENM_MSR_HYPERCALL_PAGE) {
+        e->gp = true; /* the rest of Xen's window: X86EMUL_EXCEPTION */
+        return HV_ACT_HANDLED;
+    }
+    if (!e->write) {
+        e->value = 0; /* reads as zero */
+        return HV_ACT_HANDLED;
+    }
+    uint64_t gfn;
+    if (xenm_hcpage_msr_rule(e->value, gfn_is_ram, vm, &gfn)) {
+        e->gp = true;
+        return HV_ACT_HANDLED;
+    }
+    uint8_t *page = hv_vm_gpa_ptr(vm, gfn << 12, 4096);
+    xenm_hcpage_fill(page, x->amd);
+    hv_vm_code_written(vm, gfn << 12, 4096);
+    return HV_ACT_HANDLED;
+}
+
+/* ---- C.3: guest buffers of the running vCPU ---- */
+
+static uint8_t *mem_page(void *ctx, uint64_t gfn)
+{
+    if (gfn >= (1ULL << 52))
+        return NULL;
+    return hv_vm_gpa_ptr(ctx, gfn << 12, 4096);
+}
+
+/* Log-dirty is not modeled yet: this is where paging_mark_dirty will mark the page. */
+static void mem_dirty(void *ctx, uint64_t gfn)
+{
+    (void)ctx;
+    (void)gfn;
+}
+
+static void paging_of(struct hv_vcpu *v, struct xenm_paging *p, const struct xenm_vm *x)
+{
+    memset(p, 0, sizeof *p);
+    p->efer = x->vcpu[hv_vcpu_id(v)].efer;
+    hv_vcpu_reg_by_name(v, "cr0", &p->cr0);
+    hv_vcpu_reg_by_name(v, "cr3", &p->cr3);
+    hv_vcpu_reg_by_name(v, "cr4", &p->cr4);
+    hv_vcpu_reg_by_name(v, "rflags", &p->rflags);
+    p->maxphysaddr = XENM_MAXPHYSADDR;
+    p->amd = x->amd;
+    p->page1gb = true;
+}
+
+static void note_copy(struct xenm_call *c, const struct xenm_copy *r, uint32_t res)
+{
+    char item[320];
+    int n;
+    if (!res)
+        n = snprintf(item, sizeof item,
+                     "{\"dir\":\"%s\",\"va\":\"0x%" PRIx64 "\",\"len\":%" PRIu32
+                     ",\"done\":%" PRIu32 ",\"ok\":true}",
+                     r->to_guest ? "to" : "from", r->va, r->len, r->done);
+    else
+        n = snprintf(item, sizeof item,
+                     "{\"dir\":\"%s\",\"va\":\"0x%" PRIx64 "\",\"len\":%" PRIu32
+                     ",\"done\":%" PRIu32 ",\"ok\":false,\"fault_va\":\"0x%" PRIx64
+                     "\",\"why\":\"%s\",\"level\":%u}",
+                     r->to_guest ? "to" : "from", r->va, r->len, r->done, r->fault_va,
+                     xenm_walk_why_name(r->walk.why), r->walk.level);
+    /* keep the array valid: drop items that do not fit */
+    if (n < 0 || c->ncopies_len + (size_t)n + 3 > sizeof c->copies)
+        return;
+    if (c->ncopies_len)
+        c->copies[c->ncopies_len++] = ',';
+    memcpy(c->copies + c->ncopies_len, item, (size_t)n);
+    c->ncopies_len += (size_t)n;
+    c->copies[c->ncopies_len] = 0;
+}
+
+uint32_t xenm_to_guest(struct xenm_call *c, uint64_t va, const void *src, uint32_t len)
+{
+    struct hv_vm *vm = hv_vcpu_vm(c->v);
+    struct xenm_mem m = { mem_page, mem_dirty, vm };
+    struct xenm_paging p;
+    struct xenm_copy r;
+    paging_of(c->v, &p, c->x);
+    uint32_t res = xenm_copy_to_guest(&m, &p, va, src, len, &r);
+    note_copy(c, &r, res);
+    return res;
+}
+
+uint32_t xenm_from_guest(struct xenm_call *c, void *dst, uint64_t va, uint32_t len)
+{
+    struct hv_vm *vm = hv_vcpu_vm(c->v);
+    struct xenm_mem m = { mem_page, mem_dirty, vm };
+    struct xenm_paging p;
+    struct xenm_copy r;
+    paging_of(c->v, &p, c->x);
+    uint32_t res = xenm_copy_from_guest(&m, &p, dst, va, len, &r);
+    note_copy(c, &r, res);
+    return res;
+}
+
+/* ---- C.1: the hypercall entry ---- */
+
+static void emit(struct xenm_call *c, bool advanced, bool clobbered)
+{
+    char copies[sizeof c->copies + 2];
+    snprintf(copies, sizeof copies, "[%s]", c->copies);
+    struct hv_ev_xen_hypercall ev = {
+        .nr = c->nr, .name = xenm_hc_name(c->nr), .a0 = c->args[0], .a1 = c->args[1],
+        .a2 = c->args[2], .a3 = c->args[3], .a4 = c->args[4],
+        .ret = (int64_t)hv_vcpu_gpr(c->v, 0), .rule = c->rule, .advanced = advanced,
+        .clobbered = clobbered, .copies = copies,
+    };
+    hv_vcpu_emit(c->v, HV_EV_xen_hypercall, &ev);
+}
+
+static enum hv_exit_action xen_hypercall(struct hv_vcpu *v, struct hv_exit_hypercall *e)
+{
+    struct xenm_vm *x = hv_vm_model_data(hv_vcpu_vm(v));
+    struct xenm_call c = { .v = v, .x = x, .act = HV_ACT_HANDLED, .next_pc = e->pc + e->len };
+    uint64_t gpr[16];
+    for (unsigned i = 0; i < 16; i++)
+        gpr[i] = hv_vcpu_gpr(v, i);
+    /* hvsim's x86 guests always run in a 64-bit code segment: the 64-bit ABI (C.1) */
+    xenm_abi_decode(gpr, true, &c.nr, c.args);
+    enum hv_hc_insn native = x->amd ? HV_HC_VMMCALL : HV_HC_VMCALL;
+    if (e->insn != native) {
+        /* no VM exit on this vendor and no emulation in Xen: #UD (C.2) */
+        hv_vcpu_inject(v, 6, 0);
+        c.rule = x->amd ? "vmcall on an AMD host: #UD" : "vmmcall on an Intel host: #UD";
+        emit(&c, false, false);
+        return HV_ACT_RETRY;
+    }
+    uint64_t cs = 0;
+    hv_vcpu_reg_by_name(v, "cs", &cs);
+    if ((cs & 3) != 0) {
+        hv_vcpu_set_gpr(v, 0, (uint64_t)-XENM_EPERM);
+        c.rule = "CPL != 0";
+        emit(&c, true, false);
+        return HV_ACT_HANDLED;
+    }
+    switch (c.nr) {
+    case XENM_HC_console_io:
+        xenm_console_io(&c);
+        break;
+    case XENM_HC_xen_version:
+        xenm_xen_version(&c);
+        break;
+    case XENM_HC_sched_op:
+        xenm_sched_op(&c);
+        break;
+    case XENM_HC_vcpu_op:
+        xenm_vcpu_op(&c);
+        break;
+    default:
+        c.ret = -XENM_ENOSYS;
+        c.rule = xenm_abi_nargs(c.nr) ? "in the HVM64 table, not modeled"
+                 : c.nr > 63 ? "index out of range" : "no HVM64 handler";
+        break;
+    }
+    hv_vcpu_set_gpr(v, 0, (uint64_t)c.ret);
+    bool clobbered = false;
+    if (x->debug_clobber && c.ret != -XENM_ENOSYS) {
+        xenm_abi_clobber(gpr, true, xenm_abi_nargs(c.nr));
+        for (unsigned i = 0; i < 5; i++)
+            hv_vcpu_set_gpr(v, regs64[i], gpr[regs64[i]]);
+        clobbered = true;
+    }
+    if (c.act == HV_ACT_STOP_VCPU) {
+        /* VCPUOP_down on itself: VCPUOP_up resumes it after the call */
+        struct xenm_vcpu *xv = &x->vcpu[hv_vcpu_id(v)];
+        xv->rip = c.next_pc;
+        for (unsigned i = 0; i < 16; i++)
+            xv->gpr[i] = hv_vcpu_gpr(v, i);
+    }
+    emit(&c, true, clobbered);
+    return c.act;
+}
+
+const struct hv_model_ops hv_model_xen = {
+    .name = "xen",
+    .summary = "Xen HVM (x86-64): CPUID discovery, the hypercall page, the hypercall ABI, "
+               "guest-virtual buffers, console_io, xen_version, sched_op, vcpu_op",
+    .knobs = xen_knobs,
+    .check_memory = xen_check_memory,
+    .vm_init = xen_vm_init,
+    .vm_fini = xen_vm_fini,
+    .vcpu_starts = xen_vcpu_starts,
+    .hypercall = xen_hypercall,
+    .cpuid = xen_cpuid,
+    .msr = xen_msr,
+};

@@ -1,0 +1,116 @@
+/*
+ * xen_int.h - what the files of the Xen model share: the per-VM and per-vCPU state, the
+ * hypercall ABI (C.1) and the hypercall-page writer (C.2) as pure functions the tests call.
+ *
+ *   xen.c      the model: knobs, RAM, CPUID leaves and the hypercall-page MSR (C.2), the
+ *              hypercall entry (C.1: ABI, CPL, dispatch, -ENOSYS, debug clobber), events
+ *   hcalls.c   the hypercalls modeled: console_io, xen_version, sched_op, vcpu_op
+ *   walk.c     the guest page walker (C.3)
+ *   copy.c     copy_to_guest / copy_from_guest (C.3)
+ */
+#ifndef HV_MODELS_XEN_INT_H
+#define HV_MODELS_XEN_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "models/xen/copy.h"
+#include "sim/model.h"
+
+/* Hypercall numbers (xen/include/public/xen.h) and the errnos used (semantics.md 0). */
+enum {
+    XENM_HC_platform_op = 7, XENM_HC_memory_op = 12, XENM_HC_multicall = 13,
+    XENM_HC_set_timer_op = 15, XENM_HC_xen_version = 17, XENM_HC_console_io = 18,
+    XENM_HC_grant_table_op = 20, XENM_HC_vm_assist = 21, XENM_HC_iret = 23,
+    XENM_HC_vcpu_op = 24, XENM_HC_sched_op = 29, XENM_HC_event_channel_op = 32,
+    XENM_HC_physdev_op = 33, XENM_HC_hvm_op = 34, XENM_HC_sysctl = 35, XENM_HC_domctl = 36,
+    XENM_HC_xenpmu_op = 40, XENM_HC_dm_op = 41, XENM_HC_hypfs_op = 42,
+    XENM_HC_paging_domctl_cont = 49,
+};
+enum {
+    XENM_EPERM = 1, XENM_ENOENT = 2, XENM_EFAULT = 14, XENM_EINVAL = 22, XENM_ENOSYS = 38,
+};
+
+#define XENM_MSR_HYPERCALL_PAGE 0x40000000u
+#define XENM_CLOBBER64 0xdeadbeefdeadf00dULL
+#define XENM_CLOBBER32 0xdeadf00dU
+#define XENM_MAXPHYSADDR 48   /* the guest's physical address width (a choice: docs) */
+
+/* ---- C.1: the ABI as data ---- */
+
+/* Argument registers by hv_vcpu_gpr index: 64-bit RDI RSI RDX R10 R8, 32-bit EBX ECX EDX
+ * ESI EDI. */
+const unsigned *xenm_abi_arg_regs(bool mode64);
+/* Number and arguments from the registers gpr[0..15]: 64-bit full RAX and registers, 32-bit
+ * EAX and the low halves. */
+void xenm_abi_decode(const uint64_t gpr[16], bool mode64, uint64_t *nr, uint64_t args[5]);
+/* Arguments the HVM64 (mode64) or HVM32 handler of nr takes; 0 if it has none in that table. */
+unsigned xenm_abi_nargs(uint64_t nr);
+/* The hypercall's name ("console_io"), or NULL for a number Xen does not define. */
+const char *xenm_hc_name(uint64_t nr);
+/* clobber_regs64/32: poisons the first nargs argument registers of gpr (32-bit: the low
+ * halves, upper halves kept). */
+void xenm_abi_clobber(uint64_t gpr[16], bool mode64, unsigned nargs);
+
+/* ---- C.2: the hypercall page ---- */
+
+/* Fills page (4096 bytes) as init_hypercall_page + {vmx,svm}_init_hypercall_page. */
+void xenm_hcpage_fill(uint8_t page[4096], bool amd);
+/*
+ * WRMSR(0x40000000, value) without Viridian: *gfn_out = value >> 12. Returns NULL if the write
+ * is accepted, else the #GP rule ("page index != 0" / "gfn not a writable RAM page");
+ * ram(ctx, gfn) says whether gfn is a writable RAM page.
+ */
+const char *xenm_hcpage_msr_rule(uint64_t value, bool (*ram)(void *ctx, uint64_t gfn), void *ctx,
+                                 uint64_t *gfn_out);
+
+/* ---- per-VM state ---- */
+
+struct xenm_vcpu {
+    bool down;             /* _VPF_down */
+    uint64_t efer;         /* the guest's last wrmsr(EFER); Unicorn 2.0.1 exposes no EFER */
+    uint64_t rip;          /* where VCPUOP_up resumes it */
+    uint64_t gpr[16];      /* its registers then */
+};
+
+struct xenm_vm {
+    bool amd;              /* xen.vendor */
+    bool debug_clobber;    /* xen.debug_clobber */
+    bool verbose_debug;    /* xen.verbose_debug */
+    bool is_console;       /* xen.is_console */
+    unsigned cpuid_limit;  /* effective hv_limit, 2..5 */
+    unsigned major, minor;
+    char extraversion[16];
+    uint32_t domid;        /* 0: the hardware and control domain */
+    char cons_buf[256];    /* struct domain_console */
+    unsigned cons_idx;
+    int shutdown_code;     /* -1 = SHUTDOWN_CODE_INVALID */
+    struct xenm_vcpu vcpu[HV_MAX_VCPUS];
+};
+
+/* What a hypercall handler tells the entry code. */
+struct xenm_call {
+    struct hv_vcpu *v;
+    struct xenm_vm *x;
+    uint64_t nr, args[5];
+    int64_t ret;
+    const char *rule;
+    char rule_buf[96];     /* storage for a rule with values in it */
+    enum hv_exit_action act;
+    char copies[1024];     /* JSON array of the copies made, for the event */
+    size_t ncopies_len;
+    uint64_t next_pc;      /* the pc after the hypercall instruction */
+};
+
+/* ---- guest memory access from a hypercall (xen.c) ---- */
+uint32_t xenm_to_guest(struct xenm_call *c, uint64_t va, const void *src, uint32_t len);
+uint32_t xenm_from_guest(struct xenm_call *c, void *dst, uint64_t va, uint32_t len);
+
+/* ---- hcalls.c ---- */
+void xenm_console_io(struct xenm_call *c);
+void xenm_xen_version(struct xenm_call *c);
+void xenm_sched_op(struct xenm_call *c);
+void xenm_vcpu_op(struct xenm_call *c);
+
+#endif

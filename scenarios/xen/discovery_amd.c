@@ -1,0 +1,2 @@
+#define XEN_AMD 1
+#include "discovery.c"
