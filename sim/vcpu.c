@@ -676,6 +676,22 @@ static bool hook_invalid(uc_engine *uc, void *ud)
 enum { ARM_EXCP_UDEF = 1, ARM_EXCP_SWI = 2, ARM_EXCP_PREFETCH_ABORT = 3,
        ARM_EXCP_DATA_ABORT = 4, ARM_EXCP_BKPT = 7, ARM_EXCP_HVC = 11, ARM_EXCP_SMC = 13 };
 
+/*
+ * Arm (both states): the exception QEMU raised becomes a guest exception with syndrome class
+ * ec: the instruction at `at` is the exit; an SVC has retired (its return address is pc, past
+ * it), an abort or UNDEF has not (return to at).
+ */
+static void arm_take_exception(struct hv_vcpu *v, uint32_t intno, uint64_t at, uint64_t pc,
+                               unsigned ec, uint64_t err, uint64_t far)
+{
+    exit_at(v, at);
+    v->icount = intno == ARM_EXCP_SWI ? v->exit_icount + 1 : v->exit_icount;
+    hv_vcpu_inject(v, ec, ((uint64_t)ec << 26) | err);
+    v->pend_addr = far;
+    v->pend_pc = intno == ARM_EXCP_SWI ? pc : at;
+    stop_now(v, STOP_EXCEPTION, v->pend_pc);
+}
+
 static void a64_intr(struct hv_vcpu *v, uint32_t intno)
 {
     uint64_t pc = vcpu_read_pc(v);
@@ -726,12 +742,7 @@ static void a64_intr(struct hv_vcpu *v, uint32_t intno)
         err = 1u << 25;
         break;
     }
-    exit_at(v, at);
-    v->icount = intno == ARM_EXCP_SWI ? v->exit_icount + 1 : v->exit_icount;
-    hv_vcpu_inject(v, ec, ((uint64_t)ec << 26) | err);
-    v->pend_addr = far;
-    v->pend_pc = intno == ARM_EXCP_SWI ? pc : at;
-    stop_now(v, STOP_EXCEPTION, v->pend_pc);
+    arm_take_exception(v, intno, at, pc, ec, err, far);
 }
 
 /*
@@ -829,12 +840,7 @@ static void a32_intr(struct hv_vcpu *v, uint32_t intno)
         err = 1u << 25;
         break;
     }
-    exit_at(v, at);
-    v->icount = intno == ARM_EXCP_SWI ? v->exit_icount + 1 : v->exit_icount;
-    hv_vcpu_inject(v, ec, ((uint64_t)ec << 26) | err);
-    v->pend_addr = far;
-    v->pend_pc = intno == ARM_EXCP_SWI ? pc : at;
-    stop_now(v, STOP_EXCEPTION, v->pend_pc);
+    arm_take_exception(v, intno, at, pc, ec, err, far);
 }
 
 static void hook_intr(uc_engine *uc, uint32_t intno, void *ud)

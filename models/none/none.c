@@ -20,34 +20,10 @@ static uint64_t default_base(enum hv_arch a)
     return a == HV_ARCH_X86_64 ? HV_RAM_BASE_X86_64 : HV_RAM_BASE_AARCH64;
 }
 
-static int none_parse_memory(const struct hv_node *mem, uint64_t *base, uint64_t *size,
-                             struct hv_diag *d)
-{
-    static const char *const keys[] = { "size", "base", NULL };
-    if (!mem)
-        return 0;
-    int err = hv_node_expect(mem, HV_NODE_MAP, "memory", d);
-    if (!err)
-        err = hv_node_check_keys(mem, keys, "memory", d);
-    const struct hv_node *n;
-    if (!err && (n = hv_node_get(mem, "size"))) {
-        err = hv_node_u64(n, "memory.size", size, d);
-        if (!err && (*size == 0 || *size % 4096 || *size > (1ULL << 32)))
-            err = hv_diag_at(d, n, "'memory.size': must be a non-zero multiple of 4096 "
-                                   "up to 4 GiB");
-    }
-    if (!err && (n = hv_node_get(mem, "base"))) {
-        err = hv_node_u64(n, "memory.base", base, d);
-        if (!err && *base % 4096)
-            err = hv_diag_at(d, n, "'memory.base': must be a multiple of 4096");
-    }
-    return err;
-}
-
 static int none_check_memory(const struct hv_node *mem, enum hv_arch arch, struct hv_diag *d)
 {
     uint64_t base = default_base(arch), size = NONE_DEFAULT_RAM;
-    return none_parse_memory(mem, &base, &size, d);
+    return hv_model_parse_ram(mem, &base, &size, d);
 }
 
 static int none_vm_init(struct hv_vm *vm, const struct hv_node *mem, const struct hv_node *vmm)
@@ -55,7 +31,7 @@ static int none_vm_init(struct hv_vm *vm, const struct hv_node *mem, const struc
     (void)vmm;
     uint64_t base = default_base(hv_vm_arch(vm)), size = NONE_DEFAULT_RAM;
     struct hv_diag d;
-    int err = none_parse_memory(mem, &base, &size, &d);
+    int err = hv_model_parse_ram(mem, &base, &size, &d);
     if (err)
         return hv_error_set(err, "%s", d.msg);
     return hv_vm_add_ram(vm, base, size);
