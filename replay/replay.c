@@ -44,6 +44,10 @@ static int compare_sink(void *ctx, const struct hv_event *ev)
 {
     struct cmp *c = ctx;
     struct hv_event rec;
+    /* a handler may emit more events in the same exit after the first difference: keep the
+     * first one */
+    if (c->diverged)
+        return HV_EDIVERGED;
     int got = trace_reader_events_next(c->r, &rec);
     if (got < 0)
         return got;

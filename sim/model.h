@@ -23,6 +23,9 @@ enum hv_exit_action {
     HV_ACT_END_RUN,     /* the whole run ends (e.g. a shutdown hypercall) */
     HV_ACT_HALT,        /* handled; the pc moves past it and the vCPU halts as after a
                          * wfi/hlt (e.g. PSCI CPU_SUSPEND): hvsim sends no wake-up */
+    HV_ACT_YIELD,       /* hypercall exits only: as HV_ACT_RETRY, and the vCPU's slice ends
+                         * there, so the scheduler draws again before it re-executes the
+                         * instruction (a hypercall continuation) */
 };
 
 enum hv_hc_insn { HV_HC_VMCALL, HV_HC_VMMCALL, HV_HC_HVC, HV_HC_SMC };
@@ -138,6 +141,8 @@ void *hv_vm_model_data(const struct hv_vm *vm);
 const char *hv_vm_config_get(const struct hv_vm *vm, const char *key);
 enum hv_arch hv_vm_arch(const struct hv_vm *vm);
 const struct hv_model_ops *hv_vm_model(const struct hv_vm *vm);
+/* The run's seed (hv_vm_config.seed), for a model's own deterministic stream. */
+uint64_t hv_vm_seed(const struct hv_vm *vm);
 
 /* Emits an event on behalf of vCPU v at its current (exact) pc and icount. */
 int hv_vcpu_emit(struct hv_vcpu *v, enum hv_ev_kind kind, const void *fields);

@@ -571,6 +571,10 @@ static void hypercall_finish(struct hv_vcpu *v, enum hv_exit_action act, uint64_
         v->icount = v->exit_icount;
         stop(v, STOP_NONE, pc);
         break;
+    case HV_ACT_YIELD:
+        v->icount = v->exit_icount;
+        stop(v, STOP_SLICE, pc);
+        break;
     case HV_ACT_STOP_VCPU:
         v->icount = v->exit_icount + 1;
         hv_vcpu_stop(v, "model");

@@ -364,6 +364,7 @@ unsigned hv_vm_nr_vcpus(const struct hv_vm *vm) { return vm->nr; }
 enum hv_outcome hv_vm_outcome(const struct hv_vm *vm) { return vm->outcome; }
 enum hv_arch hv_vm_arch(const struct hv_vm *vm) { return vm->arch; }
 const struct hv_model_ops *hv_vm_model(const struct hv_vm *vm) { return vm->model; }
+uint64_t hv_vm_seed(const struct hv_vm *vm) { return vm->cfg.seed; }
 void hv_vm_set_model_data(struct hv_vm *vm, void *data) { vm->model_data = data; }
 void *hv_vm_model_data(const struct hv_vm *vm) { return vm->model_data; }
 uint64_t hv_vm_next_seq(const struct hv_vm *vm) { return vm->seq; }

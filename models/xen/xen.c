@@ -39,6 +39,11 @@ static const struct hv_knob xen_knobs[] = {
                              "CONSOLEIO_write allowed" },
     { "xen.verbose_debug", "0", "1 = CONFIG_VERBOSE_DEBUG (default in debug builds): "
                                 "CONSOLEIO_write allowed for every domain" },
+    { "xen.preempt", "never", "when hypercall_preempt_check() says yes in memory_op "
+                              "reservations: never, every:N (after N extents of a leg) or "
+                              "seed (a draw from the run's seed per check) (C.4)" },
+    { "xen.bug.continuation_progress", "0", "bug: a memory_op continuation encodes start "
+                                            "extent nr_done + 1, losing one extent (C.4)" },
     { NULL, NULL, NULL },
 };
 
@@ -225,12 +230,24 @@ static int xen_vm_init(struct hv_vm *vm, const struct hv_node *mem, const struct
         return hv_error_set(err, "%s", d.msg);
     for (unsigned i = 1; i < hv_vm_nr_vcpus(vm) && i < HV_MAX_VCPUS; i++)
         x->vcpu[i].down = true;
+    if ((err = knob_bool(vm, "xen.bug.continuation_progress", &x->bug_progress)))
+        return err;
+    const char *pre = hv_vm_config_get(vm, "xen.preempt");
+    if (xenm_preempt_parse(pre, hv_vm_seed(vm), &x->preempt))
+        return hv_error_set(HV_ESCENARIO, "xen.preempt: '%s' is not never, every:N (N >= 1) "
+                                          "or seed", pre);
+    if (!(x->mem = malloc(sizeof *x->mem)))
+        return HV_ENOMEM;
+    xenm_memop_init(x->mem, base, size);
     return hv_vm_add_ram(vm, base, size);
 }
 
 static void xen_vm_fini(struct hv_vm *vm)
 {
-    free(hv_vm_model_data(vm));
+    struct xenm_vm *x = hv_vm_model_data(vm);
+    if (x)
+        free(x->mem);
+    free(x);
 }
 
 /*
@@ -459,11 +476,23 @@ static enum hv_exit_action xen_hypercall(struct hv_vcpu *v, struct hv_exit_hyper
     case XENM_HC_vcpu_op:
         xenm_vcpu_op(&c);
         break;
+    case XENM_HC_memory_op:
+        xenm_memory_op(&c);
+        break;
     default:
         c.ret = -XENM_ENOSYS;
         c.rule = xenm_abi_nargs(c.nr) ? "in the HVM64 table, not modeled"
                  : c.nr > 63 ? "index out of range" : "no HVM64 handler";
         break;
+    }
+    if (c.preempted) {
+        /* hypercall_create_continuation: RAX = op, the arguments rewritten, no clobber, rip
+         * kept: the vCPU re-executes the instruction when the scheduler next runs it, which
+         * may be after other vCPUs (C.4) */
+        hv_vcpu_set_gpr(v, 0, c.nr);
+        hv_vcpu_set_gpr(v, regs64[0], c.cont_a0);
+        emit(&c, false, false);
+        return HV_ACT_YIELD;
     }
     hv_vcpu_set_gpr(v, 0, (uint64_t)c.ret);
     bool clobbered = false;
@@ -487,7 +516,8 @@ static enum hv_exit_action xen_hypercall(struct hv_vcpu *v, struct hv_exit_hyper
 const struct hv_model_ops hv_model_xen = {
     .name = "xen",
     .summary = "Xen HVM (x86-64): CPUID discovery, the hypercall page, the hypercall ABI, "
-               "guest-virtual buffers, console_io, xen_version, sched_op, vcpu_op",
+               "guest-virtual buffers, console_io, xen_version, sched_op, vcpu_op, memory_op "
+               "reservations with continuations",
     .knobs = xen_knobs,
     .check_memory = xen_check_memory,
     .vm_init = xen_vm_init,

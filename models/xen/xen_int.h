@@ -7,6 +7,7 @@
  *   hcalls.c   the hypercalls modeled: console_io, xen_version, sched_op, vcpu_op
  *   walk.c     the guest page walker (C.3)
  *   copy.c     copy_to_guest / copy_from_guest (C.3)
+ *   memop.c    memory_op reservations and their continuations (C.4)
  */
 #ifndef HV_MODELS_XEN_INT_H
 #define HV_MODELS_XEN_INT_H
@@ -16,6 +17,7 @@
 #include <stdint.h>
 
 #include "models/xen/copy.h"
+#include "models/xen/memop.h"
 #include "sim/model.h"
 
 /* Hypercall numbers (xen/include/public/xen.h) and the errnos used (semantics.md 0). */
@@ -29,7 +31,8 @@ enum {
     XENM_HC_paging_domctl_cont = 49,
 };
 enum {
-    XENM_EPERM = 1, XENM_ENOENT = 2, XENM_EFAULT = 14, XENM_EINVAL = 22, XENM_ENOSYS = 38,
+    XENM_EPERM = 1, XENM_ENOENT = 2, XENM_ESRCH = 3, XENM_EFAULT = 14, XENM_EINVAL = 22,
+    XENM_ENOSYS = 38,
 };
 
 #define XENM_MSR_HYPERCALL_PAGE 0x40000000u
@@ -87,6 +90,9 @@ struct xenm_vm {
     unsigned cons_idx;
     int shutdown_code;     /* -1 = SHUTDOWN_CODE_INVALID */
     struct xenm_vcpu vcpu[HV_MAX_VCPUS];
+    struct xenm_memop *mem;        /* the domain's pages (memop.h) */
+    struct xenm_preempt preempt;   /* xen.preempt */
+    bool bug_progress;             /* xen.bug.continuation_progress */
 };
 
 /* What a hypercall handler tells the entry code. */
@@ -101,6 +107,8 @@ struct xenm_call {
     char copies[1024];     /* JSON array of the copies made, for the event */
     size_t ncopies_len;
     uint64_t next_pc;      /* the pc after the hypercall instruction */
+    bool preempted;        /* a continuation (C.4): RAX = nr, RDI = cont_a0, rip kept */
+    uint64_t cont_a0;
 };
 
 /* ---- guest memory access from a hypercall (xen.c) ---- */
@@ -112,5 +120,7 @@ void xenm_console_io(struct xenm_call *c);
 void xenm_xen_version(struct xenm_call *c);
 void xenm_sched_op(struct xenm_call *c);
 void xenm_vcpu_op(struct xenm_call *c);
+/* ---- memop.c ---- */
+void xenm_memory_op(struct xenm_call *c);
 
 #endif

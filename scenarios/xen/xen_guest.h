@@ -11,12 +11,14 @@
 #define XEN_HCPAGE 0x800000ULL      /* guest-physical == virtual (identity map), 8 MiB */
 #define XEN_MSR_HCPAGE 0x40000000U
 
+#define HC_memory_op 12
 #define HC_xen_version 17
 #define HC_console_io 18
 #define HC_vcpu_op 24
 #define HC_sched_op 29
 
 #define XEN_EPERM ((uint64_t)-1)
+#define XEN_ESRCH ((uint64_t)-3)
 #define XEN_ENOENT ((uint64_t)-2)
 #define XEN_EFAULT ((uint64_t)-14)
 #define XEN_EINVAL ((uint64_t)-22)
@@ -71,6 +73,41 @@ static inline uint64_t xen_hypercall(unsigned nr, uint64_t a0, uint64_t a1, uint
 #define xen_hc2(nr, a0, a1) xen_hypercall((nr), (uint64_t)(a0), (uint64_t)(a1), 0, 0, 0)
 #define xen_hc3(nr, a0, a1, a2) \
     xen_hypercall((nr), (uint64_t)(a0), (uint64_t)(a1), (uint64_t)(a2), 0, 0)
+
+/* memory_op (C.4): struct xen_memory_reservation, and the start extent in cmd bits 6.. */
+#define XENMEM_increase_reservation 0
+#define XENMEM_decrease_reservation 1
+#define XENMEM_current_reservation 3
+#define XENMEM_populate_physmap 6
+#define XENMEM_exchange 11
+#define MEMOP_EXTENT_SHIFT 6
+#define DOMID_SELF 0x7ff0
+
+struct xen_memory_reservation {
+    uint64_t *extent_start;
+    uint64_t nr_extents;
+    uint32_t extent_order;
+    uint32_t mem_flags;
+    uint16_t domid;
+};
+
+/* One call as the guest makes it: Xen's continuations re-execute the vmcall themselves. */
+static inline uint64_t xen_memory_op(uint64_t cmd, const void *arg)
+{
+    return xen_hc2(HC_memory_op, cmd, arg);
+}
+
+static inline uint64_t xen_reservation(unsigned op, uint64_t *list, uint64_t n)
+{
+    struct xen_memory_reservation r = { list, n, 0, 0, DOMID_SELF };
+    return xen_memory_op(op, &r);
+}
+
+static inline uint64_t xen_tot_pages(void)
+{
+    uint16_t self = DOMID_SELF;
+    return xen_memory_op(XENMEM_current_reservation, &self);
+}
 
 static inline uint64_t xen_console_write(const char *s, uint64_t len)
 {
