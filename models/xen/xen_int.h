@@ -7,6 +7,7 @@
  *   hcalls.c   the hypercalls modeled: console_io, xen_version, sched_op, vcpu_op
  *   walk.c     the guest page walker (C.3)
  *   copy.c     copy_to_guest / copy_from_guest (C.3)
+ *   stlb.c     the software TLB of the 2022 proposal and its VCPUOPs (C.6)
  */
 #ifndef HV_MODELS_XEN_INT_H
 #define HV_MODELS_XEN_INT_H
@@ -16,6 +17,7 @@
 #include <stdint.h>
 
 #include "models/xen/copy.h"
+#include "models/xen/stlb.h"
 #include "sim/model.h"
 
 /* Hypercall numbers (xen/include/public/xen.h) and the errnos used (semantics.md 0). */
@@ -29,7 +31,7 @@ enum {
     XENM_HC_paging_domctl_cont = 49,
 };
 enum {
-    XENM_EPERM = 1, XENM_ENOENT = 2, XENM_EFAULT = 14, XENM_EINVAL = 22, XENM_ENOSYS = 38,
+    XENM_EPERM = 1, XENM_ENOENT = 2, XENM_EFAULT = 14, XENM_EEXIST = 17, XENM_EINVAL = 22, XENM_ENOSYS = 38,
 };
 
 #define XENM_MSR_HYPERCALL_PAGE 0x40000000u
@@ -87,6 +89,10 @@ struct xenm_vm {
     unsigned cons_idx;
     int shutdown_code;     /* -1 = SHUTDOWN_CODE_INVALID */
     struct xenm_vcpu vcpu[HV_MAX_VCPUS];
+    unsigned stlb_capacity; /* xen.stlb.capacity; 0: the proposal is off (Xen as it is) */
+    bool stlb_encrypted;    /* xen.stlb.encrypted */
+    struct xenm_stlb stlb[HV_MAX_VCPUS]; /* table i is vCPU i's own */
+    uint8_t stlb_of[HV_MAX_VCPUS];       /* the table each vCPU uses (VCPUOP stlb_share) */
 };
 
 /* What a hypercall handler tells the entry code. */
@@ -101,6 +107,7 @@ struct xenm_call {
     char copies[1024];     /* JSON array of the copies made, for the event */
     size_t ncopies_len;
     uint64_t next_pc;      /* the pc after the hypercall instruction */
+    bool phys;             /* XENM_HC_PHYS was set: buffers are guest physical (C.6) */
 };
 
 /* ---- guest memory access from a hypercall (xen.c) ---- */
@@ -112,5 +119,8 @@ void xenm_console_io(struct xenm_call *c);
 void xenm_xen_version(struct xenm_call *c);
 void xenm_sched_op(struct xenm_call *c);
 void xenm_vcpu_op(struct xenm_call *c);
+
+/* ---- stlb.c: VCPUOP stlb_insert / stlb_purge / stlb_share on vcpuid's table ---- */
+void xenm_stlb_vcpu_op(struct xenm_call *c, int cmd, unsigned vcpuid);
 
 #endif
