@@ -231,6 +231,9 @@ static int xen_vm_init(struct hv_vm *vm, const struct hv_node *mem, const struct
         (err = knob_uint(vm, "xen.stlb.capacity", XENM_STLB_MAX, &cap)) ||
         (err = knob_bool(vm, "xen.stlb.encrypted", &x->stlb_encrypted)))
         return err;
+    if (x->stlb_encrypted && !cap)
+        return hv_error_set(HV_ESCENARIO, "xen.stlb.encrypted: needs xen.stlb.capacity > 0 "
+                                          "(the software TLB is its only translation)");
     x->stlb_capacity = (unsigned)cap;
     for (unsigned i = 0; cap && i < HV_MAX_VCPUS; i++) {
         xenm_stlb_init(&x->stlb[i], x->stlb_capacity);
