@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "models/xen/copy.h"
+#include "models/xen/stlb.h"
 
 static uint32_t hvm_copy(const struct xenm_mem *m, const struct xenm_paging *p, uint64_t va,
                          uint8_t *buf, uint32_t len, int to_guest, struct xenm_copy *out)
@@ -15,7 +16,7 @@ static uint32_t hvm_copy(const struct xenm_mem *m, const struct xenm_paging *p, 
         uint32_t count = 4096 - off < left ? 4096 - off : left;
         struct xenm_walk w;
         uint8_t *page = NULL;
-        if (xenm_walk(m, p, va, to_guest ? XENM_PFEC_WRITE : 0, &w) == XENM_WALK_OK) {
+        if (xenm_stlb_translate(m, p, va, to_guest ? XENM_PFEC_WRITE : 0, &w) == XENM_WALK_OK) {
             page = m->page(m->ctx, w.gpa >> 12);
             if (!page) /* HVMTRANS_bad_gfn_to_mfn */
                 w = (struct xenm_walk){ .gpa = w.gpa, .level = 5, .why = XENM_WALK_NO_RAM,

@@ -4,7 +4,8 @@
  *
  * Rules (xen/arch/x86/hvm/hvm.c at c447b7308b):
  *   1. Each page is translated (walk.h; writes ask for PFEC_write_access, neither asks for
- *      PFEC_user_mode: copy_to_user_hvm passes pfec 0) and must be RAM, then copied.
+ *      PFEC_user_mode: copy_to_user_hvm passes pfec 0) and must be RAM, then copied. With
+ *      p->stlb set, the translation is stlb.h's (physical flavour, software TLB, then walk).
  *   2. A page that fails stops the copy; the pages before it stay written (no rollback).
  *   3. The result is Xen's copy_to_user convention: 0, or the whole length on any failure
  *      (callers turn it into -EFAULT).

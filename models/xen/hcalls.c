@@ -296,6 +296,16 @@ void xenm_vcpu_op(struct xenm_call *c)
         c->ret = !t->down;
         c->rule = "VCPUOP_is_up";
         break;
+    case XENM_VCPUOP_stlb_insert:
+    case XENM_VCPUOP_stlb_purge:
+    case XENM_VCPUOP_stlb_share:
+        if (c->x->stlb_capacity) {
+            xenm_stlb_vcpu_op(c, cmd, id);
+            break;
+        }
+        c->ret = -XENM_ENOSYS;
+        c->rule = "unknown vcpu_op command";
+        break;
     default:
         c->ret = -XENM_ENOSYS;
         c->rule = cmd >= 0 && cmd <= 15 ? "vcpu_op command not modeled"

@@ -26,7 +26,7 @@
 const char *xenm_walk_why_name(enum xenm_walk_why why)
 {
     static const char *const names[] = { "ok", "no_ram", "not_present", "rsvd", "user",
-                                         "write", "smap" };
+                                         "write", "smap", "stlb_miss" };
     return (unsigned)why < sizeof names / sizeof names[0] ? names[why] : "?";
 }
 

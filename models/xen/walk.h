@@ -40,6 +40,8 @@ enum {
  * dirty(ctx, gfn), if not NULL, is told of every page Xen writes (paging_mark_dirty: the
  * log-dirty hook; A/D updates of table pages and the data pages of copy_to_guest).
  */
+struct xenm_stlb_use;
+
 struct xenm_mem {
     uint8_t *(*page)(void *ctx, uint64_t gfn);
     void (*dirty)(void *ctx, uint64_t gfn);
@@ -52,6 +54,7 @@ struct xenm_paging {
     unsigned maxphysaddr;  /* the guest's CPUID 0x80000008 EAX[7:0] */
     bool amd;              /* the guest's CPU vendor (L4 G bit reserved on AMD) */
     bool page1gb;          /* CPUID pdpe1gb: 1 GiB pages allowed */
+    const struct xenm_stlb_use *stlb; /* copy.c translates through it (stlb.h); NULL: walk */
 };
 
 enum xenm_walk_why {
@@ -62,6 +65,7 @@ enum xenm_walk_why {
     XENM_WALK_USER,        /* user access to a supervisor page */
     XENM_WALK_WRITE,       /* write to a read-only page (user, or supervisor with CR0.WP) */
     XENM_WALK_SMAP,        /* supervisor data access to a user page with SMAP */
+    XENM_WALK_STLB_MISS,   /* software TLB miss of an encrypted guest: no walk (stlb.h) */
 };
 
 struct xenm_walk {

@@ -1,7 +1,8 @@
 /*
  * xen.c - the Xen model for x86-64 HVM guests: discovery through CPUID and the hypercall page
  * (semantics.md C.2), the hypercall entry and ABI (C.1), guest-virtual buffers through the
- * running vCPU's page tables (C.3, walk.c and copy.c), and the hypercalls in hcalls.c.
+ * running vCPU's page tables (C.3, walk.c and copy.c), the hypercalls in hcalls.c, and the
+ * software TLB and physical-address flavour of the 2022 proposal (C.6, stlb.c).
  *
  * Guest memory is one RAM region (memory: {size, base}), the p2m of a domain with no holes.
  * Viridian is not modeled, so the Xen leaves and MSR sit at base 0x40000000.
@@ -44,6 +45,11 @@ static const struct hv_knob xen_knobs[] = {
                               "seed (a draw from the run's seed per check) (C.4)" },
     { "xen.bug.continuation_progress", "0", "bug: a memory_op continuation encodes start "
                                             "extent nr_done + 1, losing one extent (C.4)" },
+    { "xen.stlb.capacity", "0", "entries per software TLB of the 2022 proposal (C.6), "
+                                "1..64; 0 = no software TLB, no VCPUOPs 16-18 and no "
+                                "physical-address flavour (Xen as it is)" },
+    { "xen.stlb.encrypted", "0", "1 = an encrypted guest: Xen cannot walk its page tables, "
+                                 "so a software TLB miss is -EFAULT (C.6)" },
     { NULL, NULL, NULL },
 };
 
@@ -203,13 +209,23 @@ static int xen_vm_init(struct hv_vm *vm, const struct hv_node *mem, const struct
         return hv_error_set(HV_ESCENARIO, "xen.vendor: '%s' is not intel or amd", vendor);
     x->amd = strcmp(vendor, "amd") == 0;
     int err;
-    unsigned long lim, domid;
+    unsigned long lim, domid, cap;
     if ((err = knob_bool(vm, "xen.debug_clobber", &x->debug_clobber)) ||
         (err = knob_bool(vm, "xen.verbose_debug", &x->verbose_debug)) ||
         (err = knob_bool(vm, "xen.is_console", &x->is_console)) ||
         (err = knob_uint(vm, "xen.cpuid_limit", UINT32_MAX, &lim)) ||
-        (err = knob_uint(vm, "xen.domid", 0x7fef, &domid)))   /* DOMID_FIRST_RESERVED - 1 */
+        (err = knob_uint(vm, "xen.domid", 0x7fef, &domid)) ||  /* DOMID_FIRST_RESERVED - 1 */
+        (err = knob_uint(vm, "xen.stlb.capacity", XENM_STLB_MAX, &cap)) ||
+        (err = knob_bool(vm, "xen.stlb.encrypted", &x->stlb_encrypted)))
         return err;
+    if (x->stlb_encrypted && !cap)
+        return hv_error_set(HV_ESCENARIO, "xen.stlb.encrypted: needs xen.stlb.capacity > 0 "
+                                          "(the software TLB is its only translation)");
+    x->stlb_capacity = (unsigned)cap;
+    for (unsigned i = 0; cap && i < HV_MAX_VCPUS; i++) {
+        xenm_stlb_init(&x->stlb[i], x->stlb_capacity);
+        x->stlb_of[i] = (uint8_t)i;
+    }
     /* hv_limit: 0 = XEN_CPUID_MAX_NUM_LEAVES, else clamped to 2..5 (C.2) */
     x->cpuid_limit = lim == 0 ? 5 : lim < 2 ? 2 : lim > 5 ? 5 : (unsigned)lim;
     x->domid = (uint32_t)domid;
@@ -399,13 +415,39 @@ static void note_copy(struct xenm_call *c, const struct xenm_copy *r, uint32_t r
     c->copies[c->ncopies_len] = 0;
 }
 
+/* Every software TLB lookup is an event (C.6). */
+static void note_stlb(void *ctx, unsigned table, uint64_t va, bool hit, const struct xenm_walk *w)
+{
+    struct xenm_call *c = ctx;
+    bool ok = w->why == XENM_WALK_OK;
+    struct hv_ev_xen_stlb ev = {
+        .table = table, .va = va, .hit = hit, .gpa = ok ? w->gpa : 0,
+        .error = ok ? NULL : xenm_walk_why_name(w->why),
+    };
+    hv_vcpu_emit(c->v, HV_EV_xen_stlb, &ev);
+}
+
+/* The software TLB of the running vCPU: copy_to_user_hvm only knows current (C.6). */
+static void stlb_use_of(struct xenm_call *c, struct xenm_stlb_use *u)
+{
+    struct xenm_vm *x = c->x;
+    unsigned table = x->stlb_of[hv_vcpu_id(c->v)];
+    *u = (struct xenm_stlb_use){
+        .t = x->stlb_capacity ? &x->stlb[table] : NULL, .table = table,
+        .encrypted = x->stlb_encrypted, .phys = c->phys, .note = note_stlb, .ctx = c,
+    };
+}
+
 uint32_t xenm_to_guest(struct xenm_call *c, uint64_t va, const void *src, uint32_t len)
 {
     struct hv_vm *vm = hv_vcpu_vm(c->v);
     struct xenm_mem m = { mem_page, mem_dirty, vm };
     struct xenm_paging p;
     struct xenm_copy r;
+    struct xenm_stlb_use u;
     paging_of(c->v, &p, c->x);
+    stlb_use_of(c, &u);
+    p.stlb = &u;
     uint32_t res = xenm_copy_to_guest(&m, &p, va, src, len, &r);
     note_copy(c, &r, res);
     return res;
@@ -417,7 +459,10 @@ uint32_t xenm_from_guest(struct xenm_call *c, void *dst, uint64_t va, uint32_t l
     struct xenm_mem m = { mem_page, mem_dirty, vm };
     struct xenm_paging p;
     struct xenm_copy r;
+    struct xenm_stlb_use u;
     paging_of(c->v, &p, c->x);
+    stlb_use_of(c, &u);
+    p.stlb = &u;
     uint32_t res = xenm_copy_from_guest(&m, &p, dst, va, len, &r);
     note_copy(c, &r, res);
     return res;
@@ -430,7 +475,7 @@ static void emit(struct xenm_call *c, bool advanced, bool clobbered)
     char copies[sizeof c->copies + 2];
     snprintf(copies, sizeof copies, "[%s]", c->copies);
     struct hv_ev_xen_hypercall ev = {
-        .nr = c->nr, .name = xenm_hc_name(c->nr), .a0 = c->args[0], .a1 = c->args[1],
+        .nr = c->nr, .name = xenm_hc_name(c->phys ? c->nr & ~XENM_HC_PHYS : c->nr), .a0 = c->args[0], .a1 = c->args[1],
         .a2 = c->args[2], .a3 = c->args[3], .a4 = c->args[4],
         .ret = (int64_t)hv_vcpu_gpr(c->v, 0), .rule = c->rule, .advanced = advanced,
         .clobbered = clobbered, .copies = copies,
@@ -463,7 +508,10 @@ static enum hv_exit_action xen_hypercall(struct hv_vcpu *v, struct hv_exit_hyper
         emit(&c, true, false);
         return HV_ACT_HANDLED;
     }
-    switch (c.nr) {
+    /* the physical-address flavour: a bit on the number (C.6), when the proposal is on */
+    c.phys = x->stlb_capacity && (c.nr & XENM_HC_PHYS);
+    uint64_t nr = c.phys ? c.nr & ~XENM_HC_PHYS : c.nr;
+    switch (nr) {
     case XENM_HC_console_io:
         xenm_console_io(&c);
         break;
@@ -481,8 +529,8 @@ static enum hv_exit_action xen_hypercall(struct hv_vcpu *v, struct hv_exit_hyper
         break;
     default:
         c.ret = -XENM_ENOSYS;
-        c.rule = xenm_abi_nargs(c.nr) ? "in the HVM64 table, not modeled"
-                 : c.nr > 63 ? "index out of range" : "no HVM64 handler";
+        c.rule = xenm_abi_nargs(nr) ? "in the HVM64 table, not modeled"
+                 : nr > 63 ? "index out of range" : "no HVM64 handler";
         break;
     }
     if (c.preempted) {
@@ -497,7 +545,7 @@ static enum hv_exit_action xen_hypercall(struct hv_vcpu *v, struct hv_exit_hyper
     hv_vcpu_set_gpr(v, 0, (uint64_t)c.ret);
     bool clobbered = false;
     if (x->debug_clobber && c.ret != -XENM_ENOSYS) {
-        xenm_abi_clobber(gpr, true, xenm_abi_nargs(c.nr));
+        xenm_abi_clobber(gpr, true, xenm_abi_nargs(nr));
         for (unsigned i = 0; i < 5; i++)
             hv_vcpu_set_gpr(v, regs64[i], gpr[regs64[i]]);
         clobbered = true;
@@ -517,7 +565,7 @@ const struct hv_model_ops hv_model_xen = {
     .name = "xen",
     .summary = "Xen HVM (x86-64): CPUID discovery, the hypercall page, the hypercall ABI, "
                "guest-virtual buffers, console_io, xen_version, sched_op, vcpu_op, memory_op "
-               "reservations with continuations",
+               "reservations with continuations, the C.6 software TLB",
     .knobs = xen_knobs,
     .check_memory = xen_check_memory,
     .vm_init = xen_vm_init,

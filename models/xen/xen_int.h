@@ -8,6 +8,7 @@
  *   walk.c     the guest page walker (C.3)
  *   copy.c     copy_to_guest / copy_from_guest (C.3)
  *   memop.c    memory_op reservations and their continuations (C.4)
+ *   stlb.c     the software TLB of the 2022 proposal and its VCPUOPs (C.6)
  */
 #ifndef HV_MODELS_XEN_INT_H
 #define HV_MODELS_XEN_INT_H
@@ -18,6 +19,7 @@
 
 #include "models/xen/copy.h"
 #include "models/xen/memop.h"
+#include "models/xen/stlb.h"
 #include "sim/model.h"
 
 /* Hypercall numbers (xen/include/public/xen.h) and the errnos used (semantics.md 0). */
@@ -31,8 +33,8 @@ enum {
     XENM_HC_paging_domctl_cont = 49,
 };
 enum {
-    XENM_EPERM = 1, XENM_ENOENT = 2, XENM_ESRCH = 3, XENM_EFAULT = 14, XENM_EINVAL = 22,
-    XENM_ENOSYS = 38,
+    XENM_EPERM = 1, XENM_ENOENT = 2, XENM_ESRCH = 3, XENM_EFAULT = 14, XENM_EEXIST = 17,
+    XENM_EINVAL = 22, XENM_ENOSYS = 38,
 };
 
 #define XENM_MSR_HYPERCALL_PAGE 0x40000000u
@@ -93,6 +95,10 @@ struct xenm_vm {
     struct xenm_memop *mem;        /* the domain's pages (memop.h) */
     struct xenm_preempt preempt;   /* xen.preempt */
     bool bug_progress;             /* xen.bug.continuation_progress */
+    unsigned stlb_capacity; /* xen.stlb.capacity; 0: the proposal is off (Xen as it is) */
+    bool stlb_encrypted;    /* xen.stlb.encrypted */
+    struct xenm_stlb stlb[HV_MAX_VCPUS]; /* table i is vCPU i's own */
+    uint8_t stlb_of[HV_MAX_VCPUS];       /* the table each vCPU uses (VCPUOP stlb_share) */
 };
 
 /* What a hypercall handler tells the entry code. */
@@ -109,6 +115,7 @@ struct xenm_call {
     uint64_t next_pc;      /* the pc after the hypercall instruction */
     bool preempted;        /* a continuation (C.4): RAX = nr, RDI = cont_a0, rip kept */
     uint64_t cont_a0;
+    bool phys;             /* XENM_HC_PHYS was set: buffers are guest physical (C.6) */
 };
 
 /* ---- guest memory access from a hypercall (xen.c) ---- */
@@ -122,5 +129,8 @@ void xenm_sched_op(struct xenm_call *c);
 void xenm_vcpu_op(struct xenm_call *c);
 /* ---- memop.c ---- */
 void xenm_memory_op(struct xenm_call *c);
+
+/* ---- stlb.c: VCPUOP stlb_insert / stlb_purge / stlb_share on vcpuid's table ---- */
+void xenm_stlb_vcpu_op(struct xenm_call *c, int cmd, unsigned vcpuid);
 
 #endif
