@@ -235,7 +235,7 @@ static int64_t psci_features(struct call *c)
         c->rule = "PSCI_FEATURES: implemented";
         return 0;
     default:
-        c->rule = "PSCI_FEATURES: not implemented (SYSTEM_SUSPEND needs the VMM to enable it)";
+        c->rule = "PSCI_FEATURES: not offered by KVM (SYSTEM_SUSPEND only when the VMM enables it)";
         return PSCI_RET_NOT_SUPPORTED;
     }
 }

@@ -438,32 +438,37 @@ static void stlb_use_of(struct xenm_call *c, struct xenm_stlb_use *u)
     };
 }
 
+/* The guest-memory and paging view a copy for call c goes through (C.3, C.6). */
+struct copy_ctx {
+    struct xenm_mem m;
+    struct xenm_paging p;
+    struct xenm_stlb_use u;
+};
+
+static void copy_ctx_of(struct xenm_call *c, struct copy_ctx *cc)
+{
+    cc->m = (struct xenm_mem){ mem_page, mem_dirty, hv_vcpu_vm(c->v) };
+    paging_of(c->v, &cc->p, c->x);
+    stlb_use_of(c, &cc->u);
+    cc->p.stlb = &cc->u;
+}
+
 uint32_t xenm_to_guest(struct xenm_call *c, uint64_t va, const void *src, uint32_t len)
 {
-    struct hv_vm *vm = hv_vcpu_vm(c->v);
-    struct xenm_mem m = { mem_page, mem_dirty, vm };
-    struct xenm_paging p;
+    struct copy_ctx cc;
     struct xenm_copy r;
-    struct xenm_stlb_use u;
-    paging_of(c->v, &p, c->x);
-    stlb_use_of(c, &u);
-    p.stlb = &u;
-    uint32_t res = xenm_copy_to_guest(&m, &p, va, src, len, &r);
+    copy_ctx_of(c, &cc);
+    uint32_t res = xenm_copy_to_guest(&cc.m, &cc.p, va, src, len, &r);
     note_copy(c, &r, res);
     return res;
 }
 
 uint32_t xenm_from_guest(struct xenm_call *c, void *dst, uint64_t va, uint32_t len)
 {
-    struct hv_vm *vm = hv_vcpu_vm(c->v);
-    struct xenm_mem m = { mem_page, mem_dirty, vm };
-    struct xenm_paging p;
+    struct copy_ctx cc;
     struct xenm_copy r;
-    struct xenm_stlb_use u;
-    paging_of(c->v, &p, c->x);
-    stlb_use_of(c, &u);
-    p.stlb = &u;
-    uint32_t res = xenm_copy_from_guest(&m, &p, dst, va, len, &r);
+    copy_ctx_of(c, &cc);
+    uint32_t res = xenm_copy_from_guest(&cc.m, &cc.p, dst, va, len, &r);
     note_copy(c, &r, res);
     return res;
 }
