@@ -72,6 +72,13 @@ struct hv_exit_fetch {
     const char *why;  /* out: the reason the vcpu_state event records (default "model") */
 };
 
+/* How the vCPU that ran the last slice left it, for the sched_switch op. */
+enum hv_desched {
+    HV_DESCHED_PREEMPTED, /* still runnable: its slice ran out or it yielded */
+    HV_DESCHED_BLOCKED,   /* halted (hlt, wfi, a model's HV_ACT_HALT) */
+    HV_DESCHED_OFF,       /* stopped, finished or failed */
+};
+
 struct hv_exit_msr {
     uint32_t index;
     bool write;
@@ -123,6 +130,17 @@ struct hv_model_ops {
      * (outcome done). Anything else is the default: an `exception` event naming Unicorn's
      * error, the vCPU fails and the run ends with outcome exception. */
     enum hv_exit_action (*fetch_unbacked)(struct hv_vcpu *v, struct hv_exit_fetch *e);
+    /*
+     * A context switch: the scheduler is about to give next a slice, and the slice before it
+     * was prev's (NULL at the first decision), which left prev as why says. Called after
+     * next's `sched` event, only when the running vCPU changes: next != prev, or prev blocked
+     * or stopped after its slice (then prev == next is possible, as when a halted vCPU is
+     * woken with nothing else to run: a real scheduler ran its idle vCPU in between). No guest
+     * instruction runs between prev's slice and this call, so hv_vm_now() is the time of both
+     * the deschedule and the reschedule. Events may be emitted for either vCPU.
+     */
+    void (*sched_switch)(struct hv_vm *vm, struct hv_vcpu *prev, enum hv_desched why,
+                         struct hv_vcpu *next);
     /* A guest store into RAM while write tracking is on (hv_vm_track_writes): dirty logging. */
     void (*guest_write)(struct hv_vcpu *v, uint64_t gpa, unsigned size);
 
@@ -143,6 +161,13 @@ enum hv_arch hv_vm_arch(const struct hv_vm *vm);
 const struct hv_model_ops *hv_vm_model(const struct hv_vm *vm);
 /* The run's seed (hv_vm_config.seed), for a model's own deterministic stream. */
 uint64_t hv_vm_seed(const struct hv_vm *vm);
+
+/*
+ * The VM's clock: guest instructions retired by all vCPUs together, exact at the instruction
+ * being handled inside an exit. hvsim has no other time; a model that needs one (Xen's system
+ * time) scales this.
+ */
+uint64_t hv_vm_now(const struct hv_vm *vm);
 
 /* Emits an event on behalf of vCPU v at its current (exact) pc and icount. */
 int hv_vcpu_emit(struct hv_vcpu *v, enum hv_ev_kind kind, const void *fields);

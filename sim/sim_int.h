@@ -184,6 +184,8 @@ struct hv_vm {
 
     bool track_writes;
     struct hv_vcpu *current;  /* the vCPU running a slice, or NULL */
+    struct hv_vcpu *last_run; /* the vCPU that ran the last slice (sched_switch), or NULL */
+    enum hv_desched last_why; /* and how that slice left it */
     bool pause_on_sync;
     bool paused;
     struct hv_vcpu *paused_vcpu;

@@ -384,6 +384,16 @@ uint64_t hv_vm_icount(const struct hv_vm *vm)
     return n;
 }
 
+uint64_t hv_vm_now(const struct hv_vm *vm)
+{
+    uint64_t n = 0;
+    for (unsigned i = 0; i < vm->nr; i++) {
+        const struct hv_vcpu *v = &vm->vcpus[i];
+        n += v->in_exit ? v->exit_icount : v->icount;
+    }
+    return n;
+}
+
 int hv_vm_pause_at_icount(struct hv_vm *vm, unsigned vcpu, uint64_t icount)
 {
     if (vcpu >= vm->nr)
@@ -780,9 +790,19 @@ int hv_vm_run(struct hv_vm *vm, bool *paused)
         err = vm_emit(vm, (int32_t)v->id, v->icount, pc, HV_EV_sched, &ev);
         if (err)
             break;
+        /* a context switch when the running vCPU changes (model.h sched_switch) */
+        if (vm->model->sched_switch && (vm->last_run != v || vm->last_why != HV_DESCHED_PREEMPTED))
+            vm->model->sched_switch(vm, vm->last_run, vm->last_why, v);
+        if (vm->err) {
+            err = vm->err;
+            break;
+        }
         vm->current = v;
         err = vcpu_run_slice(v, budget);
         vm->current = NULL;
+        vm->last_run = v;
+        vm->last_why = v->state == VS_RUNNABLE ? HV_DESCHED_PREEMPTED
+                       : v->state == VS_HALTED ? HV_DESCHED_BLOCKED : HV_DESCHED_OFF;
         if (err) {
             vm->err = err;
             vm_end(vm, HV_OUT_ERROR);
