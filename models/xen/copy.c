@@ -36,6 +36,8 @@ static uint32_t hvm_copy(const struct xenm_mem *m, const struct xenm_paging *p, 
         } else {
             memcpy(buf, page + off, count);
         }
+        if (!c.done)
+            c.gpa = w.gpa;
         va += count;                                             /* rule 5 */
         buf += count;
         left -= count;

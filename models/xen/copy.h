@@ -24,6 +24,7 @@ struct xenm_copy {
     uint64_t va;
     uint32_t len;
     uint32_t done;          /* bytes copied before the failing page (all of len on success) */
+    uint64_t gpa;           /* where va's byte went or came from, when done > 0 */
     uint64_t fault_va;      /* the first address of the failing page's chunk */
     struct xenm_walk walk;  /* the failing walk (why = XENM_WALK_NO_RAM with level 5 when
                              * the translated page is not RAM) */

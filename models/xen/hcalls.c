@@ -262,6 +262,7 @@ void xenm_vcpu_op(struct xenm_call *c)
         c->rule = t->down ? "VCPUOP_up: woken" : "VCPUOP_up: already up";
         if (t->down) {
             t->down = false;
+            xenm_runstate_set(c->x, id, XENM_RS_runnable, hv_vm_now(vm));
             hv_vcpu_start(tv, t->rip, t->gpr[7]);
             for (unsigned i = 0; i < 16; i++)
                 hv_vcpu_set_gpr(tv, i, t->gpr[i]);
@@ -289,12 +290,16 @@ void xenm_vcpu_op(struct xenm_call *c)
             for (unsigned i = 0; i < 16; i++)
                 t->gpr[i] = hv_vcpu_gpr(tv, i);
             hv_vcpu_stop(tv, "VCPUOP_down");
+            xenm_runstate_set(c->x, id, XENM_RS_offline, hv_vm_now(vm));
         }
         break;
     }
     case 3: /* VCPUOP_is_up */
         c->ret = !t->down;
         c->rule = "VCPUOP_is_up";
+        break;
+    case 4: case 5: case 13: case 14: case 15:
+        xenm_area_vcpu_op(c, cmd, id);
         break;
     case XENM_VCPUOP_stlb_insert:
     case XENM_VCPUOP_stlb_purge:

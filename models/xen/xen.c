@@ -14,6 +14,7 @@
  *      vCPU but 0, then as VCPUOP_up / VCPUOP_down say. A down vCPU is stopped in sim/.
  */
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,6 +49,13 @@ static const struct hv_knob xen_knobs[] = {
     { "xen.stlb.capacity", "0", "entries per software TLB of the 2022 proposal (C.6), "
                                 "1..64; 0 = no software TLB, no VCPUOPs 16-18 and no "
                                 "physical-address flavour (Xen as it is)" },
+    { "xen.cross_vcpu", "current", "whose page tables and software TLB Xen uses to write "
+                                   "another vCPU's linear runstate or time area: current (the "
+                                   "calling vCPU's, as copy_to_user_hvm does) or subject (the "
+                                   "area owner's) (C.5, C.6)" },
+    { "xen.time_calibration", "1000000000", "ns (guest instructions) between the host's time "
+                                            "calibrations, which give the time area a new "
+                                            "record (Xen's EPOCH is 1 s) (C.5)" },
     { "xen.stlb.encrypted", "0", "1 = an encrypted guest: Xen cannot walk its page tables, "
                                  "so a software TLB miss is -EFAULT (C.6)" },
     { NULL, NULL, NULL },
@@ -246,6 +254,21 @@ static int xen_vm_init(struct hv_vm *vm, const struct hv_node *mem, const struct
         return hv_error_set(err, "%s", d.msg);
     for (unsigned i = 1; i < hv_vm_nr_vcpus(vm) && i < HV_MAX_VCPUS; i++)
         x->vcpu[i].down = true;
+    /* runstates: created offline at time 0; the boot vCPU is runnable once the domain is
+     * unpaused, the others when VCPUOP_up wakes them (C.5) */
+    for (unsigned i = 0; i < HV_MAX_VCPUS; i++)
+        x->vcpu[i].a.rs.state = i == 0 ? XENM_RS_runnable : XENM_RS_offline;
+    const char *cross = hv_vm_config_get(vm, "xen.cross_vcpu");
+    if (strcmp(cross, "current") != 0 && strcmp(cross, "subject") != 0)
+        return hv_error_set(HV_ESCENARIO, "xen.cross_vcpu: '%s' is not current or subject",
+                            cross);
+    x->cross_subject = strcmp(cross, "subject") == 0;
+    unsigned long period;
+    if ((err = knob_uint(vm, "xen.time_calibration", ULONG_MAX, &period)))
+        return err;
+    if (!period)
+        return hv_error_set(HV_ESCENARIO, "xen.time_calibration: must be at least 1");
+    x->time_period = period;
     if ((err = knob_bool(vm, "xen.bug.continuation_progress", &x->bug_progress)))
         return err;
     const char *pre = hv_vm_config_get(vm, "xen.preempt");
@@ -309,7 +332,20 @@ static enum hv_exit_action xen_cpuid(struct hv_vcpu *v, struct hv_exit_cpuid *e)
         e->ebx = XENM_MSR_HYPERCALL_PAGE; /* MSR base; ECX features are PV only */
         break;
     case 3:
-        /* the time leaf: time is not modeled yet (C.5), every subleaf answers 0 */
+        /* the time leaf for hvsim's host: every rdtsc emulated (vtsc, TSC_MODE_ALWAYS_EMULATE)
+         * at 1 GHz, a safe host TSC, RDTSCP; incarnation 0 (no migration yet) */
+        if (e->subleaf == 0) {
+            e->eax = 1u | 1u << 1 | 1u << 2;
+            e->ebx = 1;        /* tsc_mode */
+            e->ecx = 1000000;  /* tsc_khz */
+            e->edx = 0;        /* incarnation */
+        } else if (e->subleaf == 1) {
+            e->eax = e->ebx = 0;   /* vtsc: the offset is in the emulated value */
+            e->ecx = 0x80000000u;  /* vtsc_to_ns.mul_frac */
+            e->edx = 1;            /* vtsc_to_ns.shift */
+        } else if (e->subleaf == 2) {
+            e->eax = 1000000;      /* cpu_khz */
+        }
         break;
     case 4:
         if (e->subleaf != 0)
@@ -415,41 +451,35 @@ static void note_copy(struct xenm_call *c, const struct xenm_copy *r, uint32_t r
     c->copies[c->ncopies_len] = 0;
 }
 
-/* Every software TLB lookup is an event (C.6). */
+/* Every software TLB lookup is an event (C.6), on the vCPU ctx the copy is made for. */
 static void note_stlb(void *ctx, unsigned table, uint64_t va, bool hit, const struct xenm_walk *w)
 {
-    struct xenm_call *c = ctx;
     bool ok = w->why == XENM_WALK_OK;
     struct hv_ev_xen_stlb ev = {
         .table = table, .va = va, .hit = hit, .gpa = ok ? w->gpa : 0,
         .error = ok ? NULL : xenm_walk_why_name(w->why),
     };
-    hv_vcpu_emit(c->v, HV_EV_xen_stlb, &ev);
+    hv_vcpu_emit(ctx, HV_EV_xen_stlb, &ev);
 }
 
-/* The software TLB of the running vCPU: copy_to_user_hvm only knows current (C.6). */
-static void stlb_use_of(struct xenm_call *c, struct xenm_stlb_use *u)
-{
-    struct xenm_vm *x = c->x;
-    unsigned table = x->stlb_of[hv_vcpu_id(c->v)];
-    *u = (struct xenm_stlb_use){
-        .t = x->stlb_capacity ? &x->stlb[table] : NULL, .table = table,
-        .encrypted = x->stlb_encrypted, .phys = c->phys, .note = note_stlb, .ctx = c,
-    };
-}
-
-/* The guest-memory and paging view a copy for call c goes through (C.3, C.6). */
+/* The guest-memory and paging view of a copy (C.3, C.6): via's page tables and the software
+ * TLB via uses (copy_to_user_hvm only knows current), lookups recorded on emit. */
 struct copy_ctx {
     struct xenm_mem m;
     struct xenm_paging p;
     struct xenm_stlb_use u;
 };
 
-static void copy_ctx_of(struct xenm_call *c, struct copy_ctx *cc)
+static void copy_ctx_of(struct xenm_vm *x, struct hv_vcpu *via, struct hv_vcpu *emit, bool phys,
+                        struct copy_ctx *cc)
 {
-    cc->m = (struct xenm_mem){ mem_page, mem_dirty, hv_vcpu_vm(c->v) };
-    paging_of(c->v, &cc->p, c->x);
-    stlb_use_of(c, &cc->u);
+    cc->m = (struct xenm_mem){ mem_page, mem_dirty, hv_vcpu_vm(via) };
+    paging_of(via, &cc->p, x);
+    unsigned table = x->stlb_of[hv_vcpu_id(via)];
+    cc->u = (struct xenm_stlb_use){
+        .t = x->stlb_capacity ? &x->stlb[table] : NULL, .table = table,
+        .encrypted = x->stlb_encrypted, .phys = phys, .note = note_stlb, .ctx = emit,
+    };
     cc->p.stlb = &cc->u;
 }
 
@@ -457,7 +487,7 @@ uint32_t xenm_to_guest(struct xenm_call *c, uint64_t va, const void *src, uint32
 {
     struct copy_ctx cc;
     struct xenm_copy r;
-    copy_ctx_of(c, &cc);
+    copy_ctx_of(c->x, c->v, c->v, c->phys, &cc);
     uint32_t res = xenm_copy_to_guest(&cc.m, &cc.p, va, src, len, &r);
     note_copy(c, &r, res);
     return res;
@@ -467,10 +497,18 @@ uint32_t xenm_from_guest(struct xenm_call *c, void *dst, uint64_t va, uint32_t l
 {
     struct copy_ctx cc;
     struct xenm_copy r;
-    copy_ctx_of(c, &cc);
+    copy_ctx_of(c->x, c->v, c->v, c->phys, &cc);
     uint32_t res = xenm_copy_from_guest(&cc.m, &cc.p, dst, va, len, &r);
     note_copy(c, &r, res);
     return res;
+}
+
+uint32_t xenm_guest_write(struct xenm_vm *x, struct hv_vcpu *via, struct hv_vcpu *emit,
+                          uint64_t va, const void *src, uint32_t len, struct xenm_copy *out)
+{
+    struct copy_ctx cc;
+    copy_ctx_of(x, via, emit, false, &cc);
+    return xenm_copy_to_guest(&cc.m, &cc.p, va, src, len, out);
 }
 
 /* ---- C.1: the hypercall entry ---- */
@@ -532,6 +570,9 @@ static enum hv_exit_action xen_hypercall(struct hv_vcpu *v, struct hv_exit_hyper
     case XENM_HC_memory_op:
         xenm_memory_op(&c);
         break;
+    case XENM_HC_vm_assist:
+        xenm_vm_assist(&c);
+        break;
     default:
         c.ret = -XENM_ENOSYS;
         c.rule = xenm_abi_nargs(nr) ? "in the HVM64 table, not modeled"
@@ -576,6 +617,7 @@ const struct hv_model_ops hv_model_xen = {
     .vm_init = xen_vm_init,
     .vm_fini = xen_vm_fini,
     .vcpu_starts = xen_vcpu_starts,
+    .sched_switch = xenm_sched_switch,
     .hypercall = xen_hypercall,
     .cpuid = xen_cpuid,
     .msr = xen_msr,

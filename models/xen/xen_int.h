@@ -9,6 +9,7 @@
  *   copy.c     copy_to_guest / copy_from_guest (C.3)
  *   memop.c    memory_op reservations and their continuations (C.4)
  *   stlb.c     the software TLB of the 2022 proposal and its VCPUOPs (C.6)
+ *   areas.c    runstate and time areas, vm_assist, the context-switch updates (C.5)
  */
 #ifndef HV_MODELS_XEN_INT_H
 #define HV_MODELS_XEN_INT_H
@@ -17,6 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "models/xen/areas.h"
 #include "models/xen/copy.h"
 #include "models/xen/memop.h"
 #include "models/xen/stlb.h"
@@ -33,7 +35,7 @@ enum {
     XENM_HC_paging_domctl_cont = 49,
 };
 enum {
-    XENM_EPERM = 1, XENM_ENOENT = 2, XENM_ESRCH = 3, XENM_EFAULT = 14, XENM_EEXIST = 17,
+    XENM_EPERM = 1, XENM_ENOENT = 2, XENM_ESRCH = 3, XENM_ENXIO = 6, XENM_EFAULT = 14, XENM_EEXIST = 17,
     XENM_EINVAL = 22, XENM_ENOSYS = 38,
 };
 
@@ -72,11 +74,25 @@ const char *xenm_hcpage_msr_rule(uint64_t value, bool (*ram)(void *ctx, uint64_t
 
 /* ---- per-VM state ---- */
 
+/* A vCPU's runstate and time areas (C.5, areas.h). */
+struct xenm_areas {
+    struct xenm_runstate rs;   /* v->runstate */
+    uint64_t rs_va;            /* VCPUOP 5's linear handle; 0 is the null handle */
+    bool rs_phys;              /* VCPUOP 14 mapped rs_gpa: the linear handle is not serviced */
+    uint64_t rs_gpa;
+    uint64_t time_va;          /* VCPUOP 13 */
+    bool time_phys;            /* VCPUOP 15 */
+    uint64_t time_gpa;
+    struct xenm_time primary;  /* vcpu_info's copy: shared_info is not mapped in hvsim, so the
+                                * guest never sees it, but its version drives the secondary's */
+};
+
 struct xenm_vcpu {
     bool down;             /* _VPF_down */
     uint64_t efer;         /* the guest's last wrmsr(EFER); Unicorn 2.0.1 exposes no EFER */
     uint64_t rip;          /* where VCPUOP_up resumes it */
     uint64_t gpr[16];      /* its registers then */
+    struct xenm_areas a;   /* runstate and time (C.5) */
 };
 
 struct xenm_vm {
@@ -99,6 +115,9 @@ struct xenm_vm {
     bool stlb_encrypted;    /* xen.stlb.encrypted */
     struct xenm_stlb stlb[HV_MAX_VCPUS]; /* table i is vCPU i's own */
     uint8_t stlb_of[HV_MAX_VCPUS];       /* the table each vCPU uses (VCPUOP stlb_share) */
+    bool vmasst_runstate_flag; /* vm_assist(enable, runstate_update_flag) */
+    bool cross_subject;        /* xen.cross_vcpu = subject */
+    uint64_t time_period;      /* xen.time_calibration, ns */
 };
 
 /* What a hypercall handler tells the entry code. */
@@ -121,6 +140,10 @@ struct xenm_call {
 /* ---- guest memory access from a hypercall (xen.c) ---- */
 uint32_t xenm_to_guest(struct xenm_call *c, uint64_t va, const void *src, uint32_t len);
 uint32_t xenm_from_guest(struct xenm_call *c, void *dst, uint64_t va, uint32_t len);
+/* copy_to_guest of Xen's own making (C.5 areas): through via's page tables and software TLB,
+ * lookups recorded on emit. */
+uint32_t xenm_guest_write(struct xenm_vm *x, struct hv_vcpu *via, struct hv_vcpu *emit,
+                          uint64_t va, const void *src, uint32_t len, struct xenm_copy *out);
 
 /* ---- hcalls.c ---- */
 void xenm_console_io(struct xenm_call *c);
@@ -129,6 +152,15 @@ void xenm_sched_op(struct xenm_call *c);
 void xenm_vcpu_op(struct xenm_call *c);
 /* ---- memop.c ---- */
 void xenm_memory_op(struct xenm_call *c);
+
+/* ---- areas.c ---- */
+void xenm_vm_assist(struct xenm_call *c);
+/* VCPUOP 4 get_runstate_info, 5, 13, 14, 15 on vCPU id */
+void xenm_area_vcpu_op(struct xenm_call *c, int cmd, unsigned id);
+/* vcpu_runstate_change of vCPU id (VCPUOP up/down) */
+void xenm_runstate_set(struct xenm_vm *x, unsigned id, int32_t state, uint64_t now);
+void xenm_sched_switch(struct hv_vm *vm, struct hv_vcpu *prev, enum hv_desched why,
+                       struct hv_vcpu *next);
 
 /* ---- stlb.c: VCPUOP stlb_insert / stlb_purge / stlb_share on vcpuid's table ---- */
 void xenm_stlb_vcpu_op(struct xenm_call *c, int cmd, unsigned vcpuid);
