@@ -141,7 +141,8 @@ struct hv_vcpu {
     bool remap_pending;
     const char *remap_why;
 
-    /* special-instruction hooks (x86: msr, cr writes, invlpg; arm: conditional SMC/HVC) */
+    /* special-instruction hooks (x86: msr, cr writes, invlpg, rdtsc, rdtscp; arm:
+     * conditional SMC/HVC) */
     uint64_t *hooked;
     size_t nhooked;
     uint64_t *to_hook;
@@ -223,6 +224,9 @@ int vcpu_run_slice(struct hv_vcpu *v, uint64_t budget);
 uint64_t vcpu_read_pc(struct hv_vcpu *v);
 void vcpu_write_pc(struct hv_vcpu *v, uint64_t pc);
 void vcpu_drop_code(struct hv_vcpu *v, uint64_t va, uint64_t len);
+/* The guest's time-stamp counter (x86 rdtsc, rdtscp): hv_vm_now(), one tick per retired guest
+ * instruction; the one place that computes it. */
+uint64_t vcpu_tsc(struct hv_vcpu *v);
 
 /* MMIO callbacks (vcpu.c), installed by mem.c */
 uint64_t vcpu_mmio_read(uc_engine *uc, uint64_t off, unsigned size, void *ud);

@@ -124,7 +124,7 @@ static void exit_at(struct hv_vcpu *v, uint64_t pc)
 
 /* ---- x86 special instructions: found when a block is first seen, hooked by address ---- */
 
-enum special { SP_NONE, SP_RDMSR, SP_WRMSR, SP_MOVCR, SP_INVLPG };
+enum special { SP_NONE, SP_RDMSR, SP_WRMSR, SP_MOVCR, SP_INVLPG, SP_RDTSC, SP_RDTSCP };
 
 static enum special x86_special(const uint8_t *p, size_t n)
 {
@@ -137,9 +137,12 @@ static enum special x86_special(const uint8_t *p, size_t n)
     case 0x32: return SP_RDMSR;
     case 0x30: return SP_WRMSR;
     case 0x22: return SP_MOVCR;
+    case 0x31: return SP_RDTSC;
     case 0x01:
         if (i + 3 <= n && (p[i + 2] & 0xc0) != 0xc0 && ((p[i + 2] >> 3) & 7) == 7)
             return SP_INVLPG;
+        if (i + 3 <= n && p[i + 2] == 0xf9)
+            return SP_RDTSCP;
         return SP_NONE;
     default: return SP_NONE;
     }
@@ -167,7 +170,8 @@ static bool x86_scan_block(struct hv_vcpu *v, uint64_t pc, uint32_t size)
     bool maybe = false;
     for (uint32_t i = 0; i + 1 < n; i++) {
         if (code[i] == 0x0f && (code[i + 1] == 0x30 || code[i + 1] == 0x32 ||
-                                code[i + 1] == 0x22 || code[i + 1] == 0x01)) {
+                                code[i + 1] == 0x22 || code[i + 1] == 0x01 ||
+                                code[i + 1] == 0x31)) {
             maybe = true;
             break;
         }
@@ -356,13 +360,83 @@ static enum hv_exit_action model_msr(struct hv_vcpu *v, struct hv_exit_msr *e)
     return act;
 }
 
+/*
+ * The guest's time-stamp counter: the VM clock, hv_vm_now(), i.e. a 1 GHz TSC on which one
+ * guest instruction retired by any vCPU is one tick, the same for every vCPU (an invariant,
+ * synchronised TSC) and exact at the instruction an exit handles (call it with v->in_exit
+ * set). Writes to IA32_TSC or IA32_TSC_ADJUST do not move it. Every TSC value the guest sees
+ * comes from here: a TSC offset or scaling (a model's, later) changes only this function.
+ */
+uint64_t vcpu_tsc(struct hv_vcpu *v)
+{
+    return hv_vm_now(v->vm);
+}
+
+#define X86_CR4_TSD     (1ULL << 2)
+#define X86_MSR_TSC_AUX 0xc0000103u
+
+/*
+ * rdtsc / rdtscp at pc, len bytes long, before it executes. Unicorn's own helper_rdtsc would
+ * read host ticks (cpu_get_tsc()), so the instruction is emulated here and skipped: EDX:EAX =
+ * vcpu_tsc() with the upper halves of RAX and RDX zeroed, and for rdtscp ECX = IA32_TSC_AUX
+ * (Unicorn's env->tsc_aux, as the guest's wrmsr left it in Unicorn's MSR file; a model that
+ * answers wrmsr of TSC_AUX itself does not feed it). As in helper_rdtsc, CR4.TSD with
+ * CPL > 0 raises #GP(0) instead and nothing retires; the CPL is CS.RPL, the architectural
+ * one (hvsim's exception delivery changes the CS selector only, not Unicorn's hidden CPL).
+ * Each read is an `rdtsc` event.
+ */
+static void x86_rdtsc(struct hv_vcpu *v, uint64_t pc, unsigned len, bool rdtscp)
+{
+    uint64_t cr4 = 0, cs = 0;
+    uc_reg_read(v->uc, UC_X86_REG_CR4, &cr4);
+    uc_reg_read(v->uc, UC_X86_REG_CS, &cs);
+    exit_at(v, pc);
+    v->in_exit = true;
+    if ((cr4 & X86_CR4_TSD) && (cs & 3) != 0) {
+        v->icount = v->exit_icount;
+        hv_vcpu_inject(v, 13, 0);
+        v->in_exit = false;
+        stop_now(v, STOP_EXCEPTION, pc);
+        return;
+    }
+    uint64_t tsc = vcpu_tsc(v);
+    uint64_t lo = (uint32_t)tsc, hi = tsc >> 32;
+    uc_reg_write(v->uc, UC_X86_REG_RAX, &lo);
+    uc_reg_write(v->uc, UC_X86_REG_RDX, &hi);
+    if (rdtscp) {
+        uc_x86_msr aux = { .rid = X86_MSR_TSC_AUX, .value = 0 };
+        uc_reg_read(v->uc, UC_X86_REG_MSR, &aux);
+        uint64_t ecx = (uint32_t)aux.value;
+        uc_reg_write(v->uc, UC_X86_REG_RCX, &ecx);
+    }
+    struct hv_ev_rdtsc ev = { .value = tsc, .p = rdtscp };
+    hv_vcpu_emit(v, HV_EV_rdtsc, &ev);
+    v->in_exit = false;
+    v->icount = v->exit_icount + 1;
+    /* skip the instruction: writing the pc inside a hook quits the block and resumes there */
+    uint64_t next = pc + len;
+    uc_reg_write(v->uc, UC_X86_REG_RIP, &next);
+}
+
 static void hook_special(uc_engine *uc, uint64_t pc, uint32_t size, void *ud)
 {
     struct hv_vcpu *v = ud;
-    uint8_t bytes[16];
-    if (uc_mem_read(uc, pc, bytes, sizeof bytes) != UC_ERR_OK)
+    uint8_t bytes[16] = { 0 };
+    size_t n = sizeof bytes;
+    if (uc_mem_read(uc, pc, bytes, n) != UC_ERR_OK) {
+        /* the instruction ends near the end of a mapping: the bytes that are there (missing
+         * this hook would let an rdtsc read host ticks) */
+        for (n = 0; n < sizeof bytes && uc_mem_read(uc, pc + n, &bytes[n], 1) == UC_ERR_OK; n++)
+            ;
+    }
+    enum special sp = x86_special(bytes, n);
+    if (sp == SP_RDTSC || sp == SP_RDTSCP) {
+        unsigned rex = 0;
+        while ((bytes[rex] & 0xf0) == 0x40) /* x86_special() found 0f after these */
+            rex++;
+        x86_rdtsc(v, pc, rex + (sp == SP_RDTSCP ? 3 : 2), sp == SP_RDTSCP);
         return;
-    enum special sp = x86_special(bytes, sizeof bytes);
+    }
     if (sp == SP_MOVCR || sp == SP_INVLPG) {
         /* both end their block; re-derive the engine's mappings before the next one */
         v->remap_pending = true;

@@ -3,6 +3,10 @@
  * with the bytes, memory unchanged, loads served), and guest-store tracking for dirty logging
  * (hv_vm_track_writes). A small model defined here maps a caller-owned buffer twice (an alias)
  * and records what reaches it; the guest is built with the guest library for each arch.
+ *
+ * Also x86 rdtsc / rdtscp, which hvsim emulates (Unicorn would read host ticks): the value is
+ * the VM clock, exact to the instruction, the same on every run, and CR4.TSD at CPL 3 turns
+ * the instruction into #GP(0). Those guests run under model `none`.
  */
 #include <CUnit/CUnit.h>
 #include <stdio.h>
@@ -12,6 +16,7 @@
 
 #include "runner/guestbuild.h"
 #include "sim/model.h"
+#include "tests/test_util.h"
 
 void test_exits_register(void);
 
@@ -99,27 +104,41 @@ static int te_sink(void *ctx, const struct hv_event *ev)
     return 0;
 }
 
-static void run_arch(enum hv_arch arch)
+static uint8_t image[1 << 20];
+
+/* Builds source with the guest library for arch into image; returns its length, 0 on error. */
+static size_t build_guest(enum hv_arch arch, const char *source)
 {
     char dir[] = "/tmp/hvsim-test-exits-XXXXXX";
-    CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
+    if (!mkdtemp(dir))
+        return 0;
     char src[128], elf[128];
     snprintf(src, sizeof src, "%s/g.c", dir);
     snprintf(elf, sizeof elf, "%s/g.elf", dir);
+    size_t n = 0;
     FILE *f = fopen(src, "w");
-    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
-    fputs(guest_src, f);
-    fclose(f);
-    static char log[16384];
-    int err = guest_build(arch, src, elf, log, sizeof log);
-    if (err)
-        fprintf(stderr, "%s\n", log);
-    CU_ASSERT_EQUAL_FATAL(err, 0);
-    f = fopen(elf, "rb");
-    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
-    static uint8_t image[1 << 20];
-    size_t n = fread(image, 1, sizeof image, f);
-    fclose(f);
+    if (f) {
+        fputs(source, f);
+        fclose(f);
+        static char log[16384];
+        int err = guest_build(arch, src, elf, log, sizeof log);
+        if (err)
+            fprintf(stderr, "%s\n", log);
+        else if ((f = fopen(elf, "rb"))) {
+            n = fread(image, 1, sizeof image, f);
+            fclose(f);
+        }
+    }
+    unlink(src);
+    unlink(elf);
+    rmdir(dir);
+    return n;
+}
+
+static void run_arch(enum hv_arch arch)
+{
+    size_t n = build_guest(arch, guest_src);
+    CU_ASSERT_FATAL(n > 0);
 
     memset(&te, 0, sizeof te);
     CU_ASSERT_EQUAL_FATAL(posix_memalign((void **)&te.buf, 4096, 0x10000), 0);
@@ -151,9 +170,6 @@ static void run_arch(enum hv_arch arch)
     CU_ASSERT_EQUAL(te.tracked_in_watch, 5);
     hv_vm_destroy(vm);
     free(te.buf);
-    unlink(src);
-    unlink(elf);
-    rmdir(dir);
 }
 
 static void test_x86(void)
@@ -173,10 +189,203 @@ static void test_arm(void)
     run_arch(HV_ARCH_ARM);
 }
 
+/* ---- rdtsc / rdtscp ---------------------------------------------------------------------- */
+
+/*
+ * rdtsc, three instructions, rdtscp (IA32_TSC_AUX set first), with RAX, RCX and RDX all ones
+ * before: what the registers hold after each read is stored at 0x2000 (see scenarios/none/
+ * rdtsc.c, the same sequence), then checked by the host.
+ */
+static const char tsc_guest_src[] =
+    "#include \"guest.h\"\n"
+    "void guest_main(void)\n{\n"
+    "    __asm__ volatile(\"wrmsr\" : : \"c\"(0xc0000103u), \"a\"(0x1234u), \"d\"(0u));\n"
+    "    __asm__ volatile(\"mov $-1, %%rax; mov $-1, %%rdx; mov $-1, %%rcx\\n\\t\"\n"
+    "                     \"rdtsc\\n\\t\"\n"
+    "                     \"mov %%rax, 0x2000; mov %%rdx, 0x2008; mov $-1, %%rdx\\n\\t\"\n"
+    "                     \"rdtscp\\n\\t\"\n"
+    "                     \"mov %%rax, 0x2010; mov %%rdx, 0x2018; mov %%rcx, 0x2020\"\n"
+    "                     : : : \"rax\", \"rcx\", \"rdx\", \"memory\");\n"
+    "}\n";
+
+/*
+ * CR4.TSD: rdtsc at CPL 0 still reads; at CPL 3 rdtsc and rdtscp raise #GP(0). The guest gives
+ * every page U=1 and loads a GDT with DPL 3 segments (0x18 data, 0x20 64-bit code), then
+ * enters CPL 3 with iretq (IOPL 3, so the ucall port stays usable). hvsim delivers the #GP to
+ * the library's handler on the same stack; the handler records it and skips the instruction.
+ */
+static const char tsd_guest_src[] =
+    "#include \"guest.h\"\n"
+    "static volatile unsigned gp_hits;\n"
+    "static volatile uint64_t gp_err = ~0ULL, gp_cs, gp_pc[2];\n"
+    "static uint64_t gdt[5] __attribute__((aligned(16))) = {\n"
+    "    0, 0x00af9a000000ffffULL, 0x00cf92000000ffffULL,\n"
+    "    0x00cff2000000ffffULL, 0x00affa000000ffffULL };\n"
+    "static void on_gp(struct guest_regs *r)\n{\n"
+    "    if (gp_hits < 2) gp_pc[gp_hits] = r->pc;\n"
+    "    gp_hits++; gp_err = r->error_code; gp_cs = r->cs;\n"
+    "    uint8_t *b = (uint8_t *)r->pc;\n"
+    "    r->pc += b[1] == 0x31 ? 2 : 3;\n"
+    "}\n"
+    "static void set_user(uint64_t *t, int level)\n{\n"
+    "    for (int i = 0; i < 512; i++) {\n"
+    "        if (!(t[i] & 1)) continue;\n"
+    "        t[i] |= 4;\n"
+    "        if (level > 1 && !(t[i] & 0x80))\n"
+    "            set_user((uint64_t *)(uintptr_t)(t[i] & 0x000ffffffffff000ULL), level - 1);\n"
+    "    }\n"
+    "}\n"
+    "void guest_main(void)\n{\n"
+    "    uint64_t cr3, cr4, lo, hi;\n"
+    "    struct __attribute__((packed)) { uint16_t limit; uint64_t base; } gd =\n"
+    "        { sizeof gdt - 1, (uintptr_t)gdt };\n"
+    "    guest_set_handler(GUEST_VEC_GP, on_gp);\n"
+    "    __asm__ volatile(\"mov %%cr3, %0\" : \"=r\"(cr3));\n"
+    "    set_user((uint64_t *)(uintptr_t)(cr3 & 0x000ffffffffff000ULL), 4);\n"
+    "    __asm__ volatile(\"mov %0, %%cr3\" : : \"r\"(cr3) : \"memory\");\n"
+    "    __asm__ volatile(\"lgdt %0\" : : \"m\"(gd) : \"memory\");\n"
+    "    __asm__ volatile(\"mov %%cr4, %0\" : \"=r\"(cr4));\n"
+    "    __asm__ volatile(\"mov %0, %%cr4\" : : \"r\"(cr4 | 4) : \"memory\");\n"
+    "    __asm__ volatile(\"rdtsc\" : \"=a\"(lo), \"=d\"(hi));\n"
+    "    GUEST_ASSERT_EQ(gp_hits, 0);\n"
+    "    GUEST_ASSERT(lo != 0);\n"
+    "    __asm__ volatile(\"mov %%rsp, %%rax; pushq $0x1b; pushq %%rax; pushfq\\n\\t\"\n"
+    "                     \"orq $0x3000, (%%rsp); pushq $0x23; lea 1f(%%rip), %%rax\\n\\t\"\n"
+    "                     \"pushq %%rax; iretq; 1:\" : : : \"rax\", \"memory\");\n"
+    "    uint16_t cs;\n"
+    "    __asm__ volatile(\"mov %%cs, %0\" : \"=r\"(cs));\n"
+    "    GUEST_ASSERT_EQ(cs, 0x23);\n"
+    "    lo = hi = 77;\n"
+    "    __asm__ volatile(\"rdtsc\" : \"+a\"(lo), \"+d\"(hi));\n"
+    "    GUEST_ASSERT_EQ(gp_hits, 1);\n"
+    "    GUEST_ASSERT_EQ(lo, 77);\n"
+    "    GUEST_ASSERT_EQ(hi, 77);\n"
+    "    __asm__ volatile(\"rdtscp\" : \"+a\"(lo), \"+d\"(hi) : : \"rcx\");\n"
+    "    GUEST_ASSERT_EQ(gp_hits, 2);\n"
+    "    GUEST_ASSERT_EQ(gp_err, 0);\n"
+    "    GUEST_ASSERT_EQ(gp_cs, 0x23);\n"
+    "    GUEST_ASSERT_EQ(*(uint16_t *)gp_pc[0], 0x310f);\n"
+    "    GUEST_ASSERT_EQ(*(uint8_t *)(gp_pc[1] + 2), 0xf9);\n"
+    "    GUEST_DONE();\n"
+    "}\n";
+
+#define TSC_MAX 8
+
+/* What the sink saw: rdtsc events and delivered exceptions. */
+struct tsc_seen {
+    unsigned n;
+    uint64_t value[TSC_MAX], icount[TSC_MAX], pc[TSC_MAX];
+    bool p[TSC_MAX];
+    unsigned gp;             /* exception events of vector 13, error code 0, delivered */
+    unsigned exceptions;
+};
+
+static struct tsc_seen tsc_seen;
+
+static int tsc_sink(void *ctx, const struct hv_event *ev)
+{
+    (void)ctx;
+    if (ev->kind == HV_EV_rdtsc) {
+        unsigned long long val = 0;
+        char p[8] = "";
+        TEST_CHECK(sscanf(ev->detail, "{\"value\":%llu,\"p\":%7[a-z]}", &val, p) == 2,
+                   "rdtsc detail %s", ev->detail);
+        if (tsc_seen.n < TSC_MAX) {
+            tsc_seen.value[tsc_seen.n] = val;
+            tsc_seen.icount[tsc_seen.n] = ev->icount;
+            tsc_seen.pc[tsc_seen.n] = ev->pc;
+            tsc_seen.p[tsc_seen.n] = strcmp(p, "true") == 0;
+        }
+        tsc_seen.n++;
+    } else if (ev->kind == HV_EV_exception) {
+        tsc_seen.exceptions++;
+        if (strstr(ev->detail, "\"vector\":13,\"name\":\"#GP\",\"error_code\":0,") &&
+            strstr(ev->detail, "\"delivered\":true"))
+            tsc_seen.gp++;
+    }
+    return 0;
+}
+
+/* Runs image (n bytes) on one x86_64 vCPU of model none to its end; returns the VM. */
+static struct hv_vm *tsc_run(size_t n)
+{
+    memset(&tsc_seen, 0, sizeof tsc_seen);
+    struct hv_vm_config cfg = { .arch = HV_ARCH_X86_64, .nr_vcpus = 1, .seed = 1,
+                                .quantum = 1000, .limit = 10000000,
+                                .model = hv_model_lookup("none"), .sink = tsc_sink };
+    struct hv_vm *vm = NULL;
+    bool paused = false;
+    if (hv_vm_create(&vm, &cfg))
+        return NULL;
+    if (hv_vm_load_elf(vm, image, n) || hv_vm_run(vm, &paused)) {
+        hv_vm_destroy(vm);
+        return NULL;
+    }
+    return vm;
+}
+
+static void test_rdtsc(void)
+{
+    size_t n = build_guest(HV_ARCH_X86_64, tsc_guest_src);
+    CU_ASSERT_FATAL(n > 0);
+    struct tsc_seen runs[2];
+    uint64_t regs[2][5];
+    for (int r = 0; r < 2; r++) {
+        struct hv_vm *vm = tsc_run(n);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(vm);
+        CU_ASSERT_EQUAL(hv_vm_outcome(vm), HV_OUT_DONE);
+        CU_ASSERT_EQUAL(hv_vm_read_gpa(vm, 0x2000, regs[r], sizeof regs[r]), 0);
+        hv_vm_destroy(vm);
+        runs[r] = tsc_seen;
+    }
+    const struct tsc_seen *t = &runs[0];
+    CU_ASSERT_EQUAL_FATAL(t->n, 2);
+    /* one vCPU: the VM clock is its own count, the instructions retired before the read */
+    for (unsigned i = 0; i < 2; i++)
+        TEST_CHECK(t->value[i] == t->icount[i], "read %u: value %llu, icount %llu", i,
+                   (unsigned long long)t->value[i], (unsigned long long)t->icount[i]);
+    CU_ASSERT_TRUE(t->value[0] > 1000);      /* the library's boot code ran first */
+    CU_ASSERT_EQUAL(t->value[1] - t->value[0], 4); /* rdtsc and the three between */
+    CU_ASSERT_FALSE(t->p[0]);
+    CU_ASSERT_TRUE(t->p[1]);
+    CU_ASSERT_EQUAL(t->pc[1] - t->pc[0], 2 + 8 + 8 + 7); /* rdtsc, two 8-byte movs, a 7-byte mov */
+    /* the registers: EDX:EAX with the upper halves cleared, ECX = IA32_TSC_AUX */
+    const uint64_t *g = regs[0];
+    CU_ASSERT_EQUAL(g[0], t->value[0]);
+    CU_ASSERT_EQUAL(g[1], 0);
+    CU_ASSERT_EQUAL(g[2], t->value[1]);
+    CU_ASSERT_EQUAL(g[3], 0);
+    CU_ASSERT_EQUAL(g[4], 0x1234);
+    /* and the same on the second run */
+    CU_ASSERT_EQUAL(memcmp(runs[0].value, runs[1].value, sizeof runs[0].value), 0);
+    CU_ASSERT_EQUAL(memcmp(runs[0].icount, runs[1].icount, sizeof runs[0].icount), 0);
+    CU_ASSERT_EQUAL(memcmp(regs[0], regs[1], sizeof regs[0]), 0);
+}
+
+static void test_rdtsc_tsd(void)
+{
+    size_t n = build_guest(HV_ARCH_X86_64, tsd_guest_src);
+    CU_ASSERT_FATAL(n > 0);
+    struct hv_vm *vm = tsc_run(n);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(vm);
+    const char *file = "", *expr = "", *text = "";
+    uint64_t line = 0;
+    hv_vm_assert_info(vm, &file, &line, &expr, &text);
+    TEST_CHECK(hv_vm_outcome(vm) == HV_OUT_DONE, "outcome %s; %s:%llu %s %s",
+               hv_outcome_name(hv_vm_outcome(vm)), file, (unsigned long long)line, expr, text);
+    hv_vm_destroy(vm);
+    CU_ASSERT_EQUAL(tsc_seen.n, 1);          /* only the CPL 0 read */
+    CU_ASSERT_EQUAL(tsc_seen.gp, 2);         /* rdtsc and rdtscp at CPL 3 */
+    CU_ASSERT_EQUAL(tsc_seen.exceptions, 2);
+}
+
 void test_exits_register(void)
 {
     CU_pSuite s = CU_add_suite("exits", NULL, NULL);
     CU_add_test(s, "read-only region and write tracking, x86_64", test_x86);
     CU_add_test(s, "read-only region and write tracking, aarch64", test_aarch64);
     CU_add_test(s, "read-only region and write tracking, arm", test_arm);
+    CU_add_test(s, "rdtsc and rdtscp read the VM clock, x86_64", test_rdtsc);
+    CU_add_test(s, "rdtsc and rdtscp raise #GP(0) with CR4.TSD at CPL 3, x86_64",
+                test_rdtsc_tsd);
 }
