@@ -256,9 +256,14 @@ static void time_update(struct xenm_vm *x, struct hv_vcpu *cur, struct hv_vcpu *
 {
     struct xenm_areas *a = &x->vcpu[hv_vcpu_id(v)].a;
     struct xenm_time u;
+    uint8_t ub[XENM_TIME_SIZE], pb[XENM_TIME_SIZE];
     xenm_time_collect(hv_vm_now(hv_vcpu_vm(v)), x->time_period, &u);
     u.version = a->primary.version; /* make versions match for the comparison */
-    if (!force && memcmp(&u, &a->primary, sizeof u) == 0)
+    /* Xen's memcmp of the 32 guest bytes (pads zeroed by collect_time_info); the padding of
+     * struct xenm_time has no defined value, so compare the encoded records */
+    xenm_time_bytes(&u, ub);
+    xenm_time_bytes(&a->primary, pb);
+    if (!force && memcmp(ub, pb, sizeof ub) == 0)
         return;
     u.version = xenm_version_begin(a->primary.version);
     a->primary = u;
