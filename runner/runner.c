@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "runner/migrate.h"
+#include "sim/migrate.h"
 #include "runner/runner.h"
 #include "sim/model.h"
 
@@ -287,7 +289,9 @@ int runner_check(const struct scenario *sc, struct hv_diag *d)
     }
     for (size_t i = 0; i < sc->nsteps; i++) {
         const struct sc_step *st = &sc->steps[i];
-        if (in_list(core_actions, st->action)) {
+        if (strcmp(st->action, "migrate") == 0) {
+            err = mig_check_step(m, st->args, st->expect, st->action_node, d);
+        } else if (in_list(core_actions, st->action)) {
             err = check_core_step(st, d);
         } else {
             err = m->check_step ? m->check_step(st->action, st->args, st->expect, d) : HV_ENOENT;
@@ -306,6 +310,11 @@ int runner_check(const struct scenario *sc, struct hv_diag *d)
 struct run_ctx {
     const struct scenario *sc;
     struct hv_vm *vm;
+    const struct hv_kv *kv;       /* the effective config */
+    struct hv_kv *mig_kv[8];      /* each migration destination's config, freed at the end */
+    size_t nmig;
+    bool migrating;               /* inside a migrate step's rounds */
+    bool any_sync;
     hv_event_sink_fn sink;
     void *sink_ctx;
     uint64_t counts[HV_EV__COUNT];
@@ -347,6 +356,8 @@ static int run_core_step(struct run_ctx *rc, size_t i)
         hv_node_u64(hv_node_get(a, "gpa"), "gpa", &gpa, &d);
         parse_mem_value(a, &mv, &d);
         int e = hv_vm_write_gpa(rc->vm, gpa, mv.bytes, mv.len);
+        if (!e)
+            hv_vm_note_write(rc->vm, NULL, gpa, mv.len, "host write");
         snprintf(result, sizeof result, "{\"written\":%s}", e ? "false" : "true");
         ok = e == 0;
     } else if (strcmp(st->action, "mem_read") == 0) {
@@ -384,12 +395,34 @@ static int run_core_step(struct run_ctx *rc, size_t i)
     return emit_step(rc, i, result, ok);
 }
 
+static int run_triggered(void *ctx);
+static void arm_icount(struct run_ctx *rc);
+
 static int run_step(struct run_ctx *rc, size_t i)
 {
     const struct sc_step *st = &rc->sc->steps[i];
     rc->done[i] = true;
     if (in_list(core_actions, st->action))
         return run_core_step(rc, i);
+    if (strcmp(st->action, "migrate") == 0) {
+        char result[512];
+        bool ok;
+        if (rc->migrating)
+            return emit_step(rc, i, "{\"error\":\"a migration is in progress\"}", false);
+        if (rc->nmig == sizeof rc->mig_kv / sizeof rc->mig_kv[0])
+            return hv_error_set(HV_ELIMIT, "more than %zu migrations in one run", rc->nmig);
+        rc->migrating = true;
+        int err = mig_step(&rc->vm, rc->kv, rc->sc->nconfig, st->args, st->expect,
+                           run_triggered, rc, &rc->mig_kv[rc->nmig], result, sizeof result, &ok);
+        rc->migrating = false;
+        if (rc->mig_kv[rc->nmig])
+            rc->nmig++;
+        if (err)
+            return err;
+        hv_vm_pause_on_sync(rc->vm, rc->any_sync);
+        arm_icount(rc);
+        return emit_step(rc, i, result, ok);
+    }
     const struct hv_model_ops *m = hv_vm_model(rc->vm);
     char result[4096] = "null";
     int err = m->step(rc->vm, st->action, st->args, st->expect, result, sizeof result);
@@ -562,6 +595,33 @@ static int check_end(struct run_ctx *rc)
     return err;
 }
 
+/* The steps whose trigger the paused vCPU reached, in file order; then the next icount
+ * triggers are armed. */
+static int run_triggered(void *ctx)
+{
+    struct run_ctx *rc = ctx;
+    const struct scenario *sc = rc->sc;
+    /* read once: a migrate step among them moves the run to another VM */
+    struct hv_vcpu *pv = hv_vm_paused_vcpu(rc->vm);
+    bool have = pv != NULL;
+    unsigned pid = pv ? hv_vcpu_id(pv) : 0;
+    uint64_t icount = pv ? hv_vcpu_icount(pv) : 0;
+    uint64_t sync = hv_vm_paused_sync(rc->vm);
+    int err = 0;
+    for (size_t i = 0; i < sc->nsteps && !err && have; i++) {
+        const struct sc_step *st = &sc->steps[i];
+        if (rc->done[i])
+            continue;
+        if (st->at == SC_AT_SYNC && st->value == sync &&
+            (st->vcpu < 0 || st->vcpu == (int32_t)pid))
+            err = run_step(rc, i);
+        else if (st->at == SC_AT_ICOUNT && st->vcpu == (int32_t)pid && icount >= st->value)
+            err = run_step(rc, i);
+    }
+    arm_icount(rc);
+    return err;
+}
+
 int runner_execute(const struct scenario *sc, const void *elf, size_t elf_len,
                    hv_event_sink_fn sink, void *sink_ctx, const struct runner_hooks *hooks,
                    struct runner_result *res)
@@ -593,8 +653,11 @@ int runner_execute(const struct scenario *sc, const void *elf, size_t elf_len,
     if ((err = hv_vm_emit(rc.vm, -1, HV_EV_run_start, &rs)))
         goto out;
     bool any_sync = false;
-    for (size_t i = 0; i < sc->nsteps && !err; i++) {
+    for (size_t i = 0; i < sc->nsteps; i++)
         any_sync = any_sync || sc->steps[i].at == SC_AT_SYNC;
+    rc.any_sync = any_sync;
+    rc.kv = kv;
+    for (size_t i = 0; i < sc->nsteps && !err; i++) {
         if (sc->steps[i].at == SC_AT_START)
             err = run_step(&rc, i);
     }
@@ -605,21 +668,7 @@ int runner_execute(const struct scenario *sc, const void *elf, size_t elf_len,
         err = hv_vm_run(rc.vm, &paused);
         if (err || !paused)
             break;
-        struct hv_vcpu *pv = hv_vm_paused_vcpu(rc.vm);
-        unsigned pid = pv ? hv_vcpu_id(pv) : 0;
-        uint64_t sync = hv_vm_paused_sync(rc.vm);
-        for (size_t i = 0; i < sc->nsteps && !err; i++) {
-            const struct sc_step *st = &sc->steps[i];
-            if (rc.done[i])
-                continue;
-            if (st->at == SC_AT_SYNC && st->value == sync &&
-                (st->vcpu < 0 || st->vcpu == (int32_t)pid) && pv)
-                err = run_step(&rc, i);
-            else if (st->at == SC_AT_ICOUNT && pv && st->vcpu == (int32_t)pid &&
-                     hv_vcpu_icount(pv) >= st->value)
-                err = run_step(&rc, i);
-        }
-        arm_icount(&rc);
+        err = run_triggered(&rc);
     }
     if (err)
         goto out;
@@ -658,6 +707,8 @@ out:
     if (rc.vm && hooks && hooks->inspect)
         hooks->inspect(rc.vm, hooks->ctx);
     hv_vm_destroy(rc.vm);
+    for (size_t i = 0; i < rc.nmig; i++)
+        free(rc.mig_kv[i]);
     free(kv);
     free(rc.done);
     return err;

@@ -144,6 +144,22 @@ struct hv_model_ops {
     /* A guest store into RAM while write tracking is on (hv_vm_track_writes): dirty logging. */
     void (*guest_write)(struct hv_vcpu *v, uint64_t gpa, unsigned size);
 
+    /*
+     * Live migration (docs/migration.md), driven by the core `migrate` step; a model without
+     * mig_begin cannot be migrated. Called between slices.
+     *   mig_begin: src starts tracking dirty pages (KVM: LOG_DIRTY_PAGES on every RAM slot,
+     *     a FLAGS_ONLY update), and dst (from hv_vm_create_incoming, nothing run yet) gets
+     *     src's memory layout over its own host memory. result: JSON describing what it did.
+     *   mig_dirty: one sync: calls page(ctx, gpa) for every page dirtied since the previous
+     *     sync (since mig_begin for the first) and re-arms tracking for them (KVM:
+     *     KVM_GET_DIRTY_LOG, and KVM_CLEAR_DIRTY_LOG in manual mode, on every logging slot).
+     *   mig_finish: after the final sync and hv_vm_move_vcpus(): the model's own state
+     *     (registrations, tables, capabilities the VMM set) to dst, and tracking off on dst.
+     */
+    int (*mig_begin)(struct hv_vm *src, struct hv_vm *dst, char *result, size_t size);
+    int (*mig_dirty)(struct hv_vm *src, int (*page)(void *ctx, uint64_t gpa), void *ctx);
+    int (*mig_finish)(struct hv_vm *src, struct hv_vm *dst, char *result, size_t size);
+
     /* Scenario steps and expectations the model defines; result/actual are JSON text. A step
      * returns HV_ESCENARIO when its `expect` does not hold (recorded, not an error). */
     int (*step)(struct hv_vm *vm, const char *action, const struct hv_node *args,

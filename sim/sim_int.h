@@ -20,6 +20,7 @@
 #include <unicorn/unicorn.h>
 
 #include "scenarios/lib/hv_abi.h"
+#include "sim/migrate.h"
 #include "sim/model.h"
 
 /* Address passed as `until` to uc_emu_start: never executed (see the Unicorn notes). */
@@ -158,6 +159,12 @@ struct hv_vcpu {
     unsigned same_fault;
 };
 
+/* The last write to one page (migrate.h). */
+struct hv_prov {
+    uint64_t key;             /* gfn + 1; 0 = empty slot */
+    struct hv_write_rec rec;
+};
+
 /* A pending hv_vm_after() callback. */
 struct hv_after {
     uint64_t id;
@@ -179,11 +186,17 @@ struct hv_vm {
     size_t nregions;
 
     uint64_t seq;
+    struct hv_vm *seq_owner;  /* a migration's destination numbers its events with its
+                               * source's counter until it takes over (migrate.h) */
     uint64_t prng;
     enum hv_outcome outcome;
     int err;                  /* the hv_err that ended the run, if any */
 
     bool track_writes;
+    bool prov_on;             /* write provenance (migrate.h) */
+    struct hv_prov *prov;     /* open addressing by gfn + 1; 0 = empty */
+    size_t prov_cap, prov_n;
+    uint64_t pause_total;     /* hv_vm_pause_at_total(), 0 = none */
     struct hv_vcpu *current;  /* the vCPU running a slice, or NULL */
     struct hv_vcpu *last_run; /* the vCPU that ran the last slice (sched_switch), or NULL */
     enum hv_desched last_why; /* and how that slice left it */
@@ -212,11 +225,14 @@ struct hv_vm {
 int vm_emit(struct hv_vm *vm, int32_t vcpu, uint64_t icount, uint64_t pc,
             enum hv_ev_kind kind, const void *fields);
 void vm_end(struct hv_vm *vm, enum hv_outcome o);
+/* A vCPU's engine to its power-on state (and, Arm, that state kept for PSCI CPU_ON). */
+int vm_power_on(struct hv_vcpu *v);
 struct hv_region *vm_region_find(struct hv_vm *vm, uint64_t gpa);
 void vcpu_set_state(struct hv_vcpu *v, enum hv_vstate s, const char *why);
 int vm_err_uc(uc_err e, const char *what);
 
 /* vcpu.c */
+int vm_write_hooks(struct hv_vm *vm);
 int vcpu_open(struct hv_vcpu *v);
 void vcpu_close(struct hv_vcpu *v);
 int vcpu_reset(struct hv_vcpu *v);
@@ -287,6 +303,10 @@ void a32_cp15_write(uc_engine *uc, uint32_t crn, uint32_t opc1, uint32_t crm, ui
 int sim_cs_open(enum hv_arch arch, bool thumb, csh *h);
 /* The capstone handle that decodes v's current block (T32 or the arch's own). */
 csh vcpu_cs(const struct hv_vcpu *v);
+
+/* migrate.c */
+void prov_record(struct hv_vm *vm, int32_t vcpu, uint64_t pc, uint64_t icount, uint64_t gpa,
+                 uint64_t len, const char *path);
 
 /* sched.c: splitmix64 */
 uint64_t sched_next(uint64_t *state);

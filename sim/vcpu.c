@@ -1131,23 +1131,38 @@ static void hook_write(uc_engine *uc, uc_mem_type type, uint64_t addr, int size,
                        void *ud)
 {
     struct hv_vcpu *v = ud;
-    const struct hv_model_ops *m = v->vm->model;
+    struct hv_vm *vm = v->vm;
+    const struct hv_model_ops *m = vm->model;
     uint64_t gpa;
-    if (m->guest_write && store_gpa(v, addr, &gpa))
+    if (!store_gpa(v, addr, &gpa))
+        return;
+    if (vm->prov_on) {
+        /* the exact store: its pc and count (pcfind.c), else the block's */
+        uint64_t pc = v->blk_pc, ic = v->blk_base;
+        uint32_t idx;
+        unsigned sz;
+        if (pcfind_access(v, addr, true, &pc, &idx, &sz) == 0)
+            ic = v->blk_base + idx;
+        prov_record(vm, (int32_t)v->id, pc, ic, gpa, (uint64_t)size, "guest store");
+    }
+    if (vm->track_writes && m->guest_write)
         m->guest_write(v, gpa, (unsigned)size);
 }
 
-int hv_vm_track_writes(struct hv_vm *vm, bool on)
+/* Installs or removes the store hook in every engine: wanted for the model's write tracking
+ * or for write provenance (migrate.h). */
+int vm_write_hooks(struct hv_vm *vm)
 {
-    if (vm->track_writes == on)
-        return 0;
+    bool on = vm->track_writes || vm->prov_on;
     for (unsigned i = 0; i < vm->nr; i++) {
         struct hv_vcpu *v = &vm->vcpus[i];
+        if (v->write_hooked == on)
+            continue;
         uc_err e = UC_ERR_OK;
-        if (on && !v->write_hooked)
+        if (on)
             e = uc_hook_add(v->uc, &v->write_hook, UC_HOOK_MEM_WRITE, (void *)hook_write, v, 1,
                             0);
-        else if (!on && v->write_hooked)
+        else
             e = uc_hook_del(v->uc, v->write_hook);
         if (e != UC_ERR_OK)
             return vm_err_uc(e, "changing write tracking");
@@ -1157,8 +1172,13 @@ int hv_vm_track_writes(struct hv_vm *vm, bool on)
             if (vm_region_find(vm, v->runs[r].gpa))
                 vcpu_drop_code(v, v->runs[r].va, v->runs[r].size);
     }
-    vm->track_writes = on;
     return 0;
+}
+
+int hv_vm_track_writes(struct hv_vm *vm, bool on)
+{
+    vm->track_writes = on;
+    return vm_write_hooks(vm);
 }
 
 /* ---- engine lifetime ---- */

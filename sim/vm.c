@@ -47,7 +47,8 @@ int vm_emit(struct hv_vm *vm, int32_t vcpu, uint64_t icount, uint64_t pc, enum h
         vm->evbuf_size = ns;
         n = hv_event_encode(vm->evbuf, vm->evbuf_size, kind, fields);
     }
-    struct hv_event ev = { .seq = vm->seq++, .vcpu = vcpu, .icount = icount, .kind = kind,
+    uint64_t *seq = vm->seq_owner ? &vm->seq_owner->seq : &vm->seq;
+    struct hv_event ev = { .seq = (*seq)++, .vcpu = vcpu, .icount = icount, .kind = kind,
                            .pc = pc, .detail = vm->evbuf, .detail_len = n };
     if (!vm->cfg.sink)
         return 0;
@@ -172,6 +173,7 @@ void hv_vm_destroy(struct hv_vm *vm)
         cs_close(&vm->cs_thumb);
     free(vm->evbuf);
     free(vm->afters);
+    free(vm->prov);
     free(vm->output);
     free(vm->assert_file);
     free(vm->assert_expr);
@@ -367,7 +369,10 @@ const struct hv_model_ops *hv_vm_model(const struct hv_vm *vm) { return vm->mode
 uint64_t hv_vm_seed(const struct hv_vm *vm) { return vm->cfg.seed; }
 void hv_vm_set_model_data(struct hv_vm *vm, void *data) { vm->model_data = data; }
 void *hv_vm_model_data(const struct hv_vm *vm) { return vm->model_data; }
-uint64_t hv_vm_next_seq(const struct hv_vm *vm) { return vm->seq; }
+uint64_t hv_vm_next_seq(const struct hv_vm *vm)
+{
+    return vm->seq_owner ? vm->seq_owner->seq : vm->seq;
+}
 const char *hv_vm_output(const struct hv_vm *vm) { return vm->output ? vm->output : ""; }
 void hv_vm_pause_on_sync(struct hv_vm *vm, bool on) { vm->pause_on_sync = on; }
 struct hv_vcpu *hv_vm_paused_vcpu(const struct hv_vm *vm) { return vm->paused_vcpu; }
@@ -726,18 +731,27 @@ static int after_due(struct hv_vm *vm)
 
 /* ---- the scheduler ---- */
 
+int vm_power_on(struct hv_vcpu *v)
+{
+    int err = vcpu_reset(v);
+    if (err)
+        return err;
+    /* Arm: keep the power-on state (system registers included) for PSCI CPU_ON */
+    if (v->vm->arch != HV_ARCH_X86_64 &&
+        (uc_context_alloc(v->uc, &v->reset_ctx) != UC_ERR_OK ||
+         uc_context_save(v->uc, v->reset_ctx) != UC_ERR_OK))
+        return hv_error_set(HV_EUNICORN, "saving vCPU %u's reset state", v->id);
+    return 0;
+}
+
 static int vm_start(struct hv_vm *vm)
 {
     const struct hv_model_ops *m = vm->model;
     for (unsigned i = 0; i < vm->nr; i++) {
         struct hv_vcpu *v = &vm->vcpus[i];
-        int err = vcpu_reset(v);
+        int err = vm_power_on(v);
         if (err)
             return err;
-        /* Arm: keep the power-on state (system registers included) for PSCI CPU_ON */
-        if (vm->arch != HV_ARCH_X86_64 && (uc_context_alloc(v->uc, &v->reset_ctx) != UC_ERR_OK ||
-                                           uc_context_save(v->uc, v->reset_ctx) != UC_ERR_OK))
-            return hv_error_set(HV_EUNICORN, "saving vCPU %u's reset state", i);
         if (m->vcpu_starts && !m->vcpu_starts(v))
             v->state = VS_STOPPED;
     }
@@ -766,6 +780,12 @@ int hv_vm_run(struct hv_vm *vm, bool *paused)
             vm_end(vm, HV_OUT_LIMIT);
             break;
         }
+        if (vm->pause_total && total >= vm->pause_total) {
+            vm->pause_total = 0;
+            vm->paused_vcpu = NULL;
+            *paused = true;
+            return 0;
+        }
         unsigned runnable[HV_MAX_VCPUS], n = 0, done = 0;
         for (unsigned i = 0; i < vm->nr; i++) {
             if (vm->vcpus[i].state == VS_RUNNABLE)
@@ -785,6 +805,8 @@ int hv_vm_run(struct hv_vm *vm, bool *paused)
             budget = vm->cfg.limit - total;
         if (vm->nafters && budget > vm->afters[0].due - total)
             budget = vm->afters[0].due - total; /* due > total: after_due ran the rest */
+        if (vm->pause_total && budget > vm->pause_total - total)
+            budget = vm->pause_total - total;
         struct hv_ev_sched ev = { .budget = budget, .runnable = n };
         uint64_t pc = v->resume_valid ? v->resume_pc : vcpu_read_pc(v);
         err = vm_emit(vm, (int32_t)v->id, v->icount, pc, HV_EV_sched, &ev);

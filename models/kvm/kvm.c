@@ -29,6 +29,7 @@
 #include <string.h>
 
 #include "models/kvm/kvm_int.h"
+#include "sim/migrate.h"
 #include "models/models.h"
 #include "sim/model.h"
 
@@ -353,6 +354,7 @@ static int kvm_vm_init(struct hv_vm *vm, const struct hv_node *mem, const struct
         kvmm_vcpu_slot_cache_init(&k->vcpu_slots[i]);
     k->on_lookup = emit_lookup;
     k->on_lookup_ctx = vm;
+    k->vm = vm;
     if ((err = kvmm_slots_create(&k->slots, &p)))
         return err;
     if ((err = parse_buffers(mem, k->buf, &k->nbuf, &d)))
@@ -542,6 +544,7 @@ int kvmm_vcpu_write_guest(struct kvmm_vm *k, struct hv_vcpu *v, const char *user
             break;
         }
         memcpy(host, src + done, seg);
+        hv_vm_note_write(k->vm, v, (gfn << 12) + off, seg, "model write");
         done += seg;
         if (!k->bug_skip_dirty)
             kvmm_dirty_mark_in_slot(k->slots, slot, gfn);
@@ -605,5 +608,8 @@ const struct hv_model_ops hv_model_kvm = {
     .fetch_unbacked = kvm_fetch_unbacked,
     .hypercall = kvm_hypercall,
     .guest_write = kvmm_guest_write,
+    .mig_begin = kvmm_mig_begin,
+    .mig_dirty = kvmm_mig_dirty,
+    .mig_finish = kvmm_mig_finish,
     .step = kvm_step,
 };

@@ -10,6 +10,7 @@
  *                  KVM's own guest writes as a step (kvm_write_guest)
  *   arm.c          arm64/AArch32 HVC and SMC: PSCI, SMCCC arch calls, the SMCCC filter and
  *                  forwarding to the VMM (B.2-B.4)
+ *   mig.c          pre-copy live migration: dirty logging on, syncs, the destination (A.8)
  */
 #ifndef HV_MODELS_KVM_INT_H
 #define HV_MODELS_KVM_INT_H
@@ -62,6 +63,7 @@ struct kvmm_filter_range {
 typedef int kvmm_lookup_fn(void *ctx, struct hv_vcpu *v, const struct hv_ev_kvm_lookup *ev);
 
 struct kvmm_vm {
+    struct hv_vm *vm;            /* the VM this is the state of */
     struct kvmm_slots *slots;
     uint64_t exit_hypercall;     /* KVM_CAP_EXIT_HYPERCALL: numbers that exit to the VMM */
     bool amd;                    /* kvm.vendor */
@@ -142,6 +144,11 @@ int kvmm_report_lookup(struct kvmm_vm *k, struct hv_vcpu *v, const char *user, u
  */
 int kvmm_vcpu_write_guest(struct kvmm_vm *k, struct hv_vcpu *v, const char *user, uint64_t gpa,
                           const void *data, size_t len, int *err, size_t *not_written);
+
+/* ---- mig.c: the migration ops (sim/model.h) ---- */
+int kvmm_mig_begin(struct hv_vm *src, struct hv_vm *dst, char *result, size_t size);
+int kvmm_mig_dirty(struct hv_vm *src, int (*page)(void *ctx, uint64_t gpa), void *ctx);
+int kvmm_mig_finish(struct hv_vm *src, struct hv_vm *dst, char *result, size_t size);
 
 /* ---- step helpers (slots_steps.c) ---- */
 

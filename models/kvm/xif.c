@@ -50,6 +50,7 @@
 #include <string.h>
 
 #include "models/kvm/kvm_int.h"
+#include "sim/migrate.h"
 #include "trace/event.h"
 
 #define PAGE 4096ull
@@ -249,12 +250,18 @@ static int xif_copy(struct kvmm_vm *k, unsigned cpu, uint64_t gpa, uint8_t *buf,
                     bool write, struct kvmm_xif_res *res)
 {
     *res = (struct kvmm_xif_res){ 0 };
-    if (k->xif.mode == KVMM_XIF_MAINLINE)
-        return mainline_copy(k, cpu, gpa, buf, len, write, res);
+    if (k->xif.mode == KVMM_XIF_MAINLINE) {
+        int terr = mainline_copy(k, cpu, gpa, buf, len, write, res);
+        if (write)
+            hv_vm_note_write(k->vm, NULL, gpa, len - res->not_copied, "xinterface write");
+        return terr;
+    }
     int terr = 0;
     uint64_t hva = patch_gpa_to_hva(k, cpu, gpa, write ? "xif_copy_to" : "xif_copy_from",
                                     &terr);
     res->not_copied = hva ? host_copy(k, hva, buf, len, write) : len;
+    if (write)
+        hv_vm_note_write(k->vm, NULL, gpa, len - res->not_copied, "xinterface write");
     return terr;
 }
 
@@ -359,10 +366,12 @@ int kvmm_xif_vmap_access(struct kvmm_vm *k, struct kvmm_xvmap *m, uint64_t off, 
         if (terr)
             return terr;
     }
-    if (write)
+    if (write) {
         memcpy(m->host + off, buf, len);
-    else
+        hv_vm_note_write(k->vm, NULL, m->gpa + off, len, "xinterface write");
+    } else {
         memcpy(buf, m->host + off, len);
+    }
     if (write && k->xif.mode == KVMM_XIF_MAINLINE)
         kvmm_dirty_mark_in_slot(k->slots, m->memslot, m->gpa >> 12);
     res->not_copied = 0;
