@@ -61,6 +61,9 @@ struct hv_vm_config {
     size_t nconfig;
     const struct hv_node *memory;  /* the scenario's `memory` and `vmm` sections, or NULL */
     const struct hv_node *vmm;
+    /* which VM of the run this is: 0 the first, n the destination of the n-th migration;
+     * recorded in every event */
+    unsigned vm_id;
 };
 
 /* Caller owns *out; release with hv_vm_destroy(). The model's vm_init runs here. */
