@@ -3,7 +3,7 @@
  *
  *   hvsim run SCENARIO.yaml [-o TRACE.db] [--seed N] [--set KEY=VALUE]... [--quiet]
  *   hvsim replay TRACE.db [--set KEY=VALUE]...
- *   hvsim show TRACE.db [--vcpu N] [--kind KIND] [--from SEQ] [--to SEQ] [--json]
+ *   hvsim show TRACE.db [--vm N] [--vcpu N] [--kind KIND] [--from SEQ] [--to SEQ] [--json]
  *   hvsim list [DIR]
  *   hvsim --version | help [COMMAND]
  *
@@ -29,7 +29,8 @@ static const char usage_text[] =
     "usage:\n"
     "  hvsim run SCENARIO.yaml [-o TRACE.db] [--seed N] [--set KEY=VALUE]... [--quiet]\n"
     "  hvsim replay TRACE.db [--set KEY=VALUE]...\n"
-    "  hvsim show TRACE.db [--vcpu N] [--kind KIND] [--from SEQ] [--to SEQ] [--json]\n"
+    "  hvsim show TRACE.db [--vm N] [--vcpu N] [--kind KIND] [--from SEQ] [--to SEQ]"
+    " [--json]\n"
     "  hvsim list [DIR]\n"
     "  hvsim --version | help [COMMAND]\n";
 
@@ -47,9 +48,13 @@ static const struct {
                 "  Re-executes the run from the trace alone and compares every event. On the\n"
                 "  first difference prints both events, the code at the pc and the registers,\n"
                 "  and exits 3. --set replays the recorded inputs against a changed knob.\n" },
-    { "show", "hvsim show TRACE.db [--vcpu N] [--kind KIND] [--from SEQ] [--to SEQ] [--json]\n"
+    { "show", "hvsim show TRACE.db [--vm N] [--vcpu N] [--kind KIND] [--from SEQ] [--to SEQ]"
+              " [--json]\n"
               "  Prints the trace's events, with the instruction at each event's pc, or one\n"
-              "  JSON object per line with --json.\n" },
+              "  JSON object per line with --json. Each event names its VM: 0 is the VM the\n"
+              "  run starts with, n the destination of the n-th migration. --vm, --vcpu and\n"
+              "  --kind keep one VM's, one vCPU's or one kind's events; --from and --to a seq\n"
+              "  range.\n" },
     { "list", "hvsim list [DIR]\n"
               "  Lists the scenarios under DIR (default: the bundled scenarios).\n" },
 };
@@ -331,7 +336,16 @@ static int cmd_show(int argc, char **argv)
             o.json = true;
         else if (i + 1 < argc && strcmp(argv[i], "--kind") == 0)
             o.filter.kind = argv[++i];
-        else if (i + 1 < argc && (strcmp(argv[i], "--vcpu") == 0 ||
+        else if (i + 1 < argc && strcmp(argv[i], "--vm") == 0) {
+            i++;
+            if (parse_i64(argv[i], &v) || v < 0 || v > UINT32_MAX) {
+                fprintf(stderr, "hvsim show: --vm %s: expected a VM number (0, 1, ...)\n",
+                        argv[i]);
+                return usage();
+            }
+            o.filter.by_vm = true;
+            o.filter.vm = (uint32_t)v;
+        } else if (i + 1 < argc && (strcmp(argv[i], "--vcpu") == 0 ||
                                   strcmp(argv[i], "--from") == 0 ||
                                   strcmp(argv[i], "--to") == 0)) {
             const char *opt = argv[i++];

@@ -121,8 +121,8 @@ int show_trace(const char *path, const struct show_opts *o, FILE *out, FILE *err
                 complete ? "complete" : "INCOMPLETE (the run did not finish writing it)",
                 outcome ? ", outcome " : "", outcome ? outcome : "",
                 trace_reader_event_count(r));
-        fprintf(out, "%6s %4s %12s %18s %-13s %-34s %s\n", "seq", "vcpu", "icount", "pc",
-                "kind", "instruction", "detail");
+        fprintf(out, "%6s %2s %4s %12s %18s %-13s %-34s %s\n", "seq", "vm", "vcpu", "icount",
+                "pc", "kind", "instruction", "detail");
     }
     if ((err = trace_reader_events_begin(r, &o->filter))) {
         fprintf(errf, "hvsim: %s: %s\n", path, hv_error_detail());
@@ -133,9 +133,9 @@ int show_trace(const char *path, const struct show_opts *o, FILE *out, FILE *err
     while ((got = trace_reader_events_next(r, &ev)) > 0) {
         const struct hv_kind_desc *kd = hv_kind_desc(ev.kind);
         if (o->json) {
-            fprintf(out, "{\"seq\":%" PRIu64 ",\"vcpu\":%d,\"icount\":%" PRIu64
-                         ",\"kind\":\"%s\",\"pc\":\"0x%" PRIx64 "\",\"detail\":%s}\n",
-                    ev.seq, ev.vcpu, ev.icount, kd ? kd->name : "?", ev.pc, ev.detail);
+            fprintf(out, "{\"seq\":%" PRIu64 ",\"vm\":%" PRIu32 ",\"vcpu\":%d,\"icount\":%"
+                         PRIu64 ",\"kind\":\"%s\",\"pc\":\"0x%" PRIx64 "\",\"detail\":%s}\n",
+                    ev.seq, ev.vm, ev.vcpu, ev.icount, kd ? kd->name : "?", ev.pc, ev.detail);
             continue;
         }
         char insn[128];
@@ -143,8 +143,8 @@ int show_trace(const char *path, const struct show_opts *o, FILE *out, FILE *err
         char pcs[24] = "-";
         if (ev.pc)
             snprintf(pcs, sizeof pcs, "0x%" PRIx64, ev.pc);
-        fprintf(out, "%6" PRIu64 " %4d %12" PRIu64 " %18s %-13s %-34s %s\n", ev.seq, ev.vcpu,
-                ev.icount, pcs, kd ? kd->name : "?", insn, ev.detail);
+        fprintf(out, "%6" PRIu64 " %2" PRIu32 " %4d %12" PRIu64 " %18s %-13s %-34s %s\n",
+                ev.seq, ev.vm, ev.vcpu, ev.icount, pcs, kd ? kd->name : "?", insn, ev.detail);
     }
     if (got < 0) {
         fprintf(errf, "hvsim: %s: %s\n", path, hv_error_detail());

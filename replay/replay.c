@@ -51,8 +51,9 @@ static int compare_sink(void *ctx, const struct hv_event *ev)
     int got = trace_reader_events_next(c->r, &rec);
     if (got < 0)
         return got;
-    if (got == 0 || rec.seq != ev->seq || rec.vcpu != ev->vcpu || rec.icount != ev->icount ||
-        rec.kind != ev->kind || rec.pc != ev->pc || strcmp(rec.detail, ev->detail) != 0) {
+    if (got == 0 || rec.seq != ev->seq || rec.vm != ev->vm || rec.vcpu != ev->vcpu ||
+        rec.icount != ev->icount || rec.kind != ev->kind || rec.pc != ev->pc ||
+        strcmp(rec.detail, ev->detail) != 0) {
         c->diverged = true;
         if (got)
             save(&c->rec, &rec);
@@ -93,9 +94,10 @@ static void print_event(FILE *f, const char *label, const struct saved_event *s)
         return;
     }
     const struct hv_kind_desc *kd = hv_kind_desc(s->ev.kind);
-    fprintf(f, "  %s: seq %" PRIu64 " vcpu %d icount %" PRIu64 " pc 0x%" PRIx64 " %s %s\n",
-            label, s->ev.seq, s->ev.vcpu, s->ev.icount, s->ev.pc, kd ? kd->name : "?",
-            s->ev.detail);
+    fprintf(f, "  %s: seq %" PRIu64 " vm %" PRIu32 " vcpu %d icount %" PRIu64 " pc 0x%" PRIx64
+               " %s %s\n",
+            label, s->ev.seq, s->ev.vm, s->ev.vcpu, s->ev.icount, s->ev.pc,
+            kd ? kd->name : "?", s->ev.detail);
 }
 
 /* Splits the recorded "k=v\n" list of overrides. */

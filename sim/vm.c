@@ -50,6 +50,7 @@ int vm_emit(struct hv_vm *vm, int32_t vcpu, uint64_t icount, uint64_t pc, enum h
     uint64_t *seq = vm->seq_owner ? &vm->seq_owner->seq : &vm->seq;
     struct hv_event ev = { .seq = (*seq)++, .vcpu = vcpu, .icount = icount, .kind = kind,
                            .pc = pc, .detail = vm->evbuf, .detail_len = n };
+    ev.vm = vm->cfg.vm_id;
     if (!vm->cfg.sink)
         return 0;
     int err = vm->cfg.sink(vm->cfg.sink_ctx, &ev);

@@ -3,9 +3,9 @@
  * canonical JSON encoding of their detail, and the sink through which sim/ and the models
  * hand events to whoever records or compares them.
  *
- * An event is (seq, vcpu, icount, kind, pc, detail). `detail` is the canonical JSON text of
- * the kind's fields, in events.def order, produced only by hv_event_encode(); two events are
- * equal exactly when all six columns are byte-identical, which is what replay compares.
+ * An event is (seq, vm, vcpu, icount, kind, pc, detail). `detail` is the canonical JSON text
+ * of the kind's fields, in events.def order, produced only by hv_event_encode(); two events
+ * are equal exactly when all seven columns are byte-identical, which is what replay compares.
  */
 #ifndef HV_EVENT_H
 #define HV_EVENT_H
@@ -67,6 +67,8 @@ int hv_kind_lookup(const char *name);
 
 struct hv_event {
     uint64_t seq;
+    uint32_t vm;           /* which VM of the run: 0 the first, n the destination of the n-th
+                            * migration (struct hv_vm_config.vm_id) */
     int32_t vcpu;          /* -1: the VM or host */
     uint64_t icount;       /* that vCPU's retired instructions when the event happened */
     enum hv_ev_kind kind;

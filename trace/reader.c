@@ -8,13 +8,15 @@
  * with another application_id or without the trace tables (HV_ETRACE), and a newer schema
  * version (HV_ETRACE_NEW). Each detail names the path. A trace whose writer is still running
  * or died is read through its -wal file like any other: the reader sees every committed
- * event and trace_reader_complete() says false.
+ * event and trace_reader_complete() says false. Every older version still opens: a version 1
+ * trace has no vm column, and its events read vm 0 (the queries are chosen by version).
  *
  * Invariants (trace_reader_check()):
  *  1. kind_map[id] is the enum hv_ev_kind of the file's event_kinds row `id`, or -1 when this
  *     build does not know that name; ids outside 0 .. nkind_map-1 are unknown.
  *  2. cur is NULL or one of st_events[], bound by trace_reader_events_begin() and not yet
  *     stepped past its last row.
+ *  3. version is the file's user_version, 1 .. HV_TRACE_VERSION; it picks the event queries.
  *
  *   open() --> [idle] --events_begin()--> [iterating] --events_next() returns 0 or < 0--> [idle]
  *   events_begin() in any state restarts the iteration.
@@ -40,19 +42,21 @@ struct trace_reader {
     sqlite3 *db;
     char *path;                         /* owned copy, for error details */
     sqlite3_stmt *st_info, *st_blob, *st_count, *st_kind_id;
-    sqlite3_stmt *st_events[4];         /* [by_vcpu * 2 + by_kind], prepared on first use */
+    sqlite3_stmt *st_events[SCHEMA_EVENTS_VARIANTS];  /* [SCHEMA_BY_* bits], on first use */
     sqlite3_stmt *cur;                  /* invariant 2 */
     int *kind_map;                      /* invariant 1; owned */
     int nkind_map;
+    int version;                        /* invariant 3 */
 };
 
 __attribute__((unused)) static bool trace_reader_check(const struct trace_reader *r)
 {
     bool cur_ok = r->cur == NULL;
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < SCHEMA_EVENTS_VARIANTS; i++)
         cur_ok = cur_ok || r->cur == r->st_events[i];
     return r->db && r->path && r->st_info && r->st_blob && r->st_count && r->st_kind_id &&
-           (r->nkind_map == 0 || r->kind_map) && cur_ok;
+           (r->nkind_map == 0 || r->kind_map) && cur_ok && r->version >= 1 &&
+           r->version <= HV_TRACE_VERSION;
 }
 
 static uint32_t trace_be32(const unsigned char *p)
@@ -236,11 +240,12 @@ int trace_reader_open(struct trace_reader **out, const char *path)
                            path, version);
         goto out;
     }
+    r->version = (int)version;
     if ((err = trace_reader_prepare(r, &r->st_info, schema_sql_get_info)) ||
         (err = trace_reader_prepare(r, &r->st_blob, schema_sql_get_blob)) ||
         (err = trace_reader_prepare(r, &r->st_count, schema_sql_count)) ||
         (err = trace_reader_prepare(r, &r->st_kind_id, schema_sql_kind_id)) ||
-        (err = trace_reader_prepare(r, &r->st_events[0], schema_sql_events(0, 0))) ||
+        (err = trace_reader_prepare(r, &r->st_events[0], schema_sql_events(r->version, 0))) ||
         (err = trace_reader_load_kinds(r)))
         goto out;
     assert(trace_reader_check(r));
@@ -259,7 +264,7 @@ void trace_reader_close(struct trace_reader *r)
     sqlite3_finalize(r->st_blob);
     sqlite3_finalize(r->st_count);
     sqlite3_finalize(r->st_kind_id);
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < SCHEMA_EVENTS_VARIANTS; i++)
         sqlite3_finalize(r->st_events[i]);
     sqlite3_close(r->db);
     free(r->kind_map);
@@ -360,6 +365,8 @@ int trace_reader_events_begin(struct trace_reader *r, const struct trace_filter 
     int64_t kind_id = -1;
     f = f ? f : &all;
     bool by_vcpu = f->vcpu != -2, by_kind = f->kind != NULL;
+    unsigned filters = (by_kind ? SCHEMA_BY_KIND : 0) | (by_vcpu ? SCHEMA_BY_VCPU : 0) |
+                       (f->by_vm ? SCHEMA_BY_VM : 0);
     if (r->cur) {
         sqlite3_reset(r->cur);
         r->cur = NULL;
@@ -379,8 +386,8 @@ int trace_reader_events_begin(struct trace_reader *r, const struct trace_filter 
             goto out;
         }
     }
-    sqlite3_stmt **st = &r->st_events[by_vcpu * 2 + by_kind];
-    if (!*st && (err = trace_reader_prepare(r, st, schema_sql_events(by_vcpu, by_kind))))
+    sqlite3_stmt **st = &r->st_events[filters];
+    if (!*st && (err = trace_reader_prepare(r, st, schema_sql_events(r->version, filters))))
         goto out;
     sqlite3_bind_int64(*st, 1, f->from < 0 ? 0 : f->from);
     sqlite3_bind_int64(*st, 2, f->to < 0 ? INT64_MAX : f->to);
@@ -388,6 +395,8 @@ int trace_reader_events_begin(struct trace_reader *r, const struct trace_filter 
         sqlite3_bind_int64(*st, 3, f->vcpu);
     if (by_kind)
         sqlite3_bind_int64(*st, 4, kind_id);
+    if (f->by_vm)
+        sqlite3_bind_int64(*st, 5, f->vm);
     r->cur = *st;
 out:
     assert(trace_reader_check(r));
@@ -405,7 +414,8 @@ int trace_reader_events_next(struct trace_reader *r, struct hv_event *ev)
         ret = rc == SQLITE_DONE ? 0 : trace_sqlite_error(r->db, rc, r->path, "read events");
         goto out;
     }
-    int64_t id = sqlite3_column_int64(st, 3);
+    /* Columns: seq, vm, vcpu, icount, kind id, pc, detail (schema_sql_events). */
+    int64_t id = sqlite3_column_int64(st, 4);
     int kind = id >= 0 && id < r->nkind_map ? r->kind_map[id] : -1;
     if (kind < 0) {
         ret = hv_error_set(HV_ETRACE, "%s: event %" PRId64 " has an unknown kind (id %" PRId64
@@ -413,12 +423,13 @@ int trace_reader_events_next(struct trace_reader *r, struct hv_event *ev)
         goto out;
     }
     ev->seq = trace_u64_of_i64(sqlite3_column_int64(st, 0));
-    ev->vcpu = (int32_t)sqlite3_column_int64(st, 1);
-    ev->icount = trace_u64_of_i64(sqlite3_column_int64(st, 2));
+    ev->vm = (uint32_t)sqlite3_column_int64(st, 1);
+    ev->vcpu = (int32_t)sqlite3_column_int64(st, 2);
+    ev->icount = trace_u64_of_i64(sqlite3_column_int64(st, 3));
     ev->kind = (enum hv_ev_kind)kind;
-    ev->pc = trace_u64_of_i64(sqlite3_column_int64(st, 4));
-    ev->detail = (const char *)sqlite3_column_text(st, 5);
-    ev->detail_len = (size_t)sqlite3_column_bytes(st, 5);
+    ev->pc = trace_u64_of_i64(sqlite3_column_int64(st, 5));
+    ev->detail = (const char *)sqlite3_column_text(st, 6);
+    ev->detail_len = (size_t)sqlite3_column_bytes(st, 6);
     if (!ev->detail) {
         ev->detail = "";
         ev->detail_len = 0;

@@ -8,12 +8,16 @@
  * descriptors (hv_kind_desc()), never written out by hand, so a kind added to events.def
  * appears in every new trace with no other edit. docs/trace-format.md explains the tables.
  *
+ * Schema version 2 added event_rows.vm (after seq: the VM, then its vCPU). A version 1 trace
+ * has no such column; the reader's event queries read 0 in its place (schema_sql_events).
+ *
  * u64 columns (icount, pc) are stored as SQLite integers holding the same 64 bits read as
  * int64: values at or above 2^63 appear negative in SQL, and printf('0x%x', pc) prints them
  * as the unsigned hex address. Readers convert back bit for bit.
  */
 #include "trace/trace_int.h"
 
+#include <assert.h>
 #include <stdlib.h>
 
 #include "sim/hv_err.h"
@@ -25,14 +29,14 @@ static const char schema_tables[] =
     "CREATE TABLE blobs(name TEXT PRIMARY KEY, data BLOB NOT NULL);\n"
     "CREATE TABLE event_kinds(id INTEGER PRIMARY KEY, name TEXT UNIQUE NOT NULL,\n"
     "                         doc TEXT NOT NULL, fields TEXT NOT NULL);\n"
-    "CREATE TABLE event_rows(seq INTEGER PRIMARY KEY, vcpu INTEGER NOT NULL,\n"
-    "                        icount INTEGER NOT NULL,\n"
+    "CREATE TABLE event_rows(seq INTEGER PRIMARY KEY, vm INTEGER NOT NULL DEFAULT 0,\n"
+    "                        vcpu INTEGER NOT NULL, icount INTEGER NOT NULL,\n"
     "                        kind INTEGER NOT NULL REFERENCES event_kinds(id),\n"
     "                        pc INTEGER NOT NULL, detail TEXT NOT NULL);\n"
     /* ORDER BY: without it `SELECT * FROM events LIMIT 10` may walk an index and list the
      * events grouped by kind. Filters on the view still use the indexes. */
-    "CREATE VIEW events(seq, vcpu, icount, kind, pc, detail) AS\n"
-    "    SELECT r.seq, r.vcpu, r.icount, k.name, r.pc, r.detail\n"
+    "CREATE VIEW events(seq, vm, vcpu, icount, kind, pc, detail) AS\n"
+    "    SELECT r.seq, r.vm, r.vcpu, r.icount, k.name, r.pc, r.detail\n"
     "    FROM event_rows AS r JOIN event_kinds AS k ON k.id = r.kind ORDER BY r.seq;\n";
 
 const char schema_sql_wal[] = "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;";
@@ -49,7 +53,8 @@ const char schema_sql_indexes[] =
 const char schema_sql_begin[] = "BEGIN";
 const char schema_sql_commit[] = "COMMIT";
 const char schema_sql_insert_event[] =
-    "INSERT INTO event_rows(seq, vcpu, icount, kind, pc, detail) VALUES(?1, ?2, ?3, ?4, ?5, ?6)";
+    "INSERT INTO event_rows(seq, vm, vcpu, icount, kind, pc, detail)"
+    " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)";
 const char schema_sql_set_info[] = "INSERT OR REPLACE INTO run_info(key, value) VALUES(?1, ?2)";
 const char schema_sql_put_blob[] = "INSERT OR REPLACE INTO blobs(name, data) VALUES(?1, ?2)";
 
@@ -61,19 +66,31 @@ const char schema_sql_count[] = "SELECT count(*) FROM event_rows";
 const char schema_sql_kinds[] = "SELECT id, name FROM event_kinds ORDER BY id";
 const char schema_sql_kind_id[] = "SELECT id FROM event_kinds WHERE name = ?1";
 
-#define SCHEMA_EVENTS_HEAD_                                                                  \
-    "SELECT seq, vcpu, icount, kind, pc, detail FROM event_rows WHERE seq BETWEEN ?1 AND ?2"
-#define SCHEMA_EVENTS_TAIL_ " ORDER BY seq"
+/*
+ * A version 1 trace has no vm column: its queries select 0 in its place (a version 1 run had one
+ * VM), and the vm filter compares ?5 with that 0.
+ */
+#define SCHEMA_EVENTS_(vm, where)                                                            \
+    "SELECT seq, " vm ", vcpu, icount, kind, pc, detail FROM event_rows"                   \
+    " WHERE seq BETWEEN ?1 AND ?2" where " ORDER BY seq"
+#define SCHEMA_EVENTS_VERSION_(vm)                                                           \
+    { SCHEMA_EVENTS_(vm, ""),                                                                \
+      SCHEMA_EVENTS_(vm, " AND kind = ?4"),                                                  \
+      SCHEMA_EVENTS_(vm, " AND vcpu = ?3"),                                                  \
+      SCHEMA_EVENTS_(vm, " AND vcpu = ?3 AND kind = ?4"),                                    \
+      SCHEMA_EVENTS_(vm, " AND " vm " = ?5"),                                                \
+      SCHEMA_EVENTS_(vm, " AND " vm " = ?5 AND kind = ?4"),                                  \
+      SCHEMA_EVENTS_(vm, " AND " vm " = ?5 AND vcpu = ?3"),                                  \
+      SCHEMA_EVENTS_(vm, " AND " vm " = ?5 AND vcpu = ?3 AND kind = ?4") }
 
-const char *schema_sql_events(int by_vcpu, int by_kind)
+const char *schema_sql_events(int version, unsigned filters)
 {
-    static const char *const sql[2][2] = {
-        { SCHEMA_EVENTS_HEAD_ SCHEMA_EVENTS_TAIL_,
-          SCHEMA_EVENTS_HEAD_ " AND kind = ?4" SCHEMA_EVENTS_TAIL_ },
-        { SCHEMA_EVENTS_HEAD_ " AND vcpu = ?3" SCHEMA_EVENTS_TAIL_,
-          SCHEMA_EVENTS_HEAD_ " AND vcpu = ?3 AND kind = ?4" SCHEMA_EVENTS_TAIL_ },
+    static const char *const sql[2][SCHEMA_EVENTS_VARIANTS] = {
+        SCHEMA_EVENTS_VERSION_("0"),    /* version 1 */
+        SCHEMA_EVENTS_VERSION_("vm"),   /* version 2 */
     };
-    return sql[by_vcpu != 0][by_kind != 0];
+    assert(version >= 1 && version <= HV_TRACE_VERSION && filters < SCHEMA_EVENTS_VARIANTS);
+    return sql[version >= 2][filters];
 }
 
 /* Field type names as stored in event_kinds.fields and listed in docs/trace-format.md. */

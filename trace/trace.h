@@ -6,8 +6,11 @@
  *   run_info(key TEXT PRIMARY KEY, value)       scenario text, seed, config, versions, status
  *   blobs(name TEXT PRIMARY KEY, data BLOB)     guest image bytes and other inputs
  *   event_kinds(id INTEGER PRIMARY KEY, name, doc, fields)   from events.def
- *   event_rows(seq INTEGER PRIMARY KEY, vcpu, icount, kind, pc, detail)
- *   VIEW events(seq, vcpu, icount, kind, pc, detail)  kind as text; what users query
+ *   event_rows(seq INTEGER PRIMARY KEY, vm, vcpu, icount, kind, pc, detail)
+ *   VIEW events(seq, vm, vcpu, icount, kind, pc, detail)  kind as text; what users query
+ *
+ * Versions: 2 added event_rows.vm and events.vm. A version 1 trace (no vm column) still opens;
+ * its events read vm 0.
  *
  * Writing: WAL journal, prepared statements, events batched into transactions of
  * HV_TRACE_BATCH rows. run_info.status is 'recording' from the start and becomes
@@ -24,7 +27,7 @@
 #include "trace/event.h"
 
 #define HV_TRACE_APP_ID  0x68767331 /* "hvs1" */
-#define HV_TRACE_VERSION 1
+#define HV_TRACE_VERSION 2
 #define HV_TRACE_BATCH   4096
 
 struct trace_writer;
@@ -51,9 +54,10 @@ int trace_writer_finish(struct trace_writer *w);
 void trace_writer_close(struct trace_writer *w);
 
 /*
- * Opens a trace read-only. A file that is not SQLite, not an hvsim trace (application_id) or
- * of a newer schema fails with HV_ETRACE / HV_ETRACE_NEW and a detail naming the problem
- * (hv_error_detail()). Caller owns *out; release with trace_reader_close().
+ * Opens a trace read-only; schema versions 1 .. HV_TRACE_VERSION. A file that is not SQLite,
+ * not an hvsim trace (application_id) or of a newer schema fails with HV_ETRACE /
+ * HV_ETRACE_NEW and a detail naming the problem (hv_error_detail()). Caller owns *out; release
+ * with trace_reader_close().
  */
 int trace_reader_open(struct trace_reader **out, const char *path);
 void trace_reader_close(struct trace_reader *r);
@@ -70,8 +74,10 @@ struct trace_filter {
     int32_t vcpu;       /* -2: any */
     const char *kind;   /* NULL: any */
     int64_t from, to;   /* seq range, inclusive; to < 0: no upper bound */
+    bool by_vm;         /* false: any VM (a zeroed filter leaves vm alone) */
+    uint32_t vm;        /* with by_vm: only events of this VM */
 };
-#define TRACE_FILTER_ALL { -2, NULL, 0, -1 }
+#define TRACE_FILTER_ALL { -2, NULL, 0, -1, false, 0 }
 
 /* Starts iterating events in seq order that match f (NULL: all). */
 int trace_reader_events_begin(struct trace_reader *r, const struct trace_filter *f);

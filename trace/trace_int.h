@@ -27,7 +27,8 @@ extern const char schema_sql_unwal[];        /* back to a single-file (DELETE) j
 extern const char schema_sql_indexes[];      /* the event_rows indexes, built at the end */
 extern const char schema_sql_begin[];
 extern const char schema_sql_commit[];
-extern const char schema_sql_insert_event[]; /* ?1 seq ?2 vcpu ?3 icount ?4 kind ?5 pc ?6 detail */
+/* ?1 seq ?2 vm ?3 vcpu ?4 icount ?5 kind ?6 pc ?7 detail */
+extern const char schema_sql_insert_event[];
 extern const char schema_sql_set_info[];     /* ?1 key ?2 value */
 extern const char schema_sql_put_blob[];     /* ?1 name ?2 data */
 
@@ -40,11 +41,16 @@ extern const char schema_sql_count[];        /* -> number of event rows */
 extern const char schema_sql_kinds[];        /* -> id, name of every stored kind */
 extern const char schema_sql_kind_id[];      /* ?1 name -> id */
 /*
- * Event query for trace_reader_events_begin(): ?1 from ?2 to (inclusive seq), and, when
- * asked for, ?3 vcpu and ?4 kind id. Columns: seq, vcpu, icount, kind id, pc, detail.
- * Borrowed; one of four static strings.
+ * Event query for trace_reader_events_begin() on a trace of schema `version`: ?1 from ?2 to
+ * (inclusive seq), and, when filters asks for them, ?3 vcpu, ?4 kind id and ?5 vm. Columns:
+ * seq, vm, vcpu, icount, kind id, pc, detail; a version 1 trace gives vm 0 on every row.
+ * filters is an OR of SCHEMA_BY_*. Borrowed; one of 2 * SCHEMA_EVENTS_VARIANTS static strings.
  */
-const char *schema_sql_events(int by_vcpu, int by_kind);
+#define SCHEMA_BY_KIND 1u
+#define SCHEMA_BY_VCPU 2u
+#define SCHEMA_BY_VM   4u
+#define SCHEMA_EVENTS_VARIANTS 8
+const char *schema_sql_events(int version, unsigned filters);
 
 /*
  * Converts SQLite's result code rc on db into an hv_err code and records a detail of the form

@@ -275,12 +275,13 @@ int trace_writer_event(struct trace_writer *w, const struct hv_event *ev)
     /* detail_len 0 means "not measured": an empty string is never a JSON object. */
     size_t len = ev->detail_len ? ev->detail_len : strlen(ev->detail);
     sqlite3_bind_int64(st, 1, trace_i64_of_u64(ev->seq));
-    sqlite3_bind_int(st, 2, ev->vcpu);
-    sqlite3_bind_int64(st, 3, trace_i64_of_u64(ev->icount));
-    sqlite3_bind_int(st, 4, (int)ev->kind);
-    sqlite3_bind_int64(st, 5, trace_i64_of_u64(ev->pc));
+    sqlite3_bind_int64(st, 2, ev->vm);
+    sqlite3_bind_int(st, 3, ev->vcpu);
+    sqlite3_bind_int64(st, 4, trace_i64_of_u64(ev->icount));
+    sqlite3_bind_int(st, 5, (int)ev->kind);
+    sqlite3_bind_int64(st, 6, trace_i64_of_u64(ev->pc));
     /* SQLITE_STATIC: the text is copied into the page during the step below. */
-    int rc = sqlite3_bind_text64(st, 6, ev->detail, len, SQLITE_STATIC, SQLITE_UTF8);
+    int rc = sqlite3_bind_text64(st, 7, ev->detail, len, SQLITE_STATIC, SQLITE_UTF8);
     if (rc != SQLITE_OK) {
         err = trace_sqlite_error(w->db, rc, w->path, "event detail");
         goto out;

@@ -1,7 +1,7 @@
 # The hvsim program's exit codes, one ctest per case of tests/cli/exit-codes.sh
 # (`ctest -R cli.` runs them all). A case that cannot run (a missing tool) exits 77 and ctest
 # reports it skipped, never passed.
-set(HVSIM_CLI_CASES assert-unexpected bad-key missing-scenario show-text replay-text
+set(HVSIM_CLI_CASES assert-unexpected bad-key missing-scenario show-text show-vm replay-text
                     replay-tampered version no-args help-run)
 foreach(case ${HVSIM_CLI_CASES})
   add_test(NAME cli.${case}

@@ -18,8 +18,8 @@ shift 2
 here=$(cd "$(dirname "$0")" && pwd)
 src=$(cd "$here/../.." && pwd)
 
-all_cases="assert-unexpected bad-key missing-scenario show-text replay-text replay-tampered
-           version no-args help-run"
+all_cases="assert-unexpected bad-key missing-scenario show-text show-vm replay-text
+           replay-tampered version no-args help-run"
 
 # Per case: its folder, the last command's exit code and output files.
 dir=
@@ -75,6 +75,49 @@ case_show_text() {
   run "$hvsim" show notes.txt
   expect_code 2
   expect_in "$err" "not an hvsim trace"
+}
+
+# show's vm column and --vm: a trace whose ucall_sync event is relabelled as VM 1's, and the
+# same trace turned back into schema version 1 (no vm column: every event is VM 0's).
+case_show_vm() {
+  if ! command -v sqlite3 >/dev/null; then
+    problem="skip: sqlite3 is not installed"
+    return 77
+  fi
+  run "$hvsim" run "$src/scenarios/none/assert-fail.yaml" -o t.db --quiet
+  expect_code 0
+  [ -z "$problem" ] || return 0
+  local seq n
+  seq=$(sqlite3 "$dir/t.db" "SELECT seq FROM events WHERE kind = 'ucall_sync'")
+  n=$(sqlite3 "$dir/t.db" "SELECT count(*) FROM events")
+  sqlite3 "$dir/t.db" "UPDATE event_rows SET vm = 1 WHERE seq = $seq"
+  run "$hvsim" show t.db
+  expect_code 0
+  expect_in "$out" "   seq vm vcpu "
+  run "$hvsim" show t.db --vm 1 --json
+  expect_code 0
+  expect_in "$out" "{\"seq\":$seq,\"vm\":1,\"vcpu\":0,"
+  if [ "$(wc -l <"$out")" -ne 1 ]; then
+    problem="${problem}--vm 1 printed $(wc -l <"$out") events, expected 1; "
+  fi
+  run "$hvsim" show t.db --vm 0 --json
+  expect_code 0
+  if [ "$(grep -c '"vm":0,' "$out")" -ne $((n - 1)) ]; then
+    problem="${problem}--vm 0 did not print the other $((n - 1)) events; "
+  fi
+  run "$hvsim" show t.db --vm -1
+  expect_code 2
+  expect_in "$err" "--vm -1: expected a VM number"
+  sqlite3 "$dir/t.db" "DROP VIEW events; ALTER TABLE event_rows DROP COLUMN vm;
+    CREATE VIEW events(seq, vcpu, icount, kind, pc, detail) AS
+    SELECT r.seq, r.vcpu, r.icount, k.name, r.pc, r.detail
+    FROM event_rows AS r JOIN event_kinds AS k ON k.id = r.kind ORDER BY r.seq;
+    PRAGMA user_version = 1;"
+  run "$hvsim" show t.db --vm 0 --json
+  expect_code 0
+  if [ "$(grep -c '"vm":0,' "$out")" -ne "$n" ]; then
+    problem="${problem}version 1: --vm 0 did not print all $n events; "
+  fi
 }
 
 case_replay_text() {

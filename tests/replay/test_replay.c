@@ -5,7 +5,8 @@
  * temporary folder with the calls `hvsim run` makes (scenario_load, runner_check,
  * guest_build, trace_writer_*, runner_execute); every test then works on its own copy. A copy
  * is tampered with through SQLite (one column of one event, rows removed or added, the status
- * flag) and replay_trace's exit code and report are checked row by row; bad inputs (foreign,
+ * flag, the schema turned back into version 1) and replay_trace's exit code and report are
+ * checked row by row; bad inputs (foreign,
  * truncated or incomplete files, bad --set) must give 2. Reports are captured with
  * open_memstream.
  */
@@ -308,6 +309,20 @@ static const struct {
       HV_EXIT_DIVERGED,
       { "replay diverged at seq {N} ", "  recorded: seq {N} ", "  replayed: seq {N} ",
         NULL } },
+    { "VM of one event", "UPDATE event_rows SET vm = 1 WHERE seq = {N}",
+      HV_EXIT_DIVERGED,
+      { "replay diverged at seq {N} after {N} identical events", "  recorded: seq {N} vm 1 ",
+        "  replayed: seq {N} vm 0 ", NULL } },
+    /* The version 1 schema: no vm column. Its events read vm 0, which is what the run's only
+     * VM emits, so the recording replays as it did before the column existed. */
+    { "a version 1 trace",
+      "DROP VIEW events; ALTER TABLE event_rows DROP COLUMN vm; "
+      "CREATE VIEW events(seq, vcpu, icount, kind, pc, detail) AS "
+      "SELECT r.seq, r.vcpu, r.icount, k.name, r.pc, r.detail "
+      "FROM event_rows AS r JOIN event_kinds AS k ON k.id = r.kind ORDER BY r.seq; "
+      "PRAGMA user_version = 1",
+      HV_EXIT_OK,
+      { "replay identical: ", NULL } },
     { "last rows deleted", "DELETE FROM event_rows WHERE seq >= {LEFT}",
       HV_EXIT_DIVERGED,
       { "replay diverged at seq {LEFT} after {LEFT} identical events", "  recorded: (none)",

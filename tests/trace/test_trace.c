@@ -1,7 +1,11 @@
 /*
  * test_trace.c - trace files (trace/writer.c, trace/reader.c, trace/schema.c): round trips of
  * every kind, run_info and blobs, event filters, batching, crash recovery, foreign and
- * truncated files, writer errors, and that docs/trace-format.md covers every kind and field.
+ * truncated files, writer errors, and that docs/trace-format.md covers every kind and field and
+ * every column of event_rows.
+ *
+ * Events of two VMs (vm 0 and 1) share one timeline and filter by VM; a version 1 trace (no
+ * vm column), written here with the old schema's SQL, still reads, every event vm 0.
  *
  * Every file lives in one mkdtemp() folder under /tmp, made by the suite's init and removed
  * by its cleanup. Table-shaped behaviour is tested as rows and one loop; a failing row names
@@ -74,27 +78,35 @@ union tt_any {
 #undef TT_F_NONE_
 
 /*
- * Writes the event for (seq, vcpu, kind) through the sink, as sim/ does: icount and pc follow
- * from seq; fields NULL means all zero.
+ * Writes the event for (seq, vm, vcpu, kind) through the sink, as sim/ does: icount and pc
+ * follow from seq; fields NULL means all zero.
  */
-static int tt_event_raw(struct trace_writer *w, uint64_t seq, int32_t vcpu,
-                        enum hv_ev_kind kind, const void *fields)
+static int tt_event_vm_raw(struct trace_writer *w, uint64_t seq, uint32_t vm, int32_t vcpu,
+                           enum hv_ev_kind kind, const void *fields)
 {
     static const union tt_any zero;
     char buf[1024];
     size_t n = hv_event_encode(buf, sizeof buf, kind, fields ? fields : &zero);
     if (n >= sizeof buf)
         return HV_ELIMIT;
-    struct hv_event ev = { .seq = seq, .vcpu = vcpu, .icount = seq * 10, .kind = kind,
-                           .pc = 0x1000 + seq * 4, .detail = buf, .detail_len = n };
+    struct hv_event ev = { .seq = seq, .vm = vm, .vcpu = vcpu, .icount = seq * 10,
+                           .kind = kind, .pc = 0x1000 + seq * 4, .detail = buf,
+                           .detail_len = n };
     hv_event_sink_fn sink = trace_writer_sink;
     return sink(w, &ev);
 }
 
-static void tt_event(struct trace_writer *w, uint64_t seq, int32_t vcpu, enum hv_ev_kind kind,
-                     const void *fields)
+/* The same in VM 0, the only VM of a run without migration. */
+static int tt_event_raw(struct trace_writer *w, uint64_t seq, int32_t vcpu,
+                        enum hv_ev_kind kind, const void *fields)
 {
-    int err = tt_event_raw(w, seq, vcpu, kind, fields);
+    return tt_event_vm_raw(w, seq, 0, vcpu, kind, fields);
+}
+
+static void tt_event_vm(struct trace_writer *w, uint64_t seq, uint32_t vm, int32_t vcpu,
+                        enum hv_ev_kind kind, const void *fields)
+{
+    int err = tt_event_vm_raw(w, seq, vm, vcpu, kind, fields);
     TT_CHECK(err == 0, "event %" PRIu64 ": %s (%s)", seq, hv_err_name(err), hv_error_detail());
 }
 
@@ -209,6 +221,12 @@ static const char *tt_json_type(enum hv_field_type t, size_t i)
     return "?";
 }
 
+/* The vm of the round trip's event k: 0, 1, and now and then the largest a column holds. */
+static uint32_t tt_round_trip_vm(int k)
+{
+    return k % 5 == 4 ? UINT32_MAX : (uint32_t)(k % 2);
+}
+
 static void test_round_trip_every_kind(void)
 {
     char path[128], details[HV_EV__COUNT][1024];
@@ -221,7 +239,7 @@ static void test_round_trip_every_kind(void)
         lens[k] = hv_event_encode(details[k], sizeof details[k], (enum hv_ev_kind)k, &u);
         CU_ASSERT_FATAL(lens[k] < sizeof details[k]);
         /* icount and pc above 2^63 exercise the int64 reinterpretation. */
-        struct hv_event ev = { .seq = (uint64_t)k, .vcpu = k % 3 - 1,
+        struct hv_event ev = { .seq = (uint64_t)k, .vm = tt_round_trip_vm(k), .vcpu = k % 3 - 1,
                                .icount = 0x8000000000000000u + (uint64_t)k,
                                .kind = (enum hv_ev_kind)k, .pc = 0xffffffff81000000u + (uint64_t)k,
                                .detail = details[k], .detail_len = lens[k] };
@@ -247,7 +265,8 @@ static void test_round_trip_every_kind(void)
     int k = 0, ret;
     while ((ret = trace_reader_events_next(r, &ev)) == 1 && k < HV_EV__COUNT) {
         const char *name = hv_kind_desc((enum hv_ev_kind)k)->name;
-        TT_CHECK(ev.seq == (uint64_t)k && ev.vcpu == k % 3 - 1 && (int)ev.kind == k &&
+        TT_CHECK(ev.seq == (uint64_t)k && ev.vm == tt_round_trip_vm(k) &&
+                 ev.vcpu == k % 3 - 1 && (int)ev.kind == k &&
                  ev.icount == 0x8000000000000000u + (uint64_t)k &&
                  ev.pc == 0xffffffff81000000u + (uint64_t)k, "kind %s: columns differ", name);
         TT_CHECK(ev.detail_len == lens[k] && memcmp(ev.detail, details[k], lens[k]) == 0,
@@ -430,15 +449,19 @@ static void test_info_and_blobs(void)
 
 /* ---- filters ---------------------------------------------------------------------------- */
 
-/* The trace the filter rows query: (vcpu, kind) for seq 0..11. */
+/*
+ * The trace the filter rows query: (vm, vcpu, kind) for seq 0..11. Two VMs on one timeline,
+ * each with vCPUs 0 and 1: VM 1 holds seqs 5, 6, 8, 9 and 10.
+ */
 static const struct {
+    uint32_t vm;
     int32_t vcpu;
     enum hv_ev_kind kind;
 } tt_filter_trace[] = {
-    { -1, HV_EV_run_start }, { 0, HV_EV_sched },      { 0, HV_EV_ucall_sync },
-    { 1, HV_EV_sched },      { 1, HV_EV_hypercall },  { 0, HV_EV_sched },
-    { 0, HV_EV_hypercall },  { 1, HV_EV_sched },      { 1, HV_EV_ucall_sync },
-    { 0, HV_EV_ucall_done }, { 1, HV_EV_ucall_done }, { -1, HV_EV_run_end },
+    { 0, -1, HV_EV_run_start }, { 0, 0, HV_EV_sched },      { 0, 0, HV_EV_ucall_sync },
+    { 0, 1, HV_EV_sched },      { 0, 1, HV_EV_hypercall },  { 1, 0, HV_EV_sched },
+    { 1, 0, HV_EV_hypercall },  { 0, 1, HV_EV_sched },      { 1, 1, HV_EV_ucall_sync },
+    { 1, 0, HV_EV_ucall_done }, { 1, 1, HV_EV_ucall_done }, { 0, -1, HV_EV_run_end },
 };
 
 #define TT_END -1    /* ends a list of expected seqs */
@@ -451,23 +474,33 @@ static void tt_filter_rows(const char *path)
         int seqs[13];
     } rows[] = {
         { TRACE_FILTER_ALL, 0, { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, TT_END } },
-        { { 0, NULL, 0, -1 }, 0, { 1, 2, 5, 6, 9, TT_END } },
-        { { 1, NULL, 0, -1 }, 0, { 3, 4, 7, 8, 10, TT_END } },
-        { { -1, NULL, 0, -1 }, 0, { 0, 11, TT_END } },
-        { { 5, NULL, 0, -1 }, 0, { TT_END } },
-        { { -2, "sched", 0, -1 }, 0, { 1, 3, 5, 7, TT_END } },
-        { { 1, "hypercall", 0, -1 }, 0, { 4, TT_END } },
-        { { 0, "hypercall", 5, 6 }, 0, { 6, TT_END } },
-        { { 0, "hypercall", 7, -1 }, 0, { TT_END } },
-        { { -2, NULL, 3, 5 }, 0, { 3, 4, 5, TT_END } },
-        { { -2, NULL, 10, -1 }, 0, { 10, 11, TT_END } },
-        { { -2, NULL, 11, 11 }, 0, { 11, TT_END } },
-        { { -2, NULL, 5, 4 }, 0, { TT_END } },
-        { { -2, NULL, 12, -1 }, 0, { TT_END } },
-        { { -2, NULL, -5, 1 }, 0, { 0, 1, TT_END } },
-        { { -2, "msr", 0, -1 }, 0, { TT_END } },               /* a kind, none recorded */
-        { { -1, "run_end", 0, -1 }, 0, { 11, TT_END } },
-        { { -2, "no_such_kind", 0, -1 }, HV_EINVAL, { TT_END } },
+        { { 0, NULL, 0, -1, false, 0 }, 0, { 1, 2, 5, 6, 9, TT_END } },
+        { { 1, NULL, 0, -1, false, 0 }, 0, { 3, 4, 7, 8, 10, TT_END } },
+        { { -1, NULL, 0, -1, false, 0 }, 0, { 0, 11, TT_END } },
+        { { 5, NULL, 0, -1, false, 0 }, 0, { TT_END } },
+        { { -2, "sched", 0, -1, false, 0 }, 0, { 1, 3, 5, 7, TT_END } },
+        { { 1, "hypercall", 0, -1, false, 0 }, 0, { 4, TT_END } },
+        { { 0, "hypercall", 5, 6, false, 0 }, 0, { 6, TT_END } },
+        { { 0, "hypercall", 7, -1, false, 0 }, 0, { TT_END } },
+        { { -2, NULL, 3, 5, false, 0 }, 0, { 3, 4, 5, TT_END } },
+        { { -2, NULL, 10, -1, false, 0 }, 0, { 10, 11, TT_END } },
+        { { -2, NULL, 11, 11, false, 0 }, 0, { 11, TT_END } },
+        { { -2, NULL, 5, 4, false, 0 }, 0, { TT_END } },
+        { { -2, NULL, 12, -1, false, 0 }, 0, { TT_END } },
+        { { -2, NULL, -5, 1, false, 0 }, 0, { 0, 1, TT_END } },
+        { { -2, "msr", 0, -1, false, 0 }, 0, { TT_END } },               /* a kind, none recorded */
+        { { -1, "run_end", 0, -1, false, 0 }, 0, { 11, TT_END } },
+        { { -2, "no_such_kind", 0, -1, false, 0 }, HV_EINVAL, { TT_END } },
+        /* by VM, alone and with every other filter */
+        { { -2, NULL, 0, -1, true, 0 }, 0, { 0, 1, 2, 3, 4, 7, 11, TT_END } },
+        { { -2, NULL, 0, -1, true, 1 }, 0, { 5, 6, 8, 9, 10, TT_END } },
+        { { -2, NULL, 0, -1, true, 2 }, 0, { TT_END } },
+        { { 0, NULL, 0, -1, true, 1 }, 0, { 5, 6, 9, TT_END } },
+        { { -1, NULL, 0, -1, true, 1 }, 0, { TT_END } },
+        { { -2, "sched", 4, -1, true, 0 }, 0, { 7, TT_END } },
+        { { 1, "sched", 0, -1, true, 0 }, 0, { 3, 7, TT_END } },
+        { { 1, "ucall_sync", 0, -1, true, 1 }, 0, { 8, TT_END } },
+        { { -2, NULL, 6, 8, true, 1 }, 0, { 6, 8, TT_END } },
     };
     struct trace_reader *r = tt_reader(path);
     for (size_t i = 0; i < TT_N(rows); i++) {
@@ -482,7 +515,7 @@ static void tt_filter_rows(const char *path)
         while (ok && (ret = trace_reader_events_next(r, &ev)) == 1) {
             ok = n < TT_N(rows[i].seqs) && rows[i].seqs[n] != TT_END &&
                  ev.seq == (uint64_t)rows[i].seqs[n] && ev.seq < TT_N(tt_filter_trace) &&
-                 ev.vcpu == tt_filter_trace[ev.seq].vcpu &&
+                 ev.vm == tt_filter_trace[ev.seq].vm && ev.vcpu == tt_filter_trace[ev.seq].vcpu &&
                  ev.kind == tt_filter_trace[ev.seq].kind;
             TT_CHECK(ok, "filter row %zu: result %zu is seq %" PRIu64, i, n, ev.seq);
             n += ok;
@@ -503,7 +536,8 @@ static void test_filters(void)
     tt_path(path, sizeof path, "filters.db");
     struct trace_writer *w = tt_writer(path);
     for (size_t i = 0; i < TT_N(tt_filter_trace); i++)
-        tt_event(w, i, tt_filter_trace[i].vcpu, tt_filter_trace[i].kind, NULL);
+        tt_event_vm(w, i, tt_filter_trace[i].vm, tt_filter_trace[i].vcpu,
+                    tt_filter_trace[i].kind, NULL);
     /* Unindexed (recording, as after a crash), then indexed (finished): same answers. */
     CU_ASSERT_EQUAL(trace_writer_flush(w), 0);
     tt_filter_rows(path);
@@ -513,20 +547,115 @@ static void test_filters(void)
     /* The view lists seq order even when an index would be the cheaper walk. */
     sqlite3 *db = tt_sql_open(path, SQLITE_OPEN_READONLY);
     sqlite3_stmt *st = NULL;
-    CU_ASSERT_EQUAL_FATAL(sqlite3_prepare_v2(db, "SELECT seq, kind FROM events", -1, &st, NULL),
+    CU_ASSERT_EQUAL_FATAL(sqlite3_prepare_v2(db, "SELECT seq, kind, vm FROM events", -1, &st,
+                                             NULL),
                           SQLITE_OK);
     int64_t seq = 0;
-    while (sqlite3_step(st) == SQLITE_ROW) {
+    while (sqlite3_step(st) == SQLITE_ROW && seq < (int64_t)TT_N(tt_filter_trace)) {
         const char *kind = (const char *)sqlite3_column_text(st, 1);
         TT_CHECK(sqlite3_column_int64(st, 0) == seq && kind &&
-                 strcmp(kind, hv_kind_desc(tt_filter_trace[seq].kind)->name) == 0,
-                 "events view row %" PRId64 ": seq %lld kind %s", seq,
-                 (long long)sqlite3_column_int64(st, 0), kind ? kind : "NULL");
+                 strcmp(kind, hv_kind_desc(tt_filter_trace[seq].kind)->name) == 0 &&
+                 sqlite3_column_int64(st, 2) == tt_filter_trace[seq].vm,
+                 "events view row %" PRId64 ": seq %lld kind %s vm %lld", seq,
+                 (long long)sqlite3_column_int64(st, 0), kind ? kind : "NULL",
+                 (long long)sqlite3_column_int64(st, 2));
         seq++;
     }
     CU_ASSERT_EQUAL(seq, (int64_t)TT_N(tt_filter_trace));
     sqlite3_finalize(st);
     sqlite3_close(db);
+}
+
+/* ---- a version 1 trace -------------------------------------------------------------------- */
+
+/*
+ * The tables of schema version 1 as hvsim wrote them, before event_rows.vm, with the filter
+ * trace's events (vm dropped) and its indexes: a finished version 1 trace.
+ */
+static void tt_make_version1(const char *path)
+{
+    static const char tables[] =
+        "CREATE TABLE run_info(key TEXT PRIMARY KEY, value);\n"
+        "CREATE TABLE blobs(name TEXT PRIMARY KEY, data BLOB NOT NULL);\n"
+        "CREATE TABLE event_kinds(id INTEGER PRIMARY KEY, name TEXT UNIQUE NOT NULL,\n"
+        "                         doc TEXT NOT NULL, fields TEXT NOT NULL);\n"
+        "CREATE TABLE event_rows(seq INTEGER PRIMARY KEY, vcpu INTEGER NOT NULL,\n"
+        "                        icount INTEGER NOT NULL,\n"
+        "                        kind INTEGER NOT NULL REFERENCES event_kinds(id),\n"
+        "                        pc INTEGER NOT NULL, detail TEXT NOT NULL);\n"
+        "CREATE VIEW events(seq, vcpu, icount, kind, pc, detail) AS\n"
+        "    SELECT r.seq, r.vcpu, r.icount, k.name, r.pc, r.detail\n"
+        "    FROM event_rows AS r JOIN event_kinds AS k ON k.id = r.kind ORDER BY r.seq;\n"
+        "INSERT INTO run_info(key, value) VALUES('status', 'complete');\n";
+    char sql[512];
+    sqlite3 *db = tt_sql_open(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(db);
+    snprintf(sql, sizeof sql, "PRAGMA application_id = %d; PRAGMA user_version = 1; BEGIN;",
+             HV_TRACE_APP_ID);
+    tt_sql_exec(db, sql);
+    tt_sql_exec(db, tables);
+    for (int k = 0; k < HV_EV__COUNT; k++) {
+        char *ins = sqlite3_mprintf("INSERT INTO event_kinds(id, name, doc, fields)"
+                                    " VALUES(%d, %Q, %Q, '[]')", k, hv_kind_desc(k)->name,
+                                    hv_kind_desc(k)->doc);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(ins);
+        tt_sql_exec(db, ins);
+        sqlite3_free(ins);
+    }
+    for (size_t i = 0; i < TT_N(tt_filter_trace); i++) {
+        snprintf(sql, sizeof sql, "INSERT INTO event_rows(seq, vcpu, icount, kind, pc, detail)"
+                 " VALUES(%zu, %d, %zu, %d, %zu, '{}')", i, tt_filter_trace[i].vcpu, i * 10,
+                 (int)tt_filter_trace[i].kind, 0x1000 + i * 4);
+        tt_sql_exec(db, sql);
+    }
+    tt_sql_exec(db, "CREATE INDEX event_rows_vcpu ON event_rows(vcpu);"
+                    "CREATE INDEX event_rows_kind ON event_rows(kind); COMMIT;");
+    sqlite3_close(db);
+}
+
+static void test_version1_trace(void)
+{
+    char path[128];
+    tt_path(path, sizeof path, "version1.db");
+    tt_make_version1(path);
+    struct trace_reader *r = tt_reader(path);
+    CU_ASSERT(trace_reader_complete(r));
+    CU_ASSERT_EQUAL(trace_reader_event_count(r), (int64_t)TT_N(tt_filter_trace));
+    /* Every event reads vm 0; the vm filter compares with that 0. */
+    static const struct {
+        struct trace_filter f;
+        int seqs[13];
+    } rows[] = {
+        { TRACE_FILTER_ALL, { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, TT_END } },
+        { { -2, NULL, 0, -1, true, 0 }, { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, TT_END } },
+        { { -2, NULL, 0, -1, true, 1 }, { TT_END } },
+        { { 0, NULL, 0, -1, false, 0 }, { 1, 2, 5, 6, 9, TT_END } },
+        { { 1, "sched", 0, -1, true, 0 }, { 3, 7, TT_END } },
+        { { 1, "sched", 0, -1, true, 1 }, { TT_END } },
+        { { -2, "hypercall", 0, -1, true, 0 }, { 4, 6, TT_END } },
+        { { 0, NULL, 2, 5, true, 0 }, { 2, 5, TT_END } },
+    };
+    for (size_t i = 0; i < TT_N(rows); i++) {
+        int err = trace_reader_events_begin(r, &rows[i].f);
+        TT_CHECK(err == 0, "version 1 row %zu: begin gave %s (%s)", i, hv_err_name(err),
+                 hv_error_detail());
+        if (err)
+            continue;
+        struct hv_event ev;
+        size_t n = 0;
+        bool ok = true;
+        while (ok && trace_reader_events_next(r, &ev) == 1) {
+            ok = rows[i].seqs[n] != TT_END && ev.seq == (uint64_t)rows[i].seqs[n] &&
+                 ev.vm == 0 && ev.vcpu == tt_filter_trace[ev.seq].vcpu &&
+                 ev.kind == tt_filter_trace[ev.seq].kind && ev.icount == ev.seq * 10 &&
+                 ev.pc == 0x1000 + ev.seq * 4 && strcmp(ev.detail, "{}") == 0;
+            TT_CHECK(ok, "version 1 row %zu: result %zu is seq %" PRIu64 " vm %" PRIu32, i, n,
+                     ev.seq, ev.vm);
+            n += ok;
+        }
+        TT_CHECK(!ok || rows[i].seqs[n] == TT_END, "version 1 row %zu: %zu results", i, n);
+    }
+    trace_reader_close(r);
 }
 
 /* ---- batching ----------------------------------------------------------------------------- */
@@ -604,7 +733,7 @@ static void test_batches(void)
     }
     CU_ASSERT_EQUAL(seq, total);
     /* vCPU 1 holds the odd seqs; the index answers in seq order. */
-    struct trace_filter odd = { 1, "ucall_sync", 1000, 1010 };
+    struct trace_filter odd = { 1, "ucall_sync", 1000, 1010, false, 0 };
     CU_ASSERT_EQUAL(trace_reader_events_begin(r, &odd), 0);
     uint64_t expect = 1001;
     while (trace_reader_events_next(r, &ev) == 1) {
@@ -783,8 +912,17 @@ static void tt_make_version0(const char *path)
 
 static void tt_make_newer(const char *path)
 {
+    char sql[64];
     tt_make_trace(path, 10);
-    tt_make_sql(path, "PRAGMA user_version = 2;");
+    snprintf(sql, sizeof sql, "PRAGMA user_version = %d;", HV_TRACE_VERSION + 1);
+    tt_make_sql(path, sql);
+}
+
+/* A version 2 file whose event_rows lacks vm: the version 1 tables, relabelled. */
+static void tt_make_v2_without_vm(const char *path)
+{
+    tt_make_trace(path, 10);
+    tt_make_sql(path, "DROP VIEW events; ALTER TABLE event_rows DROP COLUMN vm;");
 }
 
 static void test_foreign_files(void)
@@ -808,7 +946,8 @@ static void test_foreign_files(void)
         { "no tables", tt_make_no_tables, HV_ETRACE, "no such table" },
         { "version 0", tt_make_version0, HV_ETRACE, "schema version 0" },
         { "newer", tt_make_newer, HV_ETRACE_NEW,
-          "trace schema version 2 is newer than this hvsim (1)" },
+          "trace schema version 3 is newer than this hvsim (2)" },
+        { "version 2 without vm", tt_make_v2_without_vm, HV_ETRACE, "no such column: vm" },
     };
     for (size_t i = 0; i < TT_N(rows); i++) {
         char path[128], name[32];
@@ -952,6 +1091,56 @@ static void test_docs_cover_every_kind(void)
     free(doc);
 }
 
+/* Every column of event_rows and of the events view is a row of the docs' column table. */
+static void test_docs_cover_every_column(void)
+{
+    char path[128];
+    size_t len = 0;
+    char *doc = test_read_file(HVSIM_SOURCE_DIR "/docs/trace-format.md", &len);
+    TT_CHECK(doc != NULL, "cannot read %s/docs/trace-format.md", HVSIM_SOURCE_DIR);
+    if (!doc)
+        return;
+    static const char heading[] = "\n### `event_rows` and the `events` view";
+    char *start = strstr(doc, heading);
+    TT_CHECK(start != NULL, "docs/trace-format.md has no heading%s", heading);
+    char *end = start ? strstr(start + 1, "\n#") : NULL;
+    char *section = start ? strndup(start, end ? (size_t)(end - start) : strlen(start)) : NULL;
+    free(doc);
+    if (!section)
+        return;
+    tt_path(path, sizeof path, "columns.db");
+    tt_make_trace(path, 1);
+    sqlite3 *db = tt_sql_open(path, SQLITE_OPEN_READONLY);
+    sqlite3_stmt *st = NULL;
+    /* The view has the table's columns, in the same order (kind as its name). */
+    static const char *const lists[] = {
+        "SELECT group_concat(name, ' ') FROM"
+        " (SELECT name FROM pragma_table_info('event_rows') ORDER BY cid)",
+        "SELECT group_concat(name, ' ') FROM"
+        " (SELECT name FROM pragma_table_info('events') ORDER BY cid)",
+    };
+    char names[2][256] = { "", "" };
+    for (size_t i = 0; i < TT_N(lists); i++) {
+        CU_ASSERT_EQUAL_FATAL(sqlite3_prepare_v2(db, lists[i], -1, &st, NULL), SQLITE_OK);
+        if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
+            snprintf(names[i], sizeof names[i], "%s", (const char *)sqlite3_column_text(st, 0));
+        sqlite3_finalize(st);
+    }
+    TT_CHECK(names[0][0] && strcmp(names[0], names[1]) == 0,
+             "event_rows has columns '%s', the events view '%s'", names[0], names[1]);
+    int n = 0;
+    for (char *save = NULL, *col = strtok_r(names[0], " ", &save); col;
+         col = strtok_r(NULL, " ", &save), n++) {
+        char row[96];
+        snprintf(row, sizeof row, "\n| `%s` |", col);
+        TT_CHECK(strstr(section, row) != NULL,
+                 "docs: the event_rows column table has no row for `%s`", col);
+    }
+    CU_ASSERT(n >= 7);
+    sqlite3_close(db);
+    free(section);
+}
+
 /* ---- suite -------------------------------------------------------------------------------- */
 
 static int tt_suite_init(void)
@@ -977,10 +1166,12 @@ void test_trace_register(void)
     CU_add_test(s, "round trip of every kind", test_round_trip_every_kind);
     CU_add_test(s, "run_info and blobs", test_info_and_blobs);
     CU_add_test(s, "filters", test_filters);
+    CU_add_test(s, "a version 1 trace reads as vm 0", test_version1_trace);
     CU_add_test(s, "batches of events", test_batches);
     CU_add_test(s, "crash leaves an incomplete trace", test_crash_leaves_incomplete_trace);
     CU_add_test(s, "foreign files", test_foreign_files);
     CU_add_test(s, "truncated traces", test_truncated_traces);
     CU_add_test(s, "writer errors", test_writer_errors);
     CU_add_test(s, "docs cover every kind", test_docs_cover_every_kind);
+    CU_add_test(s, "docs cover every column", test_docs_cover_every_column);
 }
