@@ -78,6 +78,8 @@ static int move_vcpu(struct hv_vcpu *s, struct hv_vcpu *d)
     d->icount = s->icount;
     d->resume_pc = s->resume_pc;
     d->resume_valid = s->resume_valid;
+    if (s->resume_valid) /* the engine's own pc may lag where the vCPU resumes */
+        vcpu_write_pc(d, s->resume_pc);
     d->pend = s->pend;
     d->pend_vec = s->pend_vec;
     d->pend_err = s->pend_err;
