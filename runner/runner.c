@@ -321,6 +321,7 @@ struct run_ctx {
     uint64_t events;
     bool ok;
     bool *done;   /* per step */
+    uint64_t *value;   /* per step: its trigger's number (a seq range drawn from the seed) */
 };
 
 static int counting_sink(void *ctx, const struct hv_event *ev)
@@ -335,10 +336,44 @@ static int counting_sink(void *ctx, const struct hv_event *ev)
 static int emit_step(struct run_ctx *rc, size_t i, const char *result, bool ok)
 {
     const struct sc_step *st = &rc->sc->steps[i];
-    struct hv_ev_step ev = { .index = i, .action = st->action, .result = result, .ok = ok };
+    char at[96];
+    uint64_t v = rc->value[i];
+    switch (st->at) {
+    case SC_AT_START: snprintf(at, sizeof at, "\"start\""); break;
+    case SC_AT_END: snprintf(at, sizeof at, "\"end\""); break;
+    case SC_AT_SYNC:
+        if (st->vcpu >= 0)
+            snprintf(at, sizeof at, "{\"sync\":%" PRIu64 ",\"vcpu\":%d}", v, st->vcpu);
+        else
+            snprintf(at, sizeof at, "{\"sync\":%" PRIu64 "}", v);
+        break;
+    case SC_AT_ICOUNT:
+        snprintf(at, sizeof at, "{\"icount\":%" PRIu64 ",\"vcpu\":%d}", v, st->vcpu);
+        break;
+    case SC_AT_SEQ: snprintf(at, sizeof at, "{\"seq\":%" PRIu64 "}", v); break;
+    case SC_AT_LEG: snprintf(at, sizeof at, "{\"leg\":%" PRIu64 "}", v); break;
+    }
+    struct hv_ev_step ev = { .index = i, .action = st->action, .result = result, .ok = ok,
+                             .at = at };
     if (!ok)
         rc->ok = false;
     return hv_vm_emit(rc->vm, -1, HV_EV_step, &ev);
+}
+
+/*
+ * The number a `seq: [LO, HI]` trigger fires at: LO + (x mod (HI - LO + 1)), x the first
+ * output of splitmix64 seeded with seed ^ (index + 1) * 0x9e3779b97f4a7c15, so every seed
+ * picks its own point and a replay picks the same one (docs/scenario-format.md).
+ */
+static uint64_t draw_point(uint64_t seed, size_t index, uint64_t lo, uint64_t hi)
+{
+    uint64_t z = seed ^ ((uint64_t)index + 1) * 0x9e3779b97f4a7c15ULL;
+    z += 0x9e3779b97f4a7c15ULL;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    z ^= z >> 31;
+    uint64_t span = hi - lo + 1;
+    return span ? lo + z % span : z; /* span 0: the whole 64-bit range */
 }
 
 static int run_core_step(struct run_ctx *rc, size_t i)
@@ -436,7 +471,7 @@ static int run_step(struct run_ctx *rc, size_t i)
     return emit_step(rc, i, result, ok);
 }
 
-/* Arms the next icount trigger of each vCPU. */
+/* Arms the next icount trigger of each vCPU, and the next seq and leg triggers. */
 static void arm_icount(struct run_ctx *rc)
 {
     for (unsigned v = 0; v < hv_vm_nr_vcpus(rc->vm); v++) {
@@ -450,6 +485,19 @@ static void arm_icount(struct run_ctx *rc)
         if (best)
             hv_vm_pause_at_icount(rc->vm, v, best);
     }
+    uint64_t seq = 0, leg = 0;
+    for (size_t i = 0; i < rc->sc->nsteps; i++) {
+        const struct sc_step *st = &rc->sc->steps[i];
+        uint64_t v = rc->value[i] ? rc->value[i] : 1; /* 0 fires at once: pause at 1 */
+        if (rc->done[i])
+            continue;
+        if (st->at == SC_AT_SEQ && (!seq || v < seq))
+            seq = v;
+        if (st->at == SC_AT_LEG && (!leg || v < leg))
+            leg = v;
+    }
+    hv_vm_pause_at_seq(rc->vm, seq);
+    hv_vm_pause_at_leg(rc->vm, leg);
 }
 
 static bool count_ok(const struct hv_node *n, uint64_t have)
@@ -607,15 +655,19 @@ static int run_triggered(void *ctx)
     unsigned pid = pv ? hv_vcpu_id(pv) : 0;
     uint64_t icount = pv ? hv_vcpu_icount(pv) : 0;
     uint64_t sync = hv_vm_paused_sync(rc->vm);
+    uint64_t seq = hv_vm_next_seq(rc->vm), legs = hv_vm_legs(rc->vm);
     int err = 0;
-    for (size_t i = 0; i < sc->nsteps && !err && have; i++) {
+    for (size_t i = 0; i < sc->nsteps && !err; i++) {
         const struct sc_step *st = &sc->steps[i];
+        uint64_t v = rc->value[i];
         if (rc->done[i])
             continue;
-        if (st->at == SC_AT_SYNC && st->value == sync &&
+        if (have && st->at == SC_AT_SYNC && v == sync &&
             (st->vcpu < 0 || st->vcpu == (int32_t)pid))
             err = run_step(rc, i);
-        else if (st->at == SC_AT_ICOUNT && st->vcpu == (int32_t)pid && icount >= st->value)
+        else if (have && st->at == SC_AT_ICOUNT && st->vcpu == (int32_t)pid && icount >= v)
+            err = run_step(rc, i);
+        else if ((st->at == SC_AT_SEQ && seq >= v) || (st->at == SC_AT_LEG && legs >= v))
             err = run_step(rc, i);
     }
     arm_icount(rc);
@@ -630,13 +682,20 @@ int runner_execute(const struct scenario *sc, const void *elf, size_t elf_len,
     struct run_ctx rc = { .sc = sc, .sink = sink, .sink_ctx = sink_ctx, .ok = true };
     struct hv_kv *kv = calloc(sc->nconfig + 1, sizeof *kv);
     rc.done = calloc(sc->nsteps + 1, sizeof *rc.done);
+    rc.value = calloc(sc->nsteps + 1, sizeof *rc.value);
     int err = 0;
-    if (!kv || !rc.done) {
+    if (!kv || !rc.done || !rc.value) {
         err = HV_ENOMEM;
         goto out;
     }
     for (size_t i = 0; i < sc->nconfig; i++)
         kv[i] = (struct hv_kv){ sc->config[i].key, sc->config[i].value };
+    for (size_t i = 0; i < sc->nsteps; i++) {
+        const struct sc_step *st = &sc->steps[i];
+        rc.value[i] = st->at == SC_AT_SEQ && st->value_hi > st->value
+                          ? draw_point(sc->seed, i, st->value, st->value_hi)
+                          : st->value;
+    }
     struct hv_vm_config cfg = {
         .arch = sc->arch, .nr_vcpus = (unsigned)sc->vcpus, .seed = sc->seed,
         .quantum = sc->quantum, .limit = sc->limit, .model = hv_model_lookup(sc->model),
@@ -711,6 +770,7 @@ out:
         free(rc.mig_kv[i]);
     free(kv);
     free(rc.done);
+    free(rc.value);
     return err;
 }
 

@@ -42,7 +42,7 @@ static const char *const sc_required_keys[] = {
     "name", "description", "model", "arch", "guest", NULL,
 };
 static const char *const sc_step_keys[] = { "at", "do", "args", "expect", NULL };
-static const char *const sc_at_keys[] = { "sync", "icount", "vcpu", NULL };
+static const char *const sc_at_keys[] = { "sync", "icount", "seq", "leg", "vcpu", NULL };
 
 struct sc_builder {
     yaml_parser_t parser;
@@ -493,7 +493,8 @@ out:
     return rc;
 }
 
-/* `at:` of one step: start, end, {sync: N [, vcpu: V]} or {icount: N, vcpu: V}. */
+/* `at:` of one step: start, end, {sync: N [, vcpu: V]}, {icount: N, vcpu: V}, {seq: N},
+ * {seq: [LO, HI]} or {leg: N}. */
 static int sc_check_at(const struct scenario *s, const struct hv_node *at,
                        struct sc_step *st, struct hv_diag *d)
 {
@@ -519,20 +520,48 @@ static int sc_check_at(const struct scenario *s, const struct hv_node *at,
     if (rc)
         goto out;
     const struct hv_node *sync = hv_node_get(at, "sync"), *icount = hv_node_get(at, "icount");
+    const struct hv_node *seq = hv_node_get(at, "seq"), *leg = hv_node_get(at, "leg");
     const struct hv_node *vcpu = hv_node_get(at, "vcpu");
-    if (sync && icount) {
-        /* Located at whichever of the two comes second. */
-        const struct hv_node *second = sync > icount ? sync : icount;
-        const struct hv_node *key = hv_node_key(at, (size_t)(second - at->items));
-        rc = hv_diag_at(d, key, "'at': give either sync or icount, not both");
+    const struct hv_node *kinds[] = { sync, icount, seq, leg };
+    const struct hv_node *first = NULL;
+    for (size_t k = 0; k < 4; k++) {
+        if (!kinds[k])
+            continue;
+        if (first) {
+            /* located at whichever comes second */
+            const struct hv_node *second = kinds[k] > first ? kinds[k] : first;
+            const struct hv_node *key = hv_node_key(at, (size_t)(second - at->items));
+            rc = hv_diag_at(d, key, "'at': give one of sync, icount, seq and leg");
+            goto out;
+        }
+        first = kinds[k];
+    }
+    if (!first) {
+        rc = hv_diag_at(d, at, "'at': needs sync: N, icount: N, seq: N or leg: N");
         goto out;
     }
-    if (!sync && !icount) {
-        rc = hv_diag_at(d, at, "'at': needs sync: N or icount: N");
+    if ((seq || leg) && vcpu) {
+        rc = hv_diag_at(d, vcpu, "'vcpu': seq and leg triggers are VM-wide");
         goto out;
     }
-    st->at = sync ? SC_AT_SYNC : SC_AT_ICOUNT;
-    rc = hv_node_u64(sync ? sync : icount, sync ? "sync" : "icount", &st->value, d);
+    if (seq && seq->type == HV_NODE_SEQ) {
+        st->at = SC_AT_SEQ;
+        if (seq->n != 2) {
+            rc = hv_diag_at(d, seq, "'seq': a number, or a range [LO, HI] drawn from the seed");
+            goto out;
+        }
+        if ((rc = hv_node_u64(&seq->items[0], "seq", &st->value, d)) ||
+            (rc = hv_node_u64(&seq->items[1], "seq", &st->value_hi, d)))
+            goto out;
+        if (st->value_hi < st->value) {
+            rc = hv_diag_at(d, &seq->items[1], "'seq': the range's top is below its bottom");
+            goto out;
+        }
+        goto out;
+    }
+    st->at = sync ? SC_AT_SYNC : icount ? SC_AT_ICOUNT : seq ? SC_AT_SEQ : SC_AT_LEG;
+    rc = hv_node_u64(first, sync ? "sync" : icount ? "icount" : seq ? "seq" : "leg", &st->value,
+                     d);
     if (rc)
         goto out;
     if (icount && !vcpu) {

@@ -21,13 +21,18 @@ enum sc_trigger {
     SC_AT_START,   /* before the first instruction */
     SC_AT_SYNC,    /* when a vCPU calls GUEST_SYNC(value) */
     SC_AT_ICOUNT,  /* when vCPU `vcpu` has retired at least `value` instructions */
+    SC_AT_SEQ,     /* at the first slice boundary once `value` events are recorded; with
+                    * value_hi > value, `value` is drawn from [value, value_hi] by the seed */
+    SC_AT_LEG,     /* at the slice boundary after the `value`-th continuation leg (a
+                    * hypercall the model preempted, HV_ACT_YIELD) of the VM */
     SC_AT_END,     /* after the run ends, before expectations */
 };
 
 struct sc_step {
     const struct hv_node *node;    /* the step's map, for diagnostics */
     enum sc_trigger at;
-    uint64_t value;                /* sync number or icount */
+    uint64_t value;                /* sync number, icount, seq or leg */
+    uint64_t value_hi;             /* SC_AT_SEQ drawn from a range: its top; else 0 */
     int32_t vcpu;                  /* -1: any vCPU (sync) */
     const char *action;            /* `do:` */
     const struct hv_node *action_node;

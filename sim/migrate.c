@@ -206,3 +206,18 @@ void hv_vm_pause_at_total(struct hv_vm *vm, uint64_t icount)
 {
     vm->pause_total = icount;
 }
+
+void hv_vm_pause_at_seq(struct hv_vm *vm, uint64_t seq)
+{
+    vm->pause_seq = seq;
+}
+
+void hv_vm_pause_at_leg(struct hv_vm *vm, uint64_t legs)
+{
+    vm->pause_legs = legs;
+}
+
+uint64_t hv_vm_legs(const struct hv_vm *vm)
+{
+    return vm->legs;
+}

@@ -57,4 +57,12 @@ bool hv_vm_last_write(const struct hv_vm *vm, uint64_t gpa, struct hv_write_rec 
  * first block boundary at or past it (0: no such pause). hv_vm_paused_vcpu() is then NULL. */
 void hv_vm_pause_at_total(struct hv_vm *vm, uint64_t icount);
 
+/* Pauses hv_vm_run() at the first slice boundary once the run has recorded seq events (a
+ * slice ends at the next block boundary after that), or once the VM has made legs
+ * continuation legs (hypercalls the model preempted with HV_ACT_YIELD). 0: no such pause.
+ * hv_vm_paused_vcpu() is then NULL. */
+void hv_vm_pause_at_seq(struct hv_vm *vm, uint64_t seq);
+void hv_vm_pause_at_leg(struct hv_vm *vm, uint64_t legs);
+uint64_t hv_vm_legs(const struct hv_vm *vm);
+
 #endif

@@ -197,6 +197,9 @@ struct hv_vm {
     struct hv_prov *prov;     /* open addressing by gfn + 1; 0 = empty */
     size_t prov_cap, prov_n;
     uint64_t pause_total;     /* hv_vm_pause_at_total(), 0 = none */
+    uint64_t pause_seq;       /* hv_vm_pause_at_seq(), 0 = none */
+    uint64_t legs;            /* continuation legs so far (HV_ACT_YIELD) */
+    uint64_t pause_legs;      /* hv_vm_pause_at_leg(), 0 = none */
     struct hv_vcpu *current;  /* the vCPU running a slice, or NULL */
     struct hv_vcpu *last_run; /* the vCPU that ran the last slice (sched_switch), or NULL */
     enum hv_desched last_why; /* and how that slice left it */

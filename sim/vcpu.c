@@ -647,6 +647,7 @@ static void hypercall_finish(struct hv_vcpu *v, enum hv_exit_action act, uint64_
         break;
     case HV_ACT_YIELD:
         v->icount = v->exit_icount;
+        v->vm->legs++;
         stop(v, STOP_SLICE, pc);
         break;
     case HV_ACT_STOP_VCPU:

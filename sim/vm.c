@@ -51,6 +51,14 @@ int vm_emit(struct hv_vm *vm, int32_t vcpu, uint64_t icount, uint64_t pc, enum h
     struct hv_event ev = { .seq = (*seq)++, .vcpu = vcpu, .icount = icount, .kind = kind,
                            .pc = pc, .detail = vm->evbuf, .detail_len = n };
     ev.vm = vm->cfg.vm_id;
+    /* a seq trigger reached inside a slice: the slice ends at the next block boundary */
+    if (vm->pause_seq && *seq >= vm->pause_seq && vm->current) {
+        struct hv_vcpu *c = vm->current;
+        if (!c->stop_next_block) {
+            c->stop_next_block = true;
+            c->stop_next = STOP_SLICE;
+        }
+    }
     if (!vm->cfg.sink)
         return 0;
     int err = vm->cfg.sink(vm->cfg.sink_ctx, &ev);
@@ -781,8 +789,15 @@ int hv_vm_run(struct hv_vm *vm, bool *paused)
             vm_end(vm, HV_OUT_LIMIT);
             break;
         }
-        if (vm->pause_total && total >= vm->pause_total) {
-            vm->pause_total = 0;
+        if ((vm->pause_total && total >= vm->pause_total) ||
+            (vm->pause_seq && hv_vm_next_seq(vm) >= vm->pause_seq) ||
+            (vm->pause_legs && vm->legs >= vm->pause_legs)) {
+            if (vm->pause_total && total >= vm->pause_total)
+                vm->pause_total = 0;
+            if (vm->pause_seq && hv_vm_next_seq(vm) >= vm->pause_seq)
+                vm->pause_seq = 0;
+            if (vm->pause_legs && vm->legs >= vm->pause_legs)
+                vm->pause_legs = 0;
             vm->paused_vcpu = NULL;
             *paused = true;
             return 0;
