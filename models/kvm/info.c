@@ -27,27 +27,10 @@
 
 #include "models/kvm/info.h"
 #include "models/kvm/kvm_int.h"
+#include "sim/le.h"
 #include "trace/event.h"
 
 /* ---- the pure query ---------------------------------------------------------------------- */
-
-static void put16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-    for (unsigned i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-    for (unsigned i = 0; i < 8; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
 
 static uint32_t get32(const uint8_t *p)
 {
@@ -79,11 +62,11 @@ int kvmm_info_chain(const struct kvmm_info_cap *caps, size_t ncaps, uint32_t bas
     size_t at = 0;
     for (size_t i = 0; i < ncaps; i++) {
         size_t one = align8(KVMM_VM_INFO_CAP_HDR + caps[i].len);
-        put16(buf + at, caps[i].id);
-        put16(buf + at + 2, caps[i].version);
+        hv_put16(buf + at, caps[i].id);
+        hv_put16(buf + at + 2, caps[i].version);
         /* vfio_info_cap_add links the new capability from the last one; the shift by base
          * (vfio_info_cap_shift) makes the offset absolute */
-        put32(buf + at + 4, i + 1 < ncaps ? (uint32_t)(base + at + one) : 0);
+        hv_put32(buf + at + 4, i + 1 < ncaps ? (uint32_t)(base + at + one) : 0);
         if (caps[i].len)
             memcpy(buf + at + KVMM_VM_INFO_CAP_HDR, caps[i].body, caps[i].len);
         at += one;
@@ -132,10 +115,10 @@ int kvmm_info_query(const struct kvmm_info_cap *caps, size_t ncaps, uint8_t *use
         }
     }
     free(chain);
-    put32(user, argsz);
-    put32(user + 4, flags);
-    put32(user + 8, cap_offset);
-    put32(user + 12, 0);
+    hv_put32(user, argsz);
+    hv_put32(user + 4, flags);
+    hv_put32(user + 8, cap_offset);
+    hv_put32(user + 12, 0);
     if (res->written < KVMM_VM_INFO_SIZE)
         res->written = KVMM_VM_INFO_SIZE;
     res->argsz = argsz;
@@ -151,16 +134,16 @@ int kvmm_info_memslots_body(const struct kvmm_slots *s, unsigned as_id, uint8_t 
     uint8_t *b = calloc(1, 8 + 32 * n);
     if (!b)
         return HV_ENOMEM;
-    put32(b, (uint32_t)n);
+    hv_put32(b, (uint32_t)n);
     for (size_t i = 0; i < n; i++) {
         const struct kvmm_memslot *m = kvmm_memslot_at(s, as_id, i);
         uint8_t *e = b + 8 + 32 * i;
-        put32(e, (uint32_t)m->as_id << 16 | m->id);
-        put32(e + 4, m->flags & (KVMM_MEM_LOG_DIRTY_PAGES | KVMM_MEM_READONLY |
+        hv_put32(e, (uint32_t)m->as_id << 16 | m->id);
+        hv_put32(e + 4, m->flags & (KVMM_MEM_LOG_DIRTY_PAGES | KVMM_MEM_READONLY |
                                  KVMM_MEM_GUEST_MEMFD));
-        put64(e + 8, m->base_gfn << KVMM_PAGE_SHIFT);
-        put64(e + 16, m->npages << KVMM_PAGE_SHIFT);
-        put64(e + 24, m->userspace_addr);
+        hv_put64(e + 8, m->base_gfn << KVMM_PAGE_SHIFT);
+        hv_put64(e + 16, m->npages << KVMM_PAGE_SHIFT);
+        hv_put64(e + 24, m->userspace_addr);
     }
     *out = b;
     *len = 8 + 32 * n;
@@ -200,8 +183,8 @@ static int vm_caps_init(struct vm_caps *c, const struct hv_vm *vm, const struct 
     if (hv_vm_arch(vm) == HV_ARCH_X86_64) {
         if (!(b = calloc(1, 16)))
             return HV_ENOMEM;
-        put64(b, X86_HC_IN_KERNEL);
-        put64(b + 8, k->exit_hypercall);
+        hv_put64(b, X86_HC_IN_KERNEL);
+        hv_put64(b + 8, k->exit_hypercall);
         vm_caps_add(c, KVMM_VM_INFO_CAP_X86_HYPERCALLS, b, 16);
     } else {
         size_t n = kvmm_smccc_handled(vm, k, NULL, 0);
@@ -211,10 +194,10 @@ static int vm_caps_init(struct vm_caps *c, const struct hv_vm *vm, const struct 
             return HV_ENOMEM;
         }
         n = kvmm_smccc_handled(vm, k, r, n);
-        put32(b, (uint32_t)n);
+        hv_put32(b, (uint32_t)n);
         for (size_t i = 0; i < n; i++) {
-            put32(b + 8 + 8 * i, r[i].first);
-            put32(b + 12 + 8 * i, r[i].last);
+            hv_put32(b + 8 + 8 * i, r[i].first);
+            hv_put32(b + 12 + 8 * i, r[i].last);
         }
         free(r);
         vm_caps_add(c, KVMM_VM_INFO_CAP_SMCCC_HANDLED, b, 8 + 8 * n);

@@ -9,6 +9,7 @@
 
 #include "models/xen/areas.h"
 #include "models/xen/xen_int.h"
+#include "sim/le.h"
 
 /* ---- pure ---- */
 
@@ -30,34 +31,22 @@ void xenm_runstate_get(const struct xenm_runstate *r, uint64_t now, struct xenm_
         out->time[r->state & 3] += now - r->entry;
 }
 
-static void put32(uint8_t *p, uint32_t v)
-{
-    for (unsigned i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-    for (unsigned i = 0; i < 8; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
 void xenm_runstate_bytes(const struct xenm_runstate *r, uint8_t out[XENM_RUNSTATE_SIZE])
 {
     memset(out, 0, XENM_RUNSTATE_SIZE);        /* the padding after state is zero */
-    put32(out, (uint32_t)r->state);
-    put64(out + 8, r->entry);
+    hv_put32(out, (uint32_t)r->state);
+    hv_put64(out + 8, r->entry);
     for (unsigned i = 0; i < 4; i++)
-        put64(out + 16 + 8 * i, r->time[i]);
+        hv_put64(out + 16 + 8 * i, r->time[i]);
 }
 
 void xenm_time_bytes(const struct xenm_time *t, uint8_t out[XENM_TIME_SIZE])
 {
     memset(out, 0, XENM_TIME_SIZE);
-    put32(out, t->version);
-    put64(out + 8, t->tsc_timestamp);
-    put64(out + 16, t->system_time);
-    put32(out + 24, t->mul);
+    hv_put32(out, t->version);
+    hv_put64(out + 8, t->tsc_timestamp);
+    hv_put64(out + 16, t->system_time);
+    hv_put32(out + 24, t->mul);
     out[28] = (uint8_t)t->shift;
     out[29] = t->flags;
 }
@@ -99,7 +88,7 @@ void xenm_time_plan(const struct xenm_time *odd, struct xenm_area_plan *p)
     p->n = 0;
     plan_add(p, 0, b, 4);
     plan_add(p, 0, b, XENM_TIME_SIZE);
-    put32(v, xenm_version_end(odd->version));
+    hv_put32(v, xenm_version_end(odd->version));
     plan_add(p, 0, v, 4);
 }
 
