@@ -10,6 +10,7 @@
 #include "models/xen/areas.h"
 #include "models/xen/xen_int.h"
 #include "sim/le.h"
+#include "sim/migrate.h"
 
 /* ---- pure ---- */
 
@@ -166,8 +167,11 @@ static void area_apply(struct xenm_vm *x, const struct area_dst *d, const struct
             uint8_t *dst = phys_bytes(vm, d->addr + w->off, w->len);
             wok = dst != NULL;
             if (dst) {
-                memcpy(dst, w->bytes, w->len); /* the global mapping: no log-dirty marking */
+                /* map_guest_area's global mapping: no paging_mark_dirty, and the page is not
+                 * in hvm_mapped_guest_frames_mark_dirty's list either (docs: Migration) */
+                memcpy(dst, w->bytes, w->len);
                 gpa = d->addr + w->off;
+                hv_vm_note_write(vm, d->emit, gpa, w->len, "model write");
             }
         }
         if (!gpa0 && gpa)

@@ -22,6 +22,7 @@
 #include "models/models.h"
 #include "models/xen/xen_int.h"
 #include "scenarios/lib/hv_abi.h"
+#include "sim/migrate.h"
 #include "sim/model.h"
 
 #define XENM_DEFAULT_RAM (16ULL << 20)
@@ -58,6 +59,10 @@ static const struct hv_knob xen_knobs[] = {
                                             "record (Xen's EPOCH is 1 s) (C.5)" },
     { "xen.stlb.encrypted", "0", "1 = an encrypted guest: Xen cannot walk its page tables, "
                                  "so a software TLB miss is -EFAULT (C.6)" },
+    { "xen.hcpage_on_restore", "keep", "the hypercall page of a restored domain: keep (Xen: "
+                                       "the page is guest RAM, its stubs are the source "
+                                       "vendor's) or rewrite (re-filled for this host's "
+                                       "vendor, the behaviour called a mistake in C.2)" },
     { NULL, NULL, NULL },
 };
 
@@ -275,17 +280,28 @@ static int xen_vm_init(struct hv_vm *vm, const struct hv_node *mem, const struct
     if (xenm_preempt_parse(pre, hv_vm_seed(vm), &x->preempt))
         return hv_error_set(HV_ESCENARIO, "xen.preempt: '%s' is not never, every:N (N >= 1) "
                                           "or seed", pre);
+    const char *hp = hv_vm_config_get(vm, "xen.hcpage_on_restore");
+    if (strcmp(hp, "keep") != 0 && strcmp(hp, "rewrite") != 0)
+        return hv_error_set(HV_ESCENARIO, "xen.hcpage_on_restore: '%s' is not keep or rewrite",
+                            hp);
+    x->hcpage_rewrite = strcmp(hp, "rewrite") == 0;
+    /* tsc_set_info(d, TSC_MODE_DEFAULT, 0, 0, 0) at creation: incarnation 0 + 1 */
+    x->incarnation = 1;
     if (!(x->mem = malloc(sizeof *x->mem)))
         return HV_ENOMEM;
     xenm_memop_init(x->mem, base, size);
+    x->ram_base = base;
+    x->ram_size = size;
     return hv_vm_add_ram(vm, base, size);
 }
 
 static void xen_vm_fini(struct hv_vm *vm)
 {
     struct xenm_vm *x = hv_vm_model_data(vm);
-    if (x)
+    if (x) {
         free(x->mem);
+        xenm_logdirty_disable(&x->dirty);
+    }
     free(x);
 }
 
@@ -333,12 +349,13 @@ static enum hv_exit_action xen_cpuid(struct hv_vcpu *v, struct hv_exit_cpuid *e)
         break;
     case 3:
         /* the time leaf for hvsim's host: every rdtsc emulated (vtsc, TSC_MODE_ALWAYS_EMULATE)
-         * at 1 GHz, a safe host TSC, RDTSCP; incarnation 0 (no migration yet) */
+         * at 1 GHz, a safe host TSC, RDTSCP; d->arch.incarnation: 1 from creation, one more
+         * on every restore (tsc_set_info) */
         if (e->subleaf == 0) {
             e->eax = 1u | 1u << 1 | 1u << 2;
             e->ebx = 1;        /* tsc_mode */
             e->ecx = 1000000;  /* tsc_khz */
-            e->edx = 0;        /* incarnation */
+            e->edx = x->incarnation;
         } else if (e->subleaf == 1) {
             e->eax = e->ebx = 0;   /* vtsc: the offset is in the emulated value */
             e->ecx = 0x80000000u;  /* vtsc_to_ns.mul_frac */
@@ -392,24 +409,44 @@ static enum hv_exit_action xen_msr(struct hv_vcpu *v, struct hv_exit_msr *e)
     }
     uint8_t *page = hv_vm_gpa_ptr(vm, gfn << 12, 4096);
     xenm_hcpage_fill(page, x->amd);
+    /* guest_wrmsr_xen writes through __map_domain_page and calls no paging_mark_dirty: a
+     * write the log does not see */
+    hv_vm_note_write(vm, v, gfn << 12, 4096, "model write");
     hv_vm_code_written(vm, gfn << 12, 4096);
+    x->hcpage_set = true;
+    x->hcpage_gfn = gfn;
     return HV_ACT_HANDLED;
 }
 
 /* ---- C.3: guest buffers of the running vCPU ---- */
 
+/* The guest-memory and paging view of a copy (C.3, C.6): via's page tables and the software
+ * TLB via uses (copy_to_user_hvm only knows current), lookups recorded on emit, writes
+ * reported as emit's. */
+struct copy_ctx {
+    struct xenm_mem m;
+    struct xenm_paging p;
+    struct xenm_stlb_use u;
+    struct hv_vm *vm;
+    struct xenm_vm *x;
+    struct hv_vcpu *writer;
+};
+
 static uint8_t *mem_page(void *ctx, uint64_t gfn)
 {
+    struct copy_ctx *cc = ctx;
     if (gfn >= (1ULL << 52))
         return NULL;
-    return hv_vm_gpa_ptr(ctx, gfn << 12, 4096);
+    return hv_vm_gpa_ptr(cc->vm, gfn << 12, 4096);
 }
 
-/* Log-dirty is not modeled yet: this is where paging_mark_dirty will mark the page. */
+/* paging_mark_pfn_dirty (log-dirty, mig.h) for a page Xen wrote: copy_to_guest's data pages
+ * and the walker's A/D updates; and the write's provenance. */
 static void mem_dirty(void *ctx, uint64_t gfn)
 {
-    (void)ctx;
-    (void)gfn;
+    struct copy_ctx *cc = ctx;
+    xenm_logdirty_mark(&cc->x->dirty, gfn);
+    hv_vm_note_write(cc->vm, cc->writer, gfn << 12, 4096, "model write");
 }
 
 static void paging_of(struct hv_vcpu *v, struct xenm_paging *p, const struct xenm_vm *x)
@@ -462,18 +499,13 @@ static void note_stlb(void *ctx, unsigned table, uint64_t va, bool hit, const st
     hv_vcpu_emit(ctx, HV_EV_xen_stlb, &ev);
 }
 
-/* The guest-memory and paging view of a copy (C.3, C.6): via's page tables and the software
- * TLB via uses (copy_to_user_hvm only knows current), lookups recorded on emit. */
-struct copy_ctx {
-    struct xenm_mem m;
-    struct xenm_paging p;
-    struct xenm_stlb_use u;
-};
-
 static void copy_ctx_of(struct xenm_vm *x, struct hv_vcpu *via, struct hv_vcpu *emit, bool phys,
                         struct copy_ctx *cc)
 {
-    cc->m = (struct xenm_mem){ mem_page, mem_dirty, hv_vcpu_vm(via) };
+    cc->vm = hv_vcpu_vm(via);
+    cc->x = x;
+    cc->writer = emit;
+    cc->m = (struct xenm_mem){ mem_page, mem_dirty, cc };
     paging_of(via, &cc->p, x);
     unsigned table = x->stlb_of[hv_vcpu_id(via)];
     cc->u = (struct xenm_stlb_use){
@@ -621,4 +653,8 @@ const struct hv_model_ops hv_model_xen = {
     .hypercall = xen_hypercall,
     .cpuid = xen_cpuid,
     .msr = xen_msr,
+    .guest_write = xenm_guest_write_op,
+    .mig_begin = xenm_mig_begin,
+    .mig_dirty = xenm_mig_dirty,
+    .mig_finish = xenm_mig_finish,
 };

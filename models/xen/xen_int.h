@@ -10,6 +10,8 @@
  *   memop.c    memory_op reservations and their continuations (C.4)
  *   stlb.c     the software TLB of the 2022 proposal and its VCPUOPs (C.6)
  *   areas.c    runstate and time areas, vm_assist, the context-switch updates (C.5)
+ *   mig.c      log-dirty (mig.h) and save/restore: the migration ops, what the restored
+ *              domain gets, the hypercall page on restore (C.2)
  */
 #ifndef HV_MODELS_XEN_INT_H
 #define HV_MODELS_XEN_INT_H
@@ -21,6 +23,7 @@
 #include "models/xen/areas.h"
 #include "models/xen/copy.h"
 #include "models/xen/memop.h"
+#include "models/xen/mig.h"
 #include "models/xen/stlb.h"
 #include "sim/model.h"
 
@@ -118,6 +121,12 @@ struct xenm_vm {
     bool vmasst_runstate_flag; /* vm_assist(enable, runstate_update_flag) */
     bool cross_subject;        /* xen.cross_vcpu = subject */
     uint64_t time_period;      /* xen.time_calibration, ns */
+    uint64_t ram_base, ram_size;   /* the one RAM region (memory: {base, size}) */
+    struct xenm_logdirty dirty;    /* paging_log_dirty, on while migrating (mig.h) */
+    uint32_t incarnation;          /* d->arch.incarnation: CPUID time leaf, subleaf 0 EDX */
+    bool hcpage_set;               /* the guest wrote the hypercall-page MSR (Xen keeps no */
+    uint64_t hcpage_gfn;           /* record of it: the model does, for rewrite on restore) */
+    bool hcpage_rewrite;           /* xen.hcpage_on_restore = rewrite */
 };
 
 /* What a hypercall handler tells the entry code. */
@@ -161,6 +170,19 @@ void xenm_area_vcpu_op(struct xenm_call *c, int cmd, unsigned id);
 void xenm_runstate_set(struct xenm_vm *x, unsigned id, int32_t state, uint64_t now);
 void xenm_sched_switch(struct hv_vm *vm, struct hv_vcpu *prev, enum hv_desched why,
                        struct hv_vcpu *next);
+
+/* ---- mig.c ---- */
+int xenm_mig_begin(struct hv_vm *src, struct hv_vm *dst, char *result, size_t size);
+int xenm_mig_dirty(struct hv_vm *src, int (*page)(void *ctx, uint64_t gpa), void *ctx);
+int xenm_mig_finish(struct hv_vm *src, struct hv_vm *dst, char *result, size_t size);
+void xenm_guest_write_op(struct hv_vcpu *v, uint64_t gpa, unsigned size);
+/*
+ * The restored domain's model state from the source's (docs/models/xen.md, Migration): what
+ * Xen's save stream carries (vCPU context, which vCPUs are up, populated pages, the TSC info
+ * with incarnation + 1) and the model's choices (software TLBs, the hypercall page's gfn, the
+ * preemption stream); the rest starts as a new domain's, runstates at now. Pure: nr vCPUs.
+ */
+void xenm_mig_carry(const struct xenm_vm *src, struct xenm_vm *dst, unsigned nr, uint64_t now);
 
 /* ---- stlb.c: VCPUOP stlb_insert / stlb_purge / stlb_share on vcpuid's table ---- */
 void xenm_stlb_vcpu_op(struct xenm_call *c, int cmd, unsigned vcpuid);
