@@ -110,8 +110,9 @@ int mig_run(struct hv_vm **vmp, const struct mig_params *p, struct mig_result *r
     res->sent = m.sent;
     uint64_t round = 0;
     for (;;) {
-        uint64_t ran;
-        if ((err = run_for(src, p->round_insns, p, &ran)))
+        uint64_t ran = 0;
+        /* max_rounds 0: no live rounds, the final sync right after round 0 (save/restore) */
+        if (p->max_rounds && (err = run_for(src, p->round_insns, p, &ran)))
             goto fail;
         round++;
         m.dirty = m.sent = 0;
@@ -190,7 +191,7 @@ int mig_check_step(const struct hv_model_ops *m, const struct hv_node *args,
             if (strcmp(k, "dest_config") != 0) {
                 if ((err = hv_node_u64(v, k, &u, d)))
                     return err;
-                if (u == 0 && (strcmp(k, "round_insns") == 0 || strcmp(k, "max_rounds") == 0))
+                if (u == 0 && strcmp(k, "round_insns") == 0)
                     return hv_diag_at(d, v, "'%s': must be at least 1", k);
                 continue;
             }

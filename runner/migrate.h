@@ -19,7 +19,7 @@
 
 struct mig_params {
     uint64_t round_insns;       /* guest instructions per round (>= 1) */
-    uint64_t max_rounds;        /* syncs after round 0 at most (>= 1) */
+    uint64_t max_rounds;        /* live rounds at most; 0: stop and copy right after round 0 */
     uint64_t threshold;         /* stop and copy when a sync finds fewer dirty pages */
     uint64_t page_cost;         /* downtime per page sent while stopped, in instructions */
     const struct hv_kv *config; /* the destination's config: borrowed for its life */

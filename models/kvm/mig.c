@@ -8,7 +8,8 @@
  *   dirty: KVM_GET_DIRTY_LOG on every logging slot; in manual-protect mode the live bitmap,
  *     then KVM_CLEAR_DIRTY_LOG of the whole slot with that bitmap (A.7).
  *   finish: the VMM's own VM-wide settings to the destination (KVM_CAP_EXIT_HYPERCALL, the
- *     SMCCC filter, the forwarding capability, manual-protect mode).
+ *     SMCCC filter, the forwarding capability, manual-protect mode), and each live xinterface
+ *     vmap mapped again at the same GPA range over the destination's memory (E).
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -139,9 +140,29 @@ int kvmm_mig_finish(struct hv_vm *src, struct hv_vm *dst, char *result, size_t s
     d->rfc_forward = k->rfc_forward;
     int kerr = 0;
     kvmm_dirty_enable_manual(d->slots, kvmm_dirty_manual(k->slots), 0, &kerr);
+    /* xinterface mappings: the host module maps the same GPA range again on the destination
+     * (its contents came with the pages) */
+    char vmaps[1024] = "[";
+    size_t vl = 1;
+    for (size_t i = 0; i < KVMM_XIF_MAX_VMAPS; i++) {
+        const struct kvmm_xvmap *m = &k->xif.vmap[i];
+        if (!m->live)
+            continue;
+        struct kvmm_xvmap *dm = &d->xif.vmap[i];
+        memcpy(dm->name, m->name, sizeof dm->name);
+        struct kvmm_xif_res res;
+        int err = kvmm_xif_vmap(d, dm, m->gpa, m->len, &res);
+        if (err)
+            return err;
+        char item[128];
+        snprintf(item, sizeof item, "{\"name\":\"%s\",\"gpa\":\"0x%" PRIx64 "\",\"errno\":%d}",
+                 dm->name, dm->gpa, res.err);
+        append(vmaps, sizeof vmaps, &vl, item);
+    }
+    snprintf(vmaps + vl, sizeof vmaps - vl, "]");
     snprintf(result, size,
              "{\"exit_hypercall\":%" PRIu64 ",\"filter_ranges\":%zu,\"manual_dirty_log\":%" PRIu64
-             "}",
-             d->exit_hypercall, d->nfilter, kvmm_dirty_manual(d->slots));
+             ",\"xif_vmaps\":%s}",
+             d->exit_hypercall, d->nfilter, kvmm_dirty_manual(d->slots), vmaps);
     return 0;
 }
