@@ -16,7 +16,13 @@ void test_memslot_register(void);
 #define MB 0x100000ull
 #define MB2 0x200000ull
 #define HVA 0x7f0000000000ull          /* the VMM's buffers: slot hva = HVA + gpa */
-#define VA_LIMIT (1ull << 47)
+/* TASK_SIZE_MAX: x86-64 task_size_max() (arch/x86/include/asm/page_64_types.h) with 4-level
+ * paging, (1 << 47) - PAGE_SIZE, and 5-level, (1 << 56) - PAGE_SIZE; arm64 1 << VA_BITS
+ * (arch/arm64/include/asm/processor.h), VA_BITS 48 and 52. */
+#define VA_LIMIT ((1ull << 47) - 4096)
+#define VA_LIMIT_LA57 ((1ull << 56) - 4096)
+#define VA_LIMIT_A64 (1ull << 48)
+#define VA_LIMIT_A64_52 (1ull << 52)
 #define PFN_BASE 0x600000000000ull     /* arm64 host: a VM_PFNMAP mapping (256 MiB) */
 #define NOMTE_BASE 0x610000000000ull   /* arm64 host: a mapping without MTE (256 MiB) */
 #define LOG KVMM_MEM_LOG_DIRTY_PAGES
@@ -61,11 +67,14 @@ enum cfg {
     X86_OLD,      /* ... the 509-slot knob */
     ARM64,        /* v6.12 arm64 host: 1 address space, 32767 slots, 40-bit IPA */
     ARM64_MTE,    /* ... with MTE enabled for the VM */
+    X86_LA57,     /* x86 host with 5-level paging */
+    ARM64_VA52,   /* arm64 host with VA_BITS 52 */
 };
 
 static void cfg_params(enum cfg c, struct kvmm_slots_params *p)
 {
-    kvmm_slots_params_default(p, c == ARM64 || c == ARM64_MTE ? KVMM_ARCH_ARM64 : KVMM_ARCH_X86);
+    bool arm = c == ARM64 || c == ARM64_MTE || c == ARM64_VA52;
+    kvmm_slots_params_default(p, arm ? KVMM_ARCH_ARM64 : KVMM_ARCH_X86);
     p->rearm = record_rearm;
     p->host_vma = host_vma;
     switch (c) {
@@ -74,6 +83,8 @@ static void cfg_params(enum cfg c, struct kvmm_slots_params *p)
     case X86_KVMGT: p->x86_external_tracker = true; break;
     case X86_OLD: p->max_user_slots = KVMM_USER_SLOTS_OLD_X86; break;
     case ARM64_MTE: p->arm64_mte = true; break;
+    case X86_LA57: p->user_va_limit = kvmm_task_size_max(KVMM_ARCH_X86, 56); break;
+    case ARM64_VA52: p->user_va_limit = kvmm_task_size_max(KVMM_ARCH_ARM64, 52); break;
     default: break;
     }
 }
@@ -218,10 +229,32 @@ static const struct rule_row rule_rows[] = {
       NO(EINVAL, GPA_ALIGN) },
     /* A.3.4 hva: alignment and access_ok, EINVAL not EFAULT. */
     { "A.3.4 hva unaligned", X86, true, R(9, 0, 16 * MB, MB, HVA + 0x800), NO(EINVAL, HVA) },
-    { "A.3.4 hva range passes 2^47", X86, true, R(9, 0, 16 * MB, MB, VA_LIMIT - MB + KB4),
+    { "A.3.4 x86 last page below TASK_SIZE_MAX", X86, true,
+      R(9, 0, 16 * MB, MB, VA_LIMIT - MB), OK(CREATE, 1) },
+    { "A.3.4 x86 last page at TASK_SIZE_MAX", X86, true,
+      R(9, 0, 16 * MB, MB, VA_LIMIT - MB + KB4), NO(EINVAL, HVA) },
+    { "A.3.4 x86 range ends at 2^47", X86, true, R(9, 0, 16 * MB, MB, (1ull << 47) - MB),
       NO(EINVAL, HVA) },
-    { "A.3.4 hva range ends at 2^47", X86, true, R(9, 0, 16 * MB, MB, VA_LIMIT - MB),
+    { "A.3.4 x86 one page at TASK_SIZE_MAX - 4096", X86, true,
+      R(9, 0, 16 * MB, KB4, VA_LIMIT - KB4), OK(CREATE, 1) },
+    { "A.3.4 x86 one page at TASK_SIZE_MAX", X86, true, R(9, 0, 16 * MB, KB4, VA_LIMIT),
+      NO(EINVAL, HVA) },
+    { "A.3.4 x86 5-level: ends at 2^56 - 4096", X86_LA57, true,
+      R(9, 0, 16 * MB, MB, VA_LIMIT_LA57 - MB), OK(CREATE, 1) },
+    { "A.3.4 x86 5-level: ends at 2^56", X86_LA57, true,
+      R(9, 0, 16 * MB, MB, VA_LIMIT_LA57 - MB + KB4), NO(EINVAL, HVA) },
+    { "A.3.4 x86 5-level: past 2^47 is fine", X86_LA57, true,
+      R(9, 0, 16 * MB, MB, 1ull << 47), OK(CREATE, 1) },
+    { "A.3.4 arm64 range ends at 2^48", ARM64, true, R(9, 0, 16 * MB, MB, VA_LIMIT_A64 - MB),
       OK(CREATE, 1) },
+    { "A.3.4 arm64 last page at 2^48", ARM64, true,
+      R(9, 0, 16 * MB, MB, VA_LIMIT_A64 - MB + KB4), NO(EINVAL, HVA) },
+    { "A.3.4 arm64 VA_BITS 52: ends at 2^52", ARM64_VA52, true,
+      R(9, 0, 16 * MB, MB, VA_LIMIT_A64_52 - MB), OK(CREATE, 1) },
+    { "A.3.4 arm64 VA_BITS 52: last page at 2^52", ARM64_VA52, true,
+      R(9, 0, 16 * MB, MB, VA_LIMIT_A64_52 - MB + KB4), NO(EINVAL, HVA) },
+    { "A.3.4 size alone past the bound", X86, true, R(9, 0, 16 * MB, 1ull << 48, 0),
+      NO(EINVAL, HVA) },
     { "A.3.4 hva range wraps", X86, true, R(9, 0, 16 * MB, MB2, 0xfffffffffff00000ull),
       NO(EINVAL, HVA) },
     { "A.3.4 hva beats as_id", X86, true, R(AS2 | 9, 0, 16 * MB, MB, HVA + 0x800),
