@@ -1126,6 +1126,111 @@ static void test_bitmap_fate(void)
     }
 }
 
+/* ---- A.7 with the dirty ring: which write pushes, re-arming, ENXIO, bitmap backing -------- */
+
+/* A guest store to page rel of the slot at 2 MiB: did it push, and what. */
+static bool store(struct kvmm_slots *s, uint64_t rel, uint32_t *slot, uint64_t *off)
+{
+    return kvmm_dirty_guest_store(s, 0, (2 * MB >> 12) + rel, slot, off);
+}
+
+static void test_dirty_ring(void)
+{
+    struct kvmm_slots *s = mk(X86);
+    uint32_t slot = 0;
+    uint64_t off = 0;
+    uint8_t bm[16];
+    CU_ASSERT_EQUAL_FATAL(kvmm_dirty_ring_on(s), 0);
+    set_ok(s, 1, 0, MB, MB, HVA + MB);
+    set_ok(s, 2, LOG, 2 * MB, 128 * KB4, HVA + 2 * MB);
+    const struct kvmm_memslot *m = kvmm_memslot_by_slot(s, 2);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+    CU_ASSERT_PTR_NULL(m->dirty_bitmap);               /* no bitmap with the ring */
+    CU_ASSERT_PTR_NOT_NULL(m->ring_dirty);
+    /* the first store to an armed page faults and pushes; the next does not */
+    CU_ASSERT(store(s, 3, &slot, &off) && slot == 2 && off == 3);
+    CU_ASSERT(!store(s, 3, &slot, &off));
+    /* a write KVM makes for a vCPU pushes whatever the page's state */
+    slot = 0, off = 0;
+    CU_ASSERT(kvmm_dirty_mark_vcpu(s, m, m->base_gfn + 3, &slot, &off) && slot == 2 && off == 3);
+    /* no vCPU running and no bitmap: lost (the kernel's WARN) */
+    CU_ASSERT(!kvmm_dirty_mark_in_slot(s, m, m->base_gfn + 4));
+    CU_ASSERT_EQUAL(kvmm_dirty_lost(s), 1);
+    /* a slot that does not log pushes nothing, and loses nothing */
+    CU_ASSERT(!kvmm_dirty_guest_store(s, 0, MB >> 12, &slot, &off));
+    CU_ASSERT(!kvmm_dirty_mark_in_slot(s, kvmm_memslot_by_slot(s, 1), MB >> 12));
+    CU_ASSERT_EQUAL(kvmm_dirty_lost(s), 1);
+    /* a reset re-arms the run, if its last page is inside the slot */
+    rearmed.n = 0;
+    kvmm_dirty_ring_rearm(s, 2, 3, 1);
+    CU_ASSERT(rearmed.n == 1 && rearmed.e[0].id == 2 && rearmed.e[0].offset == 3);
+    CU_ASSERT(store(s, 3, &slot, &off));
+    CU_ASSERT(store(s, 127, &slot, &off) && store(s, 126, &slot, &off));
+    kvmm_dirty_ring_rearm(s, 2, 126, 0x3);             /* 126 + fls(0x3) = 127: inside */
+    CU_ASSERT(store(s, 127, &slot, &off));
+    kvmm_dirty_ring_rearm(s, 2, 127, 0x3);             /* 127 + 1 = 128: the whole run skipped */
+    CU_ASSERT(!store(s, 127, &slot, &off));
+    kvmm_dirty_ring_rearm(s, 3, 0, 1);                 /* no slot 3: nothing */
+    kvmm_dirty_ring_rearm(s, AS1 | 2, 0, 1);           /* no such slot in AS 1 */
+    rearmed.n = 0;
+    kvmm_dirty_ring_rearm(s, AS2 | 2, 0, 1);           /* no AS 2 */
+    CU_ASSERT_EQUAL(rearmed.n, 0);
+    /* GET and CLEAR: ENXIO first, even for an address space the VM lacks */
+    CU_ASSERT_EQUAL(get_log(s, 2, bm, sizeof bm), -ENXIO);
+    CU_ASSERT_EQUAL(get_log(s, AS2 | 2, bm, sizeof bm), -ENXIO);
+    CU_ASSERT_EQUAL(clear_log(s, 2, 1, 64, bm, sizeof bm), -ENXIO);
+    int err = 0;
+    kvmm_dirty_ring_with_bitmap(s, 0, &err);           /* x86 does not need it */
+    CU_ASSERT_EQUAL(err, -EINVAL);
+    /* logging off and on again (FLAGS_ONLY): every page armed again */
+    set_ok(s, 2, 0, 2 * MB, 128 * KB4, HVA + 2 * MB);
+    CU_ASSERT_PTR_NULL(kvmm_memslot_by_slot(s, 2)->ring_dirty);
+    CU_ASSERT(!store(s, 3, &slot, &off));              /* not logging: nothing */
+    set_ok(s, 2, LOG, 2 * MB, 128 * KB4, HVA + 2 * MB);
+    CU_ASSERT(store(s, 127, &slot, &off));
+    /* FLAGS_ONLY under INITIALLY_SET leaves the mappings writable: nothing armed */
+    CU_ASSERT_EQUAL(kvmm_dirty_enable_manual(s, 3, 0, &err), 0);
+    set_ok(s, 2, 0, 2 * MB, 128 * KB4, HVA + 2 * MB);
+    set_ok(s, 2, LOG, 2 * MB, 128 * KB4, HVA + 2 * MB);
+    CU_ASSERT(!store(s, 5, &slot, &off));
+    /* ... but a MOVE has no mappings yet: armed */
+    set_ok(s, 2, LOG, 4 * MB, 128 * KB4, HVA + 2 * MB);
+    CU_ASSERT(kvmm_dirty_guest_store(s, 0, (4 * MB >> 12) + 5, &slot, &off) && off == 5);
+    CU_ASSERT(kvmm_slots_check(s));
+    kvmm_slots_destroy(s);
+
+    /* arm64 with bitmap backing: enabled before any slot; writes with no vCPU reach it */
+    s = mk(ARM64);
+    CU_ASSERT_EQUAL(kvmm_dirty_ring_on(s), 0);
+    CU_ASSERT_EQUAL(kvmm_dirty_ring_with_bitmap(s, 1, &err), 0);
+    CU_ASSERT_EQUAL(err, -EINVAL);                     /* flags */
+    CU_ASSERT_EQUAL(kvmm_dirty_ring_with_bitmap(s, 0, &err), 0);
+    CU_ASSERT_EQUAL(err, 0);
+    set_ok(s, 2, LOG, 2 * MB, 128 * KB4, HVA + 2 * MB);
+    m = kvmm_memslot_by_slot(s, 2);
+    CU_ASSERT(m->dirty_bitmap && m->ring_dirty);
+    CU_ASSERT(kvmm_dirty_mark_in_slot(s, m, m->base_gfn + 1));
+    CU_ASSERT(store(s, 2, &slot, &off));               /* a vCPU's store: the ring only */
+    memset(bm, 0, sizeof bm);
+    CU_ASSERT_EQUAL(get_log(s, 2, bm, sizeof bm), 0);
+    CU_ASSERT_EQUAL(bm[0], 0x02);
+    CU_ASSERT_EQUAL(get_log(s, AS1 | 2, bm, sizeof bm), -EINVAL);
+    CU_ASSERT_EQUAL(kvmm_dirty_ring_with_bitmap(s, 0, &err), 0);
+    CU_ASSERT_EQUAL(err, -EINVAL);                     /* a slot exists now */
+    CU_ASSERT(kvmm_slots_check(s));
+    kvmm_slots_destroy(s);
+
+    /* a ring turned on over a logging slot: armed where its bitmap bit is clear */
+    s = mk(X86);
+    set_ok(s, 2, LOG, 2 * MB, 128 * KB4, HVA + 2 * MB);
+    kvmm_dirty_mark(s, 0, (2 * MB >> 12) + 7, NULL);
+    CU_ASSERT_EQUAL(kvmm_dirty_ring_on(s), 0);
+    CU_ASSERT(!store(s, 7, &slot, &off));
+    CU_ASSERT(store(s, 8, &slot, &off));
+    CU_ASSERT(kvmm_slots_check(s));
+    kvmm_slots_destroy(s);
+}
+
 void test_memslot_register(void)
 {
     CU_pSuite s = CU_add_suite("memslot", NULL, NULL);
@@ -1146,4 +1251,5 @@ void test_memslot_register(void)
     CU_add_test(s, "A.7 CLEAR effect, INITIALLY_SET", test_dirty_clear_effect);
     CU_add_test(s, "A.7 ENABLE_CAP", test_enable_cap);
     CU_add_test(s, "A.4 bitmap across updates", test_bitmap_fate);
+    CU_add_test(s, "A.7 dirty ring: pushes, re-arms, ENXIO, bitmap backing", test_dirty_ring);
 }
