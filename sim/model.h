@@ -141,7 +141,14 @@ struct hv_model_ops {
      */
     void (*sched_switch)(struct hv_vm *vm, struct hv_vcpu *prev, enum hv_desched why,
                          struct hv_vcpu *next);
-    /* A guest store into RAM while write tracking is on (hv_vm_track_writes): dirty logging. */
+    /*
+     * v is about to run a slice (after its `sched` event and sched_switch): the point where
+     * the hypervisor checks what it must do before entering the guest again (KVM: pending
+     * vCPU requests). Events emitted for v carry the pc it resumes at.
+     */
+    void (*vcpu_enter)(struct hv_vcpu *v);
+    /* A guest store into RAM while write tracking is on (hv_vm_track_writes): dirty logging.
+     * Called before the bytes are written; events emitted for v carry the store's exact pc. */
     void (*guest_write)(struct hv_vcpu *v, uint64_t gpa, unsigned size);
 
     /*

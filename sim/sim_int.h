@@ -129,6 +129,10 @@ struct hv_vcpu {
     uint64_t exit_pc;
     uint64_t exit_icount;
     bool in_exit;
+    /* inside the model's guest_write op: the store's address, located on the first event the
+     * model emits (vm.c hv_vcpu_emit) */
+    bool in_store;
+    uint64_t store_va;
 
     /* MMIO halves of an 8-byte access */
     bool half_pending;

@@ -1146,8 +1146,14 @@ static void hook_write(uc_engine *uc, uc_mem_type type, uint64_t addr, int size,
             ic = v->blk_base + idx;
         prov_record(vm, (int32_t)v->id, pc, ic, gpa, (uint64_t)size, "guest store");
     }
-    if (vm->track_writes && m->guest_write)
+    if (vm->track_writes && m->guest_write) {
+        bool was = v->in_exit;
+        v->in_store = true;
+        v->store_va = addr;
         m->guest_write(v, gpa, (unsigned)size);
+        v->in_store = false;
+        v->in_exit = was;
+    }
 }
 
 /* Installs or removes the store hook in every engine: wanted for the model's write tracking

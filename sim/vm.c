@@ -84,6 +84,18 @@ int hv_vm_emit(struct hv_vm *vm, int32_t vcpu, enum hv_ev_kind kind, const void 
 
 int hv_vcpu_emit(struct hv_vcpu *v, enum hv_ev_kind kind, const void *fields)
 {
+    if (v->in_store && !v->in_exit) {
+        /* an event for the store being tracked (a model's exit): its exact instruction, as a
+         * memory hook sees only the block (pcfind.c); then as for an exit */
+        uint64_t at = v->blk_pc;
+        uint32_t idx = 0;
+        unsigned sz;
+        if (pcfind_access(v, v->store_va, true, &at, &idx, &sz) != 0)
+            at = v->blk_pc, idx = 0;
+        v->exit_pc = at;
+        v->exit_icount = v->blk_base + idx;
+        v->in_exit = true;
+    }
     uint64_t pc = v->in_exit ? v->exit_pc : vcpu_read_pc(v);
     uint64_t ic = v->in_exit ? v->exit_icount : v->icount;
     return vm_emit(v->vm, (int32_t)v->id, ic, pc, kind, fields);
@@ -834,6 +846,18 @@ int hv_vm_run(struct hv_vm *vm, bool *paused)
         if (vm->err) {
             err = vm->err;
             break;
+        }
+        if (vm->model->vcpu_enter) {
+            /* what the hypervisor checks before entering the guest (model.h vcpu_enter) */
+            v->exit_pc = pc;
+            v->exit_icount = v->icount;
+            v->in_exit = true;
+            vm->model->vcpu_enter(v);
+            v->in_exit = false;
+            if (vm->err) {
+                err = vm->err;
+                break;
+            }
         }
         vm->current = v;
         err = vcpu_run_slice(v, budget);

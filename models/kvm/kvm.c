@@ -20,7 +20,7 @@
  * Invariants:
  *   1. The sim/ RAM regions are exactly the usable AS-0 slots whose host range lies in one
  *      buffer, each mapped at base_gfn << 12 on that buffer's bytes.
- *   2. Write tracking is on iff some slot has a dirty bitmap.
+ *   2. Write tracking is on iff some slot logs (LOG_DIRTY_PAGES).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "models/kvm/caps.h"
 #include "models/kvm/kvm_int.h"
 #include "sim/migrate.h"
 #include "models/models.h"
@@ -51,6 +52,9 @@ static const struct hv_knob kvm_knobs[] = {
     { "kvm.bug.stale_slot_cache", "0", "bug knob: kvm_vcpu_gfn_to_memslot() skips the "
                                        "generation check, so a vCPU's cached slot survives a "
                                        "MOVE or DELETE (A.5)" },
+    { "kvm.host_va_bits", "0", "user address bits of the VMM's host, giving TASK_SIZE_MAX for "
+                               "access_ok() (A.3.4): 0 = x86 47 (4-level paging, 2^47 - 4096), "
+                               "arm64 48 (2^48); x86 56 (5-level), arm64 52" },
     { NULL, NULL, NULL },
 };
 
@@ -60,7 +64,8 @@ static const char *const mem_keys[] = { "buffers", "slots", NULL };
 static const char *const buf_keys[] = { "name", "size", NULL };
 static const char *const slot_keys[] = { "slot", "as", "gpa", "size", "buffer", "offset", "hva",
                                          "flags", "window", NULL };
-static const char *const vmm_keys[] = { "mmio", "hypercall", "power_off", NULL };
+static const char *const vmm_keys[] = { "mmio", "hypercall", "power_off", "dirty_ring", NULL };
+static const char *const ring_keys[] = { "bytes", "cap", "with_bitmap", "full", NULL };
 static const char *const answer_keys[] = { "gpa", "read", NULL };
 
 int kvmm_flags_of(const struct hv_node *n, uint32_t *out, struct hv_diag *d)
@@ -269,7 +274,60 @@ static int kvm_check_vmm(const struct hv_node *vmm, struct hv_diag *d)
                 err = hv_diag_at(d, &po->items[i], "'power_off': a vCPU id below 64");
         }
     }
+    const struct hv_node *dr = err ? NULL : hv_node_get(vmm, "dirty_ring");
+    if (dr && !(err = hv_node_expect(dr, HV_NODE_MAP, "vmm.dirty_ring", d)) &&
+        !(err = hv_node_check_keys(dr, ring_keys, "vmm.dirty_ring", d))) {
+        const struct hv_node *x;
+        const char *str;
+        uint64_t u;
+        bool b;
+        if (!(x = hv_node_get(dr, "bytes")))
+            return hv_diag_at(d, dr, "vmm.dirty_ring needs 'bytes' (KVM_ENABLE_CAP's args[0])");
+        if ((err = hv_node_u64(x, "bytes", &u, d)))
+            return err;
+        if ((x = hv_node_get(dr, "cap")) && !(err = hv_node_str(x, "cap", &str, d)) &&
+            strcmp(str, "dirty_log_ring") != 0 && strcmp(str, "dirty_log_ring_acq_rel") != 0)
+            return hv_diag_at(d, x, "'cap': dirty_log_ring or dirty_log_ring_acq_rel");
+        if (!err && (x = hv_node_get(dr, "with_bitmap")))
+            err = hv_node_bool(x, "with_bitmap", &b, d);
+        if (!err && (x = hv_node_get(dr, "full")) && !(err = hv_node_str(x, "full", &str, d)) &&
+            strcmp(str, "all") != 0 && strcmp(str, "vcpu") != 0)
+            return hv_diag_at(d, x, "'full': all (reap every ring) or vcpu (the exiting one)");
+    }
     return err;
+}
+
+/*
+ * vmm.dirty_ring: what the VMM does right after KVM_CREATE_VM, before any memslot or vCPU
+ * (QEMU's kvm_dirty_ring_init()): KVM_ENABLE_CAP of the ring (cap: ACQ_REL unless given), then
+ * KVM_CAP_DIRTY_LOG_RING_WITH_BITMAP where the kernel reports it (unless with_bitmap: false).
+ * A refusal is a scenario error naming the rule.
+ */
+static int setup_dirty_ring(struct hv_vm *vm, struct kvmm_vm *k, const struct hv_node *dr)
+{
+    struct hv_diag d;
+    uint64_t bytes = 0;
+    bool with_bitmap = true;
+    const char *cap = "dirty_log_ring_acq_rel", *rule;
+    const struct hv_node *x;
+    hv_node_u64(hv_node_get(dr, "bytes"), "bytes", &bytes, &d);
+    if ((x = hv_node_get(dr, "cap")))
+        cap = x->str;
+    if ((x = hv_node_get(dr, "with_bitmap")))
+        hv_node_bool(x, "with_bitmap", &with_bitmap, &d);
+    k->ring_reap_all = !(x = hv_node_get(dr, "full")) || strcmp(x->str, "all") == 0;
+    int e, err = kvmm_ring_enable_cap(k, hv_vm_nr_vcpus(vm), (uint64_t)kvmm_cap_number(cap),
+                                      bytes, &e, &rule);
+    if (err)
+        return err;
+    if (e)
+        return hv_error_set(HV_ESCENARIO, "%s:%d:%d: vmm.dirty_ring: KVM refuses %s of %" PRIu64
+                            " bytes: %s (%s)", dr->file, dr->line, dr->col, cap, bytes,
+                            strerror(-e), rule);
+    if (with_bitmap && kvmm_check_extension(kvmm_slots_params(k->slots),
+                                            KVMM_CAP_DIRTY_LOG_RING_WITH_BITMAP))
+        kvmm_dirty_ring_with_bitmap(k->slots, 0, &e);
+    return 0;
 }
 
 /* ---- the guest's view of the slots ---- */
@@ -295,7 +353,7 @@ int kvmm_sync_regions(struct hv_vm *vm, struct kvmm_vm *k)
     size_t n = kvmm_memslot_count(k->slots, 0);
     for (size_t i = 0; i < n && !err; i++) {
         const struct kvmm_memslot *s = kvmm_memslot_at(k->slots, 0, i);
-        if (s->dirty_bitmap)
+        if (s->flags & KVMM_MEM_LOG_DIRTY_PAGES)
             logging = true;
         if (!kvmm_memslot_usable(s))
             continue;
@@ -309,7 +367,8 @@ int kvmm_sync_regions(struct hv_vm *vm, struct kvmm_vm *k)
     }
     for (unsigned as = 1; as < kvmm_slots_params(k->slots)->nr_as; as++)
         for (size_t i = 0; i < kvmm_memslot_count(k->slots, as); i++)
-            logging = logging || kvmm_memslot_at(k->slots, as, i)->dirty_bitmap;
+            logging = logging ||
+                      (kvmm_memslot_at(k->slots, as, i)->flags & KVMM_MEM_LOG_DIRTY_PAGES);
     if (!err && logging != k->tracking) {
         err = hv_vm_track_writes(vm, logging);
         k->tracking = logging;
@@ -346,6 +405,14 @@ static int kvm_vm_init(struct hv_vm *vm, const struct hv_node *mem, const struct
     if (strcmp(stale, "0") != 0 && strcmp(stale, "1") != 0)
         return hv_error_set(HV_ESCENARIO, "kvm.bug.stale_slot_cache: '%s' is not 0 or 1", stale);
     p.bug_stale_slot_cache = strcmp(stale, "1") == 0;
+    const char *vb = hv_vm_config_get(vm, "kvm.host_va_bits");
+    unsigned long bits = strtoul(vb, &end, 0);
+    enum kvmm_arch ka = arch == HV_ARCH_X86_64 ? KVMM_ARCH_X86 : KVMM_ARCH_ARM64;
+    if (*end || (bits && !kvmm_task_size_max(ka, (unsigned)bits)))
+        return hv_error_set(HV_ESCENARIO, "kvm.host_va_bits: '%s' is not 0, %s", vb,
+                            ka == KVMM_ARCH_X86 ? "47 or 56 (x86)" : "48 or 52 (arm64)");
+    if (bits)
+        p.user_va_limit = kvmm_task_size_max(ka, (unsigned)bits);
     const char *xif = hv_vm_config_get(vm, "kvm.xinterface");
     if (strcmp(xif, "patch") != 0 && strcmp(xif, "mainline") != 0)
         return hv_error_set(HV_ESCENARIO, "kvm.xinterface: '%s' is not patch or mainline", xif);
@@ -359,6 +426,9 @@ static int kvm_vm_init(struct hv_vm *vm, const struct hv_node *mem, const struct
         return err;
     if ((err = parse_buffers(mem, k->buf, &k->nbuf, &d)))
         return hv_error_set(err, "%s", d.msg);
+    const struct hv_node *dr = vmm ? hv_node_get(vmm, "dirty_ring") : NULL;
+    if (dr && (err = setup_dirty_ring(vm, k, dr)))
+        return err;
     for (size_t i = 0; i < k->nbuf; i++) {
         k->buf[i].name = strdup(k->buf[i].name);
         if (!k->buf[i].name || posix_memalign((void **)&k->buf[i].host, 4096, k->buf[i].size))
@@ -425,6 +495,7 @@ static int kvm_vm_init(struct hv_vm *vm, const struct hv_node *mem, const struct
         hv_node_u64(hv_node_get(&m->items[i], "read"), "read", &k->answers[i].value, &d);
         k->nanswers = i + 1;
     }
+    k->vcpus_created = true;   /* the VMM creates its vCPUs now (KVM_CREATE_VCPU) */
     return kvmm_sync_regions(vm, k);
 }
 
@@ -433,6 +504,7 @@ static void kvm_vm_fini(struct hv_vm *vm)
     struct kvmm_vm *k = hv_vm_model_data(vm);
     if (!k)
         return;
+    kvmm_ring_vm_fini(k);
     kvmm_slots_destroy(k->slots);
     for (size_t i = 0; i < k->nbuf; i++) {
         free(k->buf[i].name);
@@ -491,15 +563,26 @@ static enum hv_exit_action kvm_fetch_unbacked(struct hv_vcpu *v, struct hv_exit_
 }
 
 /*
- * A guest store. KVM learns of it through a write-protection fault (or PML, D bits), not a
- * software lookup the model makes, so no kvm_lookup event: the guest's stores are its own.
+ * A guest store, before its bytes are written. KVM learns of it through a write-protection
+ * fault, not a software lookup the model makes, so no kvm_lookup event: the guest's stores
+ * are its own. With the dirty ring, each page the store touches whose tracking is armed is a
+ * fault that pushes an entry into this vCPU's ring; KVM then checks the ring before entering
+ * the guest again, and when it exits (KVM_EXIT_DIRTY_RING_FULL) the VMM's reap re-arms pages,
+ * so the store, executed again, faults again from its first page.
  */
 void kvmm_guest_write(struct hv_vcpu *v, uint64_t gpa, unsigned size)
 {
     struct kvmm_vm *k = hv_vm_model_data(hv_vcpu_vm(v));
     uint64_t first = gpa >> 12, last = (gpa + (size ? size - 1 : 0)) >> 12;
-    for (uint64_t gfn = first; gfn <= last; gfn++)
-        kvmm_dirty_mark(k->slots, 0, gfn, NULL);
+    for (uint64_t gfn = first; gfn <= last; gfn++) {
+        uint32_t slot;
+        uint64_t off;
+        if (!kvmm_dirty_guest_store(k->slots, 0, gfn, &slot, &off))
+            continue;
+        kvmm_ring_push_vcpu(k, v, slot, off);
+        if (kvmm_ring_enter(k, v))
+            gfn = first - 1;   /* the store runs again (unsigned: the loop's ++ gives first) */
+    }
 }
 
 /* ---- KVM's own accesses to guest memory ---- */
@@ -546,8 +629,10 @@ int kvmm_vcpu_write_guest(struct kvmm_vm *k, struct hv_vcpu *v, const char *user
         memcpy(host, src + done, seg);
         hv_vm_note_write(k->vm, v, (gfn << 12) + off, seg, "model write");
         done += seg;
-        if (!k->bug_skip_dirty)
-            kvmm_dirty_mark_in_slot(k->slots, slot, gfn);
+        uint32_t rslot;
+        uint64_t roff;
+        if (!k->bug_skip_dirty && kvmm_dirty_mark_vcpu(k->slots, slot, gfn, &rslot, &roff))
+            kvmm_ring_push_vcpu(k, v, rslot, roff);
     }
     *not_written = len - done;
     return terr;
@@ -559,6 +644,7 @@ static const struct kvmm_steps *const step_sets[] = {
     &kvmm_info_steps,
     &kvmm_arm_steps, /* before the slot set: it owns enable_cap(forward_hypercall) */
     &kvmm_slot_steps,
+    &kvmm_ring_steps,
     &kvmm_xif_steps,
     NULL,
 };
@@ -586,12 +672,18 @@ static int kvm_step(struct hv_vm *vm, const char *action, const struct hv_node *
     return HV_ENOENT;
 }
 
-/* Hypercall instructions: x86 (B.1), Arm HVC/SMC (B.2-B.4). */
+/*
+ * Hypercall instructions: x86 (B.1), Arm HVC/SMC (B.2-B.4). A write KVM made while handling
+ * one (the x86 instruction patch) may ask for KVM_EXIT_DIRTY_RING_FULL before the vCPU goes
+ * back into the guest.
+ */
 static enum hv_exit_action kvm_hypercall(struct hv_vcpu *v, struct hv_exit_hypercall *e)
 {
-    if (hv_vm_arch(hv_vcpu_vm(v)) == HV_ARCH_X86_64)
-        return kvmm_x86_hypercall(v, e);
-    return kvmm_arm_hypercall(v, e);
+    enum hv_exit_action a = hv_vm_arch(hv_vcpu_vm(v)) == HV_ARCH_X86_64
+                            ? kvmm_x86_hypercall(v, e) : kvmm_arm_hypercall(v, e);
+    if (a == HV_ACT_HANDLED || a == HV_ACT_RETRY || a == HV_ACT_YIELD)
+        kvmm_ring_enter(hv_vm_model_data(hv_vcpu_vm(v)), v);
+    return a;
 }
 
 const struct hv_model_ops hv_model_kvm = {
@@ -608,6 +700,7 @@ const struct hv_model_ops hv_model_kvm = {
     .fetch_unbacked = kvm_fetch_unbacked,
     .hypercall = kvm_hypercall,
     .guest_write = kvmm_guest_write,
+    .vcpu_enter = kvmm_vcpu_enter,
     .mig_begin = kvmm_mig_begin,
     .mig_dirty = kvmm_mig_dirty,
     .mig_finish = kvmm_mig_finish,

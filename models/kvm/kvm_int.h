@@ -10,6 +10,9 @@
  *                  KVM's own guest writes as a step (kvm_write_guest)
  *   arm.c          arm64/AArch32 HVC and SMC: PSCI, SMCCC arch calls, the SMCCC filter and
  *                  forwarding to the VMM (B.2-B.4)
+ *   ring_steps.c   the dirty ring in the VM: pushes, KVM_EXIT_DIRTY_RING_FULL, the VMM's
+ *                  harvest and KVM_RESET_DIRTY_RINGS, their steps (A.7); ring.c is one ring
+ *   caps.c         KVM_CHECK_EXTENSION (the check_extension step is in slots_steps.c)
  *   mig.c          pre-copy live migration: dirty logging on, syncs, the destination (A.8)
  */
 #ifndef HV_MODELS_KVM_INT_H
@@ -20,6 +23,7 @@
 #include <stdint.h>
 
 #include "models/kvm/memslot.h"
+#include "models/kvm/ring.h"
 #include "models/kvm/xif.h"
 #include "sim/model.h"
 #include "trace/event.h"
@@ -93,6 +97,15 @@ struct kvmm_vm {
     /* each vCPU's last-used slot (kvm_vcpu_gfn_to_memslot(), A.5) */
     struct kvmm_vcpu_slot_cache vcpu_slots[HV_MAX_VCPUS];
     struct kvmm_xif xif;         /* xif.c; kvm.xinterface */
+    /* the dirty ring (ring_steps.c), enabled by vmm.dirty_ring before the vCPUs exist */
+    bool vcpus_created;          /* KVM_CREATE_VCPU done: at the end of vm_init */
+    uint32_t ring_bytes;         /* kvm->dirty_ring_size; 0: no ring */
+    bool ring_reap_all;          /* vmm.dirty_ring.full: reap every ring (QEMU) or the exiting one */
+    struct kvmm_ring rings[HV_MAX_VCPUS];
+    bool collecting;             /* a migration runs: the VMM keeps the pages it harvests */
+    bool collect_oom;
+    uint64_t *collected;         /* their GPAs (address space 0), unsorted, maybe repeated */
+    size_t ncollected, capcollected;
     kvmm_lookup_fn *on_lookup;   /* NULL: translations are not reported */
     void *on_lookup_ctx;
 };
@@ -113,6 +126,7 @@ extern const struct kvmm_steps kvmm_slot_steps;
 extern const struct kvmm_steps kvmm_arm_steps;
 extern const struct kvmm_steps kvmm_info_steps; /* info.c: vm_info (KVM_GET_VM_INFO, D) */
 extern const struct kvmm_steps kvmm_xif_steps;
+extern const struct kvmm_steps kvmm_ring_steps; /* harvest_dirty_ring, reset_dirty_rings */
 
 /* ---- kvm.c ---- */
 
@@ -145,6 +159,35 @@ int kvmm_report_lookup(struct kvmm_vm *k, struct hv_vcpu *v, const char *user, u
 int kvmm_vcpu_write_guest(struct kvmm_vm *k, struct hv_vcpu *v, const char *user, uint64_t gpa,
                           const void *data, size_t len, int *err, size_t *not_written);
 
+/* ---- ring_steps.c ---- */
+
+/*
+ * KVM_ENABLE_CAP(cap, args0) for KVM_CAP_DIRTY_LOG_RING or _ACQ_REL: *err 0 or -errno, *rule
+ * the check that decided (ring.h); on success every vCPU's ring exists (nr_vcpus of them).
+ * Returns 0 or a simulator error.
+ */
+int kvmm_ring_enable_cap(struct kvmm_vm *k, unsigned nr_vcpus, uint64_t cap, uint64_t args0,
+                         int *err, const char **rule);
+void kvmm_ring_vm_fini(struct kvmm_vm *k);
+/* A mark for vCPU v (kvmm_dirty_mark_vcpu(), kvmm_dirty_guest_store()): into v's ring. */
+void kvmm_ring_push_vcpu(struct kvmm_vm *k, struct hv_vcpu *v, uint32_t slot, uint64_t offset);
+/* KVM_RESET_DIRTY_RINGS: the entries reset in all rings, or -EINVAL without a ring. */
+int kvmm_ring_reset_all(struct kvmm_vm *k, unsigned nr_vcpus);
+/*
+ * The VMM reaps (QEMU kvm_dirty_ring_reap()): harvests every ring (all) or exiting's, then
+ * KVM_RESET_DIRTY_RINGS if it harvested anything; a kvm_dirty_ring event (by: "exit",
+ * "migrate"), the exiting vCPU's or the VM's. Returns 0 or a simulator error.
+ */
+int kvmm_ring_reap(struct kvmm_vm *k, struct hv_vcpu *exiting, bool all, const char *by);
+/* Before v enters the guest: KVM_EXIT_DIRTY_RING_FULL and the VMM's reap if its ring asks
+ * for it; true if so. */
+bool kvmm_ring_enter(struct kvmm_vm *k, struct hv_vcpu *v);
+void kvmm_vcpu_enter(struct hv_vcpu *v);
+/* While a migration runs (k->collecting): the VMM notes a dirty page of address space 0. */
+void kvmm_ring_note_page(struct kvmm_vm *k, uint64_t gpa);
+/* The pages the VMM noted since the last call, once each in increasing order. */
+int kvmm_ring_collected(struct kvmm_vm *k, int (*page)(void *ctx, uint64_t gpa), void *ctx);
+
 /* ---- mig.c: the migration ops (sim/model.h) ---- */
 int kvmm_mig_begin(struct hv_vm *src, struct hv_vm *dst, char *result, size_t size);
 int kvmm_mig_dirty(struct hv_vm *src, int (*page)(void *ctx, uint64_t gpa), void *ctx);
@@ -152,6 +195,8 @@ int kvmm_mig_finish(struct hv_vm *src, struct hv_vm *dst, char *result, size_t s
 
 /* ---- step helpers (slots_steps.c) ---- */
 
+/* A memslot ioctl waits for an open INVALID window (slots_lock): it closes first. */
+int kvmm_window_wait(struct hv_vm *vm, struct kvmm_vm *k);
 /* "0", "EINVAL", ... for 0 or a (negative or positive) errno. */
 int kvmm_errno_name(int e, char *buf, size_t size);
 /* Checks an expect map against the allowed keys (NULL expect is fine). */

@@ -33,7 +33,10 @@
  *     the address space's as_id and id < max_user_slots.
  *  3. Every slot has 1 <= npages <= KVMM_MEM_MAX_NR_PAGES, base_gfn + npages does not wrap,
  *     and flags within LOG_DIRTY_PAGES|READONLY|GUEST_MEMFD|INVALID.
- *  4. A slot has a dirty bitmap if and only if it has LOG_DIRTY_PAGES; bits past npages are 0.
+ *  4. A slot with a dirty bitmap has LOG_DIRTY_PAGES; a slot with LOG_DIRTY_PAGES has one
+ *     while bitmaps are in use (no dirty ring, or a ring with bitmap backing: use_bitmap());
+ *     bits past npages are 0. (A ring turned on over logging slots leaves them their bitmap;
+ *     bitmap backing can only be turned on with no slot at all.)
  *  5. KVMM_MEMSLOT_INVALID is set on exactly one slot, the window's copy, while a window is
  *     open, and on none otherwise.
  *  6. generation of address space a is a + k * nr_as for some k; bit 63 is clear.
@@ -42,9 +45,13 @@
  *     still contains it).
  *  8. total_pages is the sum of npages over all slots of all address spaces.
  *  9. manual is 0, 1, or 3 (3 only when manual_caps allows INITIALLY_SET).
- * 10. A retired slot is in no table and no VM-wide cache, has no dirty bitmap, and stays
- *     allocated until kvmm_slots_destroy() (asserted by slot_retire(), as checking the whole
- *     list after every mutation would make long runs quadratic).
+ * 10. A retired slot is in no table and no VM-wide cache, has no dirty bitmap nor ring
+ *     state, and stays allocated until kvmm_slots_destroy() (asserted by slot_retire(), as
+ *     checking the whole list after every mutation would make long runs quadratic).
+ * 11. A slot has ring state (ring_dirty) if and only if the dirty ring is on, it has
+ *     LOG_DIRTY_PAGES and it is not the INVALID copy; bits past npages are 0. A page's
+ *     tracking is armed while its bit is clear: the next guest store to it pushes an entry.
+ *     (Without the ring, a page is armed while its dirty bitmap bit is clear.)
  *
  * Memslot update states, per slot id (A.4). Functions: begin = kvmm_memslot_begin(),
  * finish = kvmm_memslot_finish(); each "swap" advances the generation by nr_as.
@@ -114,6 +121,9 @@ struct kvmm_slots {
     struct kvmm_as as[KVMM_MAX_NR_AS];
     uint64_t total_pages;                  /* kvm->nr_memslot_pages */
     uint64_t manual;                       /* kvm->manual_dirty_log_protect */
+    bool ring;                             /* kvm->dirty_ring_size != 0 */
+    bool ring_with_bitmap;                 /* kvm->dirty_ring_with_bitmap */
+    uint64_t lost;                         /* marks with no vCPU and no bitmap (WARN_ON_ONCE) */
     struct kvmm_window win;
 };
 
@@ -276,9 +286,17 @@ static void slot_retire(struct kvmm_slots *s, struct kvmm_memslot *slot)
     assert(as->last_used[0] != slot && as->last_used[1] != slot);
     (void)as; /* only read by assert */
     slot->dirty_bitmap = NULL;
+    free(slot->ring_dirty);
+    slot->ring_dirty = NULL;
     b->retired = true;
     b->next_retired = s->retired;
     s->retired = b;
+}
+
+/* kvm_use_dirty_bitmap(): logging slots get a bitmap unless the dirty ring replaces it. */
+static bool use_bitmap(const struct kvmm_slots *s)
+{
+    return !s->ring || s->ring_with_bitmap;
 }
 
 /* ---- invariants ------------------------------------------------------------------------- */
@@ -294,9 +312,17 @@ static bool check_slot(const struct kvmm_slots *s, unsigned a, const struct kvmm
     assert(!(m->flags & ~(KVMM_MEM_LOG_DIRTY_PAGES | KVMM_MEM_READONLY | KVMM_MEM_GUEST_MEMFD |
                           KVMM_MEMSLOT_INVALID)));
     assert(!(m->flags & KVMM_MEMSLOT_INVALID) || (s->win.open && m == s->win.inv)); /* 5 */
-    assert(!m->dirty_bitmap == !(m->flags & KVMM_MEM_LOG_DIRTY_PAGES));     /* 4 */
+    bool logs = m->flags & KVMM_MEM_LOG_DIRTY_PAGES;                         /* 4 */
+    (void)logs; /* only read by assert */
+    assert(!m->dirty_bitmap || logs);
+    assert(m->dirty_bitmap || !logs || !use_bitmap(s));
     if (m->dirty_bitmap && m->npages % 64)
         assert(!(m->dirty_bitmap[m->npages / 64] >> (m->npages % 64)));
+    bool inv = m->flags & KVMM_MEMSLOT_INVALID;                             /* 11 */
+    (void)inv; /* only read by assert */
+    assert(!m->ring_dirty == (!logs || !s->ring || inv));
+    if (m->ring_dirty && m->npages % 64)
+        assert(!(m->ring_dirty[m->npages / 64] >> (m->npages % 64)));
     return true;
 }
 
@@ -391,7 +417,7 @@ void kvmm_slots_params_default(struct kvmm_slots_params *p, enum kvmm_arch arch)
     memset(p, 0, sizeof *p);
     p->readonly_mem = true;
     p->manual_caps = KVMM_DIRTY_LOG_MANUAL_PROTECT_ENABLE | KVMM_DIRTY_LOG_INITIALLY_SET;
-    p->user_va_limit = 1ull << 47;
+    p->user_va_limit = kvmm_task_size_max(arch, arch == KVMM_ARCH_X86 ? 47 : 48);
     if (arch == KVMM_ARCH_X86) {
         p->nr_as = 2;
         p->max_user_slots = KVMM_USER_SLOTS_X86;
@@ -456,14 +482,18 @@ void kvmm_slots_destroy(struct kvmm_slots *s)
          * and shares old's bitmap. */
         if (s->win.new_slot && s->win.new_slot->dirty_bitmap != s->win.old->dirty_bitmap)
             free(s->win.new_slot->dirty_bitmap);
+        if (s->win.new_slot)
+            free(s->win.new_slot->ring_dirty);
         slot_free(s->win.new_slot);
         free(s->win.old->dirty_bitmap);
+        free(s->win.old->ring_dirty);
         slot_free(s->win.old);
         s->win.inv->dirty_bitmap = NULL;
     }
     for (unsigned a = 0; a < KVMM_MAX_NR_AS; a++) {
         for (size_t i = 0; i < s->as[a].n; i++) {
             free(s->as[a].sorted[i]->dirty_bitmap);
+            free(s->as[a].sorted[i]->ring_dirty);
             slot_free(s->as[a].sorted[i]);
         }
         free(s->as[a].sorted);
@@ -502,11 +532,11 @@ static int refuse(struct kvmm_set_result *res, enum kvmm_rule rule)
     return 0;
 }
 
-/* access_ok(addr, size) of a 64-bit host: the range neither wraps nor passes the limit. */
-static bool access_ok(const struct kvmm_slots *s, uint64_t addr, uint64_t size)
+uint64_t kvmm_task_size_max(enum kvmm_arch arch, unsigned va_bits)
 {
-    uint64_t end = addr + size;
-    return end >= addr && end <= s->p.user_va_limit;
+    if (arch == KVMM_ARCH_X86)
+        return va_bits == 47 || va_bits == 56 ? (1ull << va_bits) - KVMM_PAGE_SIZE : 0;
+    return va_bits == 48 || va_bits == 52 ? 1ull << va_bits : 0;
 }
 
 /* check_memory_region_flags() (A.3.1). */
@@ -565,36 +595,56 @@ static enum kvmm_rule arch_prepare(const struct kvmm_slots *s, const struct kvmm
     return KVMM_RULE_OK;
 }
 
+/* A bitmap of npages bits: all clear, or the npages bits set. NULL if out of memory. */
+static uint64_t *bits_alloc(uint64_t npages, bool all_set)
+{
+    size_t words = bitmap_words(npages);
+    uint64_t *b = calloc(words, sizeof b[0]);
+    if (b && all_set) {
+        memset(b, 0xff, words * sizeof b[0]);
+        if (npages % 64)
+            b[words - 1] = (1ull << (npages % 64)) - 1;
+    }
+    return b;
+}
+
 /*
  * The bitmap half of kvm_prepare_memory_region() (A.4), as a plan: what the new slot gets.
  * A fresh bitmap is allocated here, before anything changes, so that the update cannot fail
- * half way; it is freed again if the arch hook refuses.
+ * half way; it is freed again if the arch hook refuses. With the dirty ring, a logging slot
+ * gets no bitmap (kvm_use_dirty_bitmap()) but its ring state: every page armed (CREATE and
+ * MOVE have no mappings yet, FLAGS_ONLY write-protects the slot), except that FLAGS_ONLY
+ * under INITIALLY_SET leaves the mappings writable (kvm_mmu_slot_apply_flags()).
  */
 static int bitmap_plan(const struct kvmm_slots *s, const struct kvmm_memslot *old,
-                       struct kvmm_memslot *nw, enum kvmm_bitmap_fate *fate)
+                       struct kvmm_memslot *nw, enum kvmm_change change,
+                       enum kvmm_bitmap_fate *fate)
 {
+    bool init_set = s->manual & KVMM_DIRTY_LOG_INITIALLY_SET;
     nw->dirty_bitmap = NULL;
+    nw->ring_dirty = NULL;
     *fate = KVMM_BITMAP_NONE;
     if (!(nw->flags & KVMM_MEM_LOG_DIRTY_PAGES))
         return 0;
+    if (s->ring && !(nw->ring_dirty = bits_alloc(nw->npages,
+                                                 init_set && change == KVMM_CHANGE_FLAGS_ONLY)))
+        goto nomem;
     if (old && old->dirty_bitmap) {
         nw->dirty_bitmap = old->dirty_bitmap;
         *fate = KVMM_BITMAP_REUSED;
         return 0;
     }
-    size_t words = bitmap_words(nw->npages);
-    nw->dirty_bitmap = calloc(words, sizeof nw->dirty_bitmap[0]);
-    if (!nw->dirty_bitmap)
-        return hv_error_set(HV_ENOMEM, "kvm memslots: dirty bitmap of %llu pages",
-                            (unsigned long long)nw->npages);
-    *fate = KVMM_BITMAP_ZEROED;
-    if (s->manual & KVMM_DIRTY_LOG_INITIALLY_SET) {
-        memset(nw->dirty_bitmap, 0xff, words * sizeof nw->dirty_bitmap[0]);
-        if (nw->npages % 64)
-            nw->dirty_bitmap[words - 1] = (1ull << (nw->npages % 64)) - 1;
-        *fate = KVMM_BITMAP_ALL_SET;
-    }
+    if (!use_bitmap(s))
+        return 0;
+    if (!(nw->dirty_bitmap = bits_alloc(nw->npages, init_set)))
+        goto nomem;
+    *fate = init_set ? KVMM_BITMAP_ALL_SET : KVMM_BITMAP_ZEROED;
     return 0;
+nomem:
+    free(nw->ring_dirty);
+    nw->ring_dirty = NULL;
+    return hv_error_set(HV_ENOMEM, "kvm memslots: dirty bitmap of %llu pages",
+                        (unsigned long long)nw->npages);
 }
 
 /* Frees what bitmap_plan() allocated for nw and nobody else owns. */
@@ -603,6 +653,8 @@ static void bitmap_unplan(const struct kvmm_memslot *old, struct kvmm_memslot *n
     if (nw->dirty_bitmap && (!old || nw->dirty_bitmap != old->dirty_bitmap))
         free(nw->dirty_bitmap);
     nw->dirty_bitmap = NULL;
+    free(nw->ring_dirty);
+    nw->ring_dirty = NULL;
 }
 
 /* kvm_commit_memory_region()'s bitmap rule for MOVE and FLAGS_ONLY. */
@@ -641,7 +693,7 @@ static int apply_simple(struct kvmm_slots *s, const struct kvmm_region *mem, uns
     struct kvmm_memslot *nw = slot_new(mem, as_id, id);
     if (!nw)
         return hv_error_set(HV_ENOMEM, "kvm memslots: slot");
-    int err = bitmap_plan(s, old, nw, &res->bitmap);
+    int err = bitmap_plan(s, old, nw, res->change, &res->bitmap);
     if (err) {
         slot_free(nw);
         return err;
@@ -686,10 +738,11 @@ static int open_window(struct kvmm_slots *s, const struct kvmm_region *mem, unsi
     /* The bitmap is the first thing kvm_prepare_memory_region() does inside the window; it
      * depends only on old, nw and INITIALLY_SET, none of which can change before
      * kvmm_memslot_finish(), so it is planned (and allocated) now. */
-    if (nw && (err = bitmap_plan(s, old, nw, &fate)))
+    if (nw && (err = bitmap_plan(s, old, nw, res->change, &fate)))
         goto out;
     *inv = *old;
     inv->flags |= KVMM_MEMSLOT_INVALID;
+    inv->ring_dirty = NULL;   /* no guest store reaches an INVALID slot: the range exits */
 
     unsigned inactive = as->active ^ 1u;
     table_replace(as, old, inv);
@@ -737,7 +790,7 @@ int kvmm_memslot_begin(struct kvmm_slots *s, const struct kvmm_region *r, bool v
     /* untagged_addr() is the identity for every address access_ok() lets through, so a
      * tagged address fails here either way. */
     if ((mem.userspace_addr & (KVMM_PAGE_SIZE - 1)) ||
-        !access_ok(s, mem.userspace_addr, mem.memory_size))
+        !kvmm_access_ok(s->p.user_va_limit, mem.userspace_addr, mem.memory_size))
         return refuse(res, KVMM_RULE_HVA);
     if ((mem.flags & KVMM_MEM_GUEST_MEMFD) &&
         ((mem.guest_memfd_offset & (KVMM_PAGE_SIZE - 1)) ||
@@ -968,6 +1021,12 @@ const struct kvmm_memslot *kvmm_memslot_vcpu_lookup(struct kvmm_slots *s,
     return slot;
 }
 
+const struct kvmm_memslot *kvmm_memslot_by_slot(const struct kvmm_slots *s, uint32_t slot)
+{
+    unsigned as_id = slot >> 16, id = slot & 0xffff;
+    return as_id < s->p.nr_as && id < s->p.max_user_slots ? s->as[as_id].by_id[id] : NULL;
+}
+
 bool kvmm_memslot_current(const struct kvmm_slots *s, const struct kvmm_memslot *slot)
 {
     if (!slot || box_of(slot)->retired)
@@ -991,23 +1050,78 @@ bool kvmm_dirty_test(const struct kvmm_memslot *slot, uint64_t gfn)
     return (slot->dirty_bitmap[rel / 64] >> (rel % 64)) & 1;
 }
 
-bool kvmm_dirty_mark_in_slot(struct kvmm_slots *s, const struct kvmm_memslot *slot,
-                             uint64_t gfn)
+/* The slot if a mark through it logs anything: current, holding gfn, LOG_DIRTY_PAGES. */
+static struct kvmm_memslot *logging_slot(const struct kvmm_slots *s,
+                                         const struct kvmm_memslot *slot, uint64_t gfn)
 {
     /* A retired slot (reached through a cache that skipped the generation check) has no
      * bitmap any more: the write is logged nowhere. */
     if (!slot || box_of(slot)->retired)
-        return false;
+        return NULL;
     /* A slot of this table's current contents, holding gfn. */
     assert(slot->as_id < s->p.nr_as && s->as[slot->as_id].by_id[slot->id] == slot);
     assert(slot_holds(slot, gfn));
-    /* kvm_slot_dirty_track_enabled() and the bitmap (no dirty ring is modeled). */
-    if (!(slot->flags & KVMM_MEM_LOG_DIRTY_PAGES) || !slot->dirty_bitmap)
-        return false;
-    uint64_t rel = gfn - slot->base_gfn, bit = 1ull << (rel % 64);
-    bool was = slot->dirty_bitmap[rel / 64] & bit;
-    slot->dirty_bitmap[rel / 64] |= bit;
+    (void)gfn; /* only read by assert */
+    /* kvm_slot_dirty_track_enabled() */
+    if (!(slot->flags & KVMM_MEM_LOG_DIRTY_PAGES))
+        return NULL;
+    return (struct kvmm_memslot *)slot;
+}
+
+/* Sets bit rel of b; true if it was clear. */
+static bool bit_set(uint64_t *b, uint64_t rel)
+{
+    uint64_t bit = 1ull << (rel % 64);
+    bool was = b[rel / 64] & bit;
+    b[rel / 64] |= bit;
     return !was;
+}
+
+bool kvmm_dirty_mark_in_slot(struct kvmm_slots *s, const struct kvmm_memslot *slot,
+                             uint64_t gfn)
+{
+    struct kvmm_memslot *m = logging_slot(s, slot, gfn);
+    if (!m)
+        return false;
+    if (!m->dirty_bitmap) {
+        /* mark_page_dirty_in_slot(): the ring needs a running vCPU; WARN_ON_ONCE, and the
+         * write is logged nowhere. */
+        s->lost++;
+        return false;
+    }
+    return bit_set(m->dirty_bitmap, gfn - m->base_gfn);
+}
+
+bool kvmm_dirty_mark_vcpu(struct kvmm_slots *s, const struct kvmm_memslot *slot, uint64_t gfn,
+                          uint32_t *ring_slot, uint64_t *offset)
+{
+    struct kvmm_memslot *m = logging_slot(s, slot, gfn);
+    if (!m)
+        return false;
+    if (!s->ring) {
+        if (m->dirty_bitmap)
+            bit_set(m->dirty_bitmap, gfn - m->base_gfn);
+        return false;
+    }
+    *ring_slot = (uint32_t)m->as_id << 16 | m->id;
+    *offset = gfn - m->base_gfn;
+    return true;
+}
+
+bool kvmm_dirty_guest_store(struct kvmm_slots *s, unsigned as_id, uint64_t gfn,
+                            uint32_t *ring_slot, uint64_t *offset)
+{
+    if (!s->ring) {
+        kvmm_dirty_mark(s, as_id, gfn, NULL);
+        return false;
+    }
+    struct kvmm_memslot *m = logging_slot(s, kvmm_memslot_lookup(s, as_id, gfn, NULL), gfn);
+    /* no ring state: the INVALID copy of an open window, whose range the guest cannot reach */
+    if (!m || !m->ring_dirty || !bit_set(m->ring_dirty, gfn - m->base_gfn))
+        return false;
+    *ring_slot = (uint32_t)m->as_id << 16 | m->id;
+    *offset = gfn - m->base_gfn;
+    return true;
 }
 
 bool kvmm_dirty_mark(struct kvmm_slots *s, unsigned as_id, uint64_t gfn,
@@ -1059,7 +1173,11 @@ int kvmm_dirty_get_log(struct kvmm_slots *s, uint32_t slot, uint8_t *out, size_t
 {
     assert(!s->win.open);
     *err = 0;
-    /* kvm_get_dirty_log_protect(). No dirty ring is modeled, so never ENXIO. */
+    /* kvm_get_dirty_log_protect() */
+    if (!use_bitmap(s)) {
+        *err = -ENXIO;
+        return 0;
+    }
     if (!dirty_ids_ok(s, slot)) {
         *err = -EINVAL;
         return 0;
@@ -1097,7 +1215,11 @@ int kvmm_dirty_clear_log(struct kvmm_slots *s, uint32_t slot, uint64_t first_pag
 {
     assert(!s->win.open);
     *err = 0;
-    /* kvm_clear_dirty_log_protect(), in its order. No dirty ring, so never ENXIO. */
+    /* kvm_clear_dirty_log_protect(), in its order */
+    if (!use_bitmap(s)) {
+        *err = -ENXIO;
+        return 0;
+    }
     if (!dirty_ids_ok(s, slot)) {
         *err = -EINVAL;
         return 0;
@@ -1155,4 +1277,86 @@ int kvmm_dirty_enable_manual(struct kvmm_slots *s, uint64_t args0, uint32_t flag
 uint64_t kvmm_dirty_manual(const struct kvmm_slots *s)
 {
     return s->manual;
+}
+
+/* ---- the dirty ring's side ---------------------------------------------------------------- */
+
+int kvmm_dirty_ring_on(struct kvmm_slots *s)
+{
+    assert(!s->win.open);
+    if (s->ring)
+        return 0;
+    /* slots logging already: armed exactly where their bitmap bit is clear */
+    for (unsigned a = 0; a < s->p.nr_as; a++) {
+        for (size_t i = 0; i < s->as[a].n; i++) {
+            struct kvmm_memslot *m = s->as[a].sorted[i];
+            if (!(m->flags & KVMM_MEM_LOG_DIRTY_PAGES) || m->ring_dirty)
+                continue;
+            if (!(m->ring_dirty = bits_alloc(m->npages, false)))
+                goto nomem;
+            if (m->dirty_bitmap)
+                memcpy(m->ring_dirty, m->dirty_bitmap, bitmap_words(m->npages) * 8);
+        }
+    }
+    s->ring = true;
+    assert(kvmm_slots_check(s));
+    return 0;
+nomem:
+    for (unsigned a = 0; a < s->p.nr_as; a++) {
+        for (size_t i = 0; i < s->as[a].n; i++) {
+            free(s->as[a].sorted[i]->ring_dirty);
+            s->as[a].sorted[i]->ring_dirty = NULL;
+        }
+    }
+    return hv_error_set(HV_ENOMEM, "kvm memslots: dirty ring state");
+}
+
+int kvmm_dirty_ring_with_bitmap(struct kvmm_slots *s, uint32_t flags, int *err)
+{
+    assert(!s->win.open);
+    *err = -EINVAL;
+    if (s->p.hooks != KVMM_HOOKS_ARM64 || !s->ring || flags)
+        return 0;
+    for (unsigned a = 0; a < s->p.nr_as; a++)   /* kvm_are_all_memslots_empty() */
+        if (s->as[a].n)
+            return 0;
+    s->ring_with_bitmap = true;
+    *err = 0;
+    assert(check_globals(s));
+    return 0;
+}
+
+bool kvmm_dirty_ring_enabled(const struct kvmm_slots *s)
+{
+    return s->ring;
+}
+
+bool kvmm_dirty_uses_bitmap(const struct kvmm_slots *s)
+{
+    return use_bitmap(s);
+}
+
+void kvmm_dirty_ring_rearm(struct kvmm_slots *s, uint32_t ring_slot, uint64_t offset,
+                           uint64_t mask)
+{
+    assert(mask);
+    struct kvmm_memslot *m = (struct kvmm_memslot *)kvmm_memslot_by_slot(s, ring_slot);
+    unsigned fls = 63 - (unsigned)__builtin_clzll(mask);
+    /* KVM_RESET_DIRTY_RINGS takes slots_lock, so an update in its INVALID window finishes
+     * first: the slot is then gone (DELETE) or all armed anew at its new place (MOVE), and
+     * re-arming changes nothing either way. */
+    if (!m || (m->flags & KVMM_MEMSLOT_INVALID) || offset + fls >= m->npages)
+        return;
+    /* kvm_arch_mmu_enable_log_dirty_pt_masked(): the pages are write-protected again. A slot
+     * that stopped logging has no ring state; its mappings are what they are. */
+    if (m->ring_dirty)
+        for (unsigned i = 0; i <= fls; i++)
+            if (mask >> i & 1)
+                m->ring_dirty[(offset + i) / 64] &= ~(1ull << ((offset + i) % 64));
+    rearm(s, m, offset, mask);
+}
+
+uint64_t kvmm_dirty_lost(const struct kvmm_slots *s)
+{
+    return s->lost;
 }

@@ -3,7 +3,8 @@
  * memslot table of one VM (KVM_SET_USER_MEMORY_REGION and _REGION2 with every validation rule
  * in the kernel's order, the generation counter, gfn lookup through the VM-wide and per-vCPU
  * last-used-slot caches) and the dirty bitmap of each logging slot (KVM_GET_DIRTY_LOG,
- * KVM_CLEAR_DIRTY_LOG, KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2).
+ * KVM_CLEAR_DIRTY_LOG, KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2) or, with the dirty ring, which
+ * page a store must push into a vCPU's ring (the rings themselves are ring.h's).
  *
  * A pure data structure: no Unicorn, no running VM. "Host addresses" (userspace_addr) are
  * the numbers the scenario's VMM buffers give; nothing here dereferences them. Mapping slots
@@ -73,7 +74,7 @@ struct kvmm_slots_params {
     bool readonly_mem;           /* kvm_arch_has_readonly_mem(): READONLY accepted */
     bool private_mem;            /* kvm_arch_has_private_mem(): GUEST_MEMFD accepted */
     unsigned manual_caps;        /* KVM_DIRTY_LOG_MANUAL_CAPS: 3 on x86/arm64, 1 elsewhere */
-    uint64_t user_va_limit;      /* access_ok(): addr + size must not wrap nor pass this */
+    uint64_t user_va_limit;      /* TASK_SIZE_MAX of the VMM's host: kvmm_access_ok()'s bound */
     enum kvmm_arch_hooks hooks;
     unsigned x86_phys_bits;      /* host MAXPHYADDR: kvm_mmu_max_gfn() = 2^(bits-12) - 1 */
     bool x86_external_tracker;   /* KVMGT attached: MOVE refused */
@@ -92,6 +93,25 @@ enum kvmm_arch { KVMM_ARCH_X86, KVMM_ARCH_ARM64 };
 void kvmm_slots_params_default(struct kvmm_slots_params *p, enum kvmm_arch arch);
 
 /*
+ * TASK_SIZE_MAX of a 64-bit host whose user addresses have va_bits bits (A.3.4):
+ * x86-64 (arch/x86/include/asm/page_64_types.h, task_size_max()): (1 << __VIRTUAL_MASK_SHIFT)
+ * - PAGE_SIZE, with va_bits 47 (4-level paging) or 56 (5-level); arm64
+ * (arch/arm64/include/asm/processor.h): 1 << VA_BITS, with va_bits 48 or 52 (4 KiB pages).
+ * 0 for any other combination.
+ */
+uint64_t kvmm_task_size_max(enum kvmm_arch arch, unsigned va_bits);
+/*
+ * access_ok(addr, size) of the VMM's process against limit = TASK_SIZE_MAX: the range neither
+ * wraps nor ends past the limit, i.e. size <= limit && addr <= limit - size (asm-generic
+ * __access_ok(); x86-64's __access_ok() in arch/x86/include/asm/uaccess_64.h computes the same:
+ * sum = addr + size, sum <= USER_PTR_MAX (= TASK_SIZE_MAX) && sum >= addr).
+ */
+static inline bool kvmm_access_ok(uint64_t limit, uint64_t addr, uint64_t size)
+{
+    return size <= limit && addr <= limit - size;
+}
+
+/*
  * One memory slot. Read-only to callers: every field changes only through kvmm_memslot_*.
  * A changed slot is a new object (as in the kernel); the old one is retired: it leaves the
  * table but stays readable, fields unchanged and without a dirty bitmap, until
@@ -108,7 +128,11 @@ struct kvmm_memslot {
     uint32_t flags;              /* KVMM_MEM_* | KVMM_MEMSLOT_INVALID */
     uint16_t id;
     uint16_t as_id;
-    uint64_t *dirty_bitmap;      /* ALIGN(npages, 64) bits; NULL unless LOG_DIRTY_PAGES */
+    uint64_t *dirty_bitmap;      /* ALIGN(npages, 64) bits; NULL unless LOG_DIRTY_PAGES (and,
+                                  * with the dirty ring, unless the ring has bitmap backing) */
+    uint64_t *ring_dirty;        /* dirty ring on, LOG_DIRTY_PAGES: bit i set = page i was pushed
+                                  * since its tracking was last armed (its mappings are writable,
+                                  * so guest stores to it are not logged); else NULL */
 };
 
 /* True if a vCPU may use the slot: present and not in the INVALID window (A.4). */
@@ -292,6 +316,9 @@ bool kvmm_memslot_current(const struct kvmm_slots *s, const struct kvmm_memslot 
 /* id_to_memslot(). */
 const struct kvmm_memslot *kvmm_memslot_by_id(const struct kvmm_slots *s, unsigned as_id,
                                               unsigned id);
+/* The slot a ioctl's u32 `slot` names (as_id << 16 | id), or NULL: also for an as_id or id
+ * out of range, which callers must have refused with the ioctl's own errno first. */
+const struct kvmm_memslot *kvmm_memslot_by_slot(const struct kvmm_slots *s, uint32_t slot);
 /* search_memslots(): no cache read or written. */
 const struct kvmm_memslot *kvmm_memslot_search(const struct kvmm_slots *s, unsigned as_id,
                                                uint64_t gfn);
@@ -319,22 +346,41 @@ size_t kvmm_dirty_bitmap_bytes(const struct kvmm_memslot *slot);
 bool kvmm_dirty_test(const struct kvmm_memslot *slot, uint64_t gfn);
 
 /*
- * mark_page_dirty(): a store to gfn of address space as_id happened (a guest store, or a
- * write the model made into guest RAM). Finds the slot through the VM-wide cache (via, may be
- * NULL) and sets its bit if the slot logs. Returns true if the bit went from 0 to 1, i.e. the
- * page's tracking is no longer armed.
+ * mark_page_dirty() with no vCPU running: a write to gfn of address space as_id happened.
+ * Finds the slot through the VM-wide cache (via, may be NULL) and sets its bit if the slot
+ * logs and has a bitmap. Returns true if the bit went from 0 to 1, i.e. the page's tracking is
+ * no longer armed. With the dirty ring and no bitmap the mark is lost (the kernel's
+ * WARN_ON_ONCE in mark_page_dirty_in_slot()): counted by kvmm_dirty_lost().
  */
 bool kvmm_dirty_mark(struct kvmm_slots *s, unsigned as_id, uint64_t gfn,
                      enum kvmm_lookup_via *via);
-/* mark_page_dirty_in_slot(): the same for a caller that already holds the slot. A retired
- * slot has no bitmap: nothing is marked, false. */
+/* mark_page_dirty_in_slot() with no vCPU running: the same for a caller that already holds
+ * the slot. A retired slot has no bitmap: nothing is marked, false. */
 bool kvmm_dirty_mark_in_slot(struct kvmm_slots *s, const struct kvmm_memslot *slot,
                              uint64_t gfn);
+/*
+ * mark_page_dirty_in_slot() with a vCPU running (a write KVM makes for it): with the dirty
+ * ring, returns true and the entry to push into that vCPU's ring, *ring_slot = as_id << 16 |
+ * id and *offset = gfn - base_gfn, whatever the page's tracking state (the write went through
+ * the host mapping); without it, sets the bitmap bit as kvmm_dirty_mark_in_slot() and returns
+ * false. Nothing for a slot that does not log, or a retired one.
+ */
+bool kvmm_dirty_mark_vcpu(struct kvmm_slots *s, const struct kvmm_memslot *slot, uint64_t gfn,
+                          uint32_t *ring_slot, uint64_t *offset);
+/*
+ * A guest store to gfn of address space as_id: the write fault of a page whose tracking is
+ * armed. Bitmap: kvmm_dirty_mark() (via NULL), false. Dirty ring: if the page is armed,
+ * disarms it and returns true with the entry to push into the storing vCPU's ring (as above);
+ * false if it is not armed (the store is not logged) or the slot does not log.
+ */
+bool kvmm_dirty_guest_store(struct kvmm_slots *s, unsigned as_id, uint64_t gfn,
+                            uint32_t *ring_slot, uint64_t *offset);
 
 /*
  * KVM_GET_DIRTY_LOG for slot (as_id << 16 | id) into out (little-endian bit numbering, bit i =
- * page base_gfn + i; kvmm_dirty_bitmap_bytes() bytes written). *err: -EINVAL (as_id or id out
- * of range), -ENOENT (no slot, or logging off), -EFAULT (out NULL or shorter than the bitmap;
+ * page base_gfn + i; kvmm_dirty_bitmap_bytes() bytes written). *err: -ENXIO (the dirty ring
+ * without bitmap backing, checked first), -EINVAL (as_id or id out of range), -ENOENT (no
+ * slot, or logging off), -EFAULT (out NULL or shorter than the bitmap;
  * in default mode the bits are already cleared then, as in the kernel), else 0.
  * Default mode: snapshot-and-clear, re-arming exactly the pages that were set. Manual-protect
  * mode: the live bitmap, nothing cleared or re-armed. Returns 0.
@@ -344,9 +390,9 @@ int kvmm_dirty_get_log(struct kvmm_slots *s, uint32_t slot, uint8_t *out, size_t
 /*
  * KVM_CLEAR_DIRTY_LOG: clears the bits of [first_page, first_page + num_pages) that are set
  * in bitmap (bit 0 = first_page; ALIGN(num_pages, 64) / 8 bytes read) and re-arms exactly the
- * pages whose bits were set. *err: -EINVAL (as_id/id, first_page % 64, range, num_pages not a
- * multiple of 64 without reaching the slot's end), -ENOENT, -EFAULT (bitmap shorter than
- * needed), else 0. Works in both modes. Returns 0.
+ * pages whose bits were set. *err: -ENXIO (as GET), -EINVAL (as_id/id, first_page % 64,
+ * range, num_pages not a multiple of 64 without reaching the slot's end), -ENOENT, -EFAULT
+ * (bitmap shorter than needed), else 0. Works in both modes. Returns 0.
  */
 int kvmm_dirty_clear_log(struct kvmm_slots *s, uint32_t slot, uint64_t first_page,
                          uint32_t num_pages, const uint8_t *bitmap, size_t len, int *err);
@@ -358,5 +404,36 @@ int kvmm_dirty_clear_log(struct kvmm_slots *s, uint32_t slot, uint64_t first_pag
 int kvmm_dirty_enable_manual(struct kvmm_slots *s, uint64_t args0, uint32_t flags, int *err);
 /* The current manual_dirty_log_protect value: 0, 1 or 3. */
 uint64_t kvmm_dirty_manual(const struct kvmm_slots *s);
+
+/* ---- the dirty ring's side of the table (A.7; the rings are ring.h's) ---------------------- */
+
+/*
+ * KVM_ENABLE_CAP(KVM_CAP_DIRTY_LOG_RING[_ACQ_REL]) succeeded (kvm->dirty_ring_size set; the
+ * size checks are kvmm_ring_enable()'s): marks made for a vCPU go to its ring, slots that
+ * start logging get no bitmap, and KVM_GET_DIRTY_LOG / KVM_CLEAR_DIRTY_LOG give ENXIO. Slots
+ * logging already keep their bitmaps; their armed state is what the bitmap says. Returns 0 or
+ * HV_ENOMEM (nothing changed). Idempotent.
+ */
+int kvmm_dirty_ring_on(struct kvmm_slots *s);
+/*
+ * KVM_ENABLE_CAP(KVM_CAP_DIRTY_LOG_RING_WITH_BITMAP) (kvm_vm_ioctl_enable_cap_generic()):
+ * *err = -EINVAL unless the arch needs it (arm64: CONFIG_NEED_KVM_DIRTY_RING_WITH_BITMAP), the
+ * ring is on, flags == 0 and no address space has a slot; else 0, and logging slots get a
+ * bitmap again (written only by marks with no vCPU running). Returns 0.
+ */
+int kvmm_dirty_ring_with_bitmap(struct kvmm_slots *s, uint32_t flags, int *err);
+bool kvmm_dirty_ring_enabled(const struct kvmm_slots *s);
+/* kvm_use_dirty_bitmap(): no ring, or a ring with bitmap backing. */
+bool kvmm_dirty_uses_bitmap(const struct kvmm_slots *s);
+/*
+ * kvm_reset_dirty_gfn() for one coalesced run of harvested entries: re-arms pages offset + i
+ * (bit i of mask, mask != 0) of the slot named ring_slot, if that slot exists now and offset
+ * + fls(mask) < npages (else nothing, as in the kernel); the rearm callback gets the run. May
+ * be called in an open window (the kernel would wait for it; the result is the same).
+ */
+void kvmm_dirty_ring_rearm(struct kvmm_slots *s, uint32_t ring_slot, uint64_t offset,
+                           uint64_t mask);
+/* Marks lost so far: a write with no vCPU running, the dirty ring on, no bitmap to take it. */
+uint64_t kvmm_dirty_lost(const struct kvmm_slots *s);
 
 #endif

@@ -6,7 +6,11 @@
  *     the destination gets the same slots (ids, flags without logging, GPAs, sizes, the same
  *     userspace addresses in its own host memory), after deleting the ones its scenario made.
  *   dirty: KVM_GET_DIRTY_LOG on every logging slot; in manual-protect mode the live bitmap,
- *     then KVM_CLEAR_DIRTY_LOG of the whole slot with that bitmap (A.7).
+ *     then KVM_CLEAR_DIRTY_LOG of the whole slot with that bitmap (A.7). With the dirty ring
+ *     (vmm.dirty_ring): every ring harvested and KVM_RESET_DIRTY_RINGS (QEMU's
+ *     kvm_dirty_ring_flush()), the pages harvested at KVM_EXIT_DIRTY_RING_FULL exits since the
+ *     last sync added, and, when the ring has bitmap backing, KVM_GET_DIRTY_LOG of each slot
+ *     too (the writes made with no vCPU running).
  *   finish: the VMM's own VM-wide settings to the destination (KVM_CAP_EXIT_HYPERCALL, the
  *     SMCCC filter, the forwarding capability, manual-protect mode), and each live xinterface
  *     vmap mapped again at the same GPA range over the destination's memory (E).
@@ -91,9 +95,30 @@ int kvmm_mig_begin(struct hv_vm *src, struct hv_vm *dst, char *result, size_t si
         free(rs);
     }
     snprintf(logged + ll, sizeof logged - ll, "]");
-    snprintf(result, size, "{\"log_dirty\":%s}", logged);
+    snprintf(result, size, "{\"log_dirty\":%s,\"dirty\":\"%s\"}", logged,
+             k->ring_bytes ? "ring" : "bitmap");
+    /* from here on the VMM keeps what it harvests for the next sync */
+    k->collecting = true;
+    k->ncollected = 0;
     int err = kvmm_sync_regions(src, k);
     return err ? err : kvmm_sync_regions(dst, d);
+}
+
+/* A page the bitmap sync reports: sent now, or with the ring's pages. */
+struct bitmap_sink {
+    struct kvmm_vm *k;
+    int (*page)(void *ctx, uint64_t gpa);
+    void *ctx;
+};
+
+static int to_vmm(void *ctx, uint64_t gpa)
+{
+    struct bitmap_sink *b = ctx;
+    if (b->k->ring_bytes) {
+        kvmm_ring_note_page(b->k, gpa);
+        return 0;
+    }
+    return b->page(b->ctx, gpa);
 }
 
 int kvmm_mig_dirty(struct hv_vm *src, int (*page)(void *ctx, uint64_t gpa), void *ctx)
@@ -101,6 +126,12 @@ int kvmm_mig_dirty(struct hv_vm *src, int (*page)(void *ctx, uint64_t gpa), void
     struct kvmm_vm *k = hv_vm_model_data(src);
     unsigned nr_as = kvmm_slots_params(k->slots)->nr_as;
     bool manual = kvmm_dirty_manual(k->slots) & KVMM_DIRTY_LOG_MANUAL_PROTECT_ENABLE;
+    struct bitmap_sink sink = { k, page, ctx };
+    int err;
+    if (k->ring_bytes && (err = kvmm_ring_reap(k, NULL, true, "migrate")))
+        return err;
+    if (!kvmm_dirty_uses_bitmap(k->slots))
+        return kvmm_ring_collected(k, page, ctx);
     for (unsigned as = 0; as < nr_as; as++) {
         for (size_t i = 0; i < kvmm_memslot_count(k->slots, as); i++) {
             const struct kvmm_memslot *s = kvmm_memslot_at(k->slots, as, i);
@@ -116,24 +147,25 @@ int kvmm_mig_dirty(struct hv_vm *src, int (*page)(void *ctx, uint64_t gpa), void
             kvmm_dirty_get_log(k->slots, slot, bm, len, &kerr);
             if (!kerr && manual)
                 kvmm_dirty_clear_log(k->slots, slot, 0, (uint32_t)npages, bm, len, &kerr);
-            int err = kerr ? hv_error_set(HV_EINVAL, "migration: dirty log of slot %" PRIu32
-                                                     " failed (%d)", slot, kerr)
-                           : 0;
+            err = kerr ? hv_error_set(HV_EINVAL, "migration: dirty log of slot %" PRIu32
+                                                 " failed (%d)", slot, kerr)
+                       : 0;
             /* only address space 0 is the guest's RAM map in sim/ */
             for (uint64_t p = 0; !err && as == 0 && p < npages; p++)
                 if (bm[p / 8] >> (p % 8) & 1)
-                    err = page(ctx, (base + p) << KVMM_PAGE_SHIFT);
+                    err = to_vmm(&sink, (base + p) << KVMM_PAGE_SHIFT);
             free(bm);
             if (err)
                 return err;
         }
     }
-    return 0;
+    return k->ring_bytes ? kvmm_ring_collected(k, page, ctx) : 0;
 }
 
 int kvmm_mig_finish(struct hv_vm *src, struct hv_vm *dst, char *result, size_t size)
 {
     struct kvmm_vm *k = hv_vm_model_data(src), *d = hv_vm_model_data(dst);
+    k->collecting = false;
     d->exit_hypercall = k->exit_hypercall;
     memcpy(d->filter, k->filter, sizeof d->filter);
     d->nfilter = k->nfilter;

@@ -100,8 +100,7 @@ static uint64_t patch_gpa_to_hva(struct kvmm_vm *k, unsigned cpu, uint64_t gpa,
  */
 static size_t host_copy(struct kvmm_vm *k, uint64_t hva, uint8_t *buf, size_t len, bool to_host)
 {
-    uint64_t limit = kvmm_slots_params(k->slots)->user_va_limit;
-    if (hva + len < hva || hva + len > limit)
+    if (!kvmm_access_ok(kvmm_slots_params(k->slots)->user_va_limit, hva, len))
         return len;
     size_t done = 0;
     while (done < len) {

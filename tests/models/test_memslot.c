@@ -16,7 +16,13 @@ void test_memslot_register(void);
 #define MB 0x100000ull
 #define MB2 0x200000ull
 #define HVA 0x7f0000000000ull          /* the VMM's buffers: slot hva = HVA + gpa */
-#define VA_LIMIT (1ull << 47)
+/* TASK_SIZE_MAX: x86-64 task_size_max() (arch/x86/include/asm/page_64_types.h) with 4-level
+ * paging, (1 << 47) - PAGE_SIZE, and 5-level, (1 << 56) - PAGE_SIZE; arm64 1 << VA_BITS
+ * (arch/arm64/include/asm/processor.h), VA_BITS 48 and 52. */
+#define VA_LIMIT ((1ull << 47) - 4096)
+#define VA_LIMIT_LA57 ((1ull << 56) - 4096)
+#define VA_LIMIT_A64 (1ull << 48)
+#define VA_LIMIT_A64_52 (1ull << 52)
 #define PFN_BASE 0x600000000000ull     /* arm64 host: a VM_PFNMAP mapping (256 MiB) */
 #define NOMTE_BASE 0x610000000000ull   /* arm64 host: a mapping without MTE (256 MiB) */
 #define LOG KVMM_MEM_LOG_DIRTY_PAGES
@@ -61,11 +67,14 @@ enum cfg {
     X86_OLD,      /* ... the 509-slot knob */
     ARM64,        /* v6.12 arm64 host: 1 address space, 32767 slots, 40-bit IPA */
     ARM64_MTE,    /* ... with MTE enabled for the VM */
+    X86_LA57,     /* x86 host with 5-level paging */
+    ARM64_VA52,   /* arm64 host with VA_BITS 52 */
 };
 
 static void cfg_params(enum cfg c, struct kvmm_slots_params *p)
 {
-    kvmm_slots_params_default(p, c == ARM64 || c == ARM64_MTE ? KVMM_ARCH_ARM64 : KVMM_ARCH_X86);
+    bool arm = c == ARM64 || c == ARM64_MTE || c == ARM64_VA52;
+    kvmm_slots_params_default(p, arm ? KVMM_ARCH_ARM64 : KVMM_ARCH_X86);
     p->rearm = record_rearm;
     p->host_vma = host_vma;
     switch (c) {
@@ -74,6 +83,8 @@ static void cfg_params(enum cfg c, struct kvmm_slots_params *p)
     case X86_KVMGT: p->x86_external_tracker = true; break;
     case X86_OLD: p->max_user_slots = KVMM_USER_SLOTS_OLD_X86; break;
     case ARM64_MTE: p->arm64_mte = true; break;
+    case X86_LA57: p->user_va_limit = kvmm_task_size_max(KVMM_ARCH_X86, 56); break;
+    case ARM64_VA52: p->user_va_limit = kvmm_task_size_max(KVMM_ARCH_ARM64, 52); break;
     default: break;
     }
 }
@@ -218,10 +229,32 @@ static const struct rule_row rule_rows[] = {
       NO(EINVAL, GPA_ALIGN) },
     /* A.3.4 hva: alignment and access_ok, EINVAL not EFAULT. */
     { "A.3.4 hva unaligned", X86, true, R(9, 0, 16 * MB, MB, HVA + 0x800), NO(EINVAL, HVA) },
-    { "A.3.4 hva range passes 2^47", X86, true, R(9, 0, 16 * MB, MB, VA_LIMIT - MB + KB4),
+    { "A.3.4 x86 last page below TASK_SIZE_MAX", X86, true,
+      R(9, 0, 16 * MB, MB, VA_LIMIT - MB), OK(CREATE, 1) },
+    { "A.3.4 x86 last page at TASK_SIZE_MAX", X86, true,
+      R(9, 0, 16 * MB, MB, VA_LIMIT - MB + KB4), NO(EINVAL, HVA) },
+    { "A.3.4 x86 range ends at 2^47", X86, true, R(9, 0, 16 * MB, MB, (1ull << 47) - MB),
       NO(EINVAL, HVA) },
-    { "A.3.4 hva range ends at 2^47", X86, true, R(9, 0, 16 * MB, MB, VA_LIMIT - MB),
+    { "A.3.4 x86 one page at TASK_SIZE_MAX - 4096", X86, true,
+      R(9, 0, 16 * MB, KB4, VA_LIMIT - KB4), OK(CREATE, 1) },
+    { "A.3.4 x86 one page at TASK_SIZE_MAX", X86, true, R(9, 0, 16 * MB, KB4, VA_LIMIT),
+      NO(EINVAL, HVA) },
+    { "A.3.4 x86 5-level: ends at 2^56 - 4096", X86_LA57, true,
+      R(9, 0, 16 * MB, MB, VA_LIMIT_LA57 - MB), OK(CREATE, 1) },
+    { "A.3.4 x86 5-level: ends at 2^56", X86_LA57, true,
+      R(9, 0, 16 * MB, MB, VA_LIMIT_LA57 - MB + KB4), NO(EINVAL, HVA) },
+    { "A.3.4 x86 5-level: past 2^47 is fine", X86_LA57, true,
+      R(9, 0, 16 * MB, MB, 1ull << 47), OK(CREATE, 1) },
+    { "A.3.4 arm64 range ends at 2^48", ARM64, true, R(9, 0, 16 * MB, MB, VA_LIMIT_A64 - MB),
       OK(CREATE, 1) },
+    { "A.3.4 arm64 last page at 2^48", ARM64, true,
+      R(9, 0, 16 * MB, MB, VA_LIMIT_A64 - MB + KB4), NO(EINVAL, HVA) },
+    { "A.3.4 arm64 VA_BITS 52: ends at 2^52", ARM64_VA52, true,
+      R(9, 0, 16 * MB, MB, VA_LIMIT_A64_52 - MB), OK(CREATE, 1) },
+    { "A.3.4 arm64 VA_BITS 52: last page at 2^52", ARM64_VA52, true,
+      R(9, 0, 16 * MB, MB, VA_LIMIT_A64_52 - MB + KB4), NO(EINVAL, HVA) },
+    { "A.3.4 size alone past the bound", X86, true, R(9, 0, 16 * MB, 1ull << 48, 0),
+      NO(EINVAL, HVA) },
     { "A.3.4 hva range wraps", X86, true, R(9, 0, 16 * MB, MB2, 0xfffffffffff00000ull),
       NO(EINVAL, HVA) },
     { "A.3.4 hva beats as_id", X86, true, R(AS2 | 9, 0, 16 * MB, MB, HVA + 0x800),
@@ -1093,6 +1126,111 @@ static void test_bitmap_fate(void)
     }
 }
 
+/* ---- A.7 with the dirty ring: which write pushes, re-arming, ENXIO, bitmap backing -------- */
+
+/* A guest store to page rel of the slot at 2 MiB: did it push, and what. */
+static bool store(struct kvmm_slots *s, uint64_t rel, uint32_t *slot, uint64_t *off)
+{
+    return kvmm_dirty_guest_store(s, 0, (2 * MB >> 12) + rel, slot, off);
+}
+
+static void test_dirty_ring(void)
+{
+    struct kvmm_slots *s = mk(X86);
+    uint32_t slot = 0;
+    uint64_t off = 0;
+    uint8_t bm[16];
+    CU_ASSERT_EQUAL_FATAL(kvmm_dirty_ring_on(s), 0);
+    set_ok(s, 1, 0, MB, MB, HVA + MB);
+    set_ok(s, 2, LOG, 2 * MB, 128 * KB4, HVA + 2 * MB);
+    const struct kvmm_memslot *m = kvmm_memslot_by_slot(s, 2);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+    CU_ASSERT_PTR_NULL(m->dirty_bitmap);               /* no bitmap with the ring */
+    CU_ASSERT_PTR_NOT_NULL(m->ring_dirty);
+    /* the first store to an armed page faults and pushes; the next does not */
+    CU_ASSERT(store(s, 3, &slot, &off) && slot == 2 && off == 3);
+    CU_ASSERT(!store(s, 3, &slot, &off));
+    /* a write KVM makes for a vCPU pushes whatever the page's state */
+    slot = 0, off = 0;
+    CU_ASSERT(kvmm_dirty_mark_vcpu(s, m, m->base_gfn + 3, &slot, &off) && slot == 2 && off == 3);
+    /* no vCPU running and no bitmap: lost (the kernel's WARN) */
+    CU_ASSERT(!kvmm_dirty_mark_in_slot(s, m, m->base_gfn + 4));
+    CU_ASSERT_EQUAL(kvmm_dirty_lost(s), 1);
+    /* a slot that does not log pushes nothing, and loses nothing */
+    CU_ASSERT(!kvmm_dirty_guest_store(s, 0, MB >> 12, &slot, &off));
+    CU_ASSERT(!kvmm_dirty_mark_in_slot(s, kvmm_memslot_by_slot(s, 1), MB >> 12));
+    CU_ASSERT_EQUAL(kvmm_dirty_lost(s), 1);
+    /* a reset re-arms the run, if its last page is inside the slot */
+    rearmed.n = 0;
+    kvmm_dirty_ring_rearm(s, 2, 3, 1);
+    CU_ASSERT(rearmed.n == 1 && rearmed.e[0].id == 2 && rearmed.e[0].offset == 3);
+    CU_ASSERT(store(s, 3, &slot, &off));
+    CU_ASSERT(store(s, 127, &slot, &off) && store(s, 126, &slot, &off));
+    kvmm_dirty_ring_rearm(s, 2, 126, 0x3);             /* 126 + fls(0x3) = 127: inside */
+    CU_ASSERT(store(s, 127, &slot, &off));
+    kvmm_dirty_ring_rearm(s, 2, 127, 0x3);             /* 127 + 1 = 128: the whole run skipped */
+    CU_ASSERT(!store(s, 127, &slot, &off));
+    kvmm_dirty_ring_rearm(s, 3, 0, 1);                 /* no slot 3: nothing */
+    kvmm_dirty_ring_rearm(s, AS1 | 2, 0, 1);           /* no such slot in AS 1 */
+    rearmed.n = 0;
+    kvmm_dirty_ring_rearm(s, AS2 | 2, 0, 1);           /* no AS 2 */
+    CU_ASSERT_EQUAL(rearmed.n, 0);
+    /* GET and CLEAR: ENXIO first, even for an address space the VM lacks */
+    CU_ASSERT_EQUAL(get_log(s, 2, bm, sizeof bm), -ENXIO);
+    CU_ASSERT_EQUAL(get_log(s, AS2 | 2, bm, sizeof bm), -ENXIO);
+    CU_ASSERT_EQUAL(clear_log(s, 2, 1, 64, bm, sizeof bm), -ENXIO);
+    int err = 0;
+    kvmm_dirty_ring_with_bitmap(s, 0, &err);           /* x86 does not need it */
+    CU_ASSERT_EQUAL(err, -EINVAL);
+    /* logging off and on again (FLAGS_ONLY): every page armed again */
+    set_ok(s, 2, 0, 2 * MB, 128 * KB4, HVA + 2 * MB);
+    CU_ASSERT_PTR_NULL(kvmm_memslot_by_slot(s, 2)->ring_dirty);
+    CU_ASSERT(!store(s, 3, &slot, &off));              /* not logging: nothing */
+    set_ok(s, 2, LOG, 2 * MB, 128 * KB4, HVA + 2 * MB);
+    CU_ASSERT(store(s, 127, &slot, &off));
+    /* FLAGS_ONLY under INITIALLY_SET leaves the mappings writable: nothing armed */
+    CU_ASSERT_EQUAL(kvmm_dirty_enable_manual(s, 3, 0, &err), 0);
+    set_ok(s, 2, 0, 2 * MB, 128 * KB4, HVA + 2 * MB);
+    set_ok(s, 2, LOG, 2 * MB, 128 * KB4, HVA + 2 * MB);
+    CU_ASSERT(!store(s, 5, &slot, &off));
+    /* ... but a MOVE has no mappings yet: armed */
+    set_ok(s, 2, LOG, 4 * MB, 128 * KB4, HVA + 2 * MB);
+    CU_ASSERT(kvmm_dirty_guest_store(s, 0, (4 * MB >> 12) + 5, &slot, &off) && off == 5);
+    CU_ASSERT(kvmm_slots_check(s));
+    kvmm_slots_destroy(s);
+
+    /* arm64 with bitmap backing: enabled before any slot; writes with no vCPU reach it */
+    s = mk(ARM64);
+    CU_ASSERT_EQUAL(kvmm_dirty_ring_on(s), 0);
+    CU_ASSERT_EQUAL(kvmm_dirty_ring_with_bitmap(s, 1, &err), 0);
+    CU_ASSERT_EQUAL(err, -EINVAL);                     /* flags */
+    CU_ASSERT_EQUAL(kvmm_dirty_ring_with_bitmap(s, 0, &err), 0);
+    CU_ASSERT_EQUAL(err, 0);
+    set_ok(s, 2, LOG, 2 * MB, 128 * KB4, HVA + 2 * MB);
+    m = kvmm_memslot_by_slot(s, 2);
+    CU_ASSERT(m->dirty_bitmap && m->ring_dirty);
+    CU_ASSERT(kvmm_dirty_mark_in_slot(s, m, m->base_gfn + 1));
+    CU_ASSERT(store(s, 2, &slot, &off));               /* a vCPU's store: the ring only */
+    memset(bm, 0, sizeof bm);
+    CU_ASSERT_EQUAL(get_log(s, 2, bm, sizeof bm), 0);
+    CU_ASSERT_EQUAL(bm[0], 0x02);
+    CU_ASSERT_EQUAL(get_log(s, AS1 | 2, bm, sizeof bm), -EINVAL);
+    CU_ASSERT_EQUAL(kvmm_dirty_ring_with_bitmap(s, 0, &err), 0);
+    CU_ASSERT_EQUAL(err, -EINVAL);                     /* a slot exists now */
+    CU_ASSERT(kvmm_slots_check(s));
+    kvmm_slots_destroy(s);
+
+    /* a ring turned on over a logging slot: armed where its bitmap bit is clear */
+    s = mk(X86);
+    set_ok(s, 2, LOG, 2 * MB, 128 * KB4, HVA + 2 * MB);
+    kvmm_dirty_mark(s, 0, (2 * MB >> 12) + 7, NULL);
+    CU_ASSERT_EQUAL(kvmm_dirty_ring_on(s), 0);
+    CU_ASSERT(!store(s, 7, &slot, &off));
+    CU_ASSERT(store(s, 8, &slot, &off));
+    CU_ASSERT(kvmm_slots_check(s));
+    kvmm_slots_destroy(s);
+}
+
 void test_memslot_register(void)
 {
     CU_pSuite s = CU_add_suite("memslot", NULL, NULL);
@@ -1113,4 +1251,5 @@ void test_memslot_register(void)
     CU_add_test(s, "A.7 CLEAR effect, INITIALLY_SET", test_dirty_clear_effect);
     CU_add_test(s, "A.7 ENABLE_CAP", test_enable_cap);
     CU_add_test(s, "A.4 bitmap across updates", test_bitmap_fate);
+    CU_add_test(s, "A.7 dirty ring: pushes, re-arms, ENXIO, bitmap backing", test_dirty_ring);
 }
