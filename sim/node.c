@@ -420,6 +420,8 @@ size_t hv_node_json(const struct hv_node *n, char *buf, size_t size)
         hv_node_put(buf, size, &len, "null");
     else
         hv_node_json_at(n, buf, size, &len);
+    if (size)
+        buf[len < size ? len : size - 1] = '\0';
     return len;
 }
 
