@@ -4,7 +4,8 @@
  * the run is expected to end done), the summary line, and the failure lines that give the
  * expected value beside the actual one. The rows come from the rules of
  * docs/scenario-format.md ("Outcomes") and the modeled behaviour they name (KVM A.6: a fetch
- * from unbacked memory fails the vCPU; PSCI CPU_OFF and SYSTEM_OFF power vCPUs off).
+ * from unbacked memory fails the vCPU; PSCI CPU_OFF and SYSTEM_OFF power vCPUs off), and the
+ * KVM model's default memory layout running a guest on each arch.
  */
 #include <CUnit/CUnit.h>
 #include <ftw.h>
@@ -46,7 +47,7 @@ static int tr_cleanup(void)
 }
 
 /* The scenarios the rows run: everything but `expect`, which each row adds. */
-enum { T_FETCH, T_PSCI, T_SPIN, T_ASSERT, T_LIMIT, T__COUNT };
+enum { T_FETCH, T_PSCI, T_SPIN, T_ASSERT, T_LIMIT, T_KVM_X86, T_KVM_ARM64, T_KVM_ARM, T__COUNT };
 static const struct {
     const char *text;
     const char *guest;   /* under scenarios/ */
@@ -63,6 +64,10 @@ static const struct {
     [T_SPIN] = { "model: none\narch: x86_64\nvcpus: 2\nquantum: 500\n", "none/spinlock.c" },
     [T_ASSERT] = { "model: none\narch: x86_64\n", "none/assert_fail.c" },
     [T_LIMIT] = { "model: none\narch: x86_64\nlimit: 1000\n", "none/spinlock.c" },
+    /* KVM without `memory`: the default layout (slot 0 of 16 MiB at the arch's RAM base) */
+    [T_KVM_X86] = { "model: kvm\narch: x86_64\nvcpus: 2\n", "none/spinlock.c" },
+    [T_KVM_ARM64] = { "model: kvm\narch: aarch64\nvcpus: 2\n", "none/spinlock.c" },
+    [T_KVM_ARM] = { "model: kvm\narch: arm\nvcpus: 2\n", "none/spinlock.c" },
 };
 
 /* Builds (once per template) and runs template t with the expect section exp. */
@@ -165,6 +170,13 @@ static void test_outcomes(void)
           "expect vcpus.0: expected {\"state\":\"done\"}, got {\"state\":\"failed\",\"why\":\"assert\"}" },
         { T_LIMIT, "  outcome: limit\n", "limit", true, "outcome limit: vCPU 0 runnable at pc 0x",
           "" },
+        /* the KVM model's default memory layout runs the guest on each arch */
+        { T_KVM_X86, "  output: \"counter = 4000 (2 vCPUs x 2000)\"\n", "done", true,
+          "outcome done", "" },
+        { T_KVM_ARM64, "  output: \"counter = 4000 (2 vCPUs x 2000)\"\n", "done", true,
+          "outcome done", "" },
+        { T_KVM_ARM, "  output: \"counter = 4000 (2 vCPUs x 2000)\"\n", "done", true,
+          "outcome done", "" },
         { T_LIMIT, "  outcome: limit\n  vcpus: {0: done}\n", "limit", false, "",
           "expect vcpus.0: expected {\"state\":\"done\"}, got {\"state\":\"runnable\"" },
     };
