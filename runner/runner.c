@@ -1,9 +1,11 @@
 /*
  * runner.c - one scenario run: check, set up, run with steps, check expectations.
  *
- * Core step actions (every model): mem_write, mem_read, reg_read, reg_write. Core expect
- * keys: outcome, assert, events, output, memory, registers. Anything else is asked of the
- * model; what neither knows is an error located at its key, found before the run starts.
+ * Core step actions (every model): mem_write, mem_read, reg_read, reg_write, and migrate
+ * (runner/migrate.c). Core expect keys: outcome, vcpus, assert, events, output, memory,
+ * registers; without an expect section the run must end done with every vCPU done. Anything
+ * else is asked of the model; what neither knows is an error located at its key, with a "did
+ * you mean", found before the run starts.
  */
 #include <inttypes.h>
 #include <stdarg.h>
@@ -80,6 +82,9 @@ static int parse_mem_value(const struct hv_node *map, struct mem_value *out, str
 
 static const char *const core_actions[] = { "mem_write", "mem_read", "reg_read", "reg_write",
                                             NULL };
+/* Every action the runner performs itself: the core ones and `migrate` (runner/migrate.c). */
+static const char *const runner_actions[] = { "mem_write", "mem_read", "reg_read", "reg_write",
+                                              "migrate", NULL };
 static const char *const core_expects[] = { "outcome", "assert", "events", "output", "memory",
                                             "registers", "vcpus", NULL };
 static const char *const outcome_names[] = { "done", "assert", "limit", "exception", "failed",
@@ -420,8 +425,6 @@ int runner_check(const struct scenario *sc, struct hv_diag *d)
         if (err)
             goto out;
     }
-    static const char *const runner_actions[] = { "mem_write", "mem_read", "reg_read",
-                                                  "reg_write", "migrate", NULL };
     join_names(runner_actions, m->step_actions, names, sizeof names / sizeof names[0]);
     for (size_t i = 0; i < sc->nsteps && !err; i++) {
         const struct sc_step *st = &sc->steps[i];
@@ -691,6 +694,24 @@ static int expect_event(struct run_ctx *rc, const char *what, const char *expect
     return hv_vm_emit(rc->vm, -1, HV_EV_expect, &ev);
 }
 
+/* {"state":S} or {"state":S,"why":W} (why not NULL). Caller frees; NULL: no memory. */
+static char *state_json(const char *state, const char *why)
+{
+    /* a character takes at most 6 bytes in a JSON string (\u00XX) */
+    size_t size = 32 + 6 * (strlen(state) + (why ? strlen(why) : 0)), l = 0;
+    char *buf = malloc(size);
+    if (!buf)
+        return NULL;
+    l = (size_t)snprintf(buf, size, "{\"state\":");
+    hv_json_str(buf, size, &l, state);
+    if (why) {
+        l += (size_t)snprintf(buf + l, size - l, ",\"why\":");
+        hv_json_str(buf, size, &l, why);
+    }
+    snprintf(buf + l, size - l, "}");
+    return buf;
+}
+
 /* The `vcpus` entry for vCPU id, or NULL. */
 static const struct hv_node *vcpus_entry(const struct hv_node *vn, unsigned id)
 {
@@ -721,23 +742,18 @@ static int check_end_vcpus(struct run_ctx *rc, const char *want_outcome)
                                                                    : en->str;
         const char *why;
         const char *have = hv_vcpu_state(hv_vm_vcpu(rc->vm, i), &why, NULL);
-        char what[32], exp[256], act[256];
-        size_t l = 0;
+        char what[32];
         snprintf(what, sizeof what, "vcpus.%u", i);
-        l = (size_t)snprintf(exp, sizeof exp, "{\"state\":");
-        hv_json_str(exp, sizeof exp, &l, want);
-        if (wn) {
-            l += (size_t)snprintf(exp + l, l < sizeof exp ? sizeof exp - l : 0, ",\"why\":");
-            hv_json_str(exp, sizeof exp, &l, wn->str);
+        char *exp = state_json(want, wn ? wn->str : NULL), *act = state_json(have, why);
+        if (!exp || !act) {
+            free(exp);
+            free(act);
+            return HV_ENOMEM;
         }
-        snprintf(exp + l, l < sizeof exp ? sizeof exp - l : 0, "}");
-        l = (size_t)snprintf(act, sizeof act, "{\"state\":");
-        hv_json_str(act, sizeof act, &l, have);
-        l += (size_t)snprintf(act + l, l < sizeof act ? sizeof act - l : 0, ",\"why\":");
-        hv_json_str(act, sizeof act, &l, why);
-        snprintf(act + l, l < sizeof act ? sizeof act - l : 0, "}");
         err = expect_event(rc, what, exp, act,
                            strcmp(want, have) == 0 && (!wn || strcmp(wn->str, why) == 0));
+        free(exp);
+        free(act);
     }
     return err;
 }
