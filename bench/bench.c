@@ -474,7 +474,7 @@ static double record(const char *yaml, const struct image *img, const struct arc
     if (err)
         die("%s: %s", trace, hv_error_detail());
     struct inspect_ctx ic = { ai->ram_base + BENCH_RESULT_OFFSET, o->res, (unsigned)sc->vcpus };
-    struct runner_hooks hooks = { inspect_results, &ic };
+    struct runner_hooks hooks = { .inspect = inspect_results, .ctx = &ic };
     struct runner_result res;
     err = runner_execute(sc, img->elf, img->len, trace_writer_sink, w, &hooks, &res);
     int code = runner_exit_code(&res);

@@ -131,6 +131,8 @@ int show_trace(const char *path, const struct show_opts *o, FILE *out, FILE *err
     struct hv_event ev;
     int got;
     while ((got = trace_reader_events_next(r, &ev)) > 0) {
+        if (o->nkinds && !o->kinds[ev.kind])
+            continue;
         const struct hv_kind_desc *kd = hv_kind_desc(ev.kind);
         if (o->json) {
             fprintf(out, "{\"seq\":%" PRIu64 ",\"vm\":%" PRIu32 ",\"vcpu\":%d,\"icount\":%"

@@ -8,7 +8,9 @@
 #include "trace/trace.h"
 
 struct show_opts {
-    struct trace_filter filter;
+    struct trace_filter filter;   /* with several kinds, filter.kind is NULL and kinds decides */
+    bool kinds[HV_EV__COUNT];     /* with nkinds > 0: the kinds to print */
+    size_t nkinds;
     bool json;
 };
 

@@ -1,4 +1,6 @@
 /* models.c - the registry of models, by name. */
+#include <inttypes.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "models/models.h"
@@ -40,4 +42,55 @@ int hv_model_parse_ram(const struct hv_node *mem, uint64_t *base, uint64_t *size
             err = hv_diag_at(d, n, "'memory.base': a multiple of 4096 below 1 TiB");
     }
     return err;
+}
+
+const char *hv_model_knob(const struct hv_check_ctx *c, const char *key,
+                          const struct hv_node **where)
+{
+    return hv_config_lookup(c->model, c->config, c->nconfig, key, where);
+}
+
+int hv_model_knob_word(const struct hv_check_ctx *c, const char *key, const char *const *words,
+                       unsigned *index, struct hv_diag *d)
+{
+    const struct hv_node *at;
+    const char *s = hv_model_knob(c, key, &at);
+    for (unsigned i = 0; s && words[i]; i++) {
+        if (strcmp(s, words[i]) == 0) {
+            *index = i;
+            return 0;
+        }
+    }
+    /* "a, b or c" */
+    char list[160];
+    size_t l = 0;
+    list[0] = '\0';
+    for (unsigned i = 0; words[i] && l < sizeof list; i++)
+        l += (size_t)snprintf(list + l, sizeof list - l, "%s%s",
+                              i == 0 ? "" : words[i + 1] ? ", " : " or ", words[i]);
+    const char *close = s ? hv_suggest(s, words) : NULL;
+    return hv_diag_at(d, at, "'%s': expected %s, got '%s'%s%s%s", key, list, s ? s : "",
+                      close ? " (did you mean '" : "", close ? close : "", close ? "'?)" : "");
+}
+
+int hv_model_knob_bool(const struct hv_check_ctx *c, const char *key, bool *out,
+                       struct hv_diag *d)
+{
+    static const char *const words[] = { "0", "1", NULL };
+    unsigned i = 0;
+    int err = hv_model_knob_word(c, key, words, &i, d);
+    *out = i == 1;
+    return err;
+}
+
+int hv_model_knob_u64(const struct hv_check_ctx *c, const char *key, uint64_t min, uint64_t max,
+                      uint64_t *out, struct hv_diag *d)
+{
+    const struct hv_node *at;
+    const char *s = hv_model_knob(c, key, &at);
+    struct hv_node n = { .type = HV_NODE_SCALAR, .str = (char *)(s ? s : "") };
+    if (hv_node_u64(&n, key, out, NULL) || *out < min || *out > max)
+        return hv_diag_at(d, at, "'%s': expected an integer from %" PRIu64 " to %" PRIu64
+                          ", got '%s'", key, min, max, s ? s : "");
+    return 0;
 }

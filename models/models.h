@@ -17,4 +17,24 @@ extern const struct hv_model_ops hv_model_xen;
 int hv_model_parse_ram(const struct hv_node *mem, uint64_t *base, uint64_t *size,
                        struct hv_diag *d);
 
+/*
+ * Knob readers, for a model's check_config and its vm_init alike, so a value is parsed in one
+ * place and refused at check time, located. Each reads key's effective value in c
+ * (hv_config_lookup) and returns 0, or HV_ESCENARIO with d at the value as written (for
+ * --set, the option): "'kvm.vendor': expected intel or amd, got 'arm'".
+ *   hv_model_knob_word: the value is one of words (NULL-terminated); *index is its position.
+ *   hv_model_knob_bool: "0" or "1".
+ *   hv_model_knob_u64: an integer in [min, max], written as hv_node_u64 reads one (decimal,
+ *     0x hex, 0b binary, `_` between digits).
+ */
+int hv_model_knob_word(const struct hv_check_ctx *c, const char *key, const char *const *words,
+                       unsigned *index, struct hv_diag *d);
+int hv_model_knob_bool(const struct hv_check_ctx *c, const char *key, bool *out,
+                       struct hv_diag *d);
+int hv_model_knob_u64(const struct hv_check_ctx *c, const char *key, uint64_t min, uint64_t max,
+                      uint64_t *out, struct hv_diag *d);
+/* The value of key and where it was written (NULL for a default), for a model's own rule. */
+const char *hv_model_knob(const struct hv_check_ctx *c, const char *key,
+                          const struct hv_node **where);
+
 #endif

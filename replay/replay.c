@@ -172,7 +172,7 @@ int replay_trace(const char *path, const char *const *sets, size_t nsets, FILE *
     bool complete = trace_reader_complete(c.r);
     if ((err = trace_reader_events_begin(c.r, NULL)))
         goto out;
-    struct runner_hooks hooks = { inspect, &c };
+    struct runner_hooks hooks = { .inspect = inspect, .ctx = &c };
     struct runner_result res;
     err = runner_execute(sc, elf, elf_len, compare_sink, &c, &hooks, &res);
     if (err && err != HV_EDIVERGED && !(c.diverged)) {

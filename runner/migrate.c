@@ -166,12 +166,19 @@ static const char *const arg_keys[] = { "round_insns", "max_rounds", "threshold"
 static const char *const expect_keys[] = { "complete", "mismatches", "rounds", "sent",
                                            "final_pages", "downtime", NULL };
 
-static bool is_knob(const struct hv_model_ops *m, const char *key)
+/* NULL if key is one of m's knobs, else the hint for the error ("" or a suggestion). */
+static const char *knob_hint(const struct hv_model_ops *m, const char *key, char *hint,
+                             size_t size)
 {
-    for (const struct hv_knob *k = m->knobs; k && k->key; k++)
+    const char *names[512];
+    size_t n = 0;
+    for (const struct hv_knob *k = m->knobs; k && k->key && n + 1 < 512; k++) {
         if (strcmp(k->key, key) == 0)
-            return true;
-    return false;
+            return NULL;
+        names[n++] = k->key;
+    }
+    names[n] = NULL;
+    return hv_suggest_hint(key, names, hint, size);
 }
 
 int mig_check_step(const struct hv_model_ops *m, const struct hv_node *args,
@@ -199,9 +206,11 @@ int mig_check_step(const struct hv_model_ops *m, const struct hv_node *args,
                 return err;
             for (size_t j = 0; j < v->n; j++) {
                 const struct hv_node *key = hv_node_key(v, j);
-                if (!is_knob(m, key->str))
-                    return hv_diag_at(d, key, "unknown knob '%s' for model %s", key->str,
-                                      m->name);
+                char hint[200];
+                const char *h = knob_hint(m, key->str, hint, sizeof hint);
+                if (h)
+                    return hv_diag_at(d, key, "unknown knob '%s' for model %s%s", key->str,
+                                      m->name, h);
                 if (v->items[j].type != HV_NODE_SCALAR)
                     return hv_diag_at(d, &v->items[j], "'%s': expected a scalar", key->str);
             }
@@ -248,7 +257,7 @@ int mig_step(struct hv_vm **vm, const struct hv_kv *base, size_t nbase, const st
         size_t i = 0;
         while (i < n && strcmp(kv[i].key, key) != 0)
             i++;
-        kv[i] = (struct hv_kv){ key, val };
+        kv[i] = (struct hv_kv){ key, val, &dc->items[j] };
         if (i == n)
             n++;
     }

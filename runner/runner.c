@@ -1,11 +1,14 @@
 /*
  * runner.c - one scenario run: check, set up, run with steps, check expectations.
  *
- * Core step actions (every model): mem_write, mem_read, reg_read, reg_write. Core expect
- * keys: outcome, assert, events, output, memory, registers. Anything else is asked of the
- * model; what neither knows is an error located at its key, found before the run starts.
+ * Core step actions (every model): mem_write, mem_read, reg_read, reg_write, and migrate
+ * (runner/migrate.c). Core expect keys: outcome, vcpus, assert, events, output, memory,
+ * registers; without an expect section the run must end done with every vCPU done. Anything
+ * else is asked of the model; what neither knows is an error located at its key, with a "did
+ * you mean", found before the run starts.
  */
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,8 +82,16 @@ static int parse_mem_value(const struct hv_node *map, struct mem_value *out, str
 
 static const char *const core_actions[] = { "mem_write", "mem_read", "reg_read", "reg_write",
                                             NULL };
+/* Every action the runner performs itself: the core ones and `migrate` (runner/migrate.c). */
+static const char *const runner_actions[] = { "mem_write", "mem_read", "reg_read", "reg_write",
+                                              "migrate", NULL };
 static const char *const core_expects[] = { "outcome", "assert", "events", "output", "memory",
-                                            "registers", NULL };
+                                            "registers", "vcpus", NULL };
+static const char *const outcome_names[] = { "done", "assert", "limit", "exception", "failed",
+                                             "deadlock", "error", NULL };
+static const char *const state_names[] = { "runnable", "halted", "done", "stopped", "failed",
+                                           NULL };
+static const char *const vcpu_keys[] = { "state", "why", NULL };
 
 static bool in_list(const char *const *l, const char *s)
 {
@@ -88,6 +99,30 @@ static bool in_list(const char *const *l, const char *s)
         if (strcmp(*l, s) == 0)
             return true;
     return false;
+}
+
+/* Every knob name of m, NULL-terminated, in names[0..max). */
+static const char *const *knob_names(const struct hv_model_ops *m, const char **names,
+                                     size_t max)
+{
+    size_t n = 0;
+    for (const struct hv_knob *k = m->knobs; k && k->key && n + 1 < max; k++)
+        names[n++] = k->key;
+    names[n] = NULL;
+    return names;
+}
+
+/* Two NULL-terminated lists (either may be NULL) as one, in names[0..max). */
+static const char *const *join_names(const char *const *a, const char *const *b,
+                                     const char **names, size_t max)
+{
+    size_t n = 0;
+    for (const char *const *l = a; l && *l && n + 1 < max; l++)
+        names[n++] = *l;
+    for (const char *const *l = b; l && *l && n + 1 < max; l++)
+        names[n++] = *l;
+    names[n] = NULL;
+    return names;
 }
 
 static int check_core_step(const struct sc_step *st, struct hv_diag *d)
@@ -163,10 +198,52 @@ static int check_count(const struct hv_node *n, struct hv_diag *d)
     return 0;
 }
 
+const char *const *runner_kind_names(const char *names[HV_EV__COUNT + 1])
+{
+    for (int k = 0; k < HV_EV__COUNT; k++)
+        names[k] = hv_kind_desc((enum hv_ev_kind)k)->name;
+    names[HV_EV__COUNT] = NULL;
+    return names;
+}
+
+/* `vcpus`: a map of vCPU number to a state, or to {state: S, why: W}. */
+static int check_vcpus(const struct scenario *sc, const struct hv_node *v, struct hv_diag *d)
+{
+    char hint[200];
+    int err = hv_node_expect(v, HV_NODE_MAP, "vcpus", d);
+    for (size_t j = 0; !err && j < v->n; j++) {
+        const struct hv_node *kk = hv_node_key(v, j), *sv = &v->items[j];
+        uint64_t id;
+        const char *s;
+        if ((err = hv_node_u64(kk, "vcpus", &id, d)))
+            break;
+        if (id >= sc->vcpus)
+            return hv_diag_at(d, kk, "'vcpus': vCPU %" PRIu64 " is out of range (the scenario "
+                              "has %" PRIu64 " vCPU%s)", id, sc->vcpus, sc->vcpus == 1 ? "" : "s");
+        if (sv->type == HV_NODE_MAP) {
+            const struct hv_node *st = hv_node_get(sv, "state"), *why = hv_node_get(sv, "why");
+            if ((err = hv_node_check_keys(sv, vcpu_keys, "vcpus entry", d)))
+                break;
+            if (!st)
+                return hv_diag_at(d, sv, "'vcpus': an entry needs 'state'");
+            if (why && (err = hv_node_str(why, "why", &s, d)))
+                break;
+            sv = st;
+        }
+        if ((err = hv_node_str(sv, "state", &s, d)))
+            break;
+        if (!in_list(state_names, s))
+            return hv_diag_at(d, sv, "'vcpus': unknown state '%s'%s", s,
+                              hv_suggest_hint(s, state_names, hint, sizeof hint));
+    }
+    return err;
+}
+
 static int check_expect(const struct scenario *sc, const struct hv_model_ops *m,
                         struct hv_diag *d)
 {
     const struct hv_node *e = sc->expect;
+    char hint[200];
     if (!e)
         return 0;
     for (size_t i = 0; i < e->n; i++) {
@@ -174,20 +251,26 @@ static int check_expect(const struct scenario *sc, const struct hv_model_ops *m,
         int err = 0;
         if (!in_list(core_expects, k->str)) {
             err = m->check_expect ? m->check_expect(k->str, v, d) : HV_ENOENT;
-            if (err == HV_ENOENT)
-                return hv_diag_at(d, k, "unknown key '%s' in expect", k->str);
+            if (err == HV_ENOENT) {
+                const char *names[256];
+                join_names(core_expects, m->expect_keys, names, sizeof names / sizeof names[0]);
+                return hv_diag_at(d, k, "unknown key '%s' in expect%s", k->str,
+                                  hv_suggest_hint(k->str, names, hint, sizeof hint));
+            }
             if (err)
                 return err;
             continue;
         }
         if (strcmp(k->str, "outcome") == 0) {
             const char *s;
-            enum hv_outcome o;
             if ((err = hv_node_str(v, "outcome", &s, d)))
                 return err;
-            if (hv_outcome_from_name(s, &o) || o == HV_OUT_RUNNING)
-                return hv_diag_at(d, v, "'outcome': expected done, assert, limit, exception, "
-                                        "deadlock or error, got '%s'", s);
+            if (!in_list(outcome_names, s))
+                return hv_diag_at(d, v, "'outcome': unknown outcome '%s'%s", s,
+                                  hv_suggest_hint(s, outcome_names, hint, sizeof hint));
+        } else if (strcmp(k->str, "vcpus") == 0) {
+            if ((err = check_vcpus(sc, v, d)))
+                return err;
         } else if (strcmp(k->str, "assert") == 0) {
             static const char *const ak[] = { "file", "line", NULL };
             uint64_t u;
@@ -204,8 +287,12 @@ static int check_expect(const struct scenario *sc, const struct hv_model_ops *m,
                 return err;
             for (size_t j = 0; j < v->n; j++) {
                 const struct hv_node *kk = hv_node_key(v, j);
-                if (hv_kind_lookup(kk->str) < 0)
-                    return hv_diag_at(d, kk, "unknown event kind '%s'", kk->str);
+                if (hv_kind_lookup(kk->str) < 0) {
+                    const char *kinds[HV_EV__COUNT + 1];
+                    return hv_diag_at(d, kk, "unknown event kind '%s'%s", kk->str,
+                                      hv_suggest_hint(kk->str, runner_kind_names(kinds), hint,
+                                                      sizeof hint));
+                }
                 if ((err = check_count(&v->items[j], d)))
                     return err;
             }
@@ -255,54 +342,111 @@ static int check_expect(const struct scenario *sc, const struct hv_model_ops *m,
     return 0;
 }
 
+struct hv_kv *runner_config(const struct scenario *sc)
+{
+    struct hv_kv *kv = calloc(sc->nconfig + 1, sizeof *kv);
+    for (size_t i = 0; kv && i < sc->nconfig; i++)
+        kv[i] = (struct hv_kv){ sc->config[i].key, sc->config[i].value, sc->config[i].node };
+    return kv;
+}
+
+/* The config keys are m's knobs, and m accepts their values (check_config). */
+static int check_config(const struct hv_check_ctx *c, const struct scenario *sc,
+                        struct hv_diag *d)
+{
+    const struct hv_model_ops *m = c->model;
+    const char *names[512];
+    char hint[200];
+    knob_names(m, names, sizeof names / sizeof names[0]);
+    for (size_t i = 0; i < c->nconfig; i++) {
+        size_t k = 0;
+        while (names[k] && strcmp(names[k], c->config[i].key) != 0)
+            k++;
+        if (names[k])
+            continue;
+        /* at the key as written, or the --set option */
+        const struct hv_node *at = sc->config[i].key_node ? sc->config[i].key_node
+                                                          : c->config[i].node;
+        return hv_diag_at(d, at, "unknown config key '%s' for model %s%s", c->config[i].key,
+                          m->name, hv_suggest_hint(c->config[i].key, names, hint, sizeof hint));
+    }
+    return m->check_config ? m->check_config(c, d) : 0;
+}
+
+/* A migrate step's dest_config: the destination's effective config is checked as a whole. */
+static int check_dest_config(const struct hv_check_ctx *c, const struct sc_step *st,
+                             struct hv_diag *d)
+{
+    const struct hv_node *dc = st->args ? hv_node_get(st->args, "dest_config") : NULL;
+    if (!dc)
+        return 0;
+    struct hv_kv *kv = calloc(c->nconfig + dc->n + 1, sizeof *kv);
+    if (!kv)
+        return HV_ENOMEM;
+    memcpy(kv, c->config, c->nconfig * sizeof *kv);
+    for (size_t j = 0; j < dc->n; j++)
+        kv[c->nconfig + j] = (struct hv_kv){ hv_node_key(dc, j)->str, dc->items[j].str,
+                                             &dc->items[j] };
+    struct hv_check_ctx dc_ctx = *c;
+    dc_ctx.config = kv;
+    dc_ctx.nconfig = c->nconfig + dc->n;
+    int err = c->model->check_config ? c->model->check_config(&dc_ctx, d) : 0;
+    free(kv);
+    return err;
+}
+
 int runner_check(const struct scenario *sc, struct hv_diag *d)
 {
     const struct hv_model_ops *m = hv_model_lookup(sc->model);
     const struct hv_node *mnode = hv_node_get(sc->root, "model");
+    const char *names[512];
+    char hint[200];
+    int err = 0;
     if (!m)
         return hv_diag_at(d, mnode ? mnode : sc->root, "unknown model '%s'", sc->model);
-    for (size_t i = 0; i < sc->nconfig; i++) {
-        bool known = false;
-        for (const struct hv_knob *k = m->knobs; k && k->key; k++)
-            known = known || strcmp(k->key, sc->config[i].key) == 0;
-        if (!known) {
-            if (sc->config[i].node)
-                return hv_diag_at(d, sc->config[i].node, "unknown config key '%s' for model %s",
-                                  sc->config[i].key, m->name);
-            snprintf(d->file, sizeof d->file, "--set");
-            d->line = d->col = 0;
-            snprintf(d->msg, sizeof d->msg, "unknown config key '%s' for model %s",
-                     sc->config[i].key, m->name);
-            return HV_ESCENARIO;
-        }
+    struct hv_kv *kv = runner_config(sc);
+    if (!kv)
+        return HV_ENOMEM;
+    struct hv_check_ctx c = { .model = m, .arch = sc->arch, .nr_vcpus = (unsigned)sc->vcpus,
+                              .config = kv, .nconfig = sc->nconfig };
+    if ((err = check_config(&c, sc, d)))
+        goto out;
+    if (m->check_memory && (err = m->check_memory(sc->memory, &c, d)))
+        goto out;
+    if (!m->check_memory && sc->memory) {
+        err = hv_diag_at(d, sc->memory, "model %s takes no memory section", m->name);
+        goto out;
     }
-    int err = 0;
-    if (m->check_memory && (err = m->check_memory(sc->memory, sc->arch, d)))
-        return err;
-    if (!m->check_memory && sc->memory)
-        return hv_diag_at(d, sc->memory, "model %s takes no memory section", m->name);
     if (sc->vmm) {
         if (!m->check_vmm)
-            return hv_diag_at(d, sc->vmm, "model %s takes no vmm section", m->name);
-        if ((err = m->check_vmm(sc->vmm, d)))
-            return err;
+            err = hv_diag_at(d, sc->vmm, "model %s takes no vmm section", m->name);
+        else
+            err = m->check_vmm(sc->vmm, &c, d);
+        if (err)
+            goto out;
     }
-    for (size_t i = 0; i < sc->nsteps; i++) {
+    join_names(runner_actions, m->step_actions, names, sizeof names / sizeof names[0]);
+    for (size_t i = 0; i < sc->nsteps && !err; i++) {
         const struct sc_step *st = &sc->steps[i];
         if (strcmp(st->action, "migrate") == 0) {
             err = mig_check_step(m, st->args, st->expect, st->action_node, d);
+            if (!err)
+                err = check_dest_config(&c, st, d);
         } else if (in_list(core_actions, st->action)) {
             err = check_core_step(st, d);
         } else {
             err = m->check_step ? m->check_step(st->action, st->args, st->expect, d) : HV_ENOENT;
             if (err == HV_ENOENT)
-                err = hv_diag_at(d, st->action_node, "unknown step action '%s' for model %s",
-                                 st->action, m->name);
+                err = hv_diag_at(d, st->action_node, "unknown step action '%s' for model %s%s",
+                                 st->action, m->name,
+                                 hv_suggest_hint(st->action, names, hint, sizeof hint));
         }
-        if (err)
-            return err;
     }
-    return check_expect(sc, m, d);
+    if (!err)
+        err = check_expect(sc, m, d);
+out:
+    free(kv);
+    return err;
 }
 
 /* ---- running ---- */
@@ -320,6 +464,7 @@ struct run_ctx {
     uint64_t counts[HV_EV__COUNT];
     uint64_t events;
     bool ok;
+    const struct runner_hooks *hooks;
     bool *done;   /* per step */
     uint64_t *value;   /* per step: its trigger's number (a seq range drawn from the seed) */
 };
@@ -331,6 +476,19 @@ static int counting_sink(void *ctx, const struct hv_event *ev)
         rc->counts[ev->kind]++;
     rc->events++;
     return rc->sink ? rc->sink(rc->sink_ctx, ev) : 0;
+}
+
+__attribute__((format(printf, 2, 3)))
+static void report_failed(struct run_ctx *rc, const char *fmt, ...)
+{
+    if (!rc->hooks || !rc->hooks->failed)
+        return;
+    char line[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    rc->hooks->failed(line, rc->hooks->ctx);
 }
 
 static int emit_step(struct run_ctx *rc, size_t i, const char *result, bool ok)
@@ -353,11 +511,21 @@ static int emit_step(struct run_ctx *rc, size_t i, const char *result, bool ok)
     case SC_AT_SEQ: snprintf(at, sizeof at, "{\"seq\":%" PRIu64 "}", v); break;
     case SC_AT_LEG: snprintf(at, sizeof at, "{\"leg\":%" PRIu64 "}", v); break;
     }
+    size_t elen = hv_node_json(st->expect, NULL, 0) + 1;
+    char *expected = malloc(elen);
+    if (!expected)
+        return HV_ENOMEM;
+    hv_node_json(st->expect, expected, elen);
     struct hv_ev_step ev = { .index = i, .action = st->action, .result = result, .ok = ok,
-                             .at = at };
-    if (!ok)
+                             .at = at, .expected = expected };
+    if (!ok) {
         rc->ok = false;
-    return hv_vm_emit(rc->vm, -1, HV_EV_step, &ev);
+        report_failed(rc, "step %zu (%s at %s): expected %s, got %s", i, st->action, at,
+                      st->expect ? expected : "it to succeed", result);
+    }
+    int err = hv_vm_emit(rc->vm, -1, HV_EV_step, &ev);
+    free(expected);
+    return err;
 }
 
 /*
@@ -519,9 +687,75 @@ static int expect_event(struct run_ctx *rc, const char *what, const char *expect
                         const char *actual, bool ok)
 {
     struct hv_ev_expect ev = { .what = what, .expected = expected, .actual = actual, .ok = ok };
-    if (!ok)
+    if (!ok) {
         rc->ok = false;
+        report_failed(rc, "expect %s: expected %s, got %s", what, expected, actual);
+    }
     return hv_vm_emit(rc->vm, -1, HV_EV_expect, &ev);
+}
+
+/* {"state":S} or {"state":S,"why":W} (why not NULL). Caller frees; NULL: no memory. */
+static char *state_json(const char *state, const char *why)
+{
+    /* a character takes at most 6 bytes in a JSON string (\u00XX) */
+    size_t size = 32 + 6 * (strlen(state) + (why ? strlen(why) : 0)), l = 0;
+    char *buf = malloc(size);
+    if (!buf)
+        return NULL;
+    l = (size_t)snprintf(buf, size, "{\"state\":");
+    hv_json_str(buf, size, &l, state);
+    if (why) {
+        l += (size_t)snprintf(buf + l, size - l, ",\"why\":");
+        hv_json_str(buf, size, &l, why);
+    }
+    snprintf(buf + l, size - l, "}");
+    return buf;
+}
+
+/* The `vcpus` entry for vCPU id, or NULL. */
+static const struct hv_node *vcpus_entry(const struct hv_node *vn, unsigned id)
+{
+    for (size_t j = 0; vn && j < vn->n; j++) {
+        uint64_t k;
+        if (hv_node_u64(hv_node_key(vn, j), "vcpus", &k, NULL) == 0 && k == id)
+            return &vn->items[j];
+    }
+    return NULL;
+}
+
+/*
+ * Each vCPU's end state: as its `vcpus` entry says, else (when the run is expected to end
+ * done) "done", as GUEST_DONE leaves it; a run expected to end otherwise checks only the
+ * vCPUs listed.
+ */
+static int check_end_vcpus(struct run_ctx *rc, const char *want_outcome)
+{
+    const struct hv_node *vn = rc->sc->expect ? hv_node_get(rc->sc->expect, "vcpus") : NULL;
+    bool all = strcmp(want_outcome, "done") == 0;
+    int err = 0;
+    for (unsigned i = 0; i < hv_vm_nr_vcpus(rc->vm) && !err; i++) {
+        const struct hv_node *en = vcpus_entry(vn, i);
+        if (!en && !all)
+            continue;
+        const struct hv_node *wn = en && en->type == HV_NODE_MAP ? hv_node_get(en, "why") : NULL;
+        const char *want = !en ? "done" : en->type == HV_NODE_MAP ? hv_node_get(en, "state")->str
+                                                                   : en->str;
+        const char *why;
+        const char *have = hv_vcpu_state(hv_vm_vcpu(rc->vm, i), &why, NULL);
+        char what[32];
+        snprintf(what, sizeof what, "vcpus.%u", i);
+        char *exp = state_json(want, wn ? wn->str : NULL), *act = state_json(have, why);
+        if (!exp || !act) {
+            free(exp);
+            free(act);
+            return HV_ENOMEM;
+        }
+        err = expect_event(rc, what, exp, act,
+                           strcmp(want, have) == 0 && (!wn || strcmp(wn->str, why) == 0));
+        free(exp);
+        free(act);
+    }
+    return err;
 }
 
 static int check_end(struct run_ctx *rc)
@@ -539,12 +773,13 @@ static int check_end(struct run_ctx *rc)
     hv_json_str(exp, sizeof exp, &l, want);
     l = 0;
     hv_json_str(act, sizeof act, &l, have);
-    if ((err = expect_event(rc, "outcome", exp, act, strcmp(want, have) == 0)))
+    if ((err = expect_event(rc, "outcome", exp, act, strcmp(want, have) == 0)) ||
+        (err = check_end_vcpus(rc, want)))
         return err;
     for (size_t i = 0; e && i < e->n && !err; i++) {
         const char *key = hv_node_key(e, i)->str;
         const struct hv_node *v = &e->items[i];
-        if (strcmp(key, "outcome") == 0)
+        if (strcmp(key, "outcome") == 0 || strcmp(key, "vcpus") == 0)
             continue;
         if (strcmp(key, "assert") == 0) {
             const char *file, *expr, *text;
@@ -636,8 +871,15 @@ static int check_end(struct run_ctx *rc)
             bool ok = false;
             char actual[4096] = "null";
             err = m->expect ? m->expect(vm, key, v, actual, sizeof actual, &ok) : HV_EINVAL;
-            if (!err)
-                err = expect_event(rc, key, "null", actual, ok);
+            size_t elen = hv_node_json(v, NULL, 0) + 1;
+            char *expected = err ? NULL : malloc(elen);
+            if (!err && !expected)
+                err = HV_ENOMEM;
+            if (!err) {
+                hv_node_json(v, expected, elen);
+                err = expect_event(rc, key, expected, actual, ok);
+            }
+            free(expected);
         }
     }
     return err;
@@ -679,8 +921,9 @@ int runner_execute(const struct scenario *sc, const void *elf, size_t elf_len,
                    struct runner_result *res)
 {
     memset(res, 0, sizeof *res);
-    struct run_ctx rc = { .sc = sc, .sink = sink, .sink_ctx = sink_ctx, .ok = true };
-    struct hv_kv *kv = calloc(sc->nconfig + 1, sizeof *kv);
+    struct run_ctx rc = { .sc = sc, .sink = sink, .sink_ctx = sink_ctx, .ok = true,
+                          .hooks = hooks };
+    struct hv_kv *kv = runner_config(sc);
     rc.done = calloc(sc->nsteps + 1, sizeof *rc.done);
     rc.value = calloc(sc->nsteps + 1, sizeof *rc.value);
     int err = 0;
@@ -688,8 +931,6 @@ int runner_execute(const struct scenario *sc, const void *elf, size_t elf_len,
         err = HV_ENOMEM;
         goto out;
     }
-    for (size_t i = 0; i < sc->nconfig; i++)
-        kv[i] = (struct hv_kv){ sc->config[i].key, sc->config[i].value };
     for (size_t i = 0; i < sc->nsteps; i++) {
         const struct sc_step *st = &sc->steps[i];
         rc.value[i] = st->at == SC_AT_SEQ && st->value_hi > st->value
@@ -749,16 +990,7 @@ out:
     if (rc.vm) {
         res->outcome = hv_vm_outcome(rc.vm);
         res->instructions = hv_vm_icount(rc.vm);
-        const char *file, *expr, *text;
-        uint64_t line;
-        hv_vm_assert_info(rc.vm, &file, &line, &expr, &text);
-        if (res->outcome == HV_OUT_ASSERT)
-            snprintf(res->summary, sizeof res->summary,
-                     "guest assertion failed at %s:%" PRIu64 ": %s%s%s", file, line, expr,
-                     *text ? ": " : "", text);
-        else
-            snprintf(res->summary, sizeof res->summary, "outcome %s",
-                     hv_outcome_name(res->outcome));
+        runner_summary(rc.vm, res->summary, sizeof res->summary);
     }
     res->expect_ok = rc.ok;
     res->events = rc.events;
@@ -772,6 +1004,46 @@ out:
     free(rc.done);
     free(rc.value);
     return err;
+}
+
+void runner_summary(struct hv_vm *vm, char *buf, size_t size)
+{
+    enum hv_outcome o = hv_vm_outcome(vm);
+    size_t l = 0;
+#define SUMMARY_PUT(...)                                                                     \
+    (l += (size_t)snprintf(buf + (l < size ? l : size), l < size ? size - l : 0, __VA_ARGS__))
+    if (o == HV_OUT_ASSERT) {
+        const char *file, *expr, *text;
+        uint64_t line;
+        hv_vm_assert_info(vm, &file, &line, &expr, &text);
+        SUMMARY_PUT("guest assertion failed at %s:%" PRIu64 ": %s%s%s", file, line, expr,
+                    *text ? ": " : "", text);
+    } else {
+        SUMMARY_PUT("outcome %s", hv_outcome_name(o));
+    }
+    /* then every vCPU that did not reach GUEST_DONE, the failed ones first */
+    unsigned listed = 0, more = 0;
+    for (int failed = 1; failed >= 0; failed--) {
+        for (unsigned i = 0; i < hv_vm_nr_vcpus(vm); i++) {
+            const char *why;
+            uint64_t pc;
+            const char *state = hv_vcpu_state(hv_vm_vcpu(vm, i), &why, &pc);
+            if (strcmp(state, "done") == 0 || (strcmp(state, "failed") == 0) != failed)
+                continue;
+            if (o == HV_OUT_ASSERT && strcmp(why, "assert") == 0)
+                continue; /* the assertion above says it */
+            if (listed == 4) {
+                more++;
+                continue;
+            }
+            SUMMARY_PUT("%s vCPU %u %s at pc 0x%" PRIx64, listed++ ? "," : ":", i, state, pc);
+            if (*why)
+                SUMMARY_PUT(" (%s)", why);
+        }
+    }
+    if (more)
+        SUMMARY_PUT(" and %u more not done", more);
+#undef SUMMARY_PUT
 }
 
 int runner_exit_code(const struct runner_result *res)

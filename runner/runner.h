@@ -33,6 +33,10 @@ struct runner_hooks {
      * is destroyed: replay reads the registers and code of a divergence here. */
     void (*inspect)(struct hv_vm *vm, void *ctx);
     void *ctx;
+    /* Called as each step or expectation fails, with one line that gives the expected value
+     * beside the actual one ("expect outcome: expected \"done\", got \"failed\""). May be
+     * NULL. */
+    void (*failed)(const char *line, void *ctx);
 };
 
 /*
@@ -44,8 +48,24 @@ int runner_execute(const struct scenario *sc, const void *elf, size_t elf_len,
                    hv_event_sink_fn sink, void *sink_ctx, const struct runner_hooks *hooks,
                    struct runner_result *res);
 
+/*
+ * One line for the user about how vm's run ended: the outcome (or the failed assertion), then
+ * every vCPU that did not reach GUEST_DONE with its state, pc and reason, failed ones first
+ * ("outcome failed: vCPU 0 failed at pc 0xc0000000 (KVM_EXIT_INTERNAL_ERROR)").
+ */
+void runner_summary(struct hv_vm *vm, char *buf, size_t size);
+
+/* Every event kind's name, in events.def order, NULL-terminated in names. Returns names. */
+const char *const *runner_kind_names(const char *names[HV_EV__COUNT + 1]);
+
 /* The exit code for a finished run. */
 int runner_exit_code(const struct runner_result *res);
+
+/*
+ * The effective config of sc (its `config` with --set applied) as the VM takes it, each entry
+ * located. Caller owns the array (free()); its strings and nodes are sc's. NULL: no memory.
+ */
+struct hv_kv *runner_config(const struct scenario *sc);
 
 /* Effective config of sc as a JSON object text (for run_info). Caller frees. */
 char *runner_config_json(const struct scenario *sc);

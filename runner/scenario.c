@@ -16,6 +16,8 @@
  *   2. Every node's `file` points to `path`; every `const char *` and node pointer in the
  *      struct points into `root`, which lives until scenario_destroy().
  *   3. config keys are unique (scenario_set() replaces rather than appends a key it finds).
+ *   4. Each config entry's node is its value node in root, or (set by --set) its own
+ *      set_node, which only that entry owns.
  */
 #include "runner/scenario.h"
 
@@ -410,14 +412,37 @@ static int sc_check_range(const struct hv_node *n, const char *what, uint64_t lo
 }
 
 static int sc_config_append(struct scenario *s, char *key, char *value,
-                            const struct hv_node *node)
+                            const struct hv_node *node, const struct hv_node *key_node)
 {
     struct sc_config *c = realloc(s->config, (s->nconfig + 1) * sizeof *c);
     if (!c)
         return HV_ENOMEM;
     s->config = c;
-    c[s->nconfig++] = (struct sc_config){ .key = key, .value = value, .node = node };
+    c[s->nconfig++] = (struct sc_config){ .key = key, .value = value, .node = node,
+                                          .key_node = key_node };
     return 0;
+}
+
+/* A --set entry's node: no line, its file the option as given. Caller owns it. */
+static struct hv_node *sc_set_node(const char *kv, char *value)
+{
+    struct hv_node *n = calloc(1, sizeof *n);
+    char *file = malloc(strlen(kv) + sizeof "--set ");
+    if (!n || !file) {
+        free(n);
+        free(file);
+        return NULL;
+    }
+    sprintf(file, "--set %s", kv);
+    *n = (struct hv_node){ .type = HV_NODE_SCALAR, .file = file, .str = value };
+    return n;
+}
+
+static void sc_set_node_free(struct hv_node *n)
+{
+    if (n)
+        free((char *)n->file);
+    free(n);
 }
 
 static struct sc_config *sc_config_lookup(const struct scenario *s, const char *key)
@@ -482,7 +507,7 @@ static int sc_check_config(struct scenario *s, const struct hv_node *map, const 
             rc = HV_ENOMEM;
             goto out;
         }
-        rc = sc_config_append(s, full, value, v);
+        rc = sc_config_append(s, full, value, v, k);
         if (rc)
             goto out;
         full = value = NULL;
@@ -822,6 +847,7 @@ void scenario_destroy(struct scenario *s)
     for (size_t i = 0; i < s->nconfig; i++) {
         free(s->config[i].key);
         free(s->config[i].value);
+        sc_set_node_free(s->config[i].set_node);
     }
     free(s->config);
     free(s->steps);
@@ -841,25 +867,32 @@ int scenario_set(struct scenario *s, const char *kv)
     int rc = 0;
     char *key = sc_strndup(kv, (size_t)(eq - kv));
     char *value = sc_strdup(eq + 1);
-    if (!key || !value) {
+    struct hv_node *node = value ? sc_set_node(kv, value) : NULL;
+    if (!key || !value || !node) {
         rc = HV_ENOMEM;
         goto out;
     }
     struct sc_config *c = sc_config_lookup(s, key);
     if (c) {
         free(c->value);
+        sc_set_node_free(c->set_node);
         c->value = value;
-        c->node = NULL;
+        c->node = c->set_node = node;
+        c->key_node = NULL;
         value = NULL;
+        node = NULL;
         goto out;
     }
-    rc = sc_config_append(s, key, value, NULL);
+    rc = sc_config_append(s, key, value, node, NULL);
     if (rc)
         goto out;
+    s->config[s->nconfig - 1].set_node = node;
     key = value = NULL;
+    node = NULL;
 out:
     free(key);
     free(value);
+    sc_set_node_free(node);
     return rc;
 }
 

@@ -43,7 +43,11 @@ struct sc_step {
 struct sc_config {
     char *key;                     /* dotted key, e.g. "kvm.max_slots" */
     char *value;                   /* scalar text */
-    const struct hv_node *node;    /* the value node (NULL for --set) */
+    const struct hv_node *node;    /* the value node; for --set, set_node */
+    const struct hv_node *key_node;  /* the (innermost) key as written; NULL for --set */
+    struct hv_node *set_node;      /* --set only, owned: a node without a line whose file is
+                                    * the option as given ("--set kvm.vendor=arm"), so errors
+                                    * about the value name it */
 };
 
 struct scenario {
@@ -87,7 +91,8 @@ void scenario_destroy(struct scenario *s);
 
 /*
  * Applies a --set KEY=VALUE override: replaces a config entry with the same key or appends
- * one. HV_EINVAL if kv has no '=' or an empty key.
+ * one; either way the entry is located at the option (sc_config.set_node). HV_EINVAL if kv
+ * has no '=' or an empty key.
  */
 int scenario_set(struct scenario *s, const char *kv);
 /* Value of a config key, or NULL. Borrowed. */

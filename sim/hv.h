@@ -27,26 +27,36 @@ struct hv_vm;
 struct hv_vcpu;
 struct hv_model_ops;
 
-/* How a run ended. */
+/*
+ * How a run ended (docs/scenario-format.md, "Outcomes"). Three outcomes mean that a vCPU
+ * failed, and leave that vCPU in state "failed" with the reason: assert, exception, failed.
+ */
 enum hv_outcome {
     HV_OUT_RUNNING = 0,
-    HV_OUT_DONE,       /* every vCPU called GUEST_DONE or was stopped by the model */
+    HV_OUT_DONE,       /* no vCPU can run any more and each is done or stopped (GUEST_DONE,
+                        * or powered off as the guest asked: PSCI CPU_OFF, VCPUOP_down), or
+                        * the guest ended the run itself (PSCI SYSTEM_OFF, SCHEDOP_shutdown) */
     HV_OUT_ASSERT,     /* a GUEST_ASSERT failed */
     HV_OUT_LIMIT,      /* the instruction budget ran out */
-    HV_OUT_EXCEPTION,  /* an exception with no handler */
-    HV_OUT_DEADLOCK,   /* no vCPU can run and not all are done */
+    HV_OUT_EXCEPTION,  /* an exception the guest cannot take (no handler, or an error Unicorn
+                        * reports) */
+    HV_OUT_DEADLOCK,   /* no vCPU can run and not all are done or stopped (all halted) */
     HV_OUT_ERROR,      /* a simulator error (hv_err) ended the run */
+    HV_OUT_FAILED,     /* the model failed a vCPU (hv_vcpu_fail): the hypervisor gave up on
+                        * it, e.g. KVM_EXIT_INTERNAL_ERROR or KVM_RUN returning an error */
 };
 const char *hv_outcome_name(enum hv_outcome o);
 int hv_outcome_from_name(const char *name, enum hv_outcome *out);
+
+struct hv_node;
 
 /* One effective config entry (scenario `config` and --set, already merged). */
 struct hv_kv {
     const char *key;
     const char *value;
+    const struct hv_node *node; /* where the value was written, for located errors (--set: a
+                                 * node whose file names the option); NULL if unknown */
 };
-
-struct hv_node;
 
 struct hv_vm_config {
     enum hv_arch arch;
@@ -129,6 +139,14 @@ void hv_vm_assert_info(const struct hv_vm *vm, const char **file, uint64_t *line
 
 /* vCPU accessors. */
 unsigned hv_vcpu_id(const struct hv_vcpu *v);
+/*
+ * The vCPU's run state: "runnable", "halted", "done" (it called GUEST_DONE), "stopped"
+ * (powered off, never started, or stopped by the model) or "failed" (an assertion, an
+ * exception it could not take, or hv_vcpu_fail), with the reason of its last change of state
+ * ("GUEST_DONE", "PSCI CPU_OFF", "KVM_EXIT_INTERNAL_ERROR", ...) in *why and the pc where it
+ * happened in *pc (either may be NULL). Borrowed; valid until the vCPU's next change.
+ */
+const char *hv_vcpu_state(const struct hv_vcpu *v, const char **why, uint64_t *pc);
 uint64_t hv_vcpu_icount(const struct hv_vcpu *v);
 struct hv_vm *hv_vcpu_vm(const struct hv_vcpu *v);
 /* Reads a register by name ("rax", "x0", "pc", ...); HV_EINVAL for an unknown name. */

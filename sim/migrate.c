@@ -73,6 +73,8 @@ static int move_vcpu(struct hv_vcpu *s, struct hv_vcpu *d)
     if (e != UC_ERR_OK)
         return vm_err_uc(e, "moving a vCPU's context");
     d->state = s->state;
+    memcpy(d->state_why, s->state_why, sizeof d->state_why);
+    d->state_pc = s->state_pc;
     d->entry = s->entry;
     d->arg0 = s->arg0;
     d->icount = s->icount;

@@ -19,8 +19,9 @@ enum hv_exit_action {
     HV_ACT_DEFAULT = 0, /* not handled: the simulator's default */
     HV_ACT_HANDLED,     /* handled; the pc moves past the instruction */
     HV_ACT_RETRY,       /* handled; the pc stays at the instruction, which runs again */
-    HV_ACT_STOP_VCPU,   /* the vCPU stops (e.g. PSCI CPU_OFF); pc moves past it */
-    HV_ACT_END_RUN,     /* the whole run ends (e.g. a shutdown hypercall) */
+    HV_ACT_STOP_VCPU,   /* the vCPU stops (e.g. PSCI CPU_OFF); pc moves past it. Not a
+                         * failure: see hv_vcpu_stop() and hv_vcpu_fail() */
+    HV_ACT_END_RUN,     /* the whole run ends, outcome done (e.g. a shutdown hypercall) */
     HV_ACT_HALT,        /* handled; the pc moves past it and the vCPU halts as after a
                          * wfi/hlt (e.g. PSCI CPU_SUSPEND): hvsim sends no wake-up */
     HV_ACT_YIELD,       /* hypercall exits only: as HV_ACT_RETRY, and the vCPU's slice ends
@@ -69,7 +70,8 @@ struct hv_exit_cpuid {
 struct hv_exit_fetch {
     uint64_t va;      /* the pc */
     uint64_t gpa;     /* the unbacked guest-physical address: the pc's, or the table's */
-    const char *why;  /* out: the reason the vcpu_state event records (default "model") */
+    const char *why;  /* out: with HV_ACT_STOP_VCPU, the reason the vcpu_state event records
+                       * (default "model"); a model that fails the vCPU calls hv_vcpu_fail() */
 };
 
 /* How the vCPU that ran the last slice left it, for the sched_switch op. */
@@ -93,6 +95,17 @@ struct hv_knob {
     const char *help;
 };
 
+/* What a model's scenario checks see besides the section they check. */
+struct hv_check_ctx {
+    const struct hv_model_ops *model;
+    enum hv_arch arch;
+    unsigned nr_vcpus;
+    const struct hv_kv *config;  /* the effective config: the scenario's `config` with --set
+                                  * applied, each entry located (hv_kv.node); a knob it does
+                                  * not name is at its default (hv_config_lookup) */
+    size_t nconfig;
+};
+
 /*
  * The operations of a model. Declared once per model with designated initialisers.
  * Marks: [R] required, [O] optional.
@@ -102,15 +115,26 @@ struct hv_model_ops {
     const char *summary;                                                   /* [R] */
     const struct hv_knob *knobs;           /* [O] terminated by {NULL} */
 
-    /* Scenario checks, before anything runs; errors are located via d. HV_ENOENT from
-     * check_step / check_expect means "not mine" (the runner then reports it unknown). */
-    int (*check_memory)(const struct hv_node *memory, enum hv_arch arch,
+    /*
+     * Scenario checks, before the guest is built or a trace written; errors are located via
+     * d (a value from the config at its hv_kv.node). Whatever vm_init would refuse for the
+     * same scenario must be refused here first. HV_ENOENT from check_step / check_expect
+     * means "not mine" (the runner then reports it unknown, with a "did you mean" from
+     * step_actions / expect_keys).
+     */
+    int (*check_config)(const struct hv_check_ctx *c, struct hv_diag *d);  /* [O] */
+    int (*check_memory)(const struct hv_node *memory, const struct hv_check_ctx *c,
                         struct hv_diag *d);                                /* [O] */
-    int (*check_vmm)(const struct hv_node *vmm, struct hv_diag *d);         /* [O] */
+    int (*check_vmm)(const struct hv_node *vmm, const struct hv_check_ctx *c,
+                     struct hv_diag *d);                                   /* [O] */
     int (*check_step)(const char *action, const struct hv_node *args,
                       const struct hv_node *expect, struct hv_diag *d);     /* [O] */
     int (*check_expect)(const char *key, const struct hv_node *val,
                         struct hv_diag *d);                                /* [O] */
+    /* The names check_step and check_expect accept, NULL-terminated: the vocabulary a
+     * misspelt action or key is compared with (tests check that each is accepted). */
+    const char *const *step_actions;                                       /* [O] */
+    const char *const *expect_keys;                                        /* [O] */
 
     /* VM lifetime. vm_init sets up guest memory from the scenario's `memory` section. */
     int (*vm_init)(struct hv_vm *vm, const struct hv_node *memory,
@@ -126,9 +150,10 @@ struct hv_model_ops {
     enum hv_exit_action (*cpuid)(struct hv_vcpu *v, struct hv_exit_cpuid *e);
     enum hv_exit_action (*msr)(struct hv_vcpu *v, struct hv_exit_msr *e);
     enum hv_exit_action (*halt)(struct hv_vcpu *v);
-    /* HV_ACT_STOP_VCPU stops the vCPU with its pc at the fetch; HV_ACT_END_RUN ends the run
-     * (outcome done). Anything else is the default: an `exception` event naming Unicorn's
-     * error, the vCPU fails and the run ends with outcome exception. */
+    /* HV_ACT_STOP_VCPU stops the vCPU with its pc at the fetch (failed instead if the handler
+     * called hv_vcpu_fail()); HV_ACT_END_RUN ends the run (outcome done). Anything else is
+     * the default: an `exception` event naming Unicorn's error, the vCPU fails and the run
+     * ends with outcome exception. */
     enum hv_exit_action (*fetch_unbacked)(struct hv_vcpu *v, struct hv_exit_fetch *e);
     /*
      * A context switch: the scheduler is about to give next a slice, and the slice before it
@@ -180,6 +205,16 @@ void hv_vm_set_model_data(struct hv_vm *vm, void *data);
 void *hv_vm_model_data(const struct hv_vm *vm);
 /* Effective value of a config key (scenario config, --set, else the knob default), or NULL. */
 const char *hv_vm_config_get(const struct hv_vm *vm, const char *key);
+/* The VM's config entries (hv_vm_config.config). Borrowed for the VM's lifetime. */
+const struct hv_kv *hv_vm_config_list(const struct hv_vm *vm, size_t *n);
+/*
+ * Effective value of key for model m in config[0..n): the last entry with that key, else the
+ * knob's default, else NULL; *where (if not NULL) is the entry's node, NULL for a default.
+ */
+const char *hv_config_lookup(const struct hv_model_ops *m, const struct hv_kv *config,
+                             size_t n, const char *key, const struct hv_node **where);
+/* The check context of a VM's own scenario (for vm_init, to read knobs as the checks did). */
+void hv_vm_check_ctx(const struct hv_vm *vm, struct hv_check_ctx *c);
 enum hv_arch hv_vm_arch(const struct hv_vm *vm);
 const struct hv_model_ops *hv_vm_model(const struct hv_vm *vm);
 /* The run's seed (hv_vm_config.seed), for a model's own deterministic stream. */
@@ -207,6 +242,19 @@ uint64_t hv_vcpu_pc(struct hv_vcpu *v);
  */
 int hv_vcpu_start(struct hv_vcpu *v, uint64_t entry, uint64_t arg0);
 void hv_vcpu_stop(struct hv_vcpu *v, const char *why);
+/*
+ * Stopping is not failing. hv_vcpu_stop() (and HV_ACT_STOP_VCPU) powers a vCPU off the way the
+ * guest or the VMM asked for (PSCI CPU_OFF, VCPUOP_down, a vCPU created powered off, the
+ * system event that ends the run); the run still ends `done`. A model that stops a vCPU
+ * itself, inside a handler that then returns HV_ACT_STOP_VCPU or HV_ACT_END_RUN, names why in
+ * the vcpu_state event. hv_vcpu_stop() leaves a done or failed vCPU as it is.
+ *
+ * hv_vcpu_fail() is the hypervisor giving up on the vCPU: KVM_RUN returns an error or an exit
+ * the VMM cannot handle (KVM_EXIT_INTERNAL_ERROR). The vCPU's state becomes "failed" with why,
+ * and the run ends with outcome `failed` (as a VMM stops the VM); a running engine stops at
+ * its next block boundary. From an exit handler, return HV_ACT_STOP_VCPU after it.
+ */
+void hv_vcpu_fail(struct hv_vcpu *v, const char *why);
 /* True if v is stopped (powered off: never started, hv_vcpu_stop, HV_ACT_STOP_VCPU). */
 bool hv_vcpu_stopped(const struct hv_vcpu *v);
 

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "sim/hv_err.h"
+#include "trace/event.h"
 
 /* Longest piece of a scalar quoted back in a message. */
 #define NODE_QUOTE_MAX 40
@@ -255,30 +256,81 @@ int hv_node_expect(const struct hv_node *n, enum hv_node_type t, const char *wha
                       hv_node_describe(n, buf, sizeof buf));
 }
 
-/* Edit distance between two short strings, capped: anything above 3 is reported as 3. */
+/* Names longer than this are never suggested (and never compared). */
+#define NODE_SUGGEST_LEN 63
+/* Longest "(allowed: ...)" list a hint spells out. */
+#define NODE_HINT_LIST_MAX 120
+
+/*
+ * Optimal string alignment distance between two short strings: insertions, deletions,
+ * substitutions and transpositions of two adjacent characters ("vcpsu" -> "vcpus") each count
+ * one.
+ */
 static size_t hv_node_distance(const char *a, const char *b)
 {
     size_t la = strlen(a), lb = strlen(b);
-    if (la > 31 || lb > 31)
-        return 3;
-    size_t row[32];
+    size_t d[NODE_SUGGEST_LEN + 2][NODE_SUGGEST_LEN + 2];
+    for (size_t i = 0; i <= la; i++)
+        d[i][0] = i;
     for (size_t j = 0; j <= lb; j++)
-        row[j] = j;
+        d[0][j] = j;
     for (size_t i = 1; i <= la; i++) {
-        size_t diag = row[0];
-        row[0] = i;
         for (size_t j = 1; j <= lb; j++) {
-            size_t up = row[j];
-            size_t best = diag + (a[i - 1] != b[j - 1]);
-            if (row[j] + 1 < best)
-                best = row[j] + 1;
-            if (row[j - 1] + 1 < best)
-                best = row[j - 1] + 1;
-            row[j] = best;
-            diag = up;
+            size_t best = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+            if (d[i - 1][j] + 1 < best)
+                best = d[i - 1][j] + 1;
+            if (d[i][j - 1] + 1 < best)
+                best = d[i][j - 1] + 1;
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
+                d[i - 2][j - 2] + 1 < best)
+                best = d[i - 2][j - 2] + 1;
+            d[i][j] = best;
         }
     }
-    return row[lb] > 3 ? 3 : row[lb];
+    return d[la][lb];
+}
+
+const char *hv_suggest(const char *word, const char *const *names)
+{
+    const char *close = NULL;
+    size_t best = 3;
+    if (!word || !names || strlen(word) > NODE_SUGGEST_LEN)
+        return NULL;
+    for (size_t k = 0; names[k]; k++) {
+        size_t len = strlen(names[k]);
+        if (len > NODE_SUGGEST_LEN)
+            continue;
+        size_t dist = hv_node_distance(word, names[k]);
+        if (dist > 0 && dist < best && dist * 3 <= len) {
+            best = dist;
+            close = names[k];
+        }
+    }
+    return close;
+}
+
+const char *hv_suggest_hint(const char *word, const char *const *names, char *buf,
+                            size_t size)
+{
+    if (!buf || size == 0)
+        return buf;
+    buf[0] = '\0';
+    const char *close = hv_suggest(word, names);
+    if (close) {
+        snprintf(buf, size, " (did you mean '%s'?)", close);
+        return buf;
+    }
+    char list[NODE_HINT_LIST_MAX + 1];
+    size_t len = 0;
+    for (size_t k = 0; names && names[k]; k++) {
+        int n = snprintf(list + len, sizeof list - len, "%s%s", k ? ", " : "", names[k]);
+        if (n < 0 || (size_t)n >= sizeof list - len)
+            return buf; /* too long to spell out */
+        len += (size_t)n;
+    }
+    if (len)
+        snprintf(buf, size, " (allowed: %s)", list);
+    return buf;
 }
 
 int hv_node_check_keys(const struct hv_node *map, const char *const *allowed,
@@ -289,36 +341,88 @@ int hv_node_check_keys(const struct hv_node *map, const char *const *allowed,
         return rc;
     for (size_t i = 0; i < map->n; i++) {
         const struct hv_node *key = &map->keys[i];
-        const char *close = NULL;
-        size_t best = 3;
-        size_t k;
-        for (k = 0; allowed[k]; k++) {
-            if (strcmp(key->str, allowed[k]) == 0)
-                break;
-            size_t dist = hv_node_distance(key->str, allowed[k]);
-            if (dist < best && dist * 3 <= strlen(allowed[k])) {
-                best = dist;
-                close = allowed[k];
-            }
-        }
+        size_t k = 0;
+        while (allowed[k] && strcmp(key->str, allowed[k]) != 0)
+            k++;
         if (allowed[k])
             continue;
-        char list[200];
-        size_t len = 0;
-        list[0] = '\0';
-        for (k = 0; allowed[k] && len < sizeof list; k++)
-            len += (size_t)snprintf(list + len, sizeof list - len, "%s%s", k ? ", " : "",
-                                    allowed[k]);
-        char shown[NODE_DESC_SIZE];
+        char shown[NODE_DESC_SIZE], hint[NODE_HINT_LIST_MAX + 32];
         hv_node_quote(key->str, shown, sizeof shown);
-        if (close)
-            return hv_diag_at(d, key, "unknown key %s in %s (did you mean '%s'?)", shown, what,
-                              close);
-        if (len < 120)
-            return hv_diag_at(d, key, "unknown key %s in %s (allowed: %s)", shown, what, list);
-        return hv_diag_at(d, key, "unknown key %s in %s", shown, what);
+        return hv_diag_at(d, key, "unknown key %s in %s%s", shown, what,
+                          hv_suggest_hint(key->str, allowed, hint, sizeof hint));
     }
     return 0;
+}
+
+/* Appends text to buf at *len as snprintf would (the length grows even when cut). */
+static void hv_node_put(char *buf, size_t size, size_t *len, const char *text)
+{
+    size_t n = strlen(text);
+    if (*len < size)
+        memcpy(buf + *len, text, *len + n < size ? n : size - *len - 1);
+    *len += n;
+    if (size)
+        buf[*len < size ? *len : size - 1] = '\0';
+}
+
+static void hv_node_json_at(const struct hv_node *n, char *buf, size_t size, size_t *len)
+{
+    char num[24];
+    switch (n->type) {
+    case HV_NODE_MAP:
+    case HV_NODE_SEQ:
+        hv_node_put(buf, size, len, n->type == HV_NODE_MAP ? "{" : "[");
+        for (size_t i = 0; i < n->n; i++) {
+            if (i)
+                hv_node_put(buf, size, len, ",");
+            if (n->type == HV_NODE_MAP) {
+                hv_json_str(buf, size, len, n->keys[i].str);
+                hv_node_put(buf, size, len, ":");
+            }
+            hv_node_json_at(&n->items[i], buf, size, len);
+        }
+        hv_node_put(buf, size, len, n->type == HV_NODE_MAP ? "}" : "]");
+        return;
+    case HV_NODE_SCALAR:
+        break;
+    }
+    uint64_t u;
+    int64_t i;
+    if (!n->quoted) {
+        if (hv_node_u64(n, "", &u, NULL) == 0) {
+            snprintf(num, sizeof num, "%llu", (unsigned long long)u);
+            hv_node_put(buf, size, len, num);
+            return;
+        }
+        if (hv_node_i64(n, "", &i, NULL) == 0) {
+            snprintf(num, sizeof num, "%lld", (long long)i);
+            hv_node_put(buf, size, len, num);
+            return;
+        }
+        if (strcmp(n->str, "true") == 0 || strcmp(n->str, "false") == 0) {
+            hv_node_put(buf, size, len, n->str);
+            return;
+        }
+        if (!n->str[0] || strcmp(n->str, "null") == 0 || strcmp(n->str, "~") == 0) {
+            hv_node_put(buf, size, len, "null");
+            return;
+        }
+    }
+    hv_json_str(buf, size, len, n->str);
+}
+
+size_t hv_node_json(const struct hv_node *n, char *buf, size_t size)
+{
+    size_t len = 0;
+    if (size)
+        buf[0] = '\0';
+    if (!n)
+        hv_node_put(buf, size, &len, "null");
+    else
+        hv_node_json_at(n, buf, size, &len);
+    if (size)
+        buf[len < size ? len : size - 1] = '\0';
+    return len;
 }
 
 /* Frees what n owns, not n itself (n usually lives in its parent's array). */

@@ -57,10 +57,35 @@ int hv_node_expect(const struct hv_node *n, enum hv_node_type t, const char *wha
                    struct hv_diag *d);
 /*
  * Checks that every key of a MAP node is in the NULL-terminated list `allowed`; the first
- * unknown key is an error at that key's position ("unknown key 'x' in <what>").
+ * unknown key is an error at that key's position ("unknown key 'x' in <what>", with the hint
+ * of hv_suggest_hint()).
  */
 int hv_node_check_keys(const struct hv_node *map, const char *const *allowed,
                        const char *what, struct hv_diag *d);
+
+/*
+ * "Did you mean": the name in `names` (NULL-terminated) that `word` most likely misspells.
+ * Distance is the optimal string alignment distance (an insertion, deletion, substitution or
+ * swap of two neighbours counts one); the closest name wins, the first in list order on a tie,
+ * if its distance is 1 or 2 and at most a third of its length ("vcpu" -> "vcpus", "outcom" ->
+ * "outcome"; never "ab" -> "xy"). NULL when no name is that close. Borrowed from names.
+ */
+const char *hv_suggest(const char *word, const char *const *names);
+/*
+ * The hint that ends an "unknown ... 'word'" message, written to buf and returned:
+ * " (did you mean 'name'?)" when hv_suggest() finds one, else " (allowed: a, b, c)" when the
+ * whole list fits in 120 characters, else "".
+ */
+const char *hv_suggest_hint(const char *word, const char *const *names, char *buf,
+                            size_t size);
+
+/*
+ * Writes n as JSON text to buf (as snprintf: returns the full length, cut to size): maps as
+ * objects, sequences as arrays, plain scalars that read as integers (hv_node_u64/i64 rules)
+ * as numbers, plain true/false as booleans, `null`/`~`/empty plain scalars as null, anything
+ * else as a string. For recording a scenario's expected values beside what happened.
+ */
+size_t hv_node_json(const struct hv_node *n, char *buf, size_t size);
 
 /* Frees a tree built by the parser (the root and everything below). NULL is a no-op. */
 void hv_node_free(struct hv_node *root);

@@ -101,6 +101,8 @@ struct hv_vcpu {
     unsigned id;
     uc_engine *uc;
     enum hv_vstate state;
+    char state_why[64];       /* the reason of the last change of state (cut to fit) */
+    uint64_t state_pc;        /* and the pc it happened at */
     uint64_t entry;
     uint64_t arg0;
 

@@ -12,7 +12,17 @@
  * the slice ends at the first block boundary at or past the earliest due count, and runs every
  * due callback before the next scheduling decision. Only instruction counts decide when.
  *
- * Run outcome (vm_end): RUNNING -> DONE | ASSERT | LIMIT | EXCEPTION | DEADLOCK | ERROR, once.
+ * Run outcome (vm_end): RUNNING -> DONE | ASSERT | LIMIT | EXCEPTION | DEADLOCK | ERROR |
+ * FAILED, once.
+ *
+ * vCPU state (vcpu_set_state, each change a vcpu_state event with its reason):
+ *
+ *   stopped --hv_vcpu_start--> runnable <--wake-- halted
+ *      ^                        |  |  |  `--hlt, wfi, HV_ACT_HALT--^
+ *      `--hv_vcpu_stop----------'  |  `--GUEST_DONE--> done
+ *                                  `--assert, exception, hv_vcpu_fail--> failed
+ *
+ * done and failed are final: hv_vcpu_stop() leaves them as they are.
  *
  * Invariants:
  *   1. vm->seq is the number of events emitted; events are emitted in simulation order.
@@ -116,12 +126,14 @@ void vcpu_set_state(struct hv_vcpu *v, enum hv_vstate s, const char *why)
     struct hv_ev_vcpu_state ev = { .from = state_names[v->state], .to = state_names[s],
                                    .why = why };
     v->state = s;
+    uint64_t pc = v->in_exit ? v->exit_pc : (v->resume_valid ? v->resume_pc : vcpu_read_pc(v));
+    snprintf(v->state_why, sizeof v->state_why, "%s", why ? why : "");
+    v->state_pc = pc;
     /* the runnable set grew: the running vCPU's slice ends at its next block, so the next
      * scheduling decision sees the newcomer */
     struct hv_vcpu *cur = v->vm->current;
     if (s == VS_RUNNABLE && cur && cur != v)
         cur->slice_end = 0;
-    uint64_t pc = v->in_exit ? v->exit_pc : (v->resume_valid ? v->resume_pc : vcpu_read_pc(v));
     vm_emit(v->vm, (int32_t)v->id, v->in_exit ? v->exit_icount : v->icount, pc,
             HV_EV_vcpu_state, &ev);
 }
@@ -437,15 +449,39 @@ void hv_vm_assert_info(const struct hv_vm *vm, const char **file, uint64_t *line
     *text = vm->assert_text ? vm->assert_text : "";
 }
 
-const char *hv_vm_config_get(const struct hv_vm *vm, const char *key)
+const char *hv_config_lookup(const struct hv_model_ops *m, const struct hv_kv *config,
+                             size_t n, const char *key, const struct hv_node **where)
 {
-    for (size_t i = vm->cfg.nconfig; i-- > 0;)
-        if (strcmp(vm->cfg.config[i].key, key) == 0)
-            return vm->cfg.config[i].value;
-    for (const struct hv_knob *k = vm->model->knobs; k && k->key; k++)
+    if (where)
+        *where = NULL;
+    for (size_t i = n; i-- > 0;) {
+        if (strcmp(config[i].key, key) == 0) {
+            if (where)
+                *where = config[i].node;
+            return config[i].value;
+        }
+    }
+    for (const struct hv_knob *k = m->knobs; k && k->key; k++)
         if (strcmp(k->key, key) == 0)
             return k->def;
     return NULL;
+}
+
+const char *hv_vm_config_get(const struct hv_vm *vm, const char *key)
+{
+    return hv_config_lookup(vm->model, vm->cfg.config, vm->cfg.nconfig, key, NULL);
+}
+
+const struct hv_kv *hv_vm_config_list(const struct hv_vm *vm, size_t *n)
+{
+    *n = vm->cfg.nconfig;
+    return vm->cfg.config;
+}
+
+void hv_vm_check_ctx(const struct hv_vm *vm, struct hv_check_ctx *c)
+{
+    *c = (struct hv_check_ctx){ .model = vm->model, .arch = vm->arch, .nr_vcpus = vm->nr,
+                                .config = vm->cfg.config, .nconfig = vm->cfg.nconfig };
 }
 
 uint64_t hv_vcpu_gpr(struct hv_vcpu *v, unsigned idx)
@@ -580,7 +616,26 @@ bool hv_vcpu_stopped(const struct hv_vcpu *v)
 
 void hv_vcpu_stop(struct hv_vcpu *v, const char *why)
 {
-    vcpu_set_state(v, VS_STOPPED, why);
+    if (v->state != VS_DONE && v->state != VS_FAILED)
+        vcpu_set_state(v, VS_STOPPED, why);
+}
+
+void hv_vcpu_fail(struct hv_vcpu *v, const char *why)
+{
+    vcpu_set_state(v, VS_FAILED, why);
+    vm_end(v->vm, HV_OUT_FAILED);
+    /* the run is over: the engine stops at its next block, if it is running */
+    v->stop_next_block = true;
+    v->stop_next = STOP_END;
+}
+
+const char *hv_vcpu_state(const struct hv_vcpu *v, const char **why, uint64_t *pc)
+{
+    if (why)
+        *why = v->state_why;
+    if (pc)
+        *pc = v->state_pc;
+    return state_names[v->state];
 }
 
 /* ---- the ucall channel ---- */
@@ -773,8 +828,10 @@ static int vm_start(struct hv_vm *vm)
         int err = vm_power_on(v);
         if (err)
             return err;
-        if (m->vcpu_starts && !m->vcpu_starts(v))
+        if (m->vcpu_starts && !m->vcpu_starts(v)) {
             v->state = VS_STOPPED;
+            snprintf(v->state_why, sizeof v->state_why, "not started");
+        }
     }
     vm->started = true;
     return 0;

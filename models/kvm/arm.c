@@ -504,6 +504,14 @@ enum hv_exit_action kvmm_arm_hypercall(struct hv_vcpu *v, struct hv_exit_hyperca
         .x3 = reg(v, c.a32, 3),
     };
     hv_vcpu_emit(v, HV_EV_kvm_smccc, &ev);
+    /* powered off, not failed: kvm_arm_vcpu_power_off() for CPU_OFF, and every vCPU's
+     * mp_state STOPPED in kvm_prepare_system_event() */
+    char why[64];
+    snprintf(why, sizeof why, "PSCI %s", c.rule);
+    if (c.act == HV_ACT_STOP_VCPU)
+        hv_vcpu_stop(v, "PSCI CPU_OFF");
+    for (unsigned i = 0; c.act == HV_ACT_END_RUN && i < hv_vm_nr_vcpus(hv_vcpu_vm(v)); i++)
+        hv_vcpu_stop(hv_vm_vcpu(hv_vcpu_vm(v), i), why);
     return c.act;
 }
 

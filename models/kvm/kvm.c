@@ -32,6 +32,7 @@
 #include "models/kvm/kvm_int.h"
 #include "sim/migrate.h"
 #include "models/models.h"
+#include "scenarios/lib/hv_abi.h"
 #include "sim/model.h"
 
 static const struct hv_knob kvm_knobs[] = {
@@ -199,34 +200,137 @@ static int parse_buffers(const struct hv_node *mem, struct kvmm_buffer *bufs, si
     return err;
 }
 
-static int kvm_check_memory(const struct hv_node *mem, enum hv_arch arch, struct hv_diag *d)
+/* The knobs, read and checked in one place, for kvm_check_config and kvm_vm_init. */
+struct kvm_knob_values {
+    uint64_t max_slots;          /* 0: the arch's */
+    uint64_t user_va_limit;      /* 0: the arch's TASK_SIZE_MAX (kvm.host_va_bits) */
+    bool amd, fix_insn, rfc, skip_dirty, xif_patch, stale_cache;
+};
+
+/* kvm.host_va_bits: 0 (the arch's default), else a VA size the host arch has (x86 47 or 56,
+ * arm64 48 or 52); *limit is its TASK_SIZE_MAX, 0 for the default. */
+static int kvm_knob_va_bits(const struct hv_check_ctx *c, uint64_t *limit, struct hv_diag *d)
+{
+    enum kvmm_arch ka = c->arch == HV_ARCH_X86_64 ? KVMM_ARCH_X86 : KVMM_ARCH_ARM64;
+    uint64_t bits;
+    const struct hv_node *where;
+    int err = hv_model_knob_u64(c, "kvm.host_va_bits", 0, 64, &bits, d);
+    if (err)
+        return err;
+    *limit = bits ? kvmm_task_size_max(ka, (unsigned)bits) : 0;
+    if (bits && !*limit) {
+        (void)hv_model_knob(c, "kvm.host_va_bits", &where);
+        return hv_diag_at(d, where, "'kvm.host_va_bits': expected 0, %s, got %" PRIu64,
+                          ka == KVMM_ARCH_X86 ? "47 or 56 (x86)" : "48 or 52 (arm64)", bits);
+    }
+    return 0;
+}
+
+static int kvm_knobs_read(const struct hv_check_ctx *c, struct kvm_knob_values *o,
+                          struct hv_diag *d)
+{
+    static const char *const vendors[] = { "intel", "amd", NULL };
+    static const char *const fwds[] = { "mainline", "rfc2019", NULL };
+    static const char *const xifs[] = { "patch", "mainline", NULL };
+    unsigned vendor = 0, fwd = 0, xif = 0;
+    int err;
+    if ((err = hv_model_knob_u64(c, "kvm.max_slots", 0, KVMM_MEM_SLOTS_NUM, &o->max_slots, d)) ||
+        (err = hv_model_knob_word(c, "kvm.vendor", vendors, &vendor, d)) ||
+        (err = hv_model_knob_bool(c, "kvm.fix_hypercall_insn", &o->fix_insn, d)) ||
+        (err = hv_model_knob_word(c, "kvm.arm_forward", fwds, &fwd, d)) ||
+        (err = hv_model_knob_bool(c, "kvm.bug.kvm_write_skips_dirty", &o->skip_dirty, d)) ||
+        (err = hv_model_knob_word(c, "kvm.xinterface", xifs, &xif, d)) ||
+        (err = hv_model_knob_bool(c, "kvm.bug.stale_slot_cache", &o->stale_cache, d)) ||
+        (err = kvm_knob_va_bits(c, &o->user_va_limit, d)))
+        return err;
+    o->amd = vendor == 1;
+    o->rfc = fwd == 1;
+    o->xif_patch = xif == 0;
+    return 0;
+}
+
+static int kvm_check_config(const struct hv_check_ctx *c, struct hv_diag *d)
+{
+    struct kvm_knob_values kn;
+    return kvm_knobs_read(c, &kn, d);
+}
+
+/* The memslot table's shape for the arch and the knobs. */
+static void kvm_slots_params(enum hv_arch arch, const struct kvm_knob_values *kn,
+                             struct kvmm_slots_params *p)
+{
+    kvmm_slots_params_default(p, arch == HV_ARCH_X86_64 ? KVMM_ARCH_X86 : KVMM_ARCH_ARM64);
+    if (kn->max_slots)
+        p->max_user_slots = (unsigned)kn->max_slots;
+    p->bug_stale_slot_cache = kn->stale_cache;
+    if (kn->user_va_limit)
+        p->user_va_limit = kn->user_va_limit;
+}
+
+/*
+ * The layout without a `memory` section (docs/models/kvm.md): one buffer `ram` and slot 0 over
+ * all of it at the arch's RAM base, as KVM selftests' __vm_create() (kvm_util.c) adds slot 0
+ * of its VMs. The selftests put it at GPA 0 on every arch; hvsim's Arm guests are linked at
+ * HV_RAM_BASE_AARCH64, so there it starts at 1 GiB.
+ */
+#define KVMM_DEFAULT_RAM (16ULL << 20)
+
+static uint64_t kvm_default_base(enum hv_arch arch)
+{
+    return arch == HV_ARCH_X86_64 ? HV_RAM_BASE_X86_64 : HV_RAM_BASE_AARCH64;
+}
+
+/*
+ * memory.slots as the VMM's KVM_SET_USER_MEMORY_REGION2 calls before the guest runs, in file
+ * order; a slot KVM refuses is an error located at it, naming the rule (A.3).
+ */
+static int kvm_set_slots(struct kvmm_slots *slots, const struct hv_node *sl,
+                         const struct kvmm_buffer *bufs, size_t nbuf, struct hv_diag *d)
+{
+    int err = sl ? hv_node_expect(sl, HV_NODE_SEQ, "memory.slots", d) : 0;
+    for (size_t i = 0; sl && i < sl->n && !err; i++) {
+        struct kvmm_region r;
+        struct kvmm_set_result res;
+        const struct hv_node *w = hv_node_get(&sl->items[i], "window");
+        if (w)
+            return hv_diag_at(d, w, "'window' is an argument of set_memory_region steps: "
+                                    "memory.slots are set before the guest runs");
+        if ((err = kvmm_parse_region(&sl->items[i], bufs, nbuf, &r, d)) ||
+            (err = kvmm_memslot_set(slots, &r, true, &res)))
+            break;
+        if (res.err)
+            return hv_diag_at(d, &sl->items[i], "memory.slots[%zu]: KVM refuses it: %s (%s, %s)",
+                              i, strerror(-res.err), kvmm_rule_text(res.rule),
+                              kvmm_rule_section(res.rule));
+    }
+    return err;
+}
+
+static int kvm_check_memory(const struct hv_node *mem, const struct hv_check_ctx *c,
+                            struct hv_diag *d)
 {
     struct kvmm_buffer bufs[KVMM_MAX_BUFFERS];
+    struct kvm_knob_values kn;
+    struct kvmm_slots_params p;
+    struct kvmm_slots *slots = NULL;
     size_t nbuf;
     int err = 0;
     if (!mem)
         return 0;
     if ((err = hv_node_expect(mem, HV_NODE_MAP, "memory", d)) ||
         (err = hv_node_check_keys(mem, mem_keys, "memory", d)) ||
-        (err = parse_buffers(mem, bufs, &nbuf, d)))
+        (err = parse_buffers(mem, bufs, &nbuf, d)) || (err = kvm_knobs_read(c, &kn, d)))
         return err;
-    const struct hv_node *sl = hv_node_get(mem, "slots");
-    if (!sl)
-        return 0;
-    if ((err = hv_node_expect(sl, HV_NODE_SEQ, "memory.slots", d)))
+    kvm_slots_params(c->arch, &kn, &p);
+    if ((err = kvmm_slots_create(&slots, &p)))
         return err;
-    for (size_t i = 0; i < sl->n && !err; i++) {
-        struct kvmm_region r;
-        const struct hv_node *w = hv_node_get(&sl->items[i], "window");
-        if (w)
-            return hv_diag_at(d, w, "'window' is an argument of set_memory_region steps: "
-                                    "memory.slots are set before the guest runs");
-        err = kvmm_parse_region(&sl->items[i], bufs, nbuf, &r, d);
-    }
+    err = kvm_set_slots(slots, hv_node_get(mem, "slots"), bufs, nbuf, d);
+    kvmm_slots_destroy(slots);
     return err;
 }
 
-static int kvm_check_vmm(const struct hv_node *vmm, struct hv_diag *d)
+static int kvm_check_vmm(const struct hv_node *vmm, const struct hv_check_ctx *c,
+                         struct hv_diag *d)
 {
     int err = hv_node_expect(vmm, HV_NODE_MAP, "vmm", d);
     if (!err)
@@ -270,9 +374,12 @@ static int kvm_check_vmm(const struct hv_node *vmm, struct hv_diag *d)
     if (po && !(err = hv_node_expect(po, HV_NODE_SEQ, "vmm.power_off", d))) {
         for (size_t i = 0; i < po->n && !err; i++) {
             uint64_t id;
-            if (!(err = hv_node_u64(&po->items[i], "power_off", &id, d)) && id >= 64)
-                err = hv_diag_at(d, &po->items[i], "'power_off': a vCPU id below 64");
+            if (!(err = hv_node_u64(&po->items[i], "power_off", &id, d)) && id >= c->nr_vcpus)
+                err = hv_diag_at(d, &po->items[i], "'power_off': vCPU %" PRIu64 " is out of "
+                                 "range (the scenario has %u)", id, c->nr_vcpus);
         }
+        if (!err && c->arch == HV_ARCH_X86_64)
+            err = hv_diag_at(d, po, "'power_off': KVM_ARM_VCPU_POWER_OFF is Arm only");
     }
     const struct hv_node *dr = err ? NULL : hv_node_get(vmm, "dirty_ring");
     if (dr && !(err = hv_node_expect(dr, HV_NODE_MAP, "vmm.dirty_ring", d)) &&
@@ -382,41 +489,35 @@ static int emit_lookup(void *ctx, struct hv_vcpu *v, const struct hv_ev_kvm_look
     return v ? hv_vcpu_emit(v, HV_EV_kvm_lookup, ev) : hv_vm_emit(ctx, -1, HV_EV_kvm_lookup, ev);
 }
 
+/* A scenario error vm_init meets (the checks refuse it first when the runner runs them). */
+static int kvm_refused(int err, const struct hv_diag *d)
+{
+    char msg[1200];
+    hv_diag_format(d, msg, sizeof msg);
+    return hv_error_set(err, "%s", msg);
+}
+
 static int kvm_vm_init(struct hv_vm *vm, const struct hv_node *mem, const struct hv_node *vmm)
 {
     struct kvmm_vm *k = calloc(1, sizeof *k);
     struct hv_diag d;
+    struct hv_check_ctx c;
+    struct kvm_knob_values kn;
     int err = 0;
     if (!k)
         return HV_ENOMEM;
     hv_vm_set_model_data(vm, k);
+    hv_vm_check_ctx(vm, &c);
+    if ((err = kvm_knobs_read(&c, &kn, &d)) || (vmm && (err = kvm_check_vmm(vmm, &c, &d))))
+        return kvm_refused(err, &d);
     enum hv_arch arch = hv_vm_arch(vm);
     struct kvmm_slots_params p;
-    kvmm_slots_params_default(&p, arch == HV_ARCH_X86_64 ? KVMM_ARCH_X86 : KVMM_ARCH_ARM64);
-    const char *ms = hv_vm_config_get(vm, "kvm.max_slots");
-    char *end;
-    unsigned long mx = ms ? strtoul(ms, &end, 0) : 0;
-    if (ms && (*end || mx > KVMM_MEM_SLOTS_NUM))
-        return hv_error_set(HV_ESCENARIO, "kvm.max_slots: '%s' is not 0..%u", ms,
-                            KVMM_MEM_SLOTS_NUM);
-    if (mx)
-        p.max_user_slots = (unsigned)mx;
-    const char *stale = hv_vm_config_get(vm, "kvm.bug.stale_slot_cache");
-    if (strcmp(stale, "0") != 0 && strcmp(stale, "1") != 0)
-        return hv_error_set(HV_ESCENARIO, "kvm.bug.stale_slot_cache: '%s' is not 0 or 1", stale);
-    p.bug_stale_slot_cache = strcmp(stale, "1") == 0;
-    const char *vb = hv_vm_config_get(vm, "kvm.host_va_bits");
-    unsigned long bits = strtoul(vb, &end, 0);
-    enum kvmm_arch ka = arch == HV_ARCH_X86_64 ? KVMM_ARCH_X86 : KVMM_ARCH_ARM64;
-    if (*end || (bits && !kvmm_task_size_max(ka, (unsigned)bits)))
-        return hv_error_set(HV_ESCENARIO, "kvm.host_va_bits: '%s' is not 0, %s", vb,
-                            ka == KVMM_ARCH_X86 ? "47 or 56 (x86)" : "48 or 52 (arm64)");
-    if (bits)
-        p.user_va_limit = kvmm_task_size_max(ka, (unsigned)bits);
-    const char *xif = hv_vm_config_get(vm, "kvm.xinterface");
-    if (strcmp(xif, "patch") != 0 && strcmp(xif, "mainline") != 0)
-        return hv_error_set(HV_ESCENARIO, "kvm.xinterface: '%s' is not patch or mainline", xif);
-    k->xif.mode = strcmp(xif, "patch") == 0 ? KVMM_XIF_PATCH : KVMM_XIF_MAINLINE;
+    kvm_slots_params(arch, &kn, &p);
+    k->xif.mode = kn.xif_patch ? KVMM_XIF_PATCH : KVMM_XIF_MAINLINE;
+    k->amd = kn.amd;
+    k->fix_insn = kn.fix_insn;
+    k->bug_skip_dirty = kn.skip_dirty;
+    k->rfc_mode = kn.rfc;
     for (size_t i = 0; i < HV_MAX_VCPUS; i++)
         kvmm_vcpu_slot_cache_init(&k->vcpu_slots[i]);
     k->on_lookup = emit_lookup;
@@ -424,8 +525,12 @@ static int kvm_vm_init(struct hv_vm *vm, const struct hv_node *mem, const struct
     k->vm = vm;
     if ((err = kvmm_slots_create(&k->slots, &p)))
         return err;
-    if ((err = parse_buffers(mem, k->buf, &k->nbuf, &d)))
-        return hv_error_set(err, "%s", d.msg);
+    if (!mem) {
+        k->buf[0] = (struct kvmm_buffer){ "ram", KVMM_DEFAULT_RAM, KVMM_HVA_BASE, NULL };
+        k->nbuf = 1;
+    } else if ((err = parse_buffers(mem, k->buf, &k->nbuf, &d))) {
+        return kvm_refused(err, &d);
+    }
     const struct hv_node *dr = vmm ? hv_node_get(vmm, "dirty_ring") : NULL;
     if (dr && (err = setup_dirty_ring(vm, k, dr)))
         return err;
@@ -435,32 +540,20 @@ static int kvm_vm_init(struct hv_vm *vm, const struct hv_node *mem, const struct
             return HV_ENOMEM;
         memset(k->buf[i].host, 0, k->buf[i].size);
     }
-    const struct hv_node *sl = mem ? hv_node_get(mem, "slots") : NULL;
-    for (size_t i = 0; sl && i < sl->n; i++) {
-        struct kvmm_region r;
+    if (!mem) {
+        struct kvmm_region r = { .slot = 0, .guest_phys_addr = kvm_default_base(arch),
+                                 .memory_size = KVMM_DEFAULT_RAM,
+                                 .userspace_addr = KVMM_HVA_BASE };
         struct kvmm_set_result res;
-        if ((err = kvmm_parse_region(&sl->items[i], k->buf, k->nbuf, &r, &d)))
-            return hv_error_set(err, "%s", d.msg);
         if ((err = kvmm_memslot_set(k->slots, &r, true, &res)))
             return err;
         if (res.err)
-            return hv_error_set(HV_ESCENARIO, "memory.slots[%zu]: KVM refuses it: %s (%s, %s)",
-                                i, strerror(-res.err), kvmm_rule_text(res.rule),
-                                kvmm_rule_section(res.rule));
+            return hv_error_set(HV_EINVAL, "the default memory layout is refused: %s",
+                                kvmm_rule_text(res.rule));
+    } else if ((err = kvm_set_slots(k->slots, hv_node_get(mem, "slots"), k->buf, k->nbuf,
+                                    &d))) {
+        return err == HV_ESCENARIO ? kvm_refused(err, &d) : err;
     }
-    const char *vendor = hv_vm_config_get(vm, "kvm.vendor");
-    const char *fix = hv_vm_config_get(vm, "kvm.fix_hypercall_insn");
-    if (strcmp(vendor, "intel") != 0 && strcmp(vendor, "amd") != 0)
-        return hv_error_set(HV_ESCENARIO, "kvm.vendor: '%s' is not intel or amd", vendor);
-    if (strcmp(fix, "0") != 0 && strcmp(fix, "1") != 0)
-        return hv_error_set(HV_ESCENARIO, "kvm.fix_hypercall_insn: '%s' is not 0 or 1", fix);
-    k->amd = strcmp(vendor, "amd") == 0;
-    k->fix_insn = strcmp(fix, "1") == 0;
-    const char *bug = hv_vm_config_get(vm, "kvm.bug.kvm_write_skips_dirty");
-    if (strcmp(bug, "0") != 0 && strcmp(bug, "1") != 0)
-        return hv_error_set(HV_ESCENARIO, "kvm.bug.kvm_write_skips_dirty: '%s' is not 0 or 1",
-                            bug);
-    k->bug_skip_dirty = strcmp(bug, "1") == 0;
     const struct hv_node *h = vmm ? hv_node_get(vmm, "hypercall") : NULL;
     for (size_t i = 0; h && i < h->n && i < 64; i++) {
         hv_node_u64(hv_node_get(&h->items[i], "nr"), "nr", &k->hc_answers[i].nr, &d);
@@ -482,13 +575,6 @@ static int kvm_vm_init(struct hv_vm *vm, const struct hv_node *mem, const struct
         if (id < 64)
             k->power_off |= 1ULL << id;
     }
-    if (k->power_off && arch == HV_ARCH_X86_64)
-        return hv_error_set(HV_ESCENARIO, "vmm.power_off: KVM_ARM_VCPU_POWER_OFF is Arm only");
-    const char *fwd = hv_vm_config_get(vm, "kvm.arm_forward");
-    if (strcmp(fwd, "mainline") != 0 && strcmp(fwd, "rfc2019") != 0)
-        return hv_error_set(HV_ESCENARIO, "kvm.arm_forward: '%s' is not mainline or rfc2019",
-                            fwd);
-    k->rfc_mode = strcmp(fwd, "rfc2019") == 0;
     const struct hv_node *m = vmm ? hv_node_get(vmm, "mmio") : NULL;
     for (size_t i = 0; m && i < m->n && i < KVMM_MAX_MMIO_ANSWERS; i++) {
         hv_node_u64(hv_node_get(&m->items[i], "gpa"), "gpa", &k->answers[i].gpa, &d);
@@ -547,17 +633,19 @@ static enum hv_exit_action kvm_mmio(struct hv_vcpu *v, struct hv_exit_mmio *e)
  * An instruction fetch from a GPA no usable slot backs (A.6). x86: the instruction emulator
  * cannot fetch the instruction, KVM_RUN returns KVM_EXIT_INTERNAL_ERROR with suberror
  * KVM_INTERNAL_ERROR_EMULATION. arm64: an instruction abort on an unbacked IPA makes KVM_RUN
- * fail with -ENOEXEC. Either way the VMM gets the vCPU back and does not run it again here.
+ * fail with -ENOEXEC. Either way the vCPU failed: the VMM cannot run it again, and the run
+ * ends with outcome failed.
  */
 static enum hv_exit_action kvm_fetch_unbacked(struct hv_vcpu *v, struct hv_exit_fetch *e)
 {
+    (void)e;
     if (hv_vm_arch(hv_vcpu_vm(v)) == HV_ARCH_X86_64) {
         struct hv_ev_kvm_exit ev = { .reason = "KVM_EXIT_INTERNAL_ERROR",
                                      .suberror = KVMM_INTERNAL_ERROR_EMULATION };
         hv_vcpu_emit(v, HV_EV_kvm_exit, &ev);
-        e->why = "KVM_EXIT_INTERNAL_ERROR";
+        hv_vcpu_fail(v, "KVM_EXIT_INTERNAL_ERROR");
     } else {
-        e->why = "KVM_RUN: -ENOEXEC";
+        hv_vcpu_fail(v, "KVM_RUN: -ENOEXEC");
     }
     return HV_ACT_STOP_VCPU;
 }
@@ -649,6 +737,14 @@ static const struct kvmm_steps *const step_sets[] = {
     NULL,
 };
 
+/* Every action of step_sets, for "did you mean" (tests/runner/test_runner.c checks each is
+ * accepted). */
+static const char *const kvm_step_actions[] = {
+    "set_memory_region", "set_memory_region2", "get_dirty_log", "clear_dirty_log", "enable_cap",
+    "smccc_filter", "vm_info", "kvm_write_guest", "xif_copy_to", "xif_copy_from", "xif_vmap",
+    "xif_vmap_write", "xif_vmap_read", "xif_vmap_put", NULL,
+};
+
 static int kvm_check_step(const char *action, const struct hv_node *args,
                           const struct hv_node *expect, struct hv_diag *d)
 {
@@ -690,9 +786,11 @@ const struct hv_model_ops hv_model_kvm = {
     .name = "kvm",
     .summary = "KVM: memslots, dirty logging, MMIO and hypercall exits, PSCI and the SMCCC filter (Linux v6.12)",
     .knobs = kvm_knobs,
+    .check_config = kvm_check_config,
     .check_memory = kvm_check_memory,
     .check_vmm = kvm_check_vmm,
     .check_step = kvm_check_step,
+    .step_actions = kvm_step_actions,
     .vm_init = kvm_vm_init,
     .vm_fini = kvm_vm_fini,
     .mmio = kvm_mmio,

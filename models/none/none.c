@@ -20,9 +20,10 @@ static uint64_t default_base(enum hv_arch a)
     return a == HV_ARCH_X86_64 ? HV_RAM_BASE_X86_64 : HV_RAM_BASE_AARCH64;
 }
 
-static int none_check_memory(const struct hv_node *mem, enum hv_arch arch, struct hv_diag *d)
+static int none_check_memory(const struct hv_node *mem, const struct hv_check_ctx *c,
+                             struct hv_diag *d)
 {
-    uint64_t base = default_base(arch), size = NONE_DEFAULT_RAM;
+    uint64_t base = default_base(c->arch), size = NONE_DEFAULT_RAM;
     return hv_model_parse_ram(mem, &base, &size, d);
 }
 

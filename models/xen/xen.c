@@ -178,33 +178,81 @@ static int parse_memory(const struct hv_node *mem, uint64_t *base, uint64_t *siz
     return hv_model_parse_ram(mem, base, size, d);
 }
 
-static int xen_check_memory(const struct hv_node *mem, enum hv_arch arch, struct hv_diag *d)
+static int xen_check_memory(const struct hv_node *mem, const struct hv_check_ctx *c,
+                            struct hv_diag *d)
 {
     uint64_t base, size;
     int err = parse_memory(mem, &base, &size, d);
-    if (!err && arch != HV_ARCH_X86_64)
+    if (!err && c->arch != HV_ARCH_X86_64)
         err = hv_diag_at(d, mem, "model xen supports arch x86_64 only");
     return err;
 }
 
-static int knob_bool(struct hv_vm *vm, const char *key, bool *out)
+/* The knobs, read and checked in one place, for xen_check_config and xen_vm_init. */
+static int xen_knobs_read(const struct hv_check_ctx *c, uint64_t seed, struct xenm_vm *x,
+                          struct hv_diag *d)
 {
-    const char *s = hv_vm_config_get(vm, key);
-    if (strcmp(s, "0") != 0 && strcmp(s, "1") != 0)
-        return hv_error_set(HV_ESCENARIO, "%s: '%s' is not 0 or 1", key, s);
-    *out = strcmp(s, "1") == 0;
+    static const char *const vendors[] = { "intel", "amd", NULL };
+    static const char *const crosses[] = { "current", "subject", NULL };
+    static const char *const hcpages[] = { "keep", "rewrite", NULL };
+    unsigned vendor = 0, cross = 0, hcpage = 0;
+    uint64_t lim, domid, cap, period;
+    const struct hv_node *at;
+    int err;
+    if ((err = hv_model_knob_word(c, "xen.vendor", vendors, &vendor, d)) ||
+        (err = hv_model_knob_bool(c, "xen.debug_clobber", &x->debug_clobber, d)) ||
+        (err = hv_model_knob_bool(c, "xen.verbose_debug", &x->verbose_debug, d)) ||
+        (err = hv_model_knob_bool(c, "xen.is_console", &x->is_console, d)) ||
+        (err = hv_model_knob_u64(c, "xen.cpuid_limit", 0, UINT32_MAX, &lim, d)) ||
+        /* DOMID_FIRST_RESERVED - 1 */
+        (err = hv_model_knob_u64(c, "xen.domid", 0, 0x7fef, &domid, d)) ||
+        (err = hv_model_knob_u64(c, "xen.stlb.capacity", 0, XENM_STLB_MAX, &cap, d)) ||
+        (err = hv_model_knob_bool(c, "xen.stlb.encrypted", &x->stlb_encrypted, d)) ||
+        (err = hv_model_knob_word(c, "xen.cross_vcpu", crosses, &cross, d)) ||
+        (err = hv_model_knob_u64(c, "xen.time_calibration", 1, UINT64_MAX, &period, d)) ||
+        (err = hv_model_knob_bool(c, "xen.bug.continuation_progress", &x->bug_progress, d)) ||
+        (err = hv_model_knob_word(c, "xen.hcpage_on_restore", hcpages, &hcpage, d)))
+        return err;
+    if (x->stlb_encrypted && !cap) {
+        hv_model_knob(c, "xen.stlb.encrypted", &at);
+        return hv_diag_at(d, at, "'xen.stlb.encrypted': needs xen.stlb.capacity > 0 (the "
+                                 "software TLB is its only translation)");
+    }
+    const char *ver = hv_model_knob(c, "xen.version", &at);
+    unsigned maj, min;
+    char tail;
+    if (sscanf(ver, "%u.%u%c", &maj, &min, &tail) != 2 || maj > 0xffff || min > 0xffff)
+        return hv_diag_at(d, at, "'xen.version': expected MAJOR.MINOR, got '%s'", ver);
+    const char *ev = hv_model_knob(c, "xen.extraversion", &at);
+    if (strlen(ev) >= sizeof x->extraversion)
+        return hv_diag_at(d, at, "'xen.extraversion': longer than %zu characters",
+                          sizeof x->extraversion - 1);
+    const char *pre = hv_model_knob(c, "xen.preempt", &at);
+    if (xenm_preempt_parse(pre, seed, &x->preempt))
+        return hv_diag_at(d, at, "'xen.preempt': expected never, every:N (N >= 1) or seed, got "
+                                 "'%s'", pre);
+    x->amd = vendor == 1;
+    /* hv_limit: 0 = XEN_CPUID_MAX_NUM_LEAVES, else clamped to 2..5 (C.2) */
+    x->cpuid_limit = lim == 0 ? 5 : lim < 2 ? 2 : lim > 5 ? 5 : (unsigned)lim;
+    x->domid = (uint32_t)domid;
+    x->stlb_capacity = (unsigned)cap;
+    x->cross_subject = cross == 1;
+    x->time_period = period;
+    x->hcpage_rewrite = hcpage == 1;
+    x->major = maj;
+    x->minor = min;
+    memcpy(x->extraversion, ev, strlen(ev) + 1);
     return 0;
 }
 
-static int knob_uint(struct hv_vm *vm, const char *key, unsigned long max, unsigned long *out)
+static int xen_check_config(const struct hv_check_ctx *c, struct hv_diag *d)
 {
-    const char *s = hv_vm_config_get(vm, key);
-    char *end;
-    unsigned long v = strtoul(s, &end, 0);
-    if (!*s || *end || *s == '-' || v > max)
-        return hv_error_set(HV_ESCENARIO, "%s: '%s' is not a number 0..%lu", key, s, max);
-    *out = v;
-    return 0;
+    struct xenm_vm *x = calloc(1, sizeof *x);
+    if (!x)
+        return HV_ENOMEM;
+    int err = xen_knobs_read(c, 0, x, d);
+    free(x);
+    return err;
 }
 
 static int xen_vm_init(struct hv_vm *vm, const struct hv_node *mem, const struct hv_node *vmm)
@@ -217,74 +265,27 @@ static int xen_vm_init(struct hv_vm *vm, const struct hv_node *mem, const struct
         return HV_ENOMEM;
     hv_vm_set_model_data(vm, x);
     x->shutdown_code = -1;
-    const char *vendor = hv_vm_config_get(vm, "xen.vendor");
-    if (strcmp(vendor, "intel") != 0 && strcmp(vendor, "amd") != 0)
-        return hv_error_set(HV_ESCENARIO, "xen.vendor: '%s' is not intel or amd", vendor);
-    x->amd = strcmp(vendor, "amd") == 0;
+    struct hv_check_ctx c;
+    struct hv_diag d;
+    char msg[1200];
     int err;
-    unsigned long lim, domid, cap;
-    if ((err = knob_bool(vm, "xen.debug_clobber", &x->debug_clobber)) ||
-        (err = knob_bool(vm, "xen.verbose_debug", &x->verbose_debug)) ||
-        (err = knob_bool(vm, "xen.is_console", &x->is_console)) ||
-        (err = knob_uint(vm, "xen.cpuid_limit", UINT32_MAX, &lim)) ||
-        (err = knob_uint(vm, "xen.domid", 0x7fef, &domid)) ||  /* DOMID_FIRST_RESERVED - 1 */
-        (err = knob_uint(vm, "xen.stlb.capacity", XENM_STLB_MAX, &cap)) ||
-        (err = knob_bool(vm, "xen.stlb.encrypted", &x->stlb_encrypted)))
-        return err;
-    if (x->stlb_encrypted && !cap)
-        return hv_error_set(HV_ESCENARIO, "xen.stlb.encrypted: needs xen.stlb.capacity > 0 "
-                                          "(the software TLB is its only translation)");
-    x->stlb_capacity = (unsigned)cap;
-    for (unsigned i = 0; cap && i < HV_MAX_VCPUS; i++) {
+    uint64_t base, size;
+    hv_vm_check_ctx(vm, &c);
+    if ((err = xen_knobs_read(&c, hv_vm_seed(vm), x, &d)) ||
+        (err = parse_memory(mem, &base, &size, &d))) {
+        hv_diag_format(&d, msg, sizeof msg);
+        return hv_error_set(err, "%s", msg);
+    }
+    for (unsigned i = 0; x->stlb_capacity && i < HV_MAX_VCPUS; i++) {
         xenm_stlb_init(&x->stlb[i], x->stlb_capacity);
         x->stlb_of[i] = (uint8_t)i;
     }
-    /* hv_limit: 0 = XEN_CPUID_MAX_NUM_LEAVES, else clamped to 2..5 (C.2) */
-    x->cpuid_limit = lim == 0 ? 5 : lim < 2 ? 2 : lim > 5 ? 5 : (unsigned)lim;
-    x->domid = (uint32_t)domid;
-    const char *ver = hv_vm_config_get(vm, "xen.version");
-    unsigned maj, min;
-    char tail;
-    if (sscanf(ver, "%u.%u%c", &maj, &min, &tail) != 2 || maj > 0xffff || min > 0xffff)
-        return hv_error_set(HV_ESCENARIO, "xen.version: '%s' is not MAJOR.MINOR", ver);
-    x->major = maj;
-    x->minor = min;
-    const char *ev = hv_vm_config_get(vm, "xen.extraversion");
-    if (strlen(ev) >= sizeof x->extraversion)
-        return hv_error_set(HV_ESCENARIO, "xen.extraversion: longer than 15 characters");
-    memcpy(x->extraversion, ev, strlen(ev) + 1);
-    uint64_t base, size;
-    struct hv_diag d;
-    if ((err = parse_memory(mem, &base, &size, &d)))
-        return hv_error_set(err, "%s", d.msg);
     for (unsigned i = 1; i < hv_vm_nr_vcpus(vm) && i < HV_MAX_VCPUS; i++)
         x->vcpu[i].down = true;
     /* runstates: created offline at time 0; the boot vCPU is runnable once the domain is
      * unpaused, the others when VCPUOP_up wakes them (C.5) */
     for (unsigned i = 0; i < HV_MAX_VCPUS; i++)
         x->vcpu[i].a.rs.state = i == 0 ? XENM_RS_runnable : XENM_RS_offline;
-    const char *cross = hv_vm_config_get(vm, "xen.cross_vcpu");
-    if (strcmp(cross, "current") != 0 && strcmp(cross, "subject") != 0)
-        return hv_error_set(HV_ESCENARIO, "xen.cross_vcpu: '%s' is not current or subject",
-                            cross);
-    x->cross_subject = strcmp(cross, "subject") == 0;
-    unsigned long period;
-    if ((err = knob_uint(vm, "xen.time_calibration", ULONG_MAX, &period)))
-        return err;
-    if (!period)
-        return hv_error_set(HV_ESCENARIO, "xen.time_calibration: must be at least 1");
-    x->time_period = period;
-    if ((err = knob_bool(vm, "xen.bug.continuation_progress", &x->bug_progress)))
-        return err;
-    const char *pre = hv_vm_config_get(vm, "xen.preempt");
-    if (xenm_preempt_parse(pre, hv_vm_seed(vm), &x->preempt))
-        return hv_error_set(HV_ESCENARIO, "xen.preempt: '%s' is not never, every:N (N >= 1) "
-                                          "or seed", pre);
-    const char *hp = hv_vm_config_get(vm, "xen.hcpage_on_restore");
-    if (strcmp(hp, "keep") != 0 && strcmp(hp, "rewrite") != 0)
-        return hv_error_set(HV_ESCENARIO, "xen.hcpage_on_restore: '%s' is not keep or rewrite",
-                            hp);
-    x->hcpage_rewrite = strcmp(hp, "rewrite") == 0;
     /* tsc_set_info(d, TSC_MODE_DEFAULT, 0, 0, 0) at creation: incarnation 0 + 1 */
     x->incarnation = 1;
     if (!(x->mem = malloc(sizeof *x->mem)))
@@ -636,6 +637,12 @@ static enum hv_exit_action xen_hypercall(struct hv_vcpu *v, struct hv_exit_hyper
             xv->gpr[i] = hv_vcpu_gpr(v, i);
     }
     emit(&c, true, clobbered);
+    /* powered off as the guest asked, not failed: VCPUOP_down on itself, and every vCPU
+     * paused by domain_shutdown() */
+    if (c.act == HV_ACT_STOP_VCPU)
+        hv_vcpu_stop(v, "VCPUOP_down");
+    for (unsigned i = 0; c.act == HV_ACT_END_RUN && i < hv_vm_nr_vcpus(hv_vcpu_vm(v)); i++)
+        hv_vcpu_stop(hv_vm_vcpu(hv_vcpu_vm(v), i), c.rule);
     return c.act;
 }
 
@@ -645,6 +652,7 @@ const struct hv_model_ops hv_model_xen = {
                "guest-virtual buffers, console_io, xen_version, sched_op, vcpu_op, memory_op "
                "reservations with continuations, the C.6 software TLB",
     .knobs = xen_knobs,
+    .check_config = xen_check_config,
     .check_memory = xen_check_memory,
     .vm_init = xen_vm_init,
     .vm_fini = xen_vm_fini,

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# exit-codes.sh - the exit codes of the hvsim program (0 success, 1 expectations failed or the
-# guest asserted, 2 bad input, 3 replay diverged) and the message that goes with each.
+# exit-codes.sh - the exit codes of the hvsim program (0 success, 1 an expectation failed: the
+# guest asserted, a vCPU failed, ...; 2 bad input, located at file:line:column with a "did you
+# mean"; 3 replay diverged) and the message that goes with each.
 #
 # usage: tests/cli/exit-codes.sh HVSIM WORKDIR [CASE...]
 #   Runs the named cases (all of them without CASE), each in WORKDIR/CASE. Prints one line per
@@ -18,8 +19,10 @@ shift 2
 here=$(cd "$(dirname "$0")" && pwd)
 src=$(cd "$here/../.." && pwd)
 
-all_cases="assert-unexpected bad-key missing-scenario show-text show-vm replay-text
-           replay-tampered version no-args help-run"
+all_cases="assert-unexpected vcpu-failed bad-key bad-config-value bad-knob set-unknown
+           set-value bad-memory bad-vmm bad-step bad-expect bad-event-kind bad-outcome
+           missing-scenario show-text show-vm show-kinds replay-text replay-tampered version
+           no-args help-run"
 
 # Per case: its folder, the last command's exit code and output files.
 dir=
@@ -56,12 +59,85 @@ case_assert_unexpected() {
   expect_in "$out" "guest assertion failed at assert_fail.c:10"
 }
 
-case_bad_key() {
-  local scen=$here/bad-key.yaml line
-  line=$(grep -n '^  asert:' "$scen" | cut -d: -f1)
+case_vcpu_failed() {
+  run "$hvsim" run "$here/vcpu-failed.yaml" -o t.db
+  expect_code 1
+  expect_in "$out" 'FAILED expect outcome: expected "done", got "failed"'
+  expect_in "$out" 'FAILED expect vcpus.0: expected {"state":"done"}, got {"state":"failed","why":"KVM_EXIT_INTERNAL_ERROR"}'
+  expect_in "$out" "vcpu-failed: outcome failed: vCPU 0 failed at pc 0xc0000000 (KVM_EXIT_INTERNAL_ERROR); expectations FAILED"
+}
+
+# located SCENARIO PATTERN COLUMN MESSAGE: `hvsim run` refuses tests/cli/SCENARIO with exit 2
+# and "PATH:LINE:COLUMN: MESSAGE", LINE being the first line that holds PATTERN, before it
+# builds the guest or writes a trace.
+located() {
+  local scen=$here/$1 line
+  line=$(grep -n -F -- "$2" "$scen" | head -1 | cut -d: -f1)
   run "$hvsim" run "$scen" -o t.db --quiet
   expect_code 2
-  expect_in "$err" "$scen:$line:3: unknown key 'asert'"
+  expect_in "$err" "hvsim: $scen:$line:$3: $4"
+  if [ -e "$dir/t.db" ]; then
+    problem="${problem}a trace was written; "
+  fi
+}
+
+case_bad_key() {
+  located bad-key.yaml '  asert:' 3 "unknown key 'asert' in expect (did you mean 'assert'?)"
+}
+
+case_bad_config_value() {
+  located bad-config.yaml 'vendor: intl' 13 \
+    "'kvm.vendor': expected intel or amd, got 'intl' (did you mean 'intel'?)"
+}
+
+case_bad_knob() {
+  located bad-knob.yaml 'kvm.max_slot:' 3 \
+    "unknown config key 'kvm.max_slot' for model kvm (did you mean 'kvm.max_slots'?)"
+}
+
+case_set_unknown() {
+  run "$hvsim" run "$src/scenarios/kvm/mmio-exit-x86_64.yaml" -o t.db --set kvm.vendr=amd
+  expect_code 2
+  expect_in "$err" \
+    "hvsim: --set kvm.vendr=amd: unknown config key 'kvm.vendr' for model kvm (did you mean 'kvm.vendor'?)"
+}
+
+case_set_value() {
+  run "$hvsim" run "$src/scenarios/kvm/mmio-exit-x86_64.yaml" -o t.db --set kvm.max_slots=99999
+  expect_code 2
+  expect_in "$err" \
+    "hvsim: --set kvm.max_slots=99999: 'kvm.max_slots': expected an integer from 0 to 32767, got '99999'"
+  if [ -e "$dir/t.db" ]; then
+    problem="${problem}a trace was written; "
+  fi
+}
+
+case_bad_memory() {
+  located bad-memory.yaml 'slot: 1,' 7 \
+    "memory.slots[1]: KVM refuses it: Invalid argument (memory_size not a multiple of the page size, A.3.2)"
+}
+
+case_bad_vmm() {
+  located bad-vmm.yaml 'power_off:' 14 "'power_off': KVM_ARM_VCPU_POWER_OFF is Arm only"
+}
+
+case_bad_step() {
+  located bad-step.yaml 'do: set_memory_regoin' 9 \
+    "unknown step action 'set_memory_regoin' for model kvm (did you mean 'set_memory_region'?)"
+}
+
+case_bad_expect() {
+  located bad-expect.yaml 'registres:' 3 \
+    "unknown key 'registres' in expect (did you mean 'registers'?)"
+}
+
+case_bad_event_kind() {
+  located bad-event-kind.yaml 'kvm_exti:' 5 "unknown event kind 'kvm_exti' (did you mean 'kvm_exit'?)"
+}
+
+case_bad_outcome() {
+  located bad-outcome.yaml 'outcome: faild' 12 \
+    "'outcome': unknown outcome 'faild' (did you mean 'failed'?)"
 }
 
 case_missing_scenario() {
@@ -84,7 +160,7 @@ case_show_vm() {
     problem="skip: sqlite3 is not installed"
     return 77
   fi
-  run "$hvsim" run "$src/scenarios/none/assert-fail.yaml" -o t.db --quiet
+  run "$hvsim" run "$src/scenarios/none/assert-fail-x86_64.yaml" -o t.db --quiet
   expect_code 0
   [ -z "$problem" ] || return 0
   local seq n
@@ -120,6 +196,27 @@ case_show_vm() {
   fi
 }
 
+# --kind takes several kinds (comma-separated and repeated) and refuses an unknown one with
+# the list of kinds.
+case_show_kinds() {
+  run "$hvsim" run "$src/scenarios/none/assert-fail-x86_64.yaml" -o t.db --quiet
+  expect_code 0
+  [ -z "$problem" ] || return 0
+  run "$hvsim" show t.db --kind ucall_sync,ucall_assert --kind run_end --json
+  expect_code 0
+  expect_in "$out" '"kind":"ucall_sync"'
+  expect_in "$out" '"kind":"ucall_assert"'
+  expect_in "$out" '"kind":"run_end"'
+  if [ "$(wc -l <"$out")" -ne 3 ]; then
+    problem="${problem}printed $(wc -l <"$out") events, expected 3; "
+  fi
+  run "$hvsim" show t.db --kind ucall_sync,ucall_snyc
+  expect_code 2
+  expect_in "$err" "hvsim show: --kind ucall_sync,ucall_snyc: no event kind 'ucall_snyc' (did you mean 'ucall_sync'?); the kinds are:"
+  expect_in "$err" "run_start, sched, vcpu_state,"
+  expect_in "$err" "expect, run_end"
+}
+
 case_replay_text() {
   printf 'plain text, not a trace\n' >"$dir/notes.txt"
   run "$hvsim" replay notes.txt
@@ -132,7 +229,7 @@ case_replay_tampered() {
     problem="skip: sqlite3 is not installed"
     return 77
   fi
-  run "$hvsim" run "$src/scenarios/none/assert-fail.yaml" -o t.db --quiet
+  run "$hvsim" run "$src/scenarios/none/assert-fail-x86_64.yaml" -o t.db --quiet
   expect_code 0
   [ -z "$problem" ] || return 0
   run "$hvsim" replay t.db

@@ -309,6 +309,8 @@ static void test_config(void)
         CU_ASSERT_PTR_NOT_NULL_FATAL(s->config[i].node);
         CU_ASSERT_EQUAL(s->config[i].node->line, want[i].line);
         CU_ASSERT_EQUAL(s->config[i].node->col, want[i].col);
+        CU_ASSERT_PTR_NOT_NULL(s->config[i].key_node);
+        CU_ASSERT_PTR_NULL(s->config[i].set_node);
         CU_ASSERT_STRING_EQUAL(scenario_config(s, want[i].key), want[i].value);
     }
     CU_ASSERT_PTR_NULL(scenario_config(s, "kvm"));
@@ -318,12 +320,17 @@ static void test_config(void)
     CU_ASSERT_EQUAL(scenario_set(s, "kvm.max_slots=32"), 0);
     CU_ASSERT_STRING_EQUAL(scenario_config(s, "kvm.max_slots"), "32");
     CU_ASSERT_STRING_EQUAL(s->config[1].key, "kvm.max_slots");
-    CU_ASSERT_PTR_NULL(s->config[1].node);
+    CU_ASSERT_PTR_NULL(s->config[1].key_node);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s->config[1].node);
+    CU_ASSERT_PTR_EQUAL(s->config[1].node, s->config[1].set_node);
+    CU_ASSERT_STRING_EQUAL(s->config[1].node->file, "--set kvm.max_slots=32");
+    CU_ASSERT_EQUAL(s->config[1].node->line, 0);
     CU_ASSERT_EQUAL(scenario_set(s, "xen.evtchn=a=b"), 0);
     CU_ASSERT_EQUAL(s->nconfig, 6);
     CU_ASSERT_STRING_EQUAL(s->config[5].key, "xen.evtchn");
     CU_ASSERT_STRING_EQUAL(s->config[5].value, "a=b");
-    CU_ASSERT_PTR_NULL(s->config[5].node);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s->config[5].node);
+    CU_ASSERT_STRING_EQUAL(s->config[5].node->file, "--set xen.evtchn=a=b");
     CU_ASSERT_EQUAL(scenario_set(s, "z="), 0);
     CU_ASSERT_STRING_EQUAL(scenario_config(s, "z"), "");
     CU_ASSERT_EQUAL(scenario_set(s, "noequals"), HV_EINVAL);

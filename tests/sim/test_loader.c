@@ -238,11 +238,11 @@ static const struct {
       { { PH1(p_paddr), 8, UINT64_MAX - 0xfff }, { PH1(p_memsz), 8, 0x1000 } }, -1,
       "wraps" },
     { "segment above guest RAM", HV_ARCH_X86_64, { { PH0(p_paddr), 8, 0x2000000 } }, -1,
-      "not inside guest RAM" },
+      "is not RAM. Guest RAM is " },
     { "segment across the end of guest RAM", HV_ARCH_X86_64,
-      { { PH1(p_paddr), 8, RAM_END - 0x1000 } }, -1, "not inside guest RAM" },
+      { { PH1(p_paddr), 8, RAM_END - 0x1000 } }, -1, "is not RAM. Guest RAM is " },
     { "segment below aarch64 guest RAM", HV_ARCH_AARCH64, { { PH0(p_paddr), 8, 0x1000 } }, -1,
-      "not inside guest RAM" },
+      "is not RAM. Guest RAM is " },
     { "no PT_LOAD (all PT_NOTE)", HV_ARCH_X86_64,
       { { PH0(p_type), 4, PT_NOTE }, { PH1(p_type), 4, PT_NOTE } }, -1, "no loadable" },
     { "no program headers", HV_ARCH_X86_64, { { EH(e_phnum), 2, 0 } }, -1, "no loadable" },
@@ -269,9 +269,9 @@ static const struct {
       "ELF segment" },
     { "ELF32 segment reaching past 4 GiB", HV_ARCH_ARM,
       { { PH32_1(p_paddr), 4, 0xfffff000u }, { PH32_1(p_memsz), 4, 0x2000 } }, -1,
-      "not inside guest RAM" },
+      "is not RAM. Guest RAM is " },
     { "segment below arm guest RAM", HV_ARCH_ARM, { { PH32_0(p_paddr), 4, 0x1000 } }, -1,
-      "not inside guest RAM" },
+      "is not RAM. Guest RAM is " },
     { "ELF32 with no PT_LOAD", HV_ARCH_ARM,
       { { PH32_0(p_type), 4, PT_NOTE }, { PH32_1(p_type), 4, PT_NOTE } }, -1, "no loadable" },
 };
@@ -383,6 +383,61 @@ static void test_edges_accepted(void)
     }
 }
 
+/*
+ * A segment over several RAM regions that touch (KVM: adjacent memslots) loads, byte for byte
+ * across the seam; with a hole between them it is an error naming the segment, the first
+ * address that is not RAM, the RAM layout and what to change.
+ */
+static void test_span(void)
+{
+    static const struct {
+        const char *name;
+        uint64_t second;     /* GPA of a second 1 MiB region after the first 16 MiB */
+        const char *detail;  /* NULL: loads */
+    } rows[] = {
+        { "touching regions", RAM_END, NULL },
+        { "a one-page hole", RAM_END + 0x1000,
+          "ELF segment 1 (vaddr 0xffffffff80300000, paddr 0xfff000, 0x3000 bytes in memory) "
+          "needs guest RAM over [0xfff000, 0x1002000), but 0x1000000 is not RAM. Guest RAM is "
+          "[0x0, 0x1000000), [0x1001000, 0x1101000) (KVM: the usable memslots of address space "
+          "0; slots that touch are one range). Give the scenario's `memory` RAM over the "
+          "segment, or link the guest inside RAM" },
+    };
+    for (size_t i = 0; i < TL_N(rows); i++) {
+        struct tl_img img;
+        tl_build(&img, HV_ARCH_X86_64);
+        /* the data segment's 0x3000 bytes start one page before the end of the first region */
+        for (unsigned b = 0; b < 8; b++)
+            img.b[PH1(p_paddr) + b] = (uint8_t)((RAM_END - 0x1000) >> (8 * b));
+        struct hv_vm *vm = tl_vm(HV_ARCH_X86_64);
+        if (!vm)
+            continue;
+        CU_ASSERT_EQUAL(hv_vm_add_ram(vm, rows[i].second, 0x100000), 0);
+        uint8_t *hi = hv_vm_gpa_ptr(vm, rows[i].second, 0x100000);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(hi);
+        memset(hi, 0xaa, 0x100000);
+        int err = tl_load_raw(vm, img.b, img.len);
+        if (!rows[i].detail) {
+            TL_CHECK(err == 0, "%s: %s (%s)", rows[i].name, hv_err_name(err),
+                     hv_error_detail());
+            uint8_t got[TL_DATA_MEM];
+            TL_CHECK(hv_vm_read_gpa(vm, RAM_END - 0x1000, got, sizeof got) == 0, "%s: read",
+                     rows[i].name);
+            size_t bad = 0;
+            for (size_t k = 0; k < sizeof got; k++)
+                bad += got[k] != (k < TL_DATA_LEN ? tl_data_byte(k) : 0);
+            TL_CHECK(bad == 0, "%s: %zu bytes of the segment wrong across the seam",
+                     rows[i].name, bad);
+            TL_CHECK(hi[0x2000] == 0xaa, "%s: a byte past p_memsz changed", rows[i].name);
+        } else {
+            TL_CHECK(err == HV_EGUEST && strcmp(hv_error_detail(), rows[i].detail) == 0,
+                     "%s: %s: '%s'", rows[i].name, hv_err_name(err), hv_error_detail());
+            TL_CHECK(hi[0] == 0xaa, "%s: guest RAM changed by a refused image", rows[i].name);
+        }
+        hv_vm_destroy(vm);
+    }
+}
+
 void test_loader_register(void)
 {
     CU_pSuite s = CU_add_suite("loader", NULL, NULL);
@@ -391,4 +446,5 @@ void test_loader_register(void)
     CU_add_test(s, "good image (aarch64)", test_good_aarch64);
     CU_add_test(s, "good image (arm, ELF32)", test_good_arm);
     CU_add_test(s, "edge cases that load", test_edges_accepted);
+    CU_add_test(s, "segments across touching regions", test_span);
 }

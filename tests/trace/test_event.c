@@ -22,7 +22,8 @@ static void test_encode_table(void)
         { HV_EV_ucall_assert, &as,
           "{\"file\":\"a\\\"b.c\",\"line\":12,\"expr\":null,\"text\":\"x\\ny\"}" },
         { HV_EV_invalid_insn, &ii, "{\"bytes\":\"0f01c1\"}" },
-        { HV_EV_step, &st, "{\"index\":2,\"action\":\"mem_write\",\"result\":{\"n\":1},\"ok\":false,\"at\":null}" },
+        { HV_EV_step, &st, "{\"index\":2,\"action\":\"mem_write\",\"result\":{\"n\":1},\"ok\":false,\"at\":null,"
+                           "\"expected\":null}" },
         { HV_EV_ucall_done, NULL, "{}" },
     };
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
