@@ -49,7 +49,7 @@ _Noreturn void x86_setup(uint64_t id, uint64_t nr);
 
 void x86_setup(uint64_t id, uint64_t nr)
 {
-    (void)id;   /* guest_vcpu_id() finds it from the stack */
+    x86_tss_load((unsigned)id);
     __atomic_store_n(&guest_nr_vcpus_, (unsigned)nr, __ATOMIC_RELAXED);
 
     uint64_t pml4 = x86_build_tables();
