@@ -44,6 +44,32 @@
 #define A32_MODE_ABT   0x17u
 #define A32_MODE_UND   0x1bu
 
+/* x86cpu.c: the x86 state Unicorn keeps in its context only (segment caches, hidden flags) */
+enum { X86_SEG_ES, X86_SEG_CS, X86_SEG_SS, X86_SEG_DS, X86_SEG_FS, X86_SEG_GS, X86_NSEG };
+/* Descriptor attribute bits as QEMU keeps them in a segment cache's flags (the descriptor's
+ * high word). */
+#define X86_DESC_TYPE_SHIFT 8
+#define X86_DESC_S         (1u << 12)
+#define X86_DESC_DPL_SHIFT 13
+#define X86_DESC_P         (1u << 15)
+#define X86_DESC_L         (1u << 21)
+#define X86_DESC_B         (1u << 22)
+#define X86_DESC_G         (1u << 23)
+#define X86_DESC_CS        (1u << 11)  /* code segment */
+#define X86_DESC_C         (1u << 10)  /* code: conforming */
+#define X86_DESC_W         (1u << 9)   /* data: writable */
+struct x86_seg {
+    uint32_t sel;
+    uint64_t base;
+    uint32_t limit;
+    uint32_t flags;
+};
+struct x86_cpu {
+    struct x86_seg seg[X86_NSEG];
+    uint32_t hflags;   /* QEMU's hidden flags */
+    uint64_t rflags;   /* the registers the mode also depends on */
+    uint64_t cr0;
+};
 struct hv_region {
     uint64_t gpa, size;
     uint8_t *host;
@@ -158,6 +184,9 @@ struct hv_vcpu {
     struct hv_blktab blocks;
     struct hv_blk *last_blk;  /* the last block seen; NULL whenever the table changes */
     uc_context *fault_ctx;    /* x86: scratch context for x86cpu.c */
+    struct x86_cpu xc;        /* x86: the state hook_invalid() read (x86cpu_sync), valid while */
+    bool xc_fresh;            /* xc_fresh: until the next uc_emu_start or delivery of the same
+                               * slice, so the restart after a vmcall needs no second read */
     uc_context *reset_ctx;    /* Arm: the engine before its first run, for hv_vcpu_start */
     uc_hook write_hook;       /* UC_HOOK_MEM_WRITE while write tracking is on */
     bool write_hooked;
@@ -296,32 +325,7 @@ int pcfind_ea(struct hv_vcpu *v, uint64_t pc, uint64_t *ea, bool *write);
 int excp_deliver(struct hv_vcpu *v);
 const char *excp_name(enum hv_arch arch, unsigned vec);
 
-/* x86cpu.c: the x86 state Unicorn keeps in its context only (segment caches, hidden flags) */
-enum { X86_SEG_ES, X86_SEG_CS, X86_SEG_SS, X86_SEG_DS, X86_SEG_FS, X86_SEG_GS, X86_NSEG };
-/* Descriptor attribute bits as QEMU keeps them in a segment cache's flags (the descriptor's
- * high word). */
-#define X86_DESC_TYPE_SHIFT 8
-#define X86_DESC_S         (1u << 12)
-#define X86_DESC_DPL_SHIFT 13
-#define X86_DESC_P         (1u << 15)
-#define X86_DESC_L         (1u << 21)
-#define X86_DESC_B         (1u << 22)
-#define X86_DESC_G         (1u << 23)
-#define X86_DESC_CS        (1u << 11)  /* code segment */
-#define X86_DESC_C         (1u << 10)  /* code: conforming */
-#define X86_DESC_W         (1u << 9)   /* data: writable */
-struct x86_seg {
-    uint32_t sel;
-    uint64_t base;
-    uint32_t limit;
-    uint32_t flags;
-};
-struct x86_cpu {
-    struct x86_seg seg[X86_NSEG];
-    uint32_t hflags;   /* QEMU's hidden flags */
-    uint64_t rflags;   /* the registers the mode also depends on */
-    uint64_t cr0;
-};
+/* x86cpu.c */
 /* Calibrates once per process and gives v its scratch context; HV_EUNICORN if this Unicorn
  * keeps the state elsewhere. Called at every x86 engine open. */
 int x86cpu_init(struct hv_vcpu *v);

@@ -21,6 +21,10 @@
  *   2. After any stop that hvsim requested, v->resume_pc holds where to continue (Unicorn does
  *      not restore the pc itself once code hooks exist).
  *   3. Hooks are only added between uc_emu_start calls, followed by a cache flush.
+ *   4. x86: v->xc_fresh is set only by hook_invalid(), after which the engine stops, and is
+ *      cleared at the next uc_emu_start, exception delivery or slice: while it is set, v->xc
+ *      is the engine's segment state and Unicorn's remembered fault is clear (x86cpu_sync()),
+ *      so the restart after a vmcall reads no context again.
  */
 #include <inttypes.h>
 #include <stdlib.h>
@@ -737,14 +741,17 @@ static bool hook_invalid(uc_engine *uc, void *ud)
         stop_noted(v, STOP_EXCEPTION, pc);
         return true;
     }
-    /* the instruction is at CS.base + RIP, in the mode it executed in */
+    /* the instruction is at CS.base + RIP, in the mode it executed in; the engine stops
+     * after this hook, so the state read here is the restart's too (xc_fresh) */
     struct x86_cpu c;
     uint64_t rip = 0;
-    if (x86cpu_get(v, &c)) {
+    if (x86cpu_sync(v, &v->xc)) {
         stop_noted(v, STOP_END, vcpu_read_pc(v));
         vm_end(v->vm, HV_OUT_ERROR);
         return true;
     }
+    c = v->xc;
+    v->xc_fresh = true;
     uc_reg_read(uc, UC_X86_REG_RIP, &rip);
     rip += c.seg[X86_SEG_CS].base;
     uint8_t b[3] = { 0 };
@@ -1427,12 +1434,14 @@ static void end_unicorn_error(struct hv_vcpu *v, uc_err e, uint64_t pc)
 int vcpu_run_slice(struct hv_vcpu *v, uint64_t budget)
 {
     struct hv_vm *vm = v->vm;
+    v->xc_fresh = false;
     v->slice_end = v->icount + budget;
     if (v->pause_icount && v->pause_icount < v->slice_end)
         v->slice_end = v->pause_icount;
     for (;;) {
         int err = 0;
         if (v->pend) {
+            v->xc_fresh = false;
             err = excp_deliver(v);
             if (err || vm->outcome != HV_OUT_RUNNING || v->state != VS_RUNNABLE)
                 return err;
@@ -1444,11 +1453,11 @@ int vcpu_run_slice(struct hv_vcpu *v, uint64_t budget)
         uint64_t pc;
         if (v->vm->arch == HV_ARCH_X86_64) {
             /* uc_emu_start writes RIP: the offset of the linear pc in CS */
-            struct x86_cpu c;
-            if ((err = x86cpu_sync(v, &c)))
+            if (!v->xc_fresh && (err = x86cpu_sync(v, &v->xc)))
                 return err;
+            v->xc_fresh = false;
             if (v->resume_valid)
-                pc = v->resume_pc - c.seg[X86_SEG_CS].base;
+                pc = v->resume_pc - v->xc.seg[X86_SEG_CS].base;
             else
                 uc_reg_read(v->uc, UC_X86_REG_RIP, &pc);
         } else {
