@@ -371,12 +371,27 @@ static void test_rdtsc_tsd(void)
  * x86 exception delivery in the mode the exception is taken in (sim/excp.c; Intel SDM vol. 3
  * ch. 6): a #UD in compatibility mode reaches the 64-bit handler on the 64-bit frame (CS
  * 0x18, SS:RSP, the ud2's address), the handler runs in 64-bit mode at CPL 0 and iretq goes
- * back to compatibility mode; a #UD in real mode with CS != 0 goes through the IVT (FLAGS, CS,
- * IP pushed on SS:SP, CS:IP from the vector), the handler skips the ud2 and irets.
+ * back to compatibility mode; in 32-bit protected mode (compatibility mode with paging turned
+ * off) it goes through an 8-byte 386 interrupt gate, EFLAGS, CS, EIP pushed; a #UD in real
+ * mode with CS != 0 goes through the IVT (FLAGS, CS, IP pushed on SS:SP, CS:IP from the
+ * vector). The last two handlers skip the ud2 and iret.
  */
 static const char modes_guest_src[] =
     "#include \"guest.h\"\n"
-    "extern const uint8_t c32_ud[], rm_code[], rm_ud[], h6[], rm_end[];\n"
+    "extern const uint8_t c32_ud[], rm_code[], rm_ud[], h6[], rm_end[], pm32_ud[],\n"
+    "    pm32_ud_insn[], h32[];\n"
+    "/* 32-bit protected mode: EBX the 32-bit IDT's descriptor, EDX where the 64-bit one is\n"
+    " * kept; h32 returns the pushed EIP and CS in EDI, ESI and skips the ud2 */\n"
+    "__asm__(\".text\\n.code32\\n.globl pm32_ud\\npm32_ud:\\n\"\n"
+    "        \"  sidt (%edx)\\n  mov %cr0, %eax\\n  btr $31, %eax\\n  mov %eax, %cr0\\n\"\n"
+    "        \"  lidt (%ebx)\\n  mov $0x11, %ecx\\n\"\n"
+    "        \".globl pm32_ud_insn\\npm32_ud_insn:\\n  ud2\\n  mov $0x33, %ecx\\n\"\n"
+    "        \"  lidt (%edx)\\n  mov %cr0, %eax\\n  bts $31, %eax\\n  mov %eax, %cr0\\n\"\n"
+    "        \"  lret\\n.globl h32\\nh32:\\n  mov (%esp), %edi\\n  mov 4(%esp), %esi\\n\"\n"
+    "        \"  addl $2, (%esp)\\n  iret\\n.code64\\n\");\n"
+    "static uint64_t idt32[8];\n"
+    "static struct __attribute__((packed)) { uint16_t limit; uint32_t base; } idt32_desc,\n"
+    "    idt64_saved;\n"
     "__asm__(\".text\\n.code32\\n.globl c32_ud\\nc32_ud:\\n\"\n"
     "        \"  mov $0x11, %ecx\\n  ud2\\n  mov $0x33, %ecx\\n  lret\\n.code64\\n\");\n"
     "/* real mode: IVT[6] = CS:h6, then ud2; h6 returns the pushed IP, CS and FLAGS in DI, SI,\n"
@@ -409,6 +424,20 @@ static const char modes_guest_src[] =
     "    GUEST_ASSERT_EQ(ud_ss, 0x10);\n"
     "    GUEST_ASSERT(ud_rsp < rsp && rsp - ud_rsp < 256);\n"
     "    GUEST_ASSERT_EQ(r.rcx, 0x33);\n"
+    "    uint32_t h = (uint32_t)(uintptr_t)h32;\n"
+    "    idt32[6] = (h & 0xffff) | (uint64_t)GUEST_SEL_CODE32 << 16 | 0x8e00ULL << 32 |\n"
+    "               (uint64_t)(h >> 16) << 48;\n"
+    "    idt32_desc.limit = sizeof idt32 - 1;\n"
+    "    idt32_desc.base = (uint32_t)(uintptr_t)idt32;\n"
+    "    struct guest_call_regs p = { .rbx = (uintptr_t)&idt32_desc,\n"
+    "                                 .rdx = (uintptr_t)&idt64_saved };\n"
+    "    guest_call_compat(pm32_ud, &p);\n"
+    "    GUEST_ASSERT_EQ(hits, 1);\n"
+    "    GUEST_ASSERT_EQ(p.rcx, 0x33);\n"
+    "    GUEST_ASSERT_EQ(p.rsi, GUEST_SEL_CODE32);\n"
+    "    GUEST_ASSERT_EQ(p.rdi, (uintptr_t)pm32_ud_insn);\n"
+    "    *(volatile uint64_t *)0x3010 = (uintptr_t)pm32_ud_insn;\n"
+    "    *(volatile uint64_t *)0x3018 = h;\n"
     "    struct guest_call_regs q = { 0 };\n"
     "    guest_call_real(rm_code, (size_t)(rm_end - rm_code), &q);\n"
     "    GUEST_ASSERT_EQ(hits, 1);\n"
@@ -462,17 +491,22 @@ static void test_x86_modes_delivery(void)
     hv_vm_assert_info(vm, &file, &line, &expr, &text);
     TEST_CHECK(hv_vm_outcome(vm) == HV_OUT_DONE, "outcome %s; %s:%llu %s %s",
                hv_outcome_name(hv_vm_outcome(vm)), file, (unsigned long long)line, expr, text);
-    uint64_t off[2] = { 0, 0 }; /* the ud2 and h6 in the real-mode code */
+    /* the ud2 and h6 in the real-mode code; the 32-bit ud2 and h32 */
+    uint64_t off[4] = { 0, 0, 0, 0 };
     CU_ASSERT_EQUAL(hv_vm_read_gpa(vm, 0x3000, off, sizeof off), 0);
     hv_vm_destroy(vm);
-    CU_ASSERT_EQUAL_FATAL(modes_seen.n, 2);
-    /* compatibility mode: the 64-bit stub of vector 6; real mode: CS.base + h6 */
-    CU_ASSERT_EQUAL(modes_seen.vector[0], 6);
-    CU_ASSERT_EQUAL(modes_seen.vector[1], 6);
-    CU_ASSERT_EQUAL(modes_seen.pc[1], 0x9000 + off[0]);       /* the ud2: CS.base + IP */
-    CU_ASSERT_EQUAL(modes_seen.handler[1], 0x9000 + off[1]);  /* h6 */
-    CU_ASSERT_TRUE(off[0] > 0 && off[1] > off[0]);
+    CU_ASSERT_EQUAL_FATAL(modes_seen.n, 3);
+    for (unsigned i = 0; i < 3; i++)
+        CU_ASSERT_EQUAL(modes_seen.vector[i], 6);
+    /* compatibility mode: the 64-bit stub of vector 6 */
     CU_ASSERT_TRUE(modes_seen.handler[0] > 0x100000);
+    /* 32-bit protected mode: the 8-byte gate's handler */
+    CU_ASSERT_EQUAL(modes_seen.pc[1], off[2]);
+    CU_ASSERT_EQUAL(modes_seen.handler[1], off[3]);
+    /* real mode: CS.base + IP for the ud2 and the IVT's handler */
+    CU_ASSERT_EQUAL(modes_seen.pc[2], 0x9000 + off[0]);
+    CU_ASSERT_EQUAL(modes_seen.handler[2], 0x9000 + off[1]);
+    CU_ASSERT_TRUE(off[0] > 0 && off[1] > off[0]);
 }
 
 void test_exits_register(void)
@@ -484,6 +518,6 @@ void test_exits_register(void)
     CU_add_test(s, "rdtsc and rdtscp read the VM clock, x86_64", test_rdtsc);
     CU_add_test(s, "rdtsc and rdtscp raise #GP(0) with CR4.TSD at CPL 3, x86_64",
                 test_rdtsc_tsd);
-    CU_add_test(s, "exceptions in compatibility and real mode, x86_64",
+    CU_add_test(s, "exceptions in compatibility, protected and real mode, x86_64",
                 test_x86_modes_delivery);
 }

@@ -5,9 +5,9 @@
  * pointing at its stub, except X86_VEC_USER_RET (DPL 3, to x86_user_return in modes.S).
  * hvsim delivers exceptions itself (Unicorn never uses the IDT) as the CPU does: from CPL 3
  * on the TSS's RSP0, it pushes SS, RSP, RFLAGS, CS, RIP and, for vectors 8, 10-14, 17, 21, 29
- * and 30, an error code, then jumps to the gate's offset in 64-bit mode. The stub pushes the rest of struct guest_regs and
- * calls x86_exc_dispatch(), which runs the installed handler or reports the exception as a
- * failed assertion. The stub returns with iretq to regs->pc.
+ * and 30, an error code, then jumps to the gate's offset in 64-bit mode. The stub pushes the
+ * rest of struct guest_regs and calls x86_exc_dispatch(), which runs the installed handler or
+ * reports the exception as a failed assertion. The stub returns with iretq to regs->pc.
  */
 #include "guest_int.h"
 #include "x86_64/x86.h"

@@ -1,5 +1,5 @@
 /*
- * setup.c - x86_64 boot after boot.S: page tables, paging on, IDT, then the program.
+ * setup.c - x86_64 boot after boot.S: the TSS, page tables, paging on, IDT, then the program.
  *
  * Runs on every vCPU at once, each on its own stack and with its own tables; the only shared
  * writes are of identical values (guest_nr_vcpus_, the IDT).
