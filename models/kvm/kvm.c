@@ -60,7 +60,7 @@ static const char *const mem_keys[] = { "buffers", "slots", NULL };
 static const char *const buf_keys[] = { "name", "size", NULL };
 static const char *const slot_keys[] = { "slot", "as", "gpa", "size", "buffer", "offset", "hva",
                                          "flags", "window", NULL };
-static const char *const vmm_keys[] = { "mmio", "hypercall", "power_off", NULL };
+static const char *const vmm_keys[] = { "mmio", "hypercall", "power_off", "nisv", NULL };
 static const char *const answer_keys[] = { "gpa", "read", NULL };
 
 int kvmm_flags_of(const struct hv_node *n, uint32_t *out, struct hv_diag *d)
@@ -261,6 +261,10 @@ static int kvm_check_vmm(const struct hv_node *vmm, struct hv_diag *d)
                     err = hv_node_u64(hv_node_get(a, keys[f]), keys[f], &v, d);
         }
     }
+    const struct hv_node *ns = err ? NULL : hv_node_get(vmm, "nisv");
+    bool skip;
+    if (ns)
+        err = kvmm_arm_vmm_nisv(ns, &skip, d);
     const struct hv_node *po = err ? NULL : hv_node_get(vmm, "power_off");
     if (po && !(err = hv_node_expect(po, HV_NODE_SEQ, "vmm.power_off", d))) {
         for (size_t i = 0; i < po->n && !err; i++) {
@@ -414,6 +418,11 @@ static int kvm_vm_init(struct hv_vm *vm, const struct hv_node *mem, const struct
     }
     if (k->power_off && arch == HV_ARCH_X86_64)
         return hv_error_set(HV_ESCENARIO, "vmm.power_off: KVM_ARM_VCPU_POWER_OFF is Arm only");
+    const struct hv_node *ns = vmm ? hv_node_get(vmm, "nisv") : NULL;
+    if (ns && arch == HV_ARCH_X86_64)
+        return hv_error_set(HV_ESCENARIO, "vmm.nisv: KVM_EXIT_ARM_NISV is Arm only");
+    if (ns && (err = kvmm_arm_vmm_nisv(ns, &k->nisv_skip, &d)))
+        return hv_error_set(err, "%s", d.msg);
     const char *fwd = hv_vm_config_get(vm, "kvm.arm_forward");
     if (strcmp(fwd, "mainline") != 0 && strcmp(fwd, "rfc2019") != 0)
         return hv_error_set(HV_ESCENARIO, "kvm.arm_forward: '%s' is not mainline or rfc2019",
@@ -606,6 +615,7 @@ const struct hv_model_ops hv_model_kvm = {
     .mmio = kvm_mmio,
     .vcpu_starts = kvmm_arm_vcpu_starts,
     .fetch_unbacked = kvm_fetch_unbacked,
+    .dabt_nisv = kvmm_arm_dabt_nisv,
     .hypercall = kvm_hypercall,
     .guest_write = kvmm_guest_write,
     .mig_begin = kvmm_mig_begin,
