@@ -39,6 +39,7 @@ void test_mmio_register(void);
 #define CODE_OFF 0x31000ULL              /* the stub */
 #define BUF_OFF  0x32000ULL              /* RAM the instructions read or write */
 #define RO_ARM   0x48000000ULL           /* a read-only RAM page (Arm) */
+#define RO_X86   0x2000000ULL            /* a read-only RAM page (x86_64) */
 
 #define A0 0x1716151413121110ULL         /* the answers to read exits 0, 1, 2 */
 #define A1 0x2726252423222120ULL
@@ -67,8 +68,9 @@ static int tm_vm_init(struct hv_vm *vm, const struct hv_node *mem, const struct 
     (void)vmm;
     enum hv_arch a = hv_vm_arch(vm);
     int err = hv_vm_add_ram(vm, a == HV_ARCH_X86_64 ? 0 : 0x40000000ULL, RAM_SIZE);
-    if (!err && a != HV_ARCH_X86_64)
-        err = hv_vm_map_ram(vm, RO_ARM, sizeof tm.ro, tm.ro, true);
+    if (!err)
+        err = hv_vm_map_ram(vm, a == HV_ARCH_X86_64 ? RO_X86 : RO_ARM, sizeof tm.ro, tm.ro,
+                            true);
     return err;
 }
 
@@ -321,7 +323,7 @@ static void check_exits(const char *name, const struct xexit *ex, unsigned n, ui
 /* ---- x86_64 ---- */
 
 enum { CK_RSI = 1, CK_RDI = 2, CK_RCX = 4, CK_RAX = 8, CK_XMM = 16, CK_ZF = 32, CK_BUF = 64,
-       CK_INIT = 128 };
+       CK_INIT = 128, CK_RO = 256 };
 
 struct xrow {
     const char *name;
@@ -442,6 +444,12 @@ static const struct xrow x86_rows[] = {
       .o_buf = { A0 }, .o_buflen = 8 },
     { "movzx eax, byte [MMIO]", { 0x0f, 0xb6, 0x06 }, 3, MMIO, 0, 0, ~0ULL, .insns = 1,
       .ex = { R(MMIO, 1, 0) }, .nex = 1, .check = CK_RAX, .o_rax = 0x10 },
+    { "rep stosd into read-only RAM: exits, memory unchanged", { 0xf3, 0xab }, 2, 0, RO_X86, 2,
+      0x55667788, .insns = 2,
+      .ex = { W(RO_X86, 4, 0x55667788, 0), W(RO_X86 + 4, 4, 0x55667788, 1) }, .nex = 2,
+      .check = CK_RDI | CK_RCX | CK_RO, .o_rdi = RO_X86 + 8 },
+    { "lodsq from read-only RAM: served, no exit", { 0x48, 0xad }, 2, RO_X86, .insns = 1,
+      .check = CK_RSI | CK_RAX, .o_rsi = RO_X86 + 8, .o_rax = 0 },
 };
 
 static void test_x86_rows(void)
@@ -489,6 +497,8 @@ static void test_x86_rows(void)
                        "%s: RAM 0x%llx 0x%llx 0x%llx", x->name, (unsigned long long)b[0],
                        (unsigned long long)b[1], (unsigned long long)b[2]);
         }
+        if (x->check & CK_RO)
+            TEST_CHECK(tm.ro[0] == 0 && tm.ro[7] == 0, "%s: read-only RAM written", x->name);
         if (x->check & CK_INIT) {
             uint64_t v = 0;
             hv_vm_read_gpa(vm, x->init_gpa, &v, 8);
