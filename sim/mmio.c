@@ -29,8 +29,9 @@
  * a pair into temporaries and writes the base back last), the piece reads 0 or writes
  * nothing, and the engine is told to stop. Unicorn 2.0.1 checks for a stop request after every
  * guest load and store (tcg/tcg-op.c, check_exit_request()), so nothing after this access
- * runs, except inside a T32 IT block, where Unicorn does not check (its rest runs, with every
- * hook here doing nothing). mmio_nisv_finish() then restores the saved state, undoing what the
+ * runs, except inside a T32 IT block, where Unicorn does not check (target/arm/translate.c,
+ * no_exit_request: the rest of the IT block runs, every hook here doing nothing, its stores to
+ * RAM staying). mmio_nisv_finish() then restores the saved state, undoing what the
  * load itself wrote to its register, and asks the model.
  *
  * Invariants:
