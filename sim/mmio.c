@@ -229,6 +229,8 @@ static bool nisv_begin(struct hv_vcpu *v, const struct pcfind_hit *h, uint64_t i
     n->pc = h->pc;
     n->icount = icount;
     n->pending = true;
+    n->stop_next_block = v->stop_next_block; /* a stop an earlier exit asked for */
+    v->stop_next_block = true;               /* the block hook's slow path sees pending */
     uc_emu_stop(v->uc);
     return true;
 }
@@ -319,7 +321,7 @@ int mmio_nisv_finish(struct hv_vcpu *v)
     v->icount = n->icount;
     v->exit_pc = n->pc;
     v->exit_icount = n->icount;
-    v->stop_next_block = false;
+    v->stop_next_block = n->stop_next_block;
     struct hv_exit_dabt e = n->exit;
     uint64_t resume = n->pc;
     if (n->last_pc == n->pc && n->last_icount == n->icount) {

@@ -54,7 +54,8 @@ struct hv_exit_pio {
  * in Linux arch/x86/kvm/x86.c): the part on each page is its own fragment (a part in RAM is no
  * exit at all), and a fragment longer than 8 bytes is several exits of up to 8 bytes at
  * increasing addresses. So an 8-byte access is one exit of size 8, a 16-byte SSE access two of
- * 8, and an 8-byte access crossing a page two (sizes 1..7 adding up to 8). Each element of a
+ * 8, and an 8-byte access crossing from one unbacked page into another two (sizes 1..7 adding
+ * up to 8). Each element of a
  * string instruction (rep movs, stos, lods, cmps, scas, ins, outs) is its own access, in the
  * order the instruction makes them: cmps reads [rsi] before [rdi]. On Arm each register of a
  * multi-register access is its own access.

@@ -138,6 +138,7 @@ struct hv_mmio_elem {
 /* Arm: an access without a valid syndrome, stopped and undone to report it (mmio.c). */
 struct hv_nisv {
     bool pending;              /* the engine is stopping at the access */
+    bool stop_next_block;      /* v->stop_next_block before it */
     uc_context *ctx;           /* the vCPU as the instruction found it */
     struct hv_exit_dabt exit;
     uint64_t pc, icount;

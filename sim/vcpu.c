@@ -329,9 +329,9 @@ static uint32_t rep_count(struct hv_vcpu *v, const struct hv_blk *b, uint64_t pc
 static void hook_block(uc_engine *uc, uint64_t pc, uint32_t size, void *ud)
 {
     struct hv_vcpu *v = ud;
-    if (__builtin_expect(v->nisv.pending, 0))
-        return; /* the engine stops before this block (mmio.c) */
     if (__builtin_expect(v->stop_next_block || v->icount >= v->slice_end, 0)) {
+        if (v->nisv.pending)
+            return; /* the engine stops before this block (mmio.c) */
         enum hv_stop why = v->stop_next_block ? v->stop_next : STOP_SLICE;
         v->stop_next_block = false;
         stop_now(v, why, pc);
