@@ -15,7 +15,7 @@
  * the model's answer then stops the vCPU there, skips the instruction, or lets it be ordinary
  * exits. A model without the op sees ordinary exits, one per register.
  *
- * One guest per arch calls a stub the host writes at CODE for each row (the instruction, then
+ * One guest per arch calls a snippet the host writes at CODE for each row (the instruction, then
  * on Arm a store of x3/r3 to [x4]/[r4], which a rolled-back access must not let happen, then
  * a return), with the registers the host put at CTL, and stores the registers after it there.
  * The test model answers the n-th read exit of a row with bytes 0x10 * (n + 1) + i.
@@ -36,7 +36,7 @@ void test_mmio_register(void);
 #define MMIO2    0xc0002000ULL           /* unbacked, another page */
 #define RAM_SIZE 0x1000000ULL
 #define CTL_OFF  0x30000ULL              /* from the RAM base: registers in and out */
-#define CODE_OFF 0x31000ULL              /* the stub */
+#define CODE_OFF 0x31000ULL              /* the snippet */
 #define BUF_OFF  0x32000ULL              /* RAM the instructions read or write */
 #define RO_ARM   0x48000000ULL           /* a read-only RAM page (Arm) */
 #define RO_X86   0x2000000ULL            /* a read-only RAM page (x86_64) */
@@ -183,7 +183,7 @@ static const char a64_src[] =
     "    GUEST_DONE();\n"
     "}\n";
 
-/* CTL: in r0..r4 (+0..+16), the stub's address with bit 0 for T32 (+20); out r0..r4 (+80) */
+/* CTL: in r0..r4 (+0..+16), the snippet's address with bit 0 for T32 (+20); out r0..r4 (+80) */
 static const char a32_src[] =
     "#include \"guest.h\"\n"
     "void guest_main(void)\n{\n"
@@ -249,7 +249,7 @@ struct xexit {
 
 /* Runs code at CODE with registers in[] (and, x86, xmm0), RAM at BUF from buf[]; returns the
  * VM after the run (caller destroys it) and fills out[] from CTL. */
-static struct hv_vm *run_stub(enum hv_arch arch, const struct hv_model_ops *model,
+static struct hv_vm *run_snippet(enum hv_arch arch, const struct hv_model_ops *model,
                               const uint8_t *code, size_t ncode, const uint64_t *in, size_t nin,
                               const uint64_t *buf, uint64_t init_gpa, uint64_t init_val,
                               uint64_t *out)
@@ -334,7 +334,7 @@ struct xrow {
     uint64_t xmm[2];
     uint64_t buf[3];                 /* BUF before */
     uint64_t init_gpa, init_val;     /* another 8 bytes of RAM before */
-    unsigned insns;                  /* instructions the stub's first instruction counts */
+    unsigned insns;                  /* instructions the snippet's first instruction counts */
     struct xexit ex[8];
     unsigned nex;
     unsigned check;                  /* CK_*: what to compare after */
@@ -463,7 +463,7 @@ static void test_x86_rows(void)
         uint64_t in[9] = { x->rsi, x->rdi, x->rcx, x->rax, x->rdx, 0x2 | (x->df ? 0x400 : 0), 0,
                            x->xmm[0], x->xmm[1] };
         uint64_t out[8] = { 0 };
-        struct hv_vm *vm = run_stub(HV_ARCH_X86_64, &tm_model, code, x->ncode + 1, in, 9,
+        struct hv_vm *vm = run_snippet(HV_ARCH_X86_64, &tm_model, code, x->ncode + 1, in, 9,
                                     x->buf, x->init_gpa, x->init_val, out);
         TEST_CHECK(vm != NULL, "%s: the run failed", x->name);
         if (!vm)
@@ -617,7 +617,7 @@ static void test_arm_rows(void)
         const struct arow *x = &arm_rows[r];
         uint8_t code[16];
         size_t n;
-        uint64_t stub = A64_BASE + CODE_OFF;
+        uint64_t snip = A64_BASE + CODE_OFF;
         if (x->arch == HV_ARCH_AARCH64) {
             uint32_t w[3] = { x->insn, 0xf9000083 /* str x3, [x4] */, 0xd65f03c0 /* ret */ };
             memcpy(code, w, sizeof w);
@@ -631,19 +631,19 @@ static void test_arm_rows(void)
             memcpy(code, h, sizeof h);
             n = sizeof h;
         }
-        uint64_t in[6] = { x->x0, x->x1, x->x2, 0x5a5a5a5a, FLAG, stub | (x->thumb ? 1 : 0) };
+        uint64_t in[6] = { x->x0, x->x1, x->x2, 0x5a5a5a5a, FLAG, snip | (x->thumb ? 1 : 0) };
         uint64_t out[8] = { 0 }, zero[3] = { 0 };
         tm.nisv_act = x->nisv == STOP ? HV_ACT_STOP_VCPU
                       : x->nisv == SKIP ? HV_ACT_HANDLED
                                         : HV_ACT_DEFAULT;
-        struct hv_vm *vm = run_stub(x->arch, x->nisv == NO_OP ? &tm_model : &tm_model_nisv,
+        struct hv_vm *vm = run_snippet(x->arch, x->nisv == NO_OP ? &tm_model : &tm_model_nisv,
                                     code, n, in, 6, zero, 0, 0, out);
         TEST_CHECK(vm != NULL, "%s: the run failed", x->name);
         if (!vm)
             continue;
         TEST_CHECK(hv_vm_outcome(vm) == HV_OUT_DONE, "%s: outcome %s", x->name,
                    hv_outcome_name(hv_vm_outcome(vm)));
-        check_exits(x->name, x->ex, x->nex, stub);
+        check_exits(x->name, x->ex, x->nex, snip);
         TEST_CHECK(tm.ndabt == (x->dabt ? 1u : 0u), "%s: dabt_nisv called %u times", x->name,
                    tm.ndabt);
         if (x->dabt && tm.ndabt) {
@@ -669,7 +669,7 @@ static void test_arm_rows(void)
         if (x->stopped) {
             uint64_t pc = 0;
             hv_vcpu_reg_by_name(v, "pc", &pc);
-            TEST_CHECK((pc & ~1ULL) == stub, "%s: stopped at pc 0x%llx", x->name,
+            TEST_CHECK((pc & ~1ULL) == snip, "%s: stopped at pc 0x%llx", x->name,
                        (unsigned long long)pc);
             TEST_CHECK(hv_vcpu_stopped(v), "%s: the vCPU is not stopped", x->name);
         }
