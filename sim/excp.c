@@ -542,3 +542,9 @@ void hv_vcpu_inject(struct hv_vcpu *v, unsigned vector, uint64_t error_code)
     v->pend_addr = 0;
     v->pend_pc = v->in_exit ? v->exit_pc : vcpu_read_pc(v);
 }
+
+void hv_vcpu_inject_addr(struct hv_vcpu *v, unsigned vector, uint64_t error_code, uint64_t addr)
+{
+    hv_vcpu_inject(v, vector, error_code);
+    v->pend_addr = addr;
+}

@@ -88,7 +88,9 @@ static int move_vcpu(struct hv_vcpu *s, struct hv_vcpu *d)
     d->pend_addr = s->pend_addr;
     d->pend_pc = s->pend_pc;
     d->pend_soft = s->pend_soft;
-    d->half_pending = false; /* moved between slices: no access is half done */
+    mmio_reset(d); /* moved between slices: no access is half done */
+    d->blk_pc = s->blk_pc; /* a REP string instruction may go on (vcpu.c, rep_count) */
+    d->blk_size = s->blk_size;
     d->remap_pending = true;
     d->remap_why = "migration";
     return 0;

@@ -61,11 +61,47 @@ struct hv_exit_pio {
     uint64_t data;    /* in: the value written; out: the value to read */
 };
 
+/*
+ * A load or store to guest-physical memory that no RAM backs, or a store to read-only RAM. One
+ * exit carries at most 8 bytes, as KVM's x86 emulator splits an access (emulator_read_write()
+ * in Linux arch/x86/kvm/x86.c): the part on each page is its own fragment (a part in RAM is no
+ * exit at all), and a fragment longer than 8 bytes is several exits of up to 8 bytes at
+ * increasing addresses. So an 8-byte access is one exit of size 8, a 16-byte SSE access two of
+ * 8, and an 8-byte access crossing from one unbacked page into another two (sizes 1..7 adding
+ * up to 8). Each element of a
+ * string instruction (rep movs, stos, lods, cmps, scas, ins, outs) is its own access, in the
+ * order the instruction makes them: cmps reads [rsi] before [rdi]. On Arm each register of a
+ * multi-register access is its own access.
+ */
 struct hv_exit_mmio {
     uint64_t gpa;
-    uint8_t size;     /* 1, 2, 4 or 8: an 8-byte access is one exit */
+    uint8_t size;     /* 1 to 8 */
     bool write;
-    uint64_t data;    /* in: the value written; out: the value to read */
+    uint64_t data;    /* in: the value written; out: the value to read (little-endian) */
+};
+
+/*
+ * Arm: a load or store that would be an MMIO exit, by an instruction whose data abort carries
+ * no valid instruction syndrome (ESR_EL2.ISV = 0; sim/dabt.c says which: load/store pair,
+ * writeback addressing, SIMD&FP registers, exclusives, atomics, AArch32 LDRD/STRD/LDM/STM). A
+ * hypervisor cannot emulate it from the syndrome. Reported before the instruction has any
+ * effect: registers and flags as before it (except that a multi-register load may already
+ * have filled registers from RAM before the faulting part, which the architecture leaves
+ * UNKNOWN), nothing stored beyond RAM it reached first. The faulting part is the first byte,
+ * in the instruction's order of accesses, that no RAM backs (or, for a store, that read-only
+ * RAM holds).
+ */
+struct hv_exit_dabt {
+    uint64_t ipa;     /* the guest-physical address of that byte */
+    uint64_t far;     /* its virtual address (FAR) */
+    bool wnr;         /* the faulting access writes (ESR WnR); an atomic read-modify-write
+                       * faulting on its read is a read */
+    bool permission;  /* read-only RAM is there (a store): a permission fault, not a
+                       * translation fault */
+    unsigned len;     /* the instruction's length: 4, or 2 for a 16-bit T32 encoding */
+    unsigned el;      /* aarch64: the exception level it ran at (0 or 1) */
+    bool aarch32;     /* arch arm */
+    const char *why;  /* out: the reason recorded when the model stops the vCPU */
 };
 
 struct hv_exit_cpuid {
@@ -167,6 +203,13 @@ struct hv_model_ops {
      * the default: an `exception` event naming Unicorn's error, the vCPU fails and the run
      * ends with outcome exception. */
     enum hv_exit_action (*fetch_unbacked)(struct hv_vcpu *v, struct hv_exit_fetch *e);
+    /* Arm, an access without a valid syndrome (struct hv_exit_dabt); the pc is at the
+     * instruction. HV_ACT_STOP_VCPU stops the vCPU there (why); HV_ACT_HANDLED skips the
+     * instruction (the pc moves past it, nothing of it done); HV_ACT_RETRY runs it again,
+     * after the exception the model injected (hv_vcpu_inject_addr), if any; HV_ACT_END_RUN
+     * ends the run; HV_ACT_DEFAULT, and a model without this op, make it ordinary MMIO exits
+     * (one per register). */
+    enum hv_exit_action (*dabt_nisv)(struct hv_vcpu *v, struct hv_exit_dabt *e);
     /*
      * A context switch: the scheduler is about to give next a slice, and the slice before it
      * was prev's (NULL at the first decision), which left prev as why says. Called after
@@ -275,6 +318,9 @@ bool hv_vcpu_stopped(const struct hv_vcpu *v);
  * an error code, e.g. #GP(0) = 13, 0; Arm: an UNDEF with syndrome).
  */
 void hv_vcpu_inject(struct hv_vcpu *v, unsigned vector, uint64_t error_code);
+/* The same with the fault address the guest sees (x86 CR2, Arm FAR / DFAR). */
+void hv_vcpu_inject_addr(struct hv_vcpu *v, unsigned vector, uint64_t error_code,
+                         uint64_t addr);
 
 /*
  * Guest code written by the host or a model (a hypercall page) must be dropped from every

@@ -8,6 +8,9 @@
  * covers the accessed address, in the right direction, is the one. Its index in the block gives
  * the exact instruction count.
  *
+ * pcfind_mmio() gives mmio.c the same instruction with every data access it makes: both
+ * operands of a string instruction, each register of an Arm pair or multi-register access.
+ *
  * Instruction hooks (x86 in/out/cpuid) have a related problem: RIP there is the last point
  * where the translator synced it, at or before the instruction. pcfind_insn() searches the
  * block forward from that hint for the first instruction of the hooked kind.
@@ -229,6 +232,22 @@ static bool a32_access(struct hv_vcpu *v, const cs_insn *insn, uint64_t *ea, uns
     return false;
 }
 
+/* The effective (linear) address of x86 memory operand op of insn, from the current
+ * registers. */
+static uint64_t x86_ea(struct hv_vcpu *v, const cs_insn *insn, const cs_x86_op *op)
+{
+    uint64_t next = insn->address + insn->size;
+    uint64_t a = (uint64_t)op->mem.disp + x86_regval(v, op->mem.base, next) +
+                 x86_regval(v, op->mem.index, next) * (uint64_t)(op->mem.scale);
+    /* outside 64-bit code every segment's base counts (and the address size wraps); in it
+     * only FS and GS have one */
+    if (v->blk_x86_bits)
+        a = x86_seg_linear(v, &insn->detail->x86, op, a);
+    else if (op->mem.segment == X86_REG_FS || op->mem.segment == X86_REG_GS)
+        a += x86_regval(v, op->mem.segment, next);
+    return a;
+}
+
 /* Fills ea/size/write of insn's memory operand; false if it has none. */
 static bool insn_access(struct hv_vcpu *v, const cs_insn *insn, uint64_t *ea, unsigned *size,
                         bool *write, unsigned *count)
@@ -242,14 +261,7 @@ static bool insn_access(struct hv_vcpu *v, const cs_insn *insn, uint64_t *ea, un
                 continue;
             if (insn->id == X86_INS_LEA || insn->id == X86_INS_NOP)
                 return false;
-            uint64_t next = insn->address + insn->size;
-            uint64_t a = (uint64_t)op->mem.disp + x86_regval(v, op->mem.base, next) +
-                         x86_regval(v, op->mem.index, next) * (uint64_t)(op->mem.scale);
-            if (v->blk_x86_bits)
-                a = x86_seg_linear(v, x, op, a);
-            else if (op->mem.segment == X86_REG_FS || op->mem.segment == X86_REG_GS)
-                a += x86_regval(v, op->mem.segment, next);
-            *ea = a;
+            *ea = x86_ea(v, insn, op);
             *size = op->size;
             *write = (op->access & CS_AC_WRITE) != 0;
             return true;
@@ -261,7 +273,8 @@ static bool insn_access(struct hv_vcpu *v, const cs_insn *insn, uint64_t *ea, un
     const cs_arm64 *a = &insn->detail->arm64;
     const char *m = insn->mnemonic;
     size_t ml = strlen(m);
-    if (strncmp(m, "ld", 2) != 0 && strncmp(m, "st", 2) != 0)
+    if (strncmp(m, "ld", 2) != 0 && strncmp(m, "st", 2) != 0 && strncmp(m, "swp", 3) != 0 &&
+        strncmp(m, "cas", 3) != 0)
         return false;
     /* data register: the first one, except store-exclusive whose first is the status */
     bool st_excl = m[0] == 's' && strchr(m, 'x') != NULL;
@@ -292,8 +305,10 @@ static bool insn_access(struct hv_vcpu *v, const cs_insn *insn, uint64_t *ea, un
             *size = 4;
         else
             *size = regsize;
-        if (last == 'p')
-            *count = 2; /* ldp / stp / ldnp: two registers */
+        if (last == 'p' || strcmp(m, "ldpsw") == 0)
+            *count = 2; /* ldp / stp / ldnp / casp / ldpsw: two registers */
+        else if (ml >= 3 && m[2] >= '1' && m[2] <= '4')
+            *count = (unsigned)(i ? i : 1); /* ld1-ld4 / st1-st4: the registers listed */
         return true;
     }
     return false;
@@ -422,5 +437,147 @@ int pcfind_ea(struct hv_vcpu *v, uint64_t pc, uint64_t *ea, bool *write)
     }
     cs_free(insn, 1);
     v->blk_thumb = saved;
+    return err;
+}
+
+/* ---- the accesses behind an MMIO piece ---- */
+
+/* x86 string instructions by opcode (one byte, after prefixes): the operands they read and
+ * write, in the order KVM's emulator performs them (arch/x86/kvm/emulate.c, x86_emulate_insn():
+ * the source operand [rSI] is read before the destination [rDI] is read or written). */
+enum { STR_SRC_R = 1, STR_DST_R = 2, STR_DST_W = 4 };
+
+static unsigned x86_string_ops(const cs_insn *insn)
+{
+    const cs_x86 *x = &insn->detail->x86;
+    switch (x->opcode[0] & 0xfe) {
+    case 0xa4: return STR_SRC_R | STR_DST_W;   /* movs */
+    case 0xa6: return STR_SRC_R | STR_DST_R;   /* cmps */
+    case 0xaa: return STR_DST_W;               /* stos */
+    case 0xac: return STR_SRC_R;               /* lods */
+    case 0xae: return STR_DST_R;               /* scas */
+    case 0x6c: return STR_DST_W;               /* ins */
+    case 0x6e: return STR_SRC_R;               /* outs */
+    default: return 0;
+    }
+}
+
+static bool acc_push(struct pcfind_hit *h, uint64_t va, unsigned size, bool write)
+{
+    if (h->nacc == PCFIND_MAX_ACC || !size || size > 16)
+        return false;
+    h->acc[h->nacc++] = (struct pcfind_acc){ va, size, write, false };
+    return true;
+}
+
+/*
+ * insn's data accesses into h->acc. Capstone 4's access flags are not reliable for x86
+ * (movups to memory reads as a load), so apart from the string instructions, whose operands
+ * are fixed, every access takes the direction of the piece being located (write): a
+ * read-modify-write instruction is then two accesses met one after the other.
+ */
+static bool insn_accesses(struct hv_vcpu *v, const cs_insn *insn, bool write,
+                          struct pcfind_hit *h)
+{
+    h->nacc = 0;
+    if (v->vm->arch == HV_ARCH_X86_64) {
+        const cs_x86 *x = &insn->detail->x86;
+        unsigned str = x86_string_ops(insn);
+        if (!str) {
+            uint64_t ea;
+            unsigned size, count;
+            bool w;
+            return insn_access(v, insn, &ea, &size, &w, &count) && acc_push(h, ea, size, write);
+        }
+        const cs_x86_op *src = NULL, *dst = NULL;
+        for (int i = 0; i < x->op_count; i++) {
+            const cs_x86_op *op = &x->operands[i];
+            if (op->type != X86_OP_MEM)
+                continue;
+            const char *b = cs_reg_name(v->vm->cs, op->mem.base);
+            if (b && strstr(b, "si"))
+                src = op;
+            else
+                dst = op;
+        }
+        if ((str & STR_SRC_R) && (!src || !acc_push(h, x86_ea(v, insn, src), src->size, false)))
+            return false;
+        if ((str & (STR_DST_R | STR_DST_W)) &&
+            (!dst || !acc_push(h, x86_ea(v, insn, dst), dst->size, (str & STR_DST_W) != 0)))
+            return false;
+        /* ins: QEMU first stores 0 to [rdi], so that a fault comes before the port is read,
+         * then the port's value (target/i386/translate.c, gen_ins) */
+        h->acc[h->nacc - 1].twice = (x->opcode[0] & 0xfe) == 0x6c;
+        return true;
+    }
+    uint64_t ea;
+    unsigned size, count;
+    bool w;
+    if (!insn_access(v, insn, &ea, &size, &w, &count))
+        return false;
+    for (unsigned i = 0; i < count; i++)
+        if (!acc_push(h, v->vm->arch == HV_ARCH_ARM ? (ea + (uint64_t)size * i) & 0xffffffffULL
+                                                    : ea + (uint64_t)size * i,
+                      size, write))
+            return false;
+    return true;
+}
+
+/* Where the engine maps va: x86 maps guest-virtual addresses, Arm the physical layout (its MMU
+ * translates), so an Arm access is matched by its guest-physical address. */
+static uint64_t engine_addr(struct hv_vcpu *v, uint64_t va)
+{
+    uint64_t gpa;
+    if (v->vm->arch == HV_ARCH_X86_64 || mem_walk(v, va, &gpa, NULL) != 0)
+        return va;
+    return gpa;
+}
+
+struct mmio_q {
+    uint64_t addr;
+    unsigned n;
+    bool write;
+    uint64_t slack;     /* 0: the piece overlaps the access; 8: within 8 bytes of it */
+    struct pcfind_hit *hit;
+};
+
+static bool visit_mmio(struct hv_vcpu *v, const cs_insn *insn, uint32_t i, void *ctx)
+{
+    struct mmio_q *q = ctx;
+    struct pcfind_hit *h = q->hit;
+    if (!insn_accesses(v, insn, q->write, h))
+        return false;
+    for (unsigned k = 0; k < h->nacc; k++) {
+        const struct pcfind_acc *a = &h->acc[k];
+        uint64_t ea = engine_addr(v, a->va);
+        if (a->write != q->write || q->addr + q->n + q->slack <= ea ||
+            ea + a->size + q->slack <= q->addr)
+            continue;
+        h->pc = insn->address;
+        h->index = i;
+        h->len = insn->size;
+        h->isv = true;
+        if (v->vm->arch == HV_ARCH_AARCH64) {
+            uint32_t enc;
+            memcpy(&enc, insn->bytes, 4);
+            h->isv = dabt_isv_a64(enc);
+        } else if (v->vm->arch == HV_ARCH_ARM) {
+            h->isv = dabt_isv_a32(insn);
+        }
+        return true;
+    }
+    return false;
+}
+
+int pcfind_mmio(struct hv_vcpu *v, uint64_t addr, unsigned n, bool write, struct pcfind_hit *out)
+{
+    struct mmio_q q = { .addr = addr, .n = n, .write = write, .slack = 0, .hit = out };
+    int err = scan_block(v, visit_mmio, &q);
+    if (err && !write) {
+        /* QEMU reads an unaligned access to MMIO as two aligned ones of its size, which may
+         * start or end up to 7 bytes away from the access (accel/tcg/cputlb.c, load_helper) */
+        q.slack = 8;
+        err = scan_block(v, visit_mmio, &q);
+    }
     return err;
 }

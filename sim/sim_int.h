@@ -105,6 +105,8 @@ struct hv_blk {
     uint8_t x86_bits;  /* x86: 16 or 32 for 16- or 32-bit code (real, protected or
                         * compatibility mode) as first seen; 0 for 64-bit code */
     uint64_t cs_base;  /* x86: CS.base when first seen (pc = CS.base + RIP) */
+    uint8_t rep_len;   /* x86: the block starts with a REP string instruction this long */
+    uint8_t rep_cnt_bits; /* and counts in CX, ECX or RCX (16, 32, 64: its address size) */
 };
 
 struct hv_blktab {
@@ -113,6 +115,67 @@ struct hv_blktab {
 };
 
 enum hv_vstate { VS_RUNNABLE, VS_HALTED, VS_DONE, VS_STOPPED, VS_FAILED };
+
+/* One data access of an instruction (pcfind.c). */
+struct pcfind_acc {
+    uint64_t va;       /* guest-virtual address of its first byte */
+    unsigned size;     /* 1..16 bytes */
+    bool write;
+    bool twice;        /* QEMU stores it twice, a dummy 0 first (x86 ins) */
+};
+#define PCFIND_MAX_ACC 16
+
+/* The instruction behind an MMIO piece, and its accesses (pcfind_mmio). */
+struct pcfind_hit {
+    uint64_t pc;
+    uint32_t index;    /* in the current block */
+    unsigned len;      /* bytes */
+    bool isv;          /* Arm: a data abort on it has a valid syndrome (dabt.c); x86: true */
+    unsigned nacc;
+    struct pcfind_acc acc[PCFIND_MAX_ACC]; /* in the order the hypervisor performs them */
+};
+
+/* An access being assembled from Unicorn's pieces (mmio.c): up to two page parts. */
+struct hv_mmio_part {
+    uint64_t eaddr;    /* engine address of its first byte (x86: virtual; Arm: physical) */
+    uint64_t gpa;
+    uint8_t off, len;  /* bytes [off, off + len) of the access */
+    bool exit;         /* its bytes go to the model (no RAM, or a store to read-only RAM) */
+    bool ram;          /* RAM backs it (read-only, if exit is set for a store) */
+};
+
+struct hv_mmio_acc {
+    struct pcfind_acc a;
+    struct hv_mmio_part part[2];
+    unsigned nparts;
+    uint32_t need;     /* bytes (bit i = byte i) that exits carry */
+    uint32_t have;     /* of those, the bytes Unicorn has read or written so far */
+    bool exited;       /* its exits are made */
+    uint8_t data[16];  /* the bytes: answered (read), or collected (write) */
+};
+
+enum hv_mmio_state { MMIO_NONE, MMIO_OPEN, MMIO_DONE };
+
+/* The instruction execution whose accesses are being assembled (mmio.c). */
+struct hv_mmio_elem {
+    enum hv_mmio_state state;
+    uint64_t pc, icount;
+    unsigned nacc;
+    struct hv_mmio_acc acc[PCFIND_MAX_ACC];
+};
+
+/* Arm: an access without a valid syndrome, stopped and undone to report it (mmio.c). */
+struct hv_nisv {
+    bool pending;              /* the engine is stopping at the access */
+    bool stop_next_block;      /* v->stop_next_block before it */
+    uc_context *ctx;           /* the vCPU as the instruction found it */
+    struct hv_exit_dabt exit;
+    uint64_t pc, icount;
+    bool bypass;               /* the model chose the default: this execution is plain MMIO */
+    uint64_t bypass_pc, bypass_icount;
+    uint64_t last_pc, last_icount;
+    unsigned repeats;          /* the same instruction reported again without progress */
+};
 
 enum hv_stop {
     STOP_NONE = 0,
@@ -169,9 +232,9 @@ struct hv_vcpu {
     bool in_store;
     uint64_t store_va;
 
-    /* MMIO halves of an 8-byte access */
-    bool half_pending;
-    uint64_t half_data;
+    /* MMIO accesses (mmio.c) */
+    struct hv_mmio_elem mmio;
+    struct hv_nisv nisv;
 
     /* engine map */
     struct hv_run *runs;      /* the mapped pieces, one entry per uc_mem_map/uc_mmio_map */
@@ -293,6 +356,29 @@ uint64_t vcpu_tsc(struct hv_vcpu *v);
 /* MMIO callbacks (vcpu.c), installed by mem.c */
 uint64_t vcpu_mmio_read(uc_engine *uc, uint64_t off, unsigned size, void *ud);
 void vcpu_mmio_write(uc_engine *uc, uint64_t off, unsigned size, uint64_t val, void *ud);
+/* Requests a stop at the next block boundary (the strongest reason wins). */
+void vcpu_stop_next(struct hv_vcpu *v, enum hv_stop why);
+void vm_ucall(struct hv_vcpu *v, uint64_t gva);
+
+/* mmio.c */
+/*
+ * One piece of a guest access as Unicorn delivers it: an MMIO callback, or a store into a
+ * read-only region the write-protect hook caught. n bytes at engine address addr (x86: the
+ * virtual address; Arm: the physical one), guest-physical gpa; *data in for a store, out for
+ * a load.
+ */
+void mmio_piece(struct hv_vcpu *v, uint64_t addr, uint64_t gpa, unsigned n, bool write,
+                uint64_t *data);
+/* Forgets an access being assembled (a new run of the engine, an exception). */
+void mmio_reset(struct hv_vcpu *v);
+/* After the engine stopped with v->nisv.pending: restores the vCPU as the instruction found
+ * it, reports the access to the model and applies its answer. Returns 0 or an hv_err. */
+int mmio_nisv_finish(struct hv_vcpu *v);
+void mmio_fini(struct hv_vcpu *v);
+
+/* dabt.c: does a data abort on this instruction have a valid syndrome (ESR_ELx.ISV)? */
+bool dabt_isv_a64(uint32_t insn);
+bool dabt_isv_a32(const cs_insn *insn);   /* A32 or T32, decoded with details */
 
 /* mem.c */
 int mem_fault_in(struct hv_vcpu *v, const struct hv_run *r);
@@ -326,6 +412,13 @@ int pcfind_insn(struct hv_vcpu *v, uint64_t hint, const unsigned *ids, size_t ni
 /* Effective address of the (first) memory operand of the instruction at pc, and (write not
  * NULL) whether it is a store. */
 int pcfind_ea(struct hv_vcpu *v, uint64_t pc, uint64_t *ea, bool *write);
+/*
+ * The instruction in the current block behind an MMIO piece of n bytes at engine address addr
+ * (x86: virtual; Arm: physical) in direction write, with all its data accesses: the first
+ * instruction one of whose accesses overlaps the piece (for a load, failing that, lies within
+ * 8 bytes of it: QEMU's aligned halves of an unaligned access). HV_EINVAL if none.
+ */
+int pcfind_mmio(struct hv_vcpu *v, uint64_t addr, unsigned n, bool write, struct pcfind_hit *out);
 
 /* excp.c */
 int excp_deliver(struct hv_vcpu *v);

@@ -32,8 +32,6 @@
 
 #include "sim/sim_int.h"
 
-void vm_ucall(struct hv_vcpu *v, uint64_t gva);
-
 
 static inline void stop_next(struct hv_vcpu *v, enum hv_stop why)
 {
@@ -41,6 +39,11 @@ static inline void stop_next(struct hv_vcpu *v, enum hv_stop why)
     if (!v->stop_next_block || why > v->stop_next)
         v->stop_next = why;
     v->stop_next_block = true;
+}
+
+void vcpu_stop_next(struct hv_vcpu *v, enum hv_stop why)
+{
+    stop_next(v, why);
 }
 
 /* Records why the engine stops and where to resume, without requesting a stop: for hooks
@@ -281,7 +284,7 @@ static void hook_a32_cond(uc_engine *uc, uint64_t pc, uint32_t size, void *ud)
 {
     struct hv_vcpu *v = ud;
     uint32_t insn = 0, cpsr = 0;
-    if (uc_mem_read(uc, pc, &insn, 4) != UC_ERR_OK || !a32_cond_call(insn))
+    if (v->nisv.pending || uc_mem_read(uc, pc, &insn, 4) != UC_ERR_OK || !a32_cond_call(insn))
         return;
     uc_reg_read(uc, UC_ARM_REG_CPSR, &cpsr);
     if ((cpsr & A32_CPSR_T) || a32_cond_passed(insn >> 28, cpsr))
@@ -301,10 +304,60 @@ static void hook_a32_cond(uc_engine *uc, uint64_t pc, uint32_t size, void *ud)
     hypercall_finish(v, act, pc, pc + 4, true);
 }
 
+/*
+ * x86: the length of the REP-prefixed string instruction (movs, cmps, stos, lods, scas, ins,
+ * outs) that code starts with, or 0; *a32 for an address-size prefix (the count is in ECX).
+ */
+static unsigned x86_rep_string(const uint8_t *p, size_t n, unsigned bits, uint8_t *cnt_bits)
+{
+    bool rep = false, a67 = false;
+    for (size_t i = 0; i < n; i++) {
+        uint8_t b = p[i];
+        if (b == 0xf2 || b == 0xf3)
+            rep = true;
+        else if (b == 0x67)
+            a67 = true;
+        /* 0x40-0x4f are REX prefixes only in 64-bit code (inc/dec elsewhere) */
+        else if (!(b == 0x66 || b == 0x26 || b == 0x2e || b == 0x36 || b == 0x3e ||
+                   b == 0x64 || b == 0x65 || (bits == 64 && (b & 0xf0) == 0x40))) {
+            if (!(rep && ((b >= 0xa4 && b <= 0xa7) || (b >= 0xaa && b <= 0xaf) ||
+                          (b >= 0x6c && b <= 0x6f))))
+                return 0;
+            /* the count register is the address size: the mode's, toggled by 0x67 (64 -> 32,
+             * 32 -> 16, 16 -> 32; SDM vol. 1, 3.6 "Operand-size and address-size attributes") */
+            *cnt_bits = (uint8_t)(!a67 ? bits : bits == 64 ? 32 : bits == 32 ? 16 : 32);
+            return (unsigned)i + 1;
+        }
+    }
+    return 0;
+}
+
+/*
+ * x86: QEMU runs a REP string instruction one element per execution of its block: the block
+ * ends with the instruction and jumps back to it until the count is spent, and a last
+ * execution finds the count 0 and jumps past it (target/i386/translate.c, gen_repz_*). hvsim
+ * counts one instruction per element, or one for an instruction that finds its count 0 on
+ * arrival: a block b at pc that starts with such an instruction and follows the block that
+ * ended with it (the one just before, ending at pc + its length) is a further element, and
+ * is no instruction at all once the count is 0.
+ */
+static uint32_t rep_count(struct hv_vcpu *v, const struct hv_blk *b, uint64_t pc)
+{
+    if (!b->rep_len || v->blk_pc + v->blk_size != pc + b->rep_len)
+        return b->icount;
+    uint64_t c = 0;
+    uc_reg_read(v->uc, UC_X86_REG_RCX, &c);
+    if (b->rep_cnt_bits < 64)
+        c &= (1ULL << b->rep_cnt_bits) - 1;
+    return c ? b->icount : 0;
+}
+
 static void hook_block(uc_engine *uc, uint64_t pc, uint32_t size, void *ud)
 {
     struct hv_vcpu *v = ud;
     if (__builtin_expect(v->stop_next_block || v->icount >= v->slice_end, 0)) {
+        if (v->nisv.pending)
+            return; /* the engine stops before this block (mmio.c) */
         enum hv_stop why = v->stop_next_block ? v->stop_next : STOP_SLICE;
         v->stop_next_block = false;
         stop_now(v, why, pc);
@@ -362,7 +415,16 @@ static void hook_block(uc_engine *uc, uint64_t pc, uint32_t size, void *ud)
         b->thumb = thumb;
         b->x86_bits = (uint8_t)x86_bits;
         b->cs_base = cs_base;
+        if (v->vm->arch == HV_ARCH_X86_64) {
+            uint8_t code[15];
+            size_t n = sizeof code;
+            if (uc_mem_read(uc, pc, code, n) != UC_ERR_OK) /* near the end of a mapping */
+                for (n = 0; n < sizeof code && uc_mem_read(uc, pc + n, &code[n], 1) == 0; n++)
+                    ;
+            b->rep_len = (uint8_t)x86_rep_string(code, n, x86_bits ? x86_bits : 64, &b->rep_cnt_bits);
+        }
     }
+    uint32_t add = b->rep_len ? rep_count(v, b, pc) : b->icount;
     v->last_blk = b;
     v->blk_pc = pc;
     v->blk_size = size;
@@ -370,7 +432,7 @@ static void hook_block(uc_engine *uc, uint64_t pc, uint32_t size, void *ud)
     v->blk_x86_bits = b->x86_bits;
     v->blk_cs_base = b->cs_base;
     v->blk_base = v->icount;
-    v->icount += b->icount;
+    v->icount += add;
 }
 
 static enum hv_exit_action model_msr(struct hv_vcpu *v, struct hv_exit_msr *e)
@@ -727,6 +789,8 @@ static bool a32_yielded(struct hv_vcpu *v)
 static bool hook_invalid(uc_engine *uc, void *ud)
 {
     struct hv_vcpu *v = ud;
+    if (v->nisv.pending)
+        return true; /* the engine is stopping at an access to be undone (mmio.c) */
     if (v->vm->arch == HV_ARCH_ARM && a32_yielded(v)) {
         /* yield / wfe: a hint, done; the engine stopped past it, which ended its block */
         stop_noted(v, STOP_NONE, vcpu_read_pc(v));
@@ -988,6 +1052,11 @@ static bool x86_soft_int(struct hv_vcpu *v, struct hv_blk *b, uint64_t pc, uint3
 static void hook_intr(uc_engine *uc, uint32_t intno, void *ud)
 {
     struct hv_vcpu *v = ud;
+    if (v->nisv.pending) {
+        uc_emu_stop(uc); /* the engine is stopping at an access to be undone (mmio.c) */
+        return;
+    }
+    mmio_reset(v);
     if (v->vm->arch == HV_ARCH_AARCH64) {
         a64_intr(v, intno);
         return;
@@ -1035,6 +1104,8 @@ static bool hook_unmapped(uc_engine *uc, uc_mem_type type, uint64_t addr, int si
 {
     struct hv_vcpu *v = ud;
     uint64_t hole;
+    if (v->nisv.pending)
+        return false;
     if (type == UC_MEM_FETCH_UNMAPPED && v->vm->model->fetch_unbacked &&
         mem_fetch_unbacked(v, addr, &hole))
         return false; /* no MMIO page for code: fetch_unbacked_exit() reports the stop */
@@ -1054,95 +1125,20 @@ static bool hook_unmapped(uc_engine *uc, uc_mem_type type, uint64_t addr, int si
     return false;
 }
 
-/* ---- MMIO (including the Arm ucall page) ---- */
-
-static void mmio_exit(struct hv_vcpu *v, uint64_t gpa, unsigned size, bool write, uint64_t *data)
-{
-    struct hv_exit_mmio e = { .gpa = gpa, .size = (uint8_t)size, .write = write, .data = *data };
-    const struct hv_model_ops *m = v->vm->model;
-    enum hv_exit_action act = m->mmio ? m->mmio(v, &e) : HV_ACT_DEFAULT;
-    if (act == HV_ACT_DEFAULT && !write)
-        e.data = 0;
-    if (!write)
-        *data = e.data;
-    struct hv_ev_mmio ev = { .gpa = gpa, .size = size, .write = write, .data = e.data };
-    hv_vcpu_emit(v, HV_EV_mmio, &ev);
-    if (act == HV_ACT_END_RUN) {
-        vm_end(v->vm, HV_OUT_DONE);
-        stop_next(v, STOP_END);
-    } else if (act == HV_ACT_STOP_VCPU) {
-        hv_vcpu_stop(v, "model");
-        stop_next(v, STOP_VCPU);
-    }
-}
-
-/* Finds the instruction and its access size; an 8-byte access arrives as two 4-byte halves. */
-static unsigned mmio_locate(struct hv_vcpu *v, uint64_t va, bool write)
-{
-    uint64_t pc;
-    uint32_t idx;
-    unsigned size = 0;
-    if (pcfind_access(v, va, write, &pc, &idx, &size) == 0) {
-        v->exit_pc = pc;
-        v->exit_icount = v->blk_base + idx;
-    } else {
-        v->exit_pc = v->blk_pc;
-        v->exit_icount = v->blk_base;
-    }
-    return size;
-}
+/* ---- MMIO (including the Arm ucall page): pieces for mmio.c ---- */
 
 uint64_t vcpu_mmio_read(uc_engine *uc, uint64_t off, unsigned size, void *ud)
 {
     struct hv_mmio_map *m = ud;
-    struct hv_vcpu *v = m->v;
-    uint64_t gpa = m->gpa + off;
-    if (v->half_pending) {
-        v->half_pending = false;
-        return v->half_data;
-    }
-    unsigned isize = mmio_locate(v, m->va + off, false);
     uint64_t data = 0;
-    v->in_exit = true;
-    if (isize == 8 && size == 4) {
-        mmio_exit(v, gpa, 8, false, &data);
-        v->half_pending = true;
-        v->half_data = data >> 32;
-        data &= 0xffffffffULL;
-    } else {
-        mmio_exit(v, gpa, size, false, &data);
-    }
-    v->in_exit = false;
+    mmio_piece(m->v, m->va + off, m->gpa + off, size, false, &data);
     return data;
 }
 
 void vcpu_mmio_write(uc_engine *uc, uint64_t off, unsigned size, uint64_t val, void *ud)
 {
     struct hv_mmio_map *m = ud;
-    struct hv_vcpu *v = m->v;
-    uint64_t gpa = m->gpa + off;
-    if (v->half_pending) {
-        v->half_pending = false;
-        uint64_t data = v->half_data | (val << 32);
-        v->in_exit = true;
-        mmio_exit(v, gpa - 4, 8, true, &data);
-        v->in_exit = false;
-        return;
-    }
-    unsigned isize = mmio_locate(v, m->va + off, true);
-    if (isize == 8 && size == 4) {
-        v->half_pending = true;
-        v->half_data = val & 0xffffffffULL;
-        return;
-    }
-    v->in_exit = true;
-    if (v->vm->arch != HV_ARCH_X86_64 && (gpa & ~0xfffULL) == HV_UCALL_MMIO && size == 4)
-        vm_ucall(v, val);
-    else {
-        uint64_t data = val;
-        mmio_exit(v, gpa, size, true, &data);
-    }
-    v->in_exit = false;
+    mmio_piece(m->v, m->va + off, m->gpa + off, size, true, &val);
 }
 
 /* The guest-physical address a store to va reaches, through the engine map (x86: the shadow
@@ -1160,36 +1156,20 @@ static bool store_gpa(struct hv_vcpu *v, uint64_t va, uint64_t *gpa)
 }
 
 /* A store into a read-only RAM region: an MMIO exit carrying the bytes; memory unchanged
- * (returning true without unprotecting makes Unicorn drop the store and continue). */
+ * (returning true without unprotecting makes Unicorn drop the store and continue; while an
+ * access without a syndrome is being undone, false drops it too). */
 static bool hook_write_prot(uc_engine *uc, uc_mem_type type, uint64_t addr, int size,
                             int64_t value, void *ud)
 {
     struct hv_vcpu *v = ud;
     uint64_t gpa;
-    if (!store_gpa(v, addr, &gpa))
+    if (v->nisv.pending || !store_gpa(v, addr, &gpa))
         return false;
     struct hv_region *reg = vm_region_find(v->vm, gpa);
     if (!reg || !reg->readonly)
         return false;
-    uint64_t data = size >= 8 ? (uint64_t)value : (uint64_t)value & ((1ULL << (size * 8)) - 1);
-    if (v->half_pending) {
-        /* arm strd: the second half of one 8-byte store */
-        v->half_pending = false;
-        data = v->half_data | (data << 32);
-        v->in_exit = true;
-        mmio_exit(v, gpa - 4, 8, true, &data);
-        v->in_exit = false;
-        return true;
-    }
-    unsigned isize = mmio_locate(v, addr, true);
-    if (isize == 8 && size == 4) {
-        v->half_pending = true;
-        v->half_data = data;
-        return true;
-    }
-    v->in_exit = true;
-    mmio_exit(v, gpa, (unsigned)size, true, &data);
-    v->in_exit = false;
+    uint64_t data = (uint64_t)value;
+    mmio_piece(v, v->vm->arch == HV_ARCH_X86_64 ? addr : gpa, gpa, (unsigned)size, true, &data);
     return true;
 }
 
@@ -1200,7 +1180,7 @@ static void hook_write(uc_engine *uc, uc_mem_type type, uint64_t addr, int size,
     struct hv_vm *vm = v->vm;
     const struct hv_model_ops *m = vm->model;
     uint64_t gpa;
-    if (!store_gpa(v, addr, &gpa))
+    if (v->nisv.pending || !store_gpa(v, addr, &gpa))
         return;
     if (vm->prov_on) {
         /* the exact store: its pc and count (pcfind.c), else the block's */
@@ -1325,6 +1305,7 @@ void vcpu_close(struct hv_vcpu *v)
         uc_context_free(v->reset_ctx);
     free(v->hooked);
     free(v->to_hook);
+    mmio_fini(v);
 }
 
 static void a64_write_sysreg(struct hv_vcpu *v, uint32_t op0, uint32_t op1, uint32_t crn,
@@ -1474,7 +1455,17 @@ int vcpu_run_slice(struct hv_vcpu *v, uint64_t budget)
         /* arm: uc_emu_start writes the pc, and bit 0 of it selects T32 */
         if (v->vm->arch == HV_ARCH_ARM)
             pc = (pc & ~1ULL) | (hv_vcpu_thumb(v) ? 1 : 0);
+        mmio_reset(v);
         uc_err e = uc_emu_start(v->uc, pc, HV_UNTIL, 0, 0);
+        if (v->nisv.pending) {
+            /* an Arm access without a valid syndrome stopped the engine: undo the instruction
+             * and report it (mmio.c) */
+            if ((err = mmio_nisv_finish(v)))
+                return err;
+            if (vm->outcome != HV_OUT_RUNNING || v->state != VS_RUNNABLE)
+                return 0;
+            continue;
+        }
         uint64_t now = v->resume_valid ? v->resume_pc : vcpu_read_pc(v);
         if (e != UC_ERR_OK) {
             if ((e != UC_ERR_FETCH_PROT && e != UC_ERR_FETCH_UNMAPPED) ||

@@ -1,7 +1,9 @@
 /*
  * arm.c - HVC and SMC on arm64 and AArch32 guests (semantics.md B.2-B.4): KVM's in-kernel
  * PSCI and SMCCC architecture calls, the SMCCC filter, and forwarding to the VMM as
- * KVM_EXIT_HYPERCALL.
+ * KVM_EXIT_HYPERCALL. Also the data aborts KVM cannot emulate for lack of a valid syndrome
+ * (A.6): KVM_RUN fails with -ENOSYS, or KVM_CAP_ARM_NISV_TO_USER makes them
+ * KVM_EXIT_ARM_NISV, which the VMM answers.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -525,6 +527,106 @@ bool kvmm_arm_vcpu_starts(struct hv_vcpu *v)
 
 /* ---- steps: the SMCCC filter and the RFC's capability ---- */
 
+/* ---- data aborts without a valid syndrome (A.6) ---- */
+
+#define KVMM_ESR_WNR        (1U << 6)
+#define KVMM_FSC_EXTABT     0x10U  /* synchronous external abort */
+#define KVMM_DFSR_EXTABT    0x08U  /* AArch32 short-descriptor: synchronous external abort */
+#define KVMM_EC_DABT_LOW    0x24U
+#define KVMM_EC_DABT_CUR    0x25U
+
+/* True if a usable slot of address space 0 maps a page of [base, base + size). */
+static bool slots_touch(const struct kvmm_slots *slots, uint64_t base, uint64_t size)
+{
+    for (size_t i = 0; i < kvmm_memslot_count(slots, 0); i++) {
+        const struct kvmm_memslot *s = kvmm_memslot_at(slots, 0, i);
+        uint64_t b = s->base_gfn << 12, e = b + (s->npages << 12);
+        if (kvmm_memslot_usable(s) && b < base + size && base < e)
+            return true;
+    }
+    return false;
+}
+
+/*
+ * The fault status code of the stage-2 abort at ipa. KVM's stage-2 tables start at level
+ * 4 - ARM64_HW_PGTABLE_LEVELS(ipa_bits - 4) (at least 2 levels: arch/arm64/kvm/reset.c,
+ * kvm_get_vtcr(); tables concatenated at the start level), and the walk stops at the first
+ * entry that maps nothing: a translation fault at that level (0b0001LL). The model takes the
+ * tables as if every page of every usable slot were mapped with 4 KiB pages, so an entry is
+ * valid when a slot has a page below it. A store to a read-only slot meets a valid
+ * read-only page: a permission fault at level 3 (0b001111).
+ */
+static unsigned stage2_fsc(const struct kvmm_slots *slots, uint64_t ipa, bool permission)
+{
+    if (permission)
+        return 0x0f;
+    unsigned bits = kvmm_slots_params(slots)->arm64_ipa_bits;
+    unsigned levels = bits > 8 ? (bits - 8) / 9 : 2;
+    if (levels < 2)
+        levels = 2;
+    if (levels > 4)
+        levels = 4;
+    for (unsigned lvl = 4 - levels; lvl < 3; lvl++) {
+        uint64_t size = 1ULL << (12 + 9 * (3 - lvl));
+        if (!slots_touch(slots, ipa & ~(size - 1), size))
+            return 0x04 | lvl;
+    }
+    return 0x07;
+}
+
+uint64_t kvmm_arm_nisv_iss(const struct kvmm_slots *slots, uint64_t ipa, bool wnr,
+                           bool permission)
+{
+    /* kvm_vcpu_dabt_iss_nisv_sanitized(): ESR_EL2 & (CM | WnR | FSC); CM is 0 for a load or
+     * store */
+    return (wnr ? KVMM_ESR_WNR : 0) | stage2_fsc(slots, ipa, permission);
+}
+
+enum hv_exit_action kvmm_arm_dabt_nisv(struct hv_vcpu *v, struct hv_exit_dabt *e)
+{
+    struct kvmm_vm *k = hv_vm_model_data(hv_vcpu_vm(v));
+    /* io_mem_abort(): no valid syndrome and no KVM_CAP_ARM_NISV_TO_USER -> -ENOSYS */
+    if (!k->nisv_to_user) {
+        hv_vcpu_fail(v, "KVM_RUN: -ENOSYS (data abort without a valid syndrome)");
+        return HV_ACT_STOP_VCPU;
+    }
+    /* run->arm_nisv: fault_ipa is the IPA page from HPFAR_EL2 with the low 12 bits of the
+     * FAR (kvm_handle_guest_abort()) */
+    struct hv_ev_kvm_exit ev = {
+        .reason = "KVM_EXIT_ARM_NISV",
+        .esr_iss = kvmm_arm_nisv_iss(k->slots, e->ipa, e->wnr, e->permission),
+        .fault_ipa = e->ipa,
+    };
+    hv_vcpu_emit(v, HV_EV_kvm_exit, &ev);
+    if (k->nisv_skip)
+        return HV_ACT_HANDLED;
+    /* QEMU (target/arm/kvm.c, kvm_arm_handle_dabt_nisv) sets ext_dabt_pending with
+     * KVM_SET_VCPU_EVENTS; KVM then injects a synchronous external abort at the faulting
+     * instruction with the FAR it trapped with (arch/arm64/kvm/inject_fault.c, inject_abt64:
+     * EC DABT from the current or a lower EL, IL, FSC 0x10; inject_abt32: DFSR 0x08 in the
+     * short-descriptor format, DFAR) */
+    unsigned ec = e->aarch32 || e->el == 0 ? KVMM_EC_DABT_LOW : KVMM_EC_DABT_CUR;
+    if (e->aarch32)
+        hv_vcpu_inject_addr(v, KVMM_EC_DABT_CUR,
+                            ((uint64_t)KVMM_EC_DABT_CUR << 26) | KVMM_DFSR_EXTABT, e->far);
+    else
+        hv_vcpu_inject_addr(v, ec, ((uint64_t)ec << 26) | (1U << 25) | KVMM_FSC_EXTABT,
+                            e->far);
+    return HV_ACT_RETRY;
+}
+
+int kvmm_arm_vmm_nisv(const struct hv_node *n, bool *skip, struct hv_diag *d)
+{
+    const char *s;
+    int err = hv_node_str(n, "nisv", &s, d);
+    if (err)
+        return err;
+    if (strcmp(s, "inject_dabt") != 0 && strcmp(s, "skip") != 0)
+        return hv_diag_at(d, n, "'nisv': inject_dabt or skip");
+    *skip = strcmp(s, "skip") == 0;
+    return 0;
+}
+
 static int action_of(const struct hv_node *n, uint64_t *out, struct hv_diag *d)
 {
     static const char *const names[] = { "handle", "deny", "fwd_to_user" };
@@ -547,14 +649,18 @@ static int arm_check(const char *action, const struct hv_node *args,
     int err;
     if (strcmp(action, "enable_cap") == 0) {
         const struct hv_node *c = args ? hv_node_get(args, "cap") : NULL;
-        if (!c || c->type != HV_NODE_SCALAR || strcmp(c->str, "forward_hypercall") != 0)
+        if (!c || c->type != HV_NODE_SCALAR ||
+            (strcmp(c->str, "forward_hypercall") != 0 && strcmp(c->str, "arm_nisv_to_user") != 0))
             return HV_ENOENT;
-        static const char *const keys[] = { "cap", "args0", NULL };
+        static const char *const keys[] = { "cap", "args0", "flags", NULL };
         uint64_t v;
         const struct hv_node *x;
         if ((err = hv_node_check_keys(args, keys, "args", d)) ||
-            ((x = hv_node_get(args, "args0")) && (err = hv_node_u64(x, "args0", &v, d))))
+            ((x = hv_node_get(args, "args0")) && (err = hv_node_u64(x, "args0", &v, d))) ||
+            ((x = hv_node_get(args, "flags")) && (err = hv_node_u64(x, "flags", &v, d))))
             return err;
+        if ((x = hv_node_get(args, "flags")) && strcmp(c->str, "forward_hypercall") == 0)
+            return hv_diag_at(d, x, "'flags': not an argument of forward_hypercall");
         return kvmm_check_expect_keys(expect, exp_keys, d);
     }
     if (strcmp(action, "smccc_filter") != 0)
@@ -669,16 +775,33 @@ static int arm_run(struct hv_vm *vm, struct kvmm_vm *k, const char *action,
     int e;
     if (strcmp(action, "enable_cap") == 0) {
         const struct hv_node *c = args ? hv_node_get(args, "cap") : NULL;
-        if (!c || c->type != HV_NODE_SCALAR || strcmp(c->str, "forward_hypercall") != 0)
+        if (!c || c->type != HV_NODE_SCALAR ||
+            (strcmp(c->str, "forward_hypercall") != 0 && strcmp(c->str, "arm_nisv_to_user") != 0))
             return HV_ENOENT;
-        uint64_t a0 = 0;
+        uint64_t a0 = 0, flags = 0;
         struct hv_diag d;
         const struct hv_node *x = hv_node_get(args, "args0");
         if (x)
             hv_node_u64(x, "args0", &a0, &d);
-        /* KVM_CAP_FORWARD_HYPERCALL (174) exists only in the RFC's kernel; args[0] bit 0 is
-         * KVM_CAP_FORWARD_HYPERCALL_EXCL_PSCI */
-        if (!k->rfc_mode || hv_vm_arch(vm) == HV_ARCH_X86_64) {
+        if ((x = hv_node_get(args, "flags")))
+            hv_node_u64(x, "flags", &flags, &d);
+        if (strcmp(c->str, "arm_nisv_to_user") == 0) {
+            /* KVM_CAP_ARM_NISV_TO_USER (177): kvm_vm_ioctl_enable_cap() of arch/arm64/kvm/arm.c
+             * refuses flags, ignores args[] and sets KVM_ARCH_FLAG_RETURN_NISV_IO_ABORT_TO_USER,
+             * at any time; x86 has no such capability (EINVAL), nor had v5.3 (it came in v5.5) */
+            if (hv_vm_arch(vm) == HV_ARCH_X86_64 || k->rfc_mode) {
+                e = -EINVAL;
+                rule = k->rfc_mode ? "no KVM_CAP_ARM_NISV_TO_USER before v5.5"
+                                   : "not an x86 capability";
+            } else if (flags) {
+                e = -EINVAL;
+                rule = "flags not 0";
+            } else {
+                e = 0;
+                k->nisv_to_user = true;
+                rule = "KVM_EXIT_ARM_NISV on";
+            }
+        } else if (!k->rfc_mode || hv_vm_arch(vm) == HV_ARCH_X86_64) {
             e = -EINVAL;
             rule = "no KVM_CAP_FORWARD_HYPERCALL in this kernel";
         } else if (a0 & ~1ULL) {

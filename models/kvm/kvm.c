@@ -65,7 +65,8 @@ static const char *const mem_keys[] = { "buffers", "slots", NULL };
 static const char *const buf_keys[] = { "name", "size", NULL };
 static const char *const slot_keys[] = { "slot", "as", "gpa", "size", "buffer", "offset", "hva",
                                          "flags", "window", NULL };
-static const char *const vmm_keys[] = { "mmio", "hypercall", "power_off", "dirty_ring", NULL };
+static const char *const vmm_keys[] = { "mmio", "hypercall", "power_off", "dirty_ring", "nisv",
+                                        NULL };
 static const char *const ring_keys[] = { "bytes", "cap", "with_bitmap", "full", NULL };
 static const char *const answer_keys[] = { "gpa", "read", NULL };
 
@@ -381,6 +382,12 @@ static int kvm_check_vmm(const struct hv_node *vmm, const struct hv_check_ctx *c
         if (!err && c->arch == HV_ARCH_X86_64)
             err = hv_diag_at(d, po, "'power_off': KVM_ARM_VCPU_POWER_OFF is Arm only");
     }
+    const struct hv_node *ns = err ? NULL : hv_node_get(vmm, "nisv");
+    if (ns && c->arch == HV_ARCH_X86_64)
+        return hv_diag_at(d, ns, "'nisv': KVM_EXIT_ARM_NISV is Arm only");
+    bool skip;
+    if (ns && (err = kvmm_arm_vmm_nisv(ns, &skip, d)))
+        return err;
     const struct hv_node *dr = err ? NULL : hv_node_get(vmm, "dirty_ring");
     if (dr && !(err = hv_node_expect(dr, HV_NODE_MAP, "vmm.dirty_ring", d)) &&
         !(err = hv_node_check_keys(dr, ring_keys, "vmm.dirty_ring", d))) {
@@ -575,6 +582,9 @@ static int kvm_vm_init(struct hv_vm *vm, const struct hv_node *mem, const struct
         if (id < 64)
             k->power_off |= 1ULL << id;
     }
+    const struct hv_node *ns = vmm ? hv_node_get(vmm, "nisv") : NULL;
+    if (ns && (err = kvmm_arm_vmm_nisv(ns, &k->nisv_skip, &d)))
+        return kvm_refused(err, &d);
     const struct hv_node *m = vmm ? hv_node_get(vmm, "mmio") : NULL;
     for (size_t i = 0; m && i < m->n && i < KVMM_MAX_MMIO_ANSWERS; i++) {
         hv_node_u64(hv_node_get(&m->items[i], "gpa"), "gpa", &k->answers[i].gpa, &d);
@@ -796,6 +806,7 @@ const struct hv_model_ops hv_model_kvm = {
     .mmio = kvm_mmio,
     .vcpu_starts = kvmm_arm_vcpu_starts,
     .fetch_unbacked = kvm_fetch_unbacked,
+    .dabt_nisv = kvmm_arm_dabt_nisv,
     .hypercall = kvm_hypercall,
     .guest_write = kvmm_guest_write,
     .vcpu_enter = kvmm_vcpu_enter,

@@ -88,6 +88,8 @@ struct kvmm_vm {
     bool rfc_mode;               /* kvm.arm_forward = rfc2019: no filter, the RFC's cap */
     unsigned rfc_forward;        /* KVM_CAP_FORWARD_HYPERCALL: bit 0 on, bit 1 EXCL_PSCI */
     uint64_t power_off;          /* vmm.power_off: vCPUs created with KVM_ARM_VCPU_POWER_OFF */
+    bool nisv_to_user;           /* KVM_CAP_ARM_NISV_TO_USER enabled (arm.c) */
+    bool nisv_skip;              /* vmm.nisv: skip (else inject_dabt) */
     /* a set_memory_region step with `window`: its DELETE/MOVE INVALID window is open until
      * the hv_vm_after callback window_id closes it (slots_steps.c) */
     bool window_open;
@@ -241,6 +243,21 @@ struct kvmm_fn_range {
  */
 enum hv_exit_action kvmm_arm_hypercall(struct hv_vcpu *v, struct hv_exit_hypercall *e);
 bool kvmm_arm_vcpu_starts(struct hv_vcpu *v);
+/*
+ * A data abort without a valid syndrome (A.6): KVM_RUN fails with -ENOSYS, or with
+ * KVM_CAP_ARM_NISV_TO_USER a KVM_EXIT_ARM_NISV, which the VMM answers as vmm.nisv says.
+ */
+enum hv_exit_action kvmm_arm_dabt_nisv(struct hv_vcpu *v, struct hv_exit_dabt *e);
+/*
+ * arm_nisv.esr_iss for such an abort at ipa: WnR and the stage-2 fault status code, a
+ * translation fault at the level where KVM's stage-2 walk finds no entry (every page of every
+ * usable AS-0 slot taken as mapped with 4 KiB pages), or a level-3 permission fault for a
+ * store to a read-only slot.
+ */
+uint64_t kvmm_arm_nisv_iss(const struct kvmm_slots *slots, uint64_t ipa, bool wnr,
+                           bool permission);
+/* Parses vmm.nisv: inject_dabt (false) or skip (true). */
+int kvmm_arm_vmm_nisv(const struct hv_node *n, bool *skip, struct hv_diag *d);
 /*
  * KVM_ARM_VM_SMCCC_FILTER's insertion (kvm_smccc_set_filter) into f[0..*n) (capacity
  * KVMM_MAX_FILTER_RANGES; the two reserved architecture ranges are added first when *n is 0).

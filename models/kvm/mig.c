@@ -170,6 +170,7 @@ int kvmm_mig_finish(struct hv_vm *src, struct hv_vm *dst, char *result, size_t s
     memcpy(d->filter, k->filter, sizeof d->filter);
     d->nfilter = k->nfilter;
     d->rfc_forward = k->rfc_forward;
+    d->nisv_to_user = k->nisv_to_user;
     int kerr = 0;
     kvmm_dirty_enable_manual(d->slots, kvmm_dirty_manual(k->slots), 0, &kerr);
     /* xinterface mappings: the host module maps the same GPA range again on the destination

@@ -1,7 +1,7 @@
 /*
- * test_smccc.c - the KVM model's SMCCC filter (models/kvm/arm.c) against kvm_smccc_set_filter
- * (semantics.md B.3, with the cases of the smccc_filter selftest), and the set of function IDs
- * KVM handles in-kernel under a filter.
+ * test_smccc.c - models/kvm/arm.c: the SMCCC filter against kvm_smccc_set_filter (semantics.md
+ * B.3, with the cases of the smccc_filter selftest), the set of function IDs KVM handles
+ * in-kernel under a filter, and the esr_iss of a KVM_EXIT_ARM_NISV (A.6).
  */
 #include <CUnit/CUnit.h>
 #include <errno.h>
@@ -132,9 +132,68 @@ static void test_handled(void)
     }
 }
 
+/*
+ * arm_nisv.esr_iss = ESR_EL2 & (CM | WnR | FSC) (kvm_vcpu_dabt_iss_nisv_sanitized()): WnR is
+ * bit 6; the FSC of a stage-2 translation fault is 0b0001LL with LL the level of the first
+ * table entry that maps nothing. KVM's stage 2 starts at level 4 - ((ipa_bits - 8) / 9), at
+ * least 2 levels (kvm_get_vtcr()); an entry maps something when a slot has a page below it.
+ * A store to a read-only slot is a permission fault at level 3 (0b001111).
+ */
+static const struct {
+    const char *what;
+    unsigned ipa_bits;
+    uint64_t ipa;
+    bool wnr, permission;
+    uint64_t iss;
+} nisv_rows[] = {
+    { "a gigabyte with no slot: level 1", 40, 0xc0000000, false, false, 0x05 },
+    { "the same, a store: WnR", 40, 0xc0000010, true, false, 0x45 },
+    { "past the RAM slot, a 2 MiB block with no slot: level 2", 40, 0x41000000, false, false,
+      0x06 },
+    { "beside the one-page slot, in its 2 MiB block: level 3", 40, 0x80001000, false, false,
+      0x07 },
+    { "below the one-page slot, in its 2 MiB block: level 3", 40, 0x801ff000, true, false,
+      0x47 },
+    { "a store to a read-only slot: permission, level 3", 40, 0x80000000, true, true, 0x4f },
+    { "44-bit IPA: 512 GiB with no slot: level 0", 44, 0x8000000000, false, false, 0x04 },
+    { "44-bit IPA: a gigabyte with no slot under a level-0 entry: level 1", 44, 0xc0000000,
+      false, false, 0x05 },
+    { "32-bit IPA: two levels, a 2 MiB block with no slot: level 2", 32, 0xc0000000, false,
+      false, 0x06 },
+};
+
+static void test_nisv_iss(void)
+{
+    for (size_t i = 0; i < TEST_N(nisv_rows); i++) {
+        struct kvmm_slots_params p;
+        kvmm_slots_params_default(&p, KVMM_ARCH_ARM64);
+        p.arm64_ipa_bits = nisv_rows[i].ipa_bits;
+        struct kvmm_slots *sl = NULL;
+        CU_ASSERT_EQUAL_FATAL(kvmm_slots_create(&sl, &p), 0);
+        const struct kvmm_region r[2] = {
+            { .slot = 0, .guest_phys_addr = 0x40000000, .memory_size = 0x1000000,
+              .userspace_addr = 0x7f0000000000 },
+            { .slot = 1, .guest_phys_addr = 0x80000000, .memory_size = 0x1000,
+              .userspace_addr = 0x7f0001001000, .flags = KVMM_MEM_READONLY },
+        };
+        for (size_t k = 0; k < 2; k++) {
+            struct kvmm_set_result res;
+            CU_ASSERT_EQUAL(kvmm_memslot_set(sl, &r[k], true, &res), 0);
+            CU_ASSERT_EQUAL(res.err, 0);
+        }
+        uint64_t iss = kvmm_arm_nisv_iss(sl, nisv_rows[i].ipa, nisv_rows[i].wnr,
+                                         nisv_rows[i].permission);
+        TEST_CHECK(iss == nisv_rows[i].iss, "%s: esr_iss 0x%llx, expected 0x%llx",
+                   nisv_rows[i].what, (unsigned long long)iss,
+                   (unsigned long long)nisv_rows[i].iss);
+        kvmm_slots_destroy(sl);
+    }
+}
+
 void test_smccc_register(void)
 {
     CU_pSuite s = CU_add_suite("smccc", NULL, NULL);
     CU_add_test(s, "B.3 filter rules", test_filter_rules);
     CU_add_test(s, "B.3 in-kernel set under a filter", test_handled);
+    CU_add_test(s, "A.6 KVM_EXIT_ARM_NISV esr_iss", test_nisv_iss);
 }
