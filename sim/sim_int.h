@@ -273,7 +273,25 @@ bool mem_fetch_unbacked(struct hv_vcpu *v, uint64_t va, uint64_t *gpa);
 unsigned mem_a32_fault_status(struct hv_vcpu *v, uint64_t va);
 
 /* blocks.c */
-struct hv_blk *blk_lookup(struct hv_blktab *t, uint64_t pc, uint32_t size);
+static inline size_t blk_hash(uint64_t pc, uint32_t size)
+{
+    uint64_t h = (pc ^ ((uint64_t)size << 48)) * 0x9e3779b97f4a7c15ULL;
+    return (size_t)(h >> 17);
+}
+/* The block (pc, size), or NULL. Inline: the block hook probes the table on every block. */
+static inline struct hv_blk *blk_lookup(struct hv_blktab *t, uint64_t pc, uint32_t size)
+{
+    if (!t->cap)
+        return NULL;
+    size_t mask = t->cap - 1;
+    for (size_t i = blk_hash(pc, size) & mask;; i = (i + 1) & mask) {
+        struct hv_blk *b = &t->slots[i];
+        if (!b->size)
+            return NULL;
+        if (b->pc == pc && b->size == size)
+            return b;
+    }
+}
 struct hv_blk *blk_insert(struct hv_blktab *t, uint64_t pc, uint32_t size, uint32_t icount);
 void blk_clear(struct hv_blktab *t);
 void blk_fini(struct hv_blktab *t);

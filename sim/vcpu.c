@@ -281,58 +281,75 @@ static void hook_a32_cond(uc_engine *uc, uint64_t pc, uint32_t size, void *ud)
     hypercall_finish(v, act, pc, pc + 4, true);
 }
 
-static void hook_block(uc_engine *uc, uint64_t pc, uint32_t size, void *ud)
+/*
+ * The block hook's slow path: a stop is due at this block boundary, or the block is not in the
+ * table yet (its instruction count is looked up once, and the block scanned for instructions
+ * that need a hook of their own).
+ */
+__attribute__((noinline, cold)) static void block_slow(uc_engine *uc, uint64_t pc,
+                                                       uint32_t size, struct hv_vcpu *v)
 {
-    struct hv_vcpu *v = ud;
-    if (__builtin_expect(v->stop_next_block || v->icount >= v->slice_end, 0)) {
+    if (v->stop_next_block || v->icount >= v->slice_end) {
         enum hv_stop why = v->stop_next_block ? v->stop_next : STOP_SLICE;
         v->stop_next_block = false;
         stop_now(v, why, pc);
         return;
     }
-    /* a tight loop runs the same block again: check the last one before the table */
-    struct hv_blk *b = v->last_blk;
-    if (!b || b->pc != pc || b->size != size)
-        b = blk_lookup(&v->blocks, pc, size);
-    if (__builtin_expect(!b, 0)) {
-        uint32_t icount;
-        bool thumb = false;
-        if (v->vm->arch == HV_ARCH_X86_64) {
-            uc_tb tb;
-            if (hv_uc_request_cache(uc, pc, &tb) != UC_ERR_OK) {
-                stop_now(v, STOP_END, pc);
-                vm_end(v->vm, HV_OUT_ERROR);
-                return;
-            }
-            icount = tb.icount;
-            if (x86_scan_block(v, pc, size)) {
-                stop_now(v, STOP_RETRANSLATE, pc);
-                return;
-            }
-        } else if (v->vm->arch == HV_ARCH_ARM && hv_vcpu_thumb(v)) {
-            /* T32: 2- and 4-byte instructions; the translator knows how many */
-            uc_tb tb;
-            if (hv_uc_request_cache(uc, pc, &tb) != UC_ERR_OK) {
-                stop_now(v, STOP_END, pc);
-                vm_end(v->vm, HV_OUT_ERROR);
-                return;
-            }
-            icount = tb.icount;
-            thumb = true;
-        } else {
-            icount = size / 4;
-            if (v->vm->arch == HV_ARCH_ARM && a32_scan_block(v, pc, size)) {
-                stop_now(v, STOP_RETRANSLATE, pc);
-                return;
-            }
-        }
-        b = blk_insert(&v->blocks, pc, size, icount);
-        if (!b) {
+    uint32_t icount;
+    bool thumb = false;
+    if (v->vm->arch == HV_ARCH_X86_64) {
+        uc_tb tb;
+        if (hv_uc_request_cache(uc, pc, &tb) != UC_ERR_OK) {
             stop_now(v, STOP_END, pc);
             vm_end(v->vm, HV_OUT_ERROR);
             return;
         }
-        b->thumb = thumb;
+        icount = tb.icount;
+        if (x86_scan_block(v, pc, size)) {
+            stop_now(v, STOP_RETRANSLATE, pc);
+            return;
+        }
+    } else if (v->vm->arch == HV_ARCH_ARM && hv_vcpu_thumb(v)) {
+        /* T32: 2- and 4-byte instructions; the translator knows how many */
+        uc_tb tb;
+        if (hv_uc_request_cache(uc, pc, &tb) != UC_ERR_OK) {
+            stop_now(v, STOP_END, pc);
+            vm_end(v->vm, HV_OUT_ERROR);
+            return;
+        }
+        icount = tb.icount;
+        thumb = true;
+    } else {
+        icount = size / 4;
+        if (v->vm->arch == HV_ARCH_ARM && a32_scan_block(v, pc, size)) {
+            stop_now(v, STOP_RETRANSLATE, pc);
+            return;
+        }
+    }
+    struct hv_blk *b = blk_insert(&v->blocks, pc, size, icount);
+    if (!b) {
+        stop_now(v, STOP_END, pc);
+        vm_end(v->vm, HV_OUT_ERROR);
+        return;
+    }
+    b->thumb = thumb;
+    v->last_blk = b;
+    v->blk_pc = pc;
+    v->blk_size = size;
+    v->blk_thumb = thumb;
+    v->blk_base = v->icount;
+    v->icount += icount;
+}
+
+/* The block hook when the block is not the last one: one probe of the table. */
+__attribute__((noinline)) static void block_switch(uc_engine *uc, uint64_t pc, uint32_t size,
+                                                   struct hv_vcpu *v)
+{
+    struct hv_blk *b;
+    if (__builtin_expect(v->stop_next_block || v->icount >= v->slice_end, 0) ||
+        !(b = blk_lookup(&v->blocks, pc, size))) {
+        block_slow(uc, pc, size, v);
+        return;
     }
     v->last_blk = b;
     v->blk_pc = pc;
@@ -340,6 +357,24 @@ static void hook_block(uc_engine *uc, uint64_t pc, uint32_t size, void *ud)
     v->blk_thumb = b->thumb;
     v->blk_base = v->icount;
     v->icount += b->icount;
+}
+
+/*
+ * Runs before every block. The fast path, the last block again (a loop), is a leaf that reads
+ * and writes only the vCPU: the current block's pc, size and state stay as they are, only the
+ * count moves.
+ */
+static void hook_block(uc_engine *uc, uint64_t pc, uint32_t size, void *ud)
+{
+    struct hv_vcpu *v = ud;
+    struct hv_blk *b = v->last_blk;
+    if (__builtin_expect(!v->stop_next_block && v->icount < v->slice_end && b &&
+                             pc == v->blk_pc && size == v->blk_size, 1)) {
+        v->blk_base = v->icount;
+        v->icount += b->icount;
+        return;
+    }
+    block_switch(uc, pc, size, v);
 }
 
 static enum hv_exit_action model_msr(struct hv_vcpu *v, struct hv_exit_msr *e)
