@@ -5,10 +5,19 @@
  * frame SS, RSP, RFLAGS, CS, RIP [, error code] is pushed on the 16-byte aligned stack, RIP and
  * CS come from the gate, IF is cleared for interrupt gates. Unicorn remembers the last
  * contributory fault in a private field (env->old_exception) that only a CPU reset clears, so
- * the next fault would turn into #DF, and a #UD after a #DF into a silent triple fault. Unicorn's
- * own probes of guest pages can leave it set too, so hvsim clears it in a saved context before
- * every run of an x86 engine and after each delivery (a real CPU keeps no such state between
- * instructions).
+ * the next fault would turn into #DF, and a #UD after a #DF into a silent triple fault. hvsim
+ * clears it in a saved context after each delivery and before the next run of an engine in which
+ * a fault may have been raised since (a real CPU keeps no such state between instructions).
+ * Unicorn writes the field only in check_exception() (target/i386/excp_helper.c), for a raised
+ * #DE, #TS, #NP, #SS, #GP, #PF or #DF; #UD (vmcall), int n and hlt leave it alone. A fault the
+ * guest raises reaches the interrupt hook (cpu_handle_exception() in accel/tcg/cpu-exec.c) or
+ * ends uc_emu_start with an error. The one silent source is Unicorn's own probe of a page when
+ * it drops translated code by address (uc_invalidate_tb() in accel/tcg/translate-all.c, for
+ * uc_ctl_remove_cache, and for `until` at the end of every run: hvsim turns that one off,
+ * sim_int.h HV_UNTIL), which page-walks and swallows the #PF. The hook, an error and
+ * vcpu_drop_code() mark the vCPU (v->fault_seen), and only a marked vCPU pays the context round
+ * trip (two copies of 5.5 KB) before its next run: a run after a hypercall does not. Debug
+ * builds check before every run that an unmarked vCPU has the field clear.
  * The field's offset inside the context is found once per process by raising two faults in a
  * scratch engine and seeing which 32-bit word goes -1 -> 0 (#DE) -> 8 (#DF).
  *
@@ -21,6 +30,7 @@
  * An exception with no handler (IDT limit too small, gate not present, VBAR_EL1 or VBAR zero)
  * ends the run with an `exception` event whose `delivered` is false.
  */
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -120,15 +130,23 @@ out:
     return found;
 }
 
-void excp_x86_reset_fault_state(struct hv_vcpu *v)
+/* Saves v's context into v->fault_ctx; false if the field cannot be reached. */
+static bool fault_state_save(struct hv_vcpu *v)
 {
     if (old_exc_offset == -2)
         old_exc_offset = calibrate_old_exception();
     if (old_exc_offset < 0)
-        return;
+        return false;
     if (!v->fault_ctx && uc_context_alloc(v->uc, &v->fault_ctx) != UC_ERR_OK)
+        return false;
+    return uc_context_save(v->uc, v->fault_ctx) == UC_ERR_OK;
+}
+
+void excp_x86_reset_fault_state(struct hv_vcpu *v)
+{
+    v->fault_seen = false;
+    if (!fault_state_save(v))
         return;
-    uc_context_save(v->uc, v->fault_ctx);
     int32_t cur;
     memcpy(&cur, (char *)v->fault_ctx + old_exc_offset, 4);
     if (cur == -1)
@@ -136,6 +154,23 @@ void excp_x86_reset_fault_state(struct hv_vcpu *v)
     int32_t none = -1;
     memcpy((char *)v->fault_ctx + old_exc_offset, &none, 4);
     uc_context_restore(v->uc, v->fault_ctx);
+}
+
+#ifndef NDEBUG
+static bool fault_state_clear(struct hv_vcpu *v)
+{
+    int32_t cur = -1;
+    if (fault_state_save(v))
+        memcpy(&cur, (char *)v->fault_ctx + old_exc_offset, 4);
+    return cur == -1;
+}
+#endif
+
+void excp_x86_before_run(struct hv_vcpu *v)
+{
+    if (v->fault_seen)
+        excp_x86_reset_fault_state(v);
+    assert(fault_state_clear(v));
 }
 
 static int write_gva(struct hv_vcpu *v, uint64_t gva, const void *buf, size_t len)

@@ -23,7 +23,10 @@
 #include "sim/migrate.h"
 #include "sim/model.h"
 
-/* Address passed as `until` to uc_emu_start: never executed (see the Unicorn notes). */
+/* Address passed as `until` to uc_emu_start, never executed. Unicorn ignores it: engines run
+ * with its exit list on and empty (vcpu_open), so that no run ends by invalidating the
+ * translated code at until - 1, a probe that on x86 walks the guest's page tables and leaves a
+ * #PF behind (excp.c). */
 #define HV_UNTIL 0x7ffedead0000ULL
 /* Unicorn's UC_CTL macro shifts a signed int into the sign bit (undefined behaviour that UBSan
  * reports); the same encoding, computed unsigned. */
@@ -157,6 +160,8 @@ struct hv_vcpu {
     struct hv_blktab blocks;
     struct hv_blk *last_blk;  /* the last block seen; NULL whenever the table changes */
     uc_context *fault_ctx;    /* x86: scratch context for excp_x86_reset_fault_state */
+    bool fault_seen;          /* x86: Unicorn may have raised an exception since its
+                               * remembered fault was last cleared (excp.c) */
     uc_context *reset_ctx;    /* Arm: the engine before its first run, for hv_vcpu_start */
     uc_hook write_hook;       /* UC_HOOK_MEM_WRITE while write tracking is on */
     bool write_hooked;
@@ -313,6 +318,8 @@ int excp_deliver(struct hv_vcpu *v);
 const char *excp_name(enum hv_arch arch, unsigned vec);
 /* Clears Unicorn's remembered contributory fault (x86), see excp.c. */
 void excp_x86_reset_fault_state(struct hv_vcpu *v);
+/* The same, before a run: only if an exception may have been raised since the last clear. */
+void excp_x86_before_run(struct hv_vcpu *v);
 
 /* arch.c */
 int arch_reg_id(enum hv_arch a, const char *name);

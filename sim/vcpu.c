@@ -106,6 +106,7 @@ csh vcpu_cs(const struct hv_vcpu *v)
 void vcpu_drop_code(struct hv_vcpu *v, uint64_t va, uint64_t len)
 {
     uc_ctl(v->uc, HV_UC_CTL(UC_CTL_TB_REMOVE_CACHE, 2, UC_CTL_IO_WRITE), va, va + len);
+    v->fault_seen = true; /* Unicorn probed va's page: an x86 #PF may be left behind (excp.c) */
     blk_clear(&v->blocks);
     v->last_blk = NULL;
 }
@@ -969,6 +970,7 @@ static void hook_intr(uc_engine *uc, uint32_t intno, void *ud)
         return;
     }
     /* x86: faults leave RIP at the instruction; int n / int3 leave it after. */
+    v->fault_seen = true;
     uint64_t rip = x86_rip(v);
     struct hv_blk *b = blk_lookup(&v->blocks, v->blk_pc, v->blk_size);
     uint32_t idx = 0;
@@ -1260,6 +1262,10 @@ int vcpu_open(struct hv_vcpu *v)
     }
     if (e != UC_ERR_OK)
         return vm_err_uc(e, "opening an engine");
+    /* Unicorn's exit list on, and empty: `until` is ignored (sim_int.h, HV_UNTIL) */
+    e = uc_ctl(v->uc, HV_UC_CTL(UC_CTL_UC_USE_EXITS, 1, UC_CTL_IO_WRITE), 1);
+    if (e != UC_ERR_OK)
+        return vm_err_uc(e, "opening an engine");
     err = add_hook(v, UC_HOOK_BLOCK, (void *)hook_block, 1, 0);
     if (!err)
         err = add_hook(v, UC_HOOK_INTR, (void *)hook_intr, 1, 0);
@@ -1426,13 +1432,14 @@ int vcpu_run_slice(struct hv_vcpu *v, uint64_t budget)
         v->resume_valid = false;
         v->stop = STOP_NONE;
         if (v->vm->arch == HV_ARCH_X86_64)
-            excp_x86_reset_fault_state(v);
+            excp_x86_before_run(v);
         /* arm: uc_emu_start writes the pc, and bit 0 of it selects T32 */
         if (v->vm->arch == HV_ARCH_ARM)
             pc = (pc & ~1ULL) | (hv_vcpu_thumb(v) ? 1 : 0);
         uc_err e = uc_emu_start(v->uc, pc, HV_UNTIL, 0, 0);
         uint64_t now = v->resume_valid ? v->resume_pc : vcpu_read_pc(v);
         if (e != UC_ERR_OK) {
+            v->fault_seen = true;
             if ((e != UC_ERR_FETCH_PROT && e != UC_ERR_FETCH_UNMAPPED) ||
                 fetch_unbacked_exit(v, now) == STOP_NONE)
                 end_unicorn_error(v, e, now);

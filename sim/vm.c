@@ -809,6 +809,7 @@ static int after_due(struct hv_vm *vm)
 
 int vm_power_on(struct hv_vcpu *v)
 {
+    v->fault_seen = true; /* a context may be restored into the engine (migrate.c) */
     int err = vcpu_reset(v);
     if (err)
         return err;
