@@ -194,7 +194,7 @@ struct hv_vm {
     unsigned nr;
 
     struct hv_region *regions;
-    size_t nregions;
+    size_t nregions, regions_cap;
 
     uint64_t seq;
     struct hv_vm *seq_owner;  /* a migration's destination numbers its events with its
@@ -242,6 +242,9 @@ void vm_end(struct hv_vm *vm, enum hv_outcome o);
 /* A vCPU's engine to its power-on state (and, Arm, that state kept for PSCI CPU_ON). */
 int vm_power_on(struct hv_vcpu *v);
 struct hv_region *vm_region_find(struct hv_vm *vm, uint64_t gpa);
+/* Index of the first region that ends above gpa (nregions if none): the one holding gpa, or
+ * else the next one up. O(log n). */
+size_t vm_region_above(const struct hv_vm *vm, uint64_t gpa);
 void vcpu_set_state(struct hv_vcpu *v, enum hv_vstate s, const char *why);
 int vm_err_uc(uc_err e, const char *what);
 
