@@ -252,6 +252,8 @@ int vm_err_uc(uc_err e, const char *what);
 int vm_write_hooks(struct hv_vm *vm);
 int vcpu_open(struct hv_vcpu *v);
 void vcpu_close(struct hv_vcpu *v);
+/* A new engine for v in the same state, with nothing mapped (mem.c maps it). */
+int vcpu_reopen(struct hv_vcpu *v);
 int vcpu_reset(struct hv_vcpu *v);
 int vcpu_run_slice(struct hv_vcpu *v, uint64_t budget);
 uint64_t vcpu_read_pc(struct hv_vcpu *v);

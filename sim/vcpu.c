@@ -1234,6 +1234,12 @@ static int add_hook(struct hv_vcpu *v, int type, void *cb, uint64_t begin, uint6
     return e == UC_ERR_OK ? 0 : vm_err_uc(e, "adding a hook");
 }
 
+/* The code hook of the instructions found by x86_scan_block() / a32_scan_block(). */
+static void *special_hook(const struct hv_vcpu *v)
+{
+    return v->vm->arch == HV_ARCH_ARM ? (void *)hook_a32_cond : (void *)hook_special;
+}
+
 static int add_insn_hook(struct hv_vcpu *v, void *cb, int insn)
 {
     uc_hook h;
@@ -1301,6 +1307,49 @@ void vcpu_close(struct hv_vcpu *v)
     free(v->to_hook);
 }
 
+/*
+ * Replaces v's engine by a new one in the same state: the CPU context, every hook (the store
+ * hook if it is on, the code hooks of special instructions) and nothing mapped, for mem.c to
+ * map the engine map anew. Unicorn unmaps a region one page at a time (a TLB flush per page:
+ * a 1 TiB hole takes minutes), while a new engine costs about a millisecond, and closing the
+ * old one unmaps nothing. Translated code is dropped with the engine; it was only a cache.
+ * On failure v keeps its engine.
+ */
+int vcpu_reopen(struct hv_vcpu *v)
+{
+    uc_engine *old = v->uc;
+    uc_context *ctx = NULL;
+    int err = 0;
+    if (uc_context_alloc(old, &ctx) != UC_ERR_OK || uc_context_save(old, ctx) != UC_ERR_OK) {
+        err = hv_error_set(HV_EUNICORN, "saving vCPU %u's context", v->id);
+        goto out;
+    }
+    v->uc = NULL;
+    err = vcpu_open(v);
+    if (!err && v->write_hooked &&
+        uc_hook_add(v->uc, &v->write_hook, UC_HOOK_MEM_WRITE, (void *)hook_write, v, 1, 0) !=
+            UC_ERR_OK)
+        err = hv_error_set(HV_EUNICORN, "adding a hook");
+    void *cb = special_hook(v);
+    for (size_t i = 0; !err && i < v->nhooked; i++)
+        err = add_hook(v, UC_HOOK_CODE, cb, v->hooked[i], v->hooked[i]);
+    if (!err && uc_context_restore(v->uc, ctx) != UC_ERR_OK)
+        err = hv_error_set(HV_EUNICORN, "restoring vCPU %u's context", v->id);
+    if (err) {
+        if (v->uc)
+            uc_close(v->uc);
+        v->uc = old;
+        goto out;
+    }
+    uc_close(old);
+    blk_clear(&v->blocks);
+    v->last_blk = NULL;
+out:
+    if (ctx)
+        uc_context_free(ctx);
+    return err;
+}
+
 static void a64_write_sysreg(struct hv_vcpu *v, uint32_t op0, uint32_t op1, uint32_t crn,
                              uint32_t crm, uint32_t op2, uint64_t val)
 {
@@ -1351,7 +1400,7 @@ int vcpu_reset(struct hv_vcpu *v)
 
 static int install_pending_hooks(struct hv_vcpu *v)
 {
-    void *cb = v->vm->arch == HV_ARCH_ARM ? (void *)hook_a32_cond : (void *)hook_special;
+    void *cb = special_hook(v);
     for (size_t i = 0; i < v->nto_hook; i++) {
         uint64_t a = v->to_hook[i];
         int err = add_hook(v, UC_HOOK_CODE, cb, a, a);
