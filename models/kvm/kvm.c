@@ -498,10 +498,8 @@ static int sync_add(struct hv_vm *vm, struct kvmm_vm *k, unsigned as, unsigned i
     if (!want.mapped || m->mapped)
         return 0;
     int err = hv_vm_map_ram(vm, want.gpa, want.size, want.host, want.readonly);
-    if (!err) {
-        want.logs = m->logs;
+    if (!err)
         *m = want;
-    }
     return err;
 }
 
