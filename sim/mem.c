@@ -540,8 +540,11 @@ int mem_remap(struct hv_vcpu *v, const char *why)
     blk_clear(&v->blocks);
     v->last_blk = NULL;
     if (vm->started) {
+        /* where the vCPU resumes: after a stop inside a block the engine's own pc is stale,
+         * and what it holds depends on Unicorn's translation cache (a new engine's differs) */
+        uint64_t pc = v->resume_valid ? v->resume_pc : vcpu_read_pc(v);
         struct hv_ev_paging ev = { .root = root, .runs = v->nruns, .why = why };
-        err = vm_emit(vm, (int32_t)v->id, v->icount, vcpu_read_pc(v), HV_EV_paging, &ev);
+        err = vm_emit(vm, (int32_t)v->id, v->icount, pc, HV_EV_paging, &ev);
     }
     return err;
 }
