@@ -34,6 +34,7 @@
 static const char *const lib_x86_64[] = {
     "guest.c", "ucall.c", "printf.c", "string.c",
     "x86_64/boot.S", "x86_64/setup.c", "x86_64/paging.c", "x86_64/exception.c",
+    "x86_64/modes.S", "x86_64/modes.c",
 };
 
 static const char *const lib_aarch64[] = {

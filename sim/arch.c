@@ -216,13 +216,17 @@ void hv_vcpu_format_regs(struct hv_vcpu *v, char *buf, size_t size)
     }
 }
 
-static int cs_open_arch(enum hv_arch arch, bool thumb, csh *h)
+/* variant: arm 1 = T32; x86 32 or 16 = 32- or 16-bit code; 0 = the arch's default. */
+static int cs_open_arch(enum hv_arch arch, unsigned variant, csh *h)
 {
     cs_err e;
     switch (arch) {
-    case HV_ARCH_X86_64: e = cs_open(CS_ARCH_X86, CS_MODE_64, h); break;
+    case HV_ARCH_X86_64:
+        e = cs_open(CS_ARCH_X86, variant == 32 ? CS_MODE_32 : variant == 16 ? CS_MODE_16
+                                                                          : CS_MODE_64, h);
+        break;
     case HV_ARCH_AARCH64: e = cs_open(CS_ARCH_ARM64, CS_MODE_ARM, h); break;
-    default: e = cs_open(CS_ARCH_ARM, thumb ? CS_MODE_THUMB : CS_MODE_ARM, h); break;
+    default: e = cs_open(CS_ARCH_ARM, variant == 1 ? CS_MODE_THUMB : CS_MODE_ARM, h); break;
     }
     return e == CS_ERR_OK ? 0 : HV_ECAPSTONE;
 }
@@ -240,7 +244,7 @@ void hv_disasm_mode(enum hv_arch arch, bool thumb, const uint8_t *code, size_t l
     size_t out = 0;
     if (size)
         buf[0] = 0;
-    if (cs_open_arch(arch, thumb && arch == HV_ARCH_ARM, &h))
+    if (cs_open_arch(arch, thumb && arch == HV_ARCH_ARM ? 1 : 0, &h))
         return;
     cs_insn *insn = cs_malloc(h);
     const uint8_t *p = code;
@@ -262,12 +266,21 @@ void hv_disasm_mode(enum hv_arch arch, bool thumb, const uint8_t *code, size_t l
     cs_close(&h);
 }
 
-int sim_cs_open(enum hv_arch arch, bool thumb, csh *h)
+int sim_cs_open(enum hv_arch arch, unsigned variant, csh *h)
 {
-    int err = cs_open_arch(arch, thumb, h);
+    int err = cs_open_arch(arch, variant, h);
     if (!err)
         cs_option(*h, CS_OPT_DETAIL, CS_OPT_ON);
     return err;
+}
+
+csh sim_blk_cs(const struct hv_vm *vm, bool thumb, unsigned x86_bits)
+{
+    if (x86_bits == 32)
+        return vm->cs32;
+    if (x86_bits == 16)
+        return vm->cs16;
+    return thumb && vm->cs_thumb ? vm->cs_thumb : vm->cs;
 }
 
 void hv_lib_versions(char *unicorn, size_t usize, char *capstone, size_t csize)

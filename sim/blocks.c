@@ -75,7 +75,7 @@ static int blk_decode(struct hv_vcpu *v, struct hv_blk *b)
     b->offs = calloc(b->icount ? b->icount : 1, sizeof *b->offs);
     if (!b->offs)
         return HV_ENOMEM;
-    csh cs = b->thumb && v->vm->cs_thumb ? v->vm->cs_thumb : v->vm->cs;
+    csh cs = sim_blk_cs(v->vm, b->thumb, b->x86_bits);
     cs_insn *insn = cs_malloc(cs);
     const uint8_t *p = code;
     size_t left = n;

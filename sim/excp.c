@@ -1,25 +1,11 @@
 /*
  * excp.c - delivering guest-visible exceptions, which Unicorn 2.0.1 never does itself.
  *
- * x86_64: the gate is read from the guest's IDT (IDTR through the vCPU's page tables); the
- * frame SS, RSP, RFLAGS, CS, RIP [, error code] is pushed on the 16-byte aligned stack, RIP and
- * CS come from the gate, IF is cleared for interrupt gates. Unicorn remembers the last
- * contributory fault in a private field (env->old_exception) that only a CPU reset clears, so
- * the next fault would turn into #DF, and a #UD after a #DF into a silent triple fault. hvsim
- * clears it in a saved context after each delivery and before the next run of an engine in which
- * a fault may have been raised since (a real CPU keeps no such state between instructions).
- * Unicorn writes the field only in check_exception() (target/i386/excp_helper.c), for a raised
- * #DE, #TS, #NP, #SS, #GP, #PF or #DF; #UD (vmcall), int n and hlt leave it alone. A fault the
- * guest raises reaches the interrupt hook (cpu_handle_exception() in accel/tcg/cpu-exec.c) or
- * ends uc_emu_start with an error. The one silent source is Unicorn's own probe of a page when
- * it drops translated code by address (uc_invalidate_tb() in accel/tcg/translate-all.c, for
- * uc_ctl_remove_cache, and for `until` at the end of every run: hvsim turns that one off,
- * sim_int.h HV_UNTIL), which page-walks and swallows the #PF. The hook, an error and
- * vcpu_drop_code() mark the vCPU (v->fault_seen), and only a marked vCPU pays the context round
- * trip (two copies of 5.5 KB) before its next run: a run after a hypercall does not. Debug
- * builds check before every run that an unmarked vCPU has the field clear.
- * The field's offset inside the context is found once per process by raising two faults in a
- * scratch engine and seeing which 32-bit word goes -1 -> 0 (#DE) -> 8 (#DF).
+ * x86_64: what the CPU does in the mode the exception is taken in (x86_deliver(): the IVT in
+ * real mode, 8-byte gates in protected mode, 16-byte gates in IA-32e mode, compatibility mode
+ * included), reading the IDT, GDT/LDT and TSS through the vCPU's page tables, pushing the frame
+ * and loading CS (and SS) with their descriptor caches (x86cpu.c). Unicorn's remembered
+ * contributory fault is cleared with the new state (x86cpu_set()), as before every run.
  *
  * aarch64: synchronous exception to EL1 at VBAR_EL1 + 0x200 (current EL, SP_ELx), with
  * ELR_EL1, SPSR_EL1, ESR_EL1 and FAR_EL1 written and DAIF masked.
@@ -27,10 +13,10 @@
  * arm (AArch32): the vector-table entry at VBAR for the syndrome's class, in the matching mode
  * (Undefined, Supervisor, Abort) with LR, SPSR and the fault registers written (a32_deliver).
  *
- * An exception with no handler (IDT limit too small, gate not present, VBAR_EL1 or VBAR zero)
- * ends the run with an `exception` event whose `delivered` is false.
+ * An exception with no handler (IDT limit too small, gate not present, a check of the delivery
+ * failing, VBAR_EL1 or VBAR zero) ends the run with an `exception` event whose `delivered` is
+ * false; the vCPU's failure reason names the check.
  */
-#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -70,109 +56,6 @@ static bool x86_has_error_code(unsigned vec)
            vec == 30;
 }
 
-/* ---- clearing Unicorn's remembered contributory fault ---- */
-
-static long old_exc_offset = -2; /* -2: not calibrated; -1: not found */
-
-struct calib {
-    uc_context *ctx[3];
-    int hits;
-};
-
-/* Saves the context at each fault and skips the two-byte div, so both faults are seen. */
-static void calib_intr(uc_engine *uc, uint32_t intno, void *ud)
-{
-    struct calib *c = ud;
-    (void)intno;
-    if (c->hits < 2)
-        uc_context_save(uc, c->ctx[++c->hits]);
-    uint64_t rip = 0;
-    uc_reg_read(uc, UC_X86_REG_RIP, &rip);
-    rip += 2;
-    uc_reg_write(uc, UC_X86_REG_RIP, &rip);
-}
-
-static long calibrate_old_exception(void)
-{
-    static const uint8_t code[] = { 0x31, 0xc9, 0xf7, 0xf1, 0xf7, 0xf1 }; /* xor ecx; div x2 */
-    uc_engine *uc = NULL;
-    struct calib c = { { NULL, NULL, NULL }, 0 };
-    long found = -1;
-    uc_hook h;
-    if (uc_open(UC_ARCH_X86, UC_MODE_64, &uc) != UC_ERR_OK)
-        return -1;
-    size_t size = uc_context_size(uc);
-    for (int i = 0; i < 3; i++)
-        if (uc_context_alloc(uc, &c.ctx[i]) != UC_ERR_OK)
-            goto out;
-    uc_mem_map(uc, 0x1000, 0x1000, UC_PROT_ALL);
-    uc_mem_write(uc, 0x1000, code, sizeof code);
-    uc_hook_add(uc, &h, UC_HOOK_INTR, (void *)calib_intr, &c, 1, 0);
-    uc_context_save(uc, c.ctx[0]);
-    /* #DE, then a second #DE that Unicorn turns into #DF */
-    if (uc_emu_start(uc, 0x1000, 0x1000 + sizeof code, 0, 20) != UC_ERR_OK || c.hits != 2)
-        goto out;
-    for (size_t off = 0; off + 4 <= size; off += 4) {
-        int32_t a, b, d;
-        memcpy(&a, (char *)c.ctx[0] + off, 4);
-        memcpy(&b, (char *)c.ctx[1] + off, 4);
-        memcpy(&d, (char *)c.ctx[2] + off, 4);
-        if (a == -1 && b == 0 && d == 8) {
-            found = (long)off;
-            break;
-        }
-    }
-out:
-    for (int i = 0; i < 3; i++)
-        if (c.ctx[i])
-            uc_context_free(c.ctx[i]);
-    uc_close(uc);
-    return found;
-}
-
-/* Saves v's context into v->fault_ctx; false if the field cannot be reached. */
-static bool fault_state_save(struct hv_vcpu *v)
-{
-    if (old_exc_offset == -2)
-        old_exc_offset = calibrate_old_exception();
-    if (old_exc_offset < 0)
-        return false;
-    if (!v->fault_ctx && uc_context_alloc(v->uc, &v->fault_ctx) != UC_ERR_OK)
-        return false;
-    return uc_context_save(v->uc, v->fault_ctx) == UC_ERR_OK;
-}
-
-void excp_x86_reset_fault_state(struct hv_vcpu *v)
-{
-    v->fault_seen = false;
-    if (!fault_state_save(v))
-        return;
-    int32_t cur;
-    memcpy(&cur, (char *)v->fault_ctx + old_exc_offset, 4);
-    if (cur == -1)
-        return;
-    int32_t none = -1;
-    memcpy((char *)v->fault_ctx + old_exc_offset, &none, 4);
-    uc_context_restore(v->uc, v->fault_ctx);
-}
-
-#ifndef NDEBUG
-static bool fault_state_clear(struct hv_vcpu *v)
-{
-    int32_t cur = -1;
-    if (fault_state_save(v))
-        memcpy(&cur, (char *)v->fault_ctx + old_exc_offset, 4);
-    return cur == -1;
-}
-#endif
-
-void excp_x86_before_run(struct hv_vcpu *v)
-{
-    if (v->fault_seen)
-        excp_x86_reset_fault_state(v);
-    assert(fault_state_clear(v));
-}
-
 static int write_gva(struct hv_vcpu *v, uint64_t gva, const void *buf, size_t len)
 {
     const uint8_t *p = buf;
@@ -191,66 +74,354 @@ static int write_gva(struct hv_vcpu *v, uint64_t gva, const void *buf, size_t le
     return 0;
 }
 
-static int undelivered(struct hv_vcpu *v, const char *name)
+/* The exception cannot be delivered: the run ends with it undelivered; why names the check
+ * that failed (the vCPU's failure reason). */
+static int undelivered(struct hv_vcpu *v, const char *why)
 {
-    struct hv_ev_exception ev = { .vector = v->pend_vec, .name = name,
+    struct hv_ev_exception ev = { .vector = v->pend_vec,
+                                  .name = excp_name(v->vm->arch, v->pend_vec),
                                   .error_code = v->pend_err, .addr = v->pend_addr,
                                   .handler = 0, .delivered = false };
     int err = vm_emit(v->vm, (int32_t)v->id, v->icount, v->pend_pc, HV_EV_exception, &ev);
-    vcpu_set_state(v, VS_FAILED, name);
+    vcpu_set_state(v, VS_FAILED, why);
     vm_end(v->vm, HV_OUT_EXCEPTION);
     return err;
 }
 
-static int x86_deliver(struct hv_vcpu *v)
+/*
+ * x86 (Intel SDM vol. 3 ch. 6; QEMU target/i386/seg_helper.c do_interrupt_all, which Unicorn
+ * never calls): the delivery a CPU makes in the mode the exception is taken in.
+ *   real mode      IVT entry at IDTR.base + 4 v: push FLAGS, CS, IP (16-bit) on SS:SP; CS:IP
+ *                  from the entry; IF, TF, AC, RF cleared.
+ *   protected mode 8-byte gate at IDTR.base + 8 v: 386 (32-bit) or 286 (16-bit) interrupt or
+ *                  trap gate; the target code segment from the GDT/LDT; to an inner privilege
+ *                  SS:ESP come from the TSS (and from virtual-8086 mode GS FS DS ES are pushed
+ *                  and cleared); push [SS, ESP,] EFLAGS, CS, EIP [, error code].
+ *   IA-32e mode    16-byte gate at IDTR.base + 16 v, whatever CS was (64-bit or compatibility
+ *                  mode): the target must be a 64-bit code segment, so the handler runs in
+ *                  64-bit mode; RSP from TSS.RSPn on a privilege change or TSS.ISTn, with SS a
+ *                  null selector of the new CPL; RSP aligned down to 16; always push SS, RSP,
+ *                  RFLAGS, CS, RIP [, error code] (8 bytes each).
+ * Interrupt gates clear IF; TF, VM, RF, NT are cleared. CS (and SS) are loaded with their
+ * descriptor caches and the CPU's hidden flags (x86cpu.c). A software interrupt (int n, int3,
+ * into) pushes no error code and needs gate DPL >= CPL. Task gates are not modeled. A check that
+ * fails (a fault while delivering) is not delivered as a second exception: the run ends with
+ * this one undelivered, the failed check named.
+ */
+#define X86_RFLAGS_TF (1ULL << 8)
+#define X86_RFLAGS_IF (1ULL << 9)
+#define X86_RFLAGS_NT (1ULL << 14)
+#define X86_RFLAGS_RF (1ULL << 16)
+#define X86_RFLAGS_VM (1ULL << 17)
+#define X86_RFLAGS_AC (1ULL << 18)
+
+struct x86_frame {
+    struct hv_vcpu *v;
+    uint64_t ssp;       /* stack segment base */
+    uint64_t sp;
+    uint64_t sp_mask;   /* 0xffff, 0xffffffff, or all ones in IA-32e mode */
+    bool failed;
+};
+
+static void push(struct x86_frame *f, uint64_t val, unsigned size)
 {
-    unsigned vec = v->pend_vec;
-    const char *name = excp_name(HV_ARCH_X86_64, vec);
-    uc_x86_mmr idtr = { 0 };
-    uc_reg_read(v->uc, UC_X86_REG_IDTR, &idtr);
-    uint8_t gate[16];
-    if ((uint64_t)idtr.limit < vec * 16ULL + 15 || hv_vcpu_read_gva(v, idtr.base + vec * 16,
-                                                                    gate, sizeof gate) ||
-        !(gate[5] & 0x80))
-        return undelivered(v, name);
-    uint64_t handler = (uint64_t)gate[0] | (uint64_t)gate[1] << 8 | (uint64_t)gate[6] << 16 |
-                       (uint64_t)gate[7] << 24 | (uint64_t)gate[8] << 32 |
-                       (uint64_t)gate[9] << 40 | (uint64_t)gate[10] << 48 |
-                       (uint64_t)gate[11] << 56;
-    uint64_t sel = (uint64_t)gate[2] | (uint64_t)gate[3] << 8;
-    uint64_t rsp = 0, rflags = 0, cs = 0, ss = 0;
-    uc_reg_read(v->uc, UC_X86_REG_RSP, &rsp);
-    uc_reg_read(v->uc, UC_X86_REG_RFLAGS, &rflags);
-    uc_reg_read(v->uc, UC_X86_REG_CS, &cs);
-    uc_reg_read(v->uc, UC_X86_REG_SS, &ss);
-    uint64_t frame[6];
-    size_t n = 0;
-    if (x86_has_error_code(vec))
-        frame[n++] = v->pend_err;
-    frame[n++] = v->pend_pc;
-    frame[n++] = cs;
-    frame[n++] = rflags;
-    frame[n++] = rsp;
-    frame[n++] = ss;
-    uint64_t nrsp = (rsp & ~0xfULL) - n * 8;
-    if (write_gva(v, nrsp, frame, n * 8))
-        return undelivered(v, "#DF");
-    excp_x86_reset_fault_state(v);
-    if (vec == 14)
-        uc_reg_write(v->uc, UC_X86_REG_CR2, &v->pend_addr);
-    if ((gate[5] & 0x0f) == 0x0e)
-        rflags &= ~0x200ULL; /* interrupt gate: IF = 0 */
-    rflags &= ~0x100ULL;     /* TF */
+    f->sp -= size;
+    uint64_t a = f->sp_mask == ~0ULL ? f->sp : (uint32_t)(f->ssp + (f->sp & f->sp_mask));
+    uint8_t b[8];
+    for (unsigned i = 0; i < size; i++)
+        b[i] = (uint8_t)(val >> (8 * i));
+    if (!f->failed && write_gva(f->v, a, b, size))
+        f->failed = true;
+}
+
+static bool read_u32(struct hv_vcpu *v, uint64_t gva, uint32_t *out)
+{
+    uint8_t b[4];
+    if (hv_vcpu_read_gva(v, gva, b, 4))
+        return false;
+    *out = (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
+    return true;
+}
+
+/* load_segment(): the descriptor of sel from the GDT or LDT; false past the table's limit. */
+static bool x86_descriptor(struct hv_vcpu *v, uint32_t sel, uint32_t *e1, uint32_t *e2)
+{
+    uc_x86_mmr dt = { 0 };
+    uc_reg_read(v->uc, (sel & 4) ? UC_X86_REG_LDTR : UC_X86_REG_GDTR, &dt);
+    uint32_t index = sel & ~7u;
+    if (index + 7 > dt.limit)
+        return false;
+    return read_u32(v, dt.base + index, e1) && read_u32(v, dt.base + index + 4, e2);
+}
+
+static uint64_t seg_base(uint32_t e1, uint32_t e2)
+{
+    return (e1 >> 16) | ((e2 & 0xff) << 16) | (e2 & 0xff000000u);
+}
+
+static uint32_t seg_limit(uint32_t e1, uint32_t e2)
+{
+    uint32_t limit = (e1 & 0xffff) | (e2 & 0x000f0000u);
+    return (e2 & X86_DESC_G) ? (limit << 12) | 0xfff : limit;
+}
+
+/* The handler's code segment (gate selector sel): a present code segment, DPL <= CPL. */
+static const char *x86_target_cs(struct hv_vcpu *v, uint32_t sel, unsigned cpl, uint32_t *e1,
+                                 uint32_t *e2)
+{
+    if ((sel & 0xfffc) == 0)
+        return "#GP: null code selector in the gate";
+    if (!x86_descriptor(v, sel, e1, e2))
+        return "#GP: gate selector beyond the descriptor table";
+    if (!(*e2 & X86_DESC_S) || !(*e2 & X86_DESC_CS))
+        return "#GP: gate selector is not a code segment";
+    if (((*e2 >> X86_DESC_DPL_SHIFT) & 3) > cpl)
+        return "#GP: handler code segment DPL above CPL";
+    if (!(*e2 & X86_DESC_P))
+        return "#NP: handler code segment not present";
+    return NULL;
+}
+
+/* The pending exception's return address: the instruction for a fault, the next one for a
+ * software interrupt (pend_pc is already there); as an offset in the old CS. */
+static uint64_t x86_old_ip(const struct hv_vcpu *v, const struct x86_cpu *c)
+{
+    return v->pend_pc - c->seg[X86_SEG_CS].base;
+}
+
+/* Commits the new state: segment caches and hidden flags, then the registers. */
+static int x86_enter(struct hv_vcpu *v, const struct x86_cpu *c, uint64_t rsp, uint64_t ip)
+{
+    int err = x86cpu_set(v, c);
+    if (err)
+        return err;
+    uint64_t rflags = c->rflags;
     uc_reg_write(v->uc, UC_X86_REG_RFLAGS, &rflags);
-    uc_reg_write(v->uc, UC_X86_REG_RSP, &nrsp);
-    if (sel != cs)
-        uc_reg_write(v->uc, UC_X86_REG_CS, &sel);
-    uc_reg_write(v->uc, UC_X86_REG_RIP, &handler);
+    uc_reg_write(v->uc, UC_X86_REG_RSP, &rsp);
+    uc_reg_write(v->uc, UC_X86_REG_RIP, &ip);
+    if (v->pend_vec == 14)
+        uc_reg_write(v->uc, UC_X86_REG_CR2, &v->pend_addr);
+    uint64_t handler = c->seg[X86_SEG_CS].base + ip;
     v->resume_pc = handler;
     v->resume_valid = true;
-    struct hv_ev_exception ev = { .vector = vec, .name = name, .error_code = v->pend_err,
-                                  .addr = v->pend_addr, .handler = handler, .delivered = true };
+    struct hv_ev_exception ev = { .vector = v->pend_vec,
+                                  .name = excp_name(HV_ARCH_X86_64, v->pend_vec),
+                                  .error_code = v->pend_err, .addr = v->pend_addr,
+                                  .handler = handler, .delivered = true };
     return vm_emit(v->vm, (int32_t)v->id, v->icount, v->pend_pc, HV_EV_exception, &ev);
+}
+
+static int x86_real(struct hv_vcpu *v, struct x86_cpu *c)
+{
+    unsigned vec = v->pend_vec;
+    uc_x86_mmr idtr = { 0 };
+    uc_reg_read(v->uc, UC_X86_REG_IDTR, &idtr);
+    uint32_t ent;
+    if (vec * 4 + 3 > idtr.limit)
+        return undelivered(v, "#GP: vector beyond the IVT limit (IDTR)");
+    if (!read_u32(v, idtr.base + vec * 4, &ent))
+        return undelivered(v, "IVT entry not readable");
+    uint64_t rsp = 0;
+    uc_reg_read(v->uc, UC_X86_REG_RSP, &rsp);
+    struct x86_frame f = { .v = v, .ssp = c->seg[X86_SEG_SS].base, .sp = rsp,
+                           .sp_mask = 0xffff };
+    push(&f, c->rflags, 2);
+    push(&f, c->seg[X86_SEG_CS].sel, 2);
+    push(&f, x86_old_ip(v, c), 2);
+    if (f.failed)
+        return undelivered(v, "stack not writable");
+    uint32_t sel = ent >> 16;
+    c->seg[X86_SEG_CS].sel = sel;       /* real mode: selector and base only */
+    c->seg[X86_SEG_CS].base = (uint64_t)sel << 4;
+    c->rflags &= ~(X86_RFLAGS_IF | X86_RFLAGS_TF | X86_RFLAGS_AC | X86_RFLAGS_RF);
+    return x86_enter(v, c, (rsp & ~0xffffULL) | (f.sp & 0xffff), ent & 0xffff);
+}
+
+/* get_ss_esp_from_tss(): the inner stack for privilege level dpl from the current TSS. */
+static const char *x86_tss_stack(struct hv_vcpu *v, unsigned dpl, uint32_t *ss, uint32_t *esp)
+{
+    uc_x86_mmr tr = { 0 };
+    uc_reg_read(v->uc, UC_X86_REG_TR, &tr);
+    unsigned type = (tr.flags >> X86_DESC_TYPE_SHIFT) & 0xf;
+    if (!(tr.flags & X86_DESC_P) || (type & 7) != 1)
+        return "no valid TSS (TR) for the stack switch";
+    unsigned shift = type >> 3, index = (dpl * 4 + 2) << shift;
+    if (index + (4u << shift) - 1 > tr.limit)
+        return "#TS: TSS too small for the stack switch";
+    uint32_t lo, hi;
+    if (!read_u32(v, tr.base + index, &lo) || !read_u32(v, tr.base + index + 4, &hi))
+        return "TSS not readable";
+    if (shift) {
+        *esp = lo;
+        *ss = hi & 0xffff;
+    } else {
+        *esp = lo & 0xffff;
+        *ss = lo >> 16;
+    }
+    return NULL;
+}
+
+static int x86_protected(struct hv_vcpu *v, struct x86_cpu *c)
+{
+    unsigned vec = v->pend_vec, cpl = x86cpu_cpl(c);
+    bool vm86 = (c->rflags & X86_RFLAGS_VM) != 0;
+    uc_x86_mmr idtr = { 0 };
+    uc_reg_read(v->uc, UC_X86_REG_IDTR, &idtr);
+    uint32_t e1, e2;
+    if (vec * 8 + 7 > idtr.limit)
+        return undelivered(v, "#GP: vector beyond the IDT limit");
+    if (!read_u32(v, idtr.base + vec * 8, &e1) || !read_u32(v, idtr.base + vec * 8 + 4, &e2))
+        return undelivered(v, "IDT not readable");
+    unsigned type = (e2 >> X86_DESC_TYPE_SHIFT) & 0x1f;
+    if (type == 5)
+        return undelivered(v, "task gate (task switches are not modeled)");
+    if (type != 6 && type != 7 && type != 14 && type != 15)
+        return undelivered(v, "#GP: not an interrupt or trap gate");
+    if (v->pend_soft && ((e2 >> X86_DESC_DPL_SHIFT) & 3) < cpl)
+        return undelivered(v, "#GP: software interrupt through a gate with DPL below CPL");
+    if (!(e2 & X86_DESC_P))
+        return undelivered(v, "#NP: gate not present");
+    uint32_t sel = e1 >> 16, offset = (e2 & 0xffff0000u) | (e1 & 0xffff);
+    uint32_t ce1, ce2;
+    const char *why = x86_target_cs(v, sel, cpl, &ce1, &ce2);
+    if (why)
+        return undelivered(v, why);
+    unsigned dpl = (ce2 & X86_DESC_C) ? cpl : (ce2 >> X86_DESC_DPL_SHIFT) & 3;
+    bool new_stack = dpl < cpl;
+    uint32_t ss = 0, esp = 0, se1 = 0, se2 = 0;
+    uint64_t rsp = 0;
+    uc_reg_read(v->uc, UC_X86_REG_RSP, &rsp);
+    struct x86_frame f = { .v = v };
+    if (new_stack) {
+        if ((why = x86_tss_stack(v, dpl, &ss, &esp)))
+            return undelivered(v, why);
+        if ((ss & 0xfffc) == 0 || (ss & 3) != dpl || !x86_descriptor(v, ss, &se1, &se2) ||
+            ((se2 >> X86_DESC_DPL_SHIFT) & 3) != dpl || !(se2 & X86_DESC_S) ||
+            (se2 & X86_DESC_CS) || !(se2 & X86_DESC_W) || !(se2 & X86_DESC_P))
+            return undelivered(v, "#TS: the TSS stack segment is not a usable one");
+        f.ssp = seg_base(se1, se2);
+        f.sp = esp;
+        f.sp_mask = (se2 & X86_DESC_B) ? 0xffffffffULL : 0xffff;
+    } else {
+        if (vm86)
+            return undelivered(v, "#GP: from virtual-8086 mode to a handler at CPL 3");
+        f.ssp = c->seg[X86_SEG_SS].base;
+        f.sp = rsp;
+        f.sp_mask = (c->seg[X86_SEG_SS].flags & X86_DESC_B) ? 0xffffffffULL : 0xffff;
+    }
+    unsigned size = (type >> 3) ? 4 : 2;
+    if (new_stack) {
+        if (vm86) {
+            push(&f, c->seg[X86_SEG_GS].sel, size);
+            push(&f, c->seg[X86_SEG_FS].sel, size);
+            push(&f, c->seg[X86_SEG_DS].sel, size);
+            push(&f, c->seg[X86_SEG_ES].sel, size);
+        }
+        push(&f, c->seg[X86_SEG_SS].sel, size);
+        push(&f, rsp, size);
+    }
+    push(&f, c->rflags, size);
+    push(&f, c->seg[X86_SEG_CS].sel, size);
+    push(&f, x86_old_ip(v, c), size);
+    if (!v->pend_soft && x86_has_error_code(vec))
+        push(&f, v->pend_err, size);
+    if (f.failed)
+        return undelivered(v, "stack not writable");
+    if ((type & 1) == 0)
+        c->rflags &= ~X86_RFLAGS_IF;
+    c->rflags &= ~(X86_RFLAGS_TF | X86_RFLAGS_VM | X86_RFLAGS_RF | X86_RFLAGS_NT);
+    if (new_stack) {
+        if (vm86)
+            for (unsigned s = 0; s < X86_NSEG; s++)
+                if (s != X86_SEG_CS && s != X86_SEG_SS)
+                    x86cpu_load_seg(c, s, 0, 0, 0, 0);
+        x86cpu_load_seg(c, X86_SEG_SS, (ss & ~3u) | dpl, f.ssp, seg_limit(se1, se2), se2);
+    }
+    uint64_t nrsp = f.sp_mask == 0xffff ? (rsp & ~0xffffULL) | (f.sp & 0xffff)
+                                        : (uint32_t)f.sp;
+    x86cpu_load_seg(c, X86_SEG_CS, (sel & ~3u) | dpl, seg_base(ce1, ce2), seg_limit(ce1, ce2),
+                    ce2);
+    return x86_enter(v, c, nrsp, offset);
+}
+
+static int x86_long(struct hv_vcpu *v, struct x86_cpu *c)
+{
+    unsigned vec = v->pend_vec, cpl = x86cpu_cpl(c);
+    uc_x86_mmr idtr = { 0 };
+    uc_reg_read(v->uc, UC_X86_REG_IDTR, &idtr);
+    uint32_t e1, e2, e3;
+    if (vec * 16 + 15 > idtr.limit)
+        return undelivered(v, "#GP: vector beyond the IDT limit");
+    if (!read_u32(v, idtr.base + vec * 16, &e1) || !read_u32(v, idtr.base + vec * 16 + 4, &e2) ||
+        !read_u32(v, idtr.base + vec * 16 + 8, &e3))
+        return undelivered(v, "IDT not readable");
+    unsigned type = (e2 >> X86_DESC_TYPE_SHIFT) & 0x1f;
+    if (type != 14 && type != 15)
+        return undelivered(v, "#GP: not a 64-bit interrupt or trap gate");
+    if (v->pend_soft && ((e2 >> X86_DESC_DPL_SHIFT) & 3) < cpl)
+        return undelivered(v, "#GP: software interrupt through a gate with DPL below CPL");
+    if (!(e2 & X86_DESC_P))
+        return undelivered(v, "#NP: gate not present");
+    uint32_t sel = e1 >> 16;
+    uint64_t offset = ((uint64_t)e3 << 32) | (e2 & 0xffff0000u) | (e1 & 0xffff);
+    unsigned ist = e2 & 7;
+    uint32_t ce1, ce2;
+    const char *why = x86_target_cs(v, sel, cpl, &ce1, &ce2);
+    if (why)
+        return undelivered(v, why);
+    if (!(ce2 & X86_DESC_L) || (ce2 & X86_DESC_B))
+        return undelivered(v, "#GP: handler code segment is not a 64-bit one");
+    unsigned dpl = (ce2 & X86_DESC_C) ? cpl : (ce2 >> X86_DESC_DPL_SHIFT) & 3;
+    bool new_stack = dpl < cpl || ist != 0;
+    uint64_t rsp = 0, sp;
+    uc_reg_read(v->uc, UC_X86_REG_RSP, &rsp);
+    if (new_stack) {
+        /* get_rsp_from_tss(): RSPn at 4 + 8 n, ISTn at 36 + 8 (n - 1) */
+        unsigned level = ist ? ist + 3 : dpl, index = 8 * level + 4;
+        uc_x86_mmr tr = { 0 };
+        uc_reg_read(v->uc, UC_X86_REG_TR, &tr);
+        uint32_t lo, hi;
+        if (!(tr.flags & X86_DESC_P))
+            return undelivered(v, "no valid TSS (TR) for the stack switch");
+        if (index + 7 > tr.limit)
+            return undelivered(v, "#TS: TSS too small for the stack switch");
+        if (!read_u32(v, tr.base + index, &lo) || !read_u32(v, tr.base + index + 4, &hi))
+            return undelivered(v, "TSS not readable");
+        sp = ((uint64_t)hi << 32) | lo;
+    } else {
+        if (c->rflags & X86_RFLAGS_VM)
+            return undelivered(v, "#GP: from virtual-8086 mode to a handler at CPL 3");
+        sp = rsp;
+    }
+    struct x86_frame f = { .v = v, .sp = sp & ~0xfULL, .sp_mask = ~0ULL };
+    push(&f, c->seg[X86_SEG_SS].sel, 8);
+    push(&f, rsp, 8);
+    push(&f, c->rflags, 8);
+    push(&f, c->seg[X86_SEG_CS].sel, 8);
+    push(&f, x86_old_ip(v, c), 8);
+    if (!v->pend_soft && x86_has_error_code(vec))
+        push(&f, v->pend_err, 8);
+    if (f.failed)
+        return undelivered(v, "stack not writable");
+    if ((type & 1) == 0)
+        c->rflags &= ~X86_RFLAGS_IF;
+    c->rflags &= ~(X86_RFLAGS_TF | X86_RFLAGS_VM | X86_RFLAGS_RF | X86_RFLAGS_NT);
+    if (new_stack)
+        x86cpu_load_seg(c, X86_SEG_SS, dpl, 0, 0, dpl << X86_DESC_DPL_SHIFT);
+    x86cpu_load_seg(c, X86_SEG_CS, (sel & ~3u) | dpl, seg_base(ce1, ce2), seg_limit(ce1, ce2),
+                    ce2);
+    return x86_enter(v, c, f.sp, offset);
+}
+
+static int x86_deliver(struct hv_vcpu *v)
+{
+    struct x86_cpu c;
+    int err = x86cpu_get(v, &c);
+    if (err)
+        return err;
+    if (!(c.cr0 & 1))
+        return x86_real(v, &c);
+    return x86cpu_long_mode(&c) ? x86_long(v, &c) : x86_protected(v, &c);
 }
 
 static void a64_sysreg_write(struct hv_vcpu *v, uint32_t op0, uint32_t op1, uint32_t crn,
@@ -367,6 +538,7 @@ void hv_vcpu_inject(struct hv_vcpu *v, unsigned vector, uint64_t error_code)
     v->pend = true;
     v->pend_vec = vector;
     v->pend_err = error_code;
+    v->pend_soft = false;
     v->pend_addr = 0;
     v->pend_pc = v->in_exit ? v->exit_pc : vcpu_read_pc(v);
 }

@@ -87,6 +87,7 @@ static int move_vcpu(struct hv_vcpu *s, struct hv_vcpu *d)
     d->pend_err = s->pend_err;
     d->pend_addr = s->pend_addr;
     d->pend_pc = s->pend_pc;
+    d->pend_soft = s->pend_soft;
     d->half_pending = false; /* moved between slices: no access is half done */
     d->remap_pending = true;
     d->remap_why = "migration";

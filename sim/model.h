@@ -31,11 +31,23 @@ enum hv_exit_action {
 
 enum hv_hc_insn { HV_HC_VMCALL, HV_HC_VMMCALL, HV_HC_HVC, HV_HC_SMC };
 
+/* x86: the CPU mode as a hypervisor reads it from the VMCS or VMCB (hv_vcpu_x86_mode()). */
+struct hv_x86_mode {
+    unsigned mode;     /* Xen's hvm_guest_x86_mode(): 0 real (CR0.PE = 0), 1 virtual-8086,
+                        * 2 16-bit and 4 32-bit code segment (protected or compatibility
+                        * mode), 8 64-bit mode (EFER.LMA and CS.L: KVM's is_64_bit_mode()) */
+    unsigned cpl;      /* SS.DPL: 0 in real mode, 3 in virtual-8086 mode */
+    uint64_t cs_base;  /* CS.base: an x86 pc is CS.base + RIP */
+};
+/* x86: v's mode now; HV_EINVAL on other arches. */
+int hv_vcpu_x86_mode(struct hv_vcpu *v, struct hv_x86_mode *out);
+
 struct hv_exit_hypercall {
     enum hv_hc_insn insn;
     uint64_t imm;     /* Arm immediate; 0 on x86 */
-    uint64_t pc;      /* address of the instruction */
+    uint64_t pc;      /* address of the instruction (x86: linear, CS.base + RIP) */
     unsigned len;     /* its length */
+    struct hv_x86_mode x86; /* x86: the mode the instruction executed in */
     bool aarch32;     /* Arm: the call came from AArch32 (arch arm) */
     bool t16;         /* AArch32: a 16-bit T32 encoding (ESR_EL2.IL = 0) */
     bool cond_failed; /* AArch32: a conditional SMC/HVC whose condition check fails; the

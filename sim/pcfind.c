@@ -34,6 +34,9 @@ static uint64_t x86_regval(struct hv_vcpu *v, x86_reg r, uint64_t next_pc)
     } else if (name[0] == 'r' && name[strlen(name) - 1] == 'd') { /* r8d -> r8 */
         snprintf(n64, sizeof n64, "%.*s", (int)strlen(name) - 1, name);
         mask = 0xffffffffULL;
+    } else if (strlen(name) == 2 && strchr("abcds", name[0])) { /* 16-bit: bx -> rbx */
+        snprintf(n64, sizeof n64, "r%s", name);
+        mask = 0xffff;
     } else {
         snprintf(n64, sizeof n64, "%s", name);
     }
@@ -49,6 +52,32 @@ static uint64_t x86_regval(struct hv_vcpu *v, x86_reg r, uint64_t next_pc)
     uint64_t val = 0;
     uc_reg_read(v->uc, id, &val);
     return val & mask;
+}
+
+/*
+ * 16- and 32-bit code: the effective address wraps at the instruction's address size and the
+ * segment's base is added (real-mode and compatibility-mode bases count; 64-bit mode keeps only
+ * FS and GS). The segment is the override, else SS for a BP/SP base, else DS.
+ */
+static uint64_t x86_seg_linear(struct hv_vcpu *v, const cs_x86 *x, const cs_x86_op *op,
+                               uint64_t ea)
+{
+    static const struct { x86_reg reg; unsigned seg; } segs[] = {
+        { X86_REG_ES, X86_SEG_ES }, { X86_REG_CS, X86_SEG_CS }, { X86_REG_SS, X86_SEG_SS },
+        { X86_REG_DS, X86_SEG_DS }, { X86_REG_FS, X86_SEG_FS }, { X86_REG_GS, X86_SEG_GS },
+    };
+    x86_reg b = op->mem.base;
+    unsigned seg = (b == X86_REG_BP || b == X86_REG_EBP || b == X86_REG_SP || b == X86_REG_ESP)
+                       ? X86_SEG_SS
+                       : X86_SEG_DS;
+    for (size_t i = 0; i < sizeof segs / sizeof segs[0]; i++)
+        if (op->mem.segment == segs[i].reg)
+            seg = segs[i].seg;
+    ea &= x->addr_size == 2 ? 0xffffULL : 0xffffffffULL;
+    struct x86_cpu c;
+    if (x86cpu_get(v, &c) == 0)
+        ea += c.seg[seg].base;
+    return ea;
 }
 
 static uint64_t a64_reg(struct hv_vcpu *v, arm64_reg r)
@@ -216,7 +245,9 @@ static bool insn_access(struct hv_vcpu *v, const cs_insn *insn, uint64_t *ea, un
             uint64_t next = insn->address + insn->size;
             uint64_t a = (uint64_t)op->mem.disp + x86_regval(v, op->mem.base, next) +
                          x86_regval(v, op->mem.index, next) * (uint64_t)(op->mem.scale);
-            if (op->mem.segment == X86_REG_FS || op->mem.segment == X86_REG_GS)
+            if (v->blk_x86_bits)
+                a = x86_seg_linear(v, x, op, a);
+            else if (op->mem.segment == X86_REG_FS || op->mem.segment == X86_REG_GS)
                 a += x86_regval(v, op->mem.segment, next);
             *ea = a;
             *size = op->size;

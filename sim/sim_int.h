@@ -26,7 +26,7 @@
 /* Address passed as `until` to uc_emu_start, never executed. Unicorn ignores it: engines run
  * with its exit list on and empty (vcpu_open), so that no run ends by invalidating the
  * translated code at until - 1, a probe that on x86 walks the guest's page tables and leaves a
- * #PF behind (excp.c). */
+ * #PF behind (x86cpu.c: every run would then restore a whole context to clear it). */
 #define HV_UNTIL 0x7ffedead0000ULL
 /* Unicorn's UC_CTL macro shifts a signed int into the sign bit (undefined behaviour that UBSan
  * reports); the same encoding, computed unsigned. */
@@ -47,6 +47,32 @@
 #define A32_MODE_ABT   0x17u
 #define A32_MODE_UND   0x1bu
 
+/* x86cpu.c: the x86 state Unicorn keeps in its context only (segment caches, hidden flags) */
+enum { X86_SEG_ES, X86_SEG_CS, X86_SEG_SS, X86_SEG_DS, X86_SEG_FS, X86_SEG_GS, X86_NSEG };
+/* Descriptor attribute bits as QEMU keeps them in a segment cache's flags (the descriptor's
+ * high word). */
+#define X86_DESC_TYPE_SHIFT 8
+#define X86_DESC_S         (1u << 12)
+#define X86_DESC_DPL_SHIFT 13
+#define X86_DESC_P         (1u << 15)
+#define X86_DESC_L         (1u << 21)
+#define X86_DESC_B         (1u << 22)
+#define X86_DESC_G         (1u << 23)
+#define X86_DESC_CS        (1u << 11)  /* code segment */
+#define X86_DESC_C         (1u << 10)  /* code: conforming */
+#define X86_DESC_W         (1u << 9)   /* data: writable */
+struct x86_seg {
+    uint32_t sel;
+    uint64_t base;
+    uint32_t limit;
+    uint32_t flags;
+};
+struct x86_cpu {
+    struct x86_seg seg[X86_NSEG];
+    uint32_t hflags;   /* QEMU's hidden flags */
+    uint64_t rflags;   /* the registers the mode also depends on */
+    uint64_t cr0;
+};
 struct hv_region {
     uint64_t gpa, size;
     uint8_t *host;
@@ -79,6 +105,9 @@ struct hv_blk {
     uint16_t *offs;    /* x86 and T32: instruction start offsets, decoded on demand (icount
                         * entries) */
     bool thumb;        /* arm: a T32 block (instructions of 2 or 4 bytes) */
+    uint8_t x86_bits;  /* x86: 16 or 32 for 16- or 32-bit code (real, protected or
+                        * compatibility mode) as first seen; 0 for 64-bit code */
+    uint64_t cs_base;  /* x86: CS.base when first seen (pc = CS.base + RIP) */
 };
 
 struct hv_blktab {
@@ -114,6 +143,8 @@ struct hv_vcpu {
     uint64_t blk_base;        /* icount before the current block */
     uint32_t blk_size;
     bool blk_thumb;           /* arm: the current block is T32 */
+    uint8_t blk_x86_bits;     /* x86: the current block's hv_blk.x86_bits */
+    uint64_t blk_cs_base;     /* x86: the current block's hv_blk.cs_base */
     uint64_t slice_end;
     uint64_t pause_icount;    /* pause when icount reaches this (0: never) */
 
@@ -128,7 +159,9 @@ struct hv_vcpu {
     unsigned pend_vec;
     uint64_t pend_err;
     uint64_t pend_addr;
-    uint64_t pend_pc;
+    uint64_t pend_pc;         /* x86: linear (CS.base + RIP), as every x86 pc in hvsim */
+    bool pend_soft;           /* x86: raised by int n / int3 / into (pc after it, no error
+                               * code, gate DPL checked) */
 
     /* exits: exact pc and icount of the instruction being handled */
     uint64_t exit_pc;
@@ -159,9 +192,10 @@ struct hv_vcpu {
     size_t nto_hook;
     struct hv_blktab blocks;
     struct hv_blk *last_blk;  /* the last block seen; NULL whenever the table changes */
-    uc_context *fault_ctx;    /* x86: scratch context for excp_x86_reset_fault_state */
-    bool fault_seen;          /* x86: Unicorn may have raised an exception since its
-                               * remembered fault was last cleared (excp.c) */
+    uc_context *fault_ctx;    /* x86: scratch context for x86cpu.c */
+    struct x86_cpu xc;        /* x86: the state hook_invalid() read (x86cpu_sync), valid while */
+    bool xc_fresh;            /* xc_fresh: until the next uc_emu_start or delivery of the same
+                               * slice, so the restart after a vmcall needs no second read */
     uc_context *reset_ctx;    /* Arm: the engine before its first run, for hv_vcpu_start */
     uc_hook write_hook;       /* UC_HOOK_MEM_WRITE while write tracking is on */
     bool write_hooked;
@@ -229,8 +263,9 @@ struct hv_vm {
     size_t nafters;
     uint64_t after_ids;       /* ids handed out so far */
 
-    csh cs;                   /* capstone handle for the arch (arm: A32) */
+    csh cs;                   /* capstone handle for the arch (arm: A32, x86: 64-bit) */
     csh cs_thumb;             /* arm: a second handle for T32 code, else 0 */
+    csh cs32, cs16;           /* x86: handles for 32- and 16-bit code, else 0 */
     char *evbuf;
     size_t evbuf_size;
 };
@@ -321,10 +356,29 @@ int pcfind_ea(struct hv_vcpu *v, uint64_t pc, uint64_t *ea, bool *write);
 /* excp.c */
 int excp_deliver(struct hv_vcpu *v);
 const char *excp_name(enum hv_arch arch, unsigned vec);
-/* Clears Unicorn's remembered contributory fault (x86), see excp.c. */
-void excp_x86_reset_fault_state(struct hv_vcpu *v);
-/* The same, before a run: only if an exception may have been raised since the last clear. */
-void excp_x86_before_run(struct hv_vcpu *v);
+
+/* x86cpu.c */
+/* Calibrates once per process and gives v its scratch context; HV_EUNICORN if this Unicorn
+ * keeps the state elsewhere. Called at every x86 engine open. */
+int x86cpu_init(struct hv_vcpu *v);
+/* The engine's state now. */
+int x86cpu_get(struct hv_vcpu *v, struct x86_cpu *c);
+/* The same, and Unicorn's remembered contributory fault cleared (before every run: a real CPU
+ * keeps no such state between instructions, and without this the next fault becomes #DF). */
+int x86cpu_sync(struct hv_vcpu *v, struct x86_cpu *c);
+/* Writes c's segments and hidden flags into the engine (and clears the remembered fault). */
+int x86cpu_set(struct hv_vcpu *v, const struct x86_cpu *c);
+/* Loads one segment into c as cpu_x86_load_seg_cache() does, hidden flags included. */
+void x86cpu_load_seg(struct x86_cpu *c, unsigned seg, uint32_t sel, uint64_t base,
+                     uint32_t limit, uint32_t flags);
+/* hvm_guest_x86_mode(): 0 real, 1 virtual-8086, 2 16-bit, 4 32-bit, 8 64-bit. */
+unsigned x86cpu_mode(const struct x86_cpu *c);
+/* How code decodes: 64, 32 or 16. */
+unsigned x86cpu_bits(const struct x86_cpu *c);
+/* CPL (SS.DPL; 3 in virtual-8086 mode). */
+unsigned x86cpu_cpl(const struct x86_cpu *c);
+/* EFER.LMA: IA-32e mode (64-bit or compatibility). */
+bool x86cpu_long_mode(const struct x86_cpu *c);
 
 /* arch.c */
 int arch_reg_id(enum hv_arch a, const char *name);
@@ -338,9 +392,12 @@ int arch_cp15(enum hv_arch a, const char *name, uc_arm_cp_reg *out);
 uint32_t a32_cp15_read(uc_engine *uc, uint32_t crn, uint32_t opc1, uint32_t crm, uint32_t opc2);
 void a32_cp15_write(uc_engine *uc, uint32_t crn, uint32_t opc1, uint32_t crm, uint32_t opc2,
                     uint32_t val);
-/* Opens a Capstone handle with details on (arm: T32 when thumb). */
-int sim_cs_open(enum hv_arch arch, bool thumb, csh *h);
-/* The capstone handle that decodes v's current block (T32 or the arch's own). */
+/* Opens a Capstone handle with details on; variant: arm 1 = T32, x86 32 or 16 = 32- or
+ * 16-bit code, 0 = the arch's default. */
+int sim_cs_open(enum hv_arch arch, unsigned variant, csh *h);
+/* The capstone handle for a block of that kind (T32, 16- or 32-bit x86, or the arch's own). */
+csh sim_blk_cs(const struct hv_vm *vm, bool thumb, unsigned x86_bits);
+/* The capstone handle that decodes v's current block. */
 csh vcpu_cs(const struct hv_vcpu *v);
 
 /* migrate.c */

@@ -21,6 +21,10 @@
  *   2. After any stop that hvsim requested, v->resume_pc holds where to continue (Unicorn does
  *      not restore the pc itself once code hooks exist).
  *   3. Hooks are only added between uc_emu_start calls, followed by a cache flush.
+ *   4. x86: v->xc_fresh is set only by hook_invalid(), after which the engine stops, and is
+ *      cleared at the next uc_emu_start, exception delivery or slice: while it is set, v->xc
+ *      is the engine's segment state and Unicorn's remembered fault is clear (x86cpu_sync()),
+ *      so the restart after a vmcall reads no context again.
  */
 #include <inttypes.h>
 #include <stdlib.h>
@@ -57,11 +61,23 @@ static void stop_now(struct hv_vcpu *v, enum hv_stop why, uint64_t resume)
     uc_emu_stop(v->uc);
 }
 
+/* x86: CS.base now. Unicorn's RIP is the offset in CS, while its block and code hooks,
+ * memory callbacks and its address space are linear (CS.base + RIP); every x86 pc hvsim keeps
+ * is linear. */
+static uint64_t x86_cs_base(struct hv_vcpu *v)
+{
+    struct x86_cpu c;
+    return x86cpu_get(v, &c) ? 0 : c.seg[X86_SEG_CS].base;
+}
+
 uint64_t vcpu_read_pc(struct hv_vcpu *v)
 {
     uint64_t pc = 0;
     switch (v->vm->arch) {
-    case HV_ARCH_X86_64: uc_reg_read(v->uc, UC_X86_REG_RIP, &pc); break;
+    case HV_ARCH_X86_64:
+        uc_reg_read(v->uc, UC_X86_REG_RIP, &pc);
+        pc += x86_cs_base(v);
+        break;
     case HV_ARCH_AARCH64: uc_reg_read(v->uc, UC_ARM64_REG_PC, &pc); break;
     default: {
         uint32_t p = 0;
@@ -75,7 +91,10 @@ uint64_t vcpu_read_pc(struct hv_vcpu *v)
 void vcpu_write_pc(struct hv_vcpu *v, uint64_t pc)
 {
     switch (v->vm->arch) {
-    case HV_ARCH_X86_64: uc_reg_write(v->uc, UC_X86_REG_RIP, &pc); break;
+    case HV_ARCH_X86_64:
+        pc -= x86_cs_base(v);
+        uc_reg_write(v->uc, UC_X86_REG_RIP, &pc);
+        break;
     case HV_ARCH_AARCH64: uc_reg_write(v->uc, UC_ARM64_REG_PC, &pc); break;
     default: {
         uint32_t p = (uint32_t)pc;
@@ -95,7 +114,7 @@ bool hv_vcpu_thumb(struct hv_vcpu *v)
 
 csh vcpu_cs(const struct hv_vcpu *v)
 {
-    return v->blk_thumb && v->vm->cs_thumb ? v->vm->cs_thumb : v->vm->cs;
+    return sim_blk_cs(v->vm, v->blk_thumb, v->blk_x86_bits);
 }
 
 /*
@@ -106,7 +125,6 @@ csh vcpu_cs(const struct hv_vcpu *v)
 void vcpu_drop_code(struct hv_vcpu *v, uint64_t va, uint64_t len)
 {
     uc_ctl(v->uc, HV_UC_CTL(UC_CTL_TB_REMOVE_CACHE, 2, UC_CTL_IO_WRITE), va, va + len);
-    v->fault_seen = true; /* Unicorn probed va's page: an x86 #PF may be left behind (excp.c) */
     blk_clear(&v->blocks);
     v->last_blk = NULL;
 }
@@ -160,9 +178,9 @@ static bool is_hooked(const struct hv_vcpu *v, uint64_t a)
     return false;
 }
 
-/* Scans a new block for instructions Unicorn cannot hook by type; returns true if any need a
- * hook that is not installed yet. */
-static bool x86_scan_block(struct hv_vcpu *v, uint64_t pc, uint32_t size)
+/* Scans a new block (x86_bits as in struct hv_blk) for instructions Unicorn cannot hook by
+ * type; returns true if any need a hook that is not installed yet. */
+static bool x86_scan_block(struct hv_vcpu *v, uint64_t pc, uint32_t size, unsigned x86_bits)
 {
     uint8_t code[4096];
     uint32_t n = size < sizeof code ? size : sizeof code;
@@ -180,11 +198,12 @@ static bool x86_scan_block(struct hv_vcpu *v, uint64_t pc, uint32_t size)
     if (!maybe)
         return false;
     bool need = false;
-    cs_insn *insn = cs_malloc(v->vm->cs);
+    csh cs = sim_blk_cs(v->vm, false, x86_bits);
+    cs_insn *insn = cs_malloc(cs);
     const uint8_t *p = code;
     size_t left = n;
     uint64_t a = pc;
-    while (cs_disasm_iter(v->vm->cs, &p, &left, &a, insn)) {
+    while (cs_disasm_iter(cs, &p, &left, &a, insn)) {
         if (x86_special(insn->bytes, insn->size) != SP_NONE && !is_hooked(v, insn->address)) {
             uint64_t *nt = realloc(v->to_hook, (v->nto_hook + 1) * sizeof *nt);
             if (!nt)
@@ -298,15 +317,22 @@ __attribute__((noinline, cold)) static void block_slow(uc_engine *uc, uint64_t p
     }
     uint32_t icount;
     bool thumb = false;
+    unsigned x86_bits = 0;
+    uint64_t cs_base = 0;
     if (v->vm->arch == HV_ARCH_X86_64) {
         uc_tb tb;
-        if (hv_uc_request_cache(uc, pc, &tb) != UC_ERR_OK) {
+        struct x86_cpu c;
+        if (hv_uc_request_cache(uc, pc, &tb) != UC_ERR_OK || x86cpu_get(v, &c)) {
             stop_now(v, STOP_END, pc);
             vm_end(v->vm, HV_OUT_ERROR);
             return;
         }
         icount = tb.icount;
-        if (x86_scan_block(v, pc, size)) {
+        /* the mode the block was translated for: a block is looked up by its linear pc
+         * and size, so code run in two modes at one address keeps the first one's */
+        x86_bits = x86cpu_bits(&c) == 64 ? 0 : x86cpu_bits(&c);
+        cs_base = c.seg[X86_SEG_CS].base;
+        if (x86_scan_block(v, pc, size, x86_bits)) {
             stop_now(v, STOP_RETRANSLATE, pc);
             return;
         }
@@ -334,10 +360,14 @@ __attribute__((noinline, cold)) static void block_slow(uc_engine *uc, uint64_t p
         return;
     }
     b->thumb = thumb;
+    b->x86_bits = (uint8_t)x86_bits;
+    b->cs_base = cs_base;
     v->last_blk = b;
     v->blk_pc = pc;
     v->blk_size = size;
     v->blk_thumb = thumb;
+    v->blk_x86_bits = b->x86_bits;
+    v->blk_cs_base = cs_base;
     v->blk_base = v->icount;
     v->icount += icount;
 }
@@ -356,6 +386,8 @@ __attribute__((noinline)) static void block_switch(uc_engine *uc, uint64_t pc, u
     v->blk_pc = pc;
     v->blk_size = size;
     v->blk_thumb = b->thumb;
+    v->blk_x86_bits = b->x86_bits;
+    v->blk_cs_base = b->cs_base;
     v->blk_base = v->icount;
     v->icount += b->icount;
 }
@@ -417,18 +449,16 @@ uint64_t vcpu_tsc(struct hv_vcpu *v)
  * vcpu_tsc() with the upper halves of RAX and RDX zeroed, and for rdtscp ECX = IA32_TSC_AUX
  * (Unicorn's env->tsc_aux, as the guest's wrmsr left it in Unicorn's MSR file; a model that
  * answers wrmsr of TSC_AUX itself does not feed it). As in helper_rdtsc, CR4.TSD with
- * CPL > 0 raises #GP(0) instead and nothing retires; the CPL is CS.RPL, the architectural
- * one (hvsim's exception delivery changes the CS selector only, not Unicorn's hidden CPL).
- * Each read is an `rdtsc` event.
+ * CPL > 0 raises #GP(0) instead and nothing retires. Each read is an `rdtsc` event.
  */
 static void x86_rdtsc(struct hv_vcpu *v, uint64_t pc, unsigned len, bool rdtscp)
 {
-    uint64_t cr4 = 0, cs = 0;
+    uint64_t cr4 = 0;
+    struct x86_cpu c;
     uc_reg_read(v->uc, UC_X86_REG_CR4, &cr4);
-    uc_reg_read(v->uc, UC_X86_REG_CS, &cs);
     exit_at(v, pc);
     v->in_exit = true;
-    if ((cr4 & X86_CR4_TSD) && (cs & 3) != 0) {
+    if ((cr4 & X86_CR4_TSD) && (x86cpu_get(v, &c) || x86cpu_cpl(&c) != 0)) {
         v->icount = v->exit_icount;
         hv_vcpu_inject(v, 13, 0);
         v->in_exit = false;
@@ -450,7 +480,7 @@ static void x86_rdtsc(struct hv_vcpu *v, uint64_t pc, unsigned len, bool rdtscp)
     v->in_exit = false;
     v->icount = v->exit_icount + 1;
     /* skip the instruction: writing the pc inside a hook quits the block and resumes there */
-    uint64_t next = pc + len;
+    uint64_t next = pc + len - v->blk_cs_base;
     uc_reg_write(v->uc, UC_X86_REG_RIP, &next);
 }
 
@@ -520,7 +550,7 @@ static void hook_special(uc_engine *uc, uint64_t pc, uint32_t size, void *ud)
         return;
     }
     /* skip the instruction: writing the pc inside a hook quits the block and resumes there */
-    uint64_t next = pc + 2;
+    uint64_t next = pc + 2 - v->blk_cs_base;
     uc_reg_write(uc, UC_X86_REG_RIP, &next);
 }
 
@@ -546,17 +576,13 @@ static void pio_exit(struct hv_vcpu *v, uint16_t port, unsigned size, bool write
     }
 }
 
-static uint64_t x86_rip(struct hv_vcpu *v)
-{
-    uint64_t rip = 0;
-    uc_reg_read(v->uc, UC_X86_REG_RIP, &rip);
-    return rip;
-}
-
-/* Exit position for an instruction hook: RIP may be stale there (see pcfind.c). */
+/* Exit position for an instruction hook: RIP may be stale there (see pcfind.c); it is an
+ * offset in the current block's code segment. */
 static void exit_at_insn(struct hv_vcpu *v, const unsigned *ids, size_t nids)
 {
-    uint64_t hint = x86_rip(v), pc;
+    uint64_t hint = 0, pc;
+    uc_reg_read(v->uc, UC_X86_REG_RIP, &hint);
+    hint += v->blk_cs_base;
     uint32_t idx;
     if (hint < v->blk_pc || hint >= v->blk_pc + v->blk_size)
         hint = v->blk_pc;
@@ -752,7 +778,19 @@ static bool hook_invalid(uc_engine *uc, void *ud)
         stop_noted(v, STOP_EXCEPTION, pc);
         return true;
     }
-    uint64_t rip = x86_rip(v);
+    /* the instruction is at CS.base + RIP, in the mode it executed in; the engine stops
+     * after this hook, so the state read here is the restart's too (xc_fresh) */
+    struct x86_cpu c;
+    uint64_t rip = 0;
+    if (x86cpu_sync(v, &v->xc)) {
+        stop_noted(v, STOP_END, vcpu_read_pc(v));
+        vm_end(v->vm, HV_OUT_ERROR);
+        return true;
+    }
+    c = v->xc;
+    v->xc_fresh = true;
+    uc_reg_read(uc, UC_X86_REG_RIP, &rip);
+    rip += c.seg[X86_SEG_CS].base;
     uint8_t b[3] = { 0 };
     uc_mem_read(uc, rip, b, sizeof b);
     exit_at(v, rip);
@@ -761,7 +799,10 @@ static bool hook_invalid(uc_engine *uc, void *ud)
     if (vmcall || vmmcall) {
         v->in_exit = true;
         struct hv_exit_hypercall e = { .insn = vmcall ? HV_HC_VMCALL : HV_HC_VMMCALL,
-                                       .pc = rip, .len = 3 };
+                                       .pc = rip, .len = 3,
+                                       .x86 = { .mode = x86cpu_mode(&c),
+                                                .cpl = x86cpu_cpl(&c),
+                                                .cs_base = c.seg[X86_SEG_CS].base } };
         enum hv_exit_action act = hypercall_exit(v, &e);
         v->in_exit = false;
         hypercall_finish(v, act, rip, rip + 3, false);
@@ -772,12 +813,14 @@ static bool hook_invalid(uc_engine *uc, void *ud)
     size_t len = 0;
     while (len < sizeof code && uc_mem_read(uc, rip + len, &code[len], 1) == UC_ERR_OK)
         len++;
-    cs_insn *insn = cs_malloc(v->vm->cs);
+    unsigned bits = x86cpu_bits(&c);
+    csh cs = sim_blk_cs(v->vm, false, bits == 64 ? 0 : bits);
+    cs_insn *insn = cs_malloc(cs);
     const uint8_t *p = code;
     size_t left = len;
     uint64_t a = rip;
     /* the instruction's own bytes when Capstone knows it, else the first bytes at rip */
-    size_t n = cs_disasm_iter(v->vm->cs, &p, &left, &a, insn) ? insn->size : (len < 3 ? len : 3);
+    size_t n = cs_disasm_iter(cs, &p, &left, &a, insn) ? insn->size : (len < 3 ? len : 3);
     cs_free(insn, 1);
     struct hv_ev_invalid_insn ev = { .bytes = { code, n } };
     hv_vcpu_emit(v, HV_EV_invalid_insn, &ev);
@@ -958,6 +1001,27 @@ static void a32_intr(struct hv_vcpu *v, uint32_t intno)
     arm_take_exception(v, intno, at, pc, ec, err, far);
 }
 
+/*
+ * x86: true if exception intno with its pc at pc was raised by a software interrupt: the
+ * instruction before pc, the last of block b, is int n (cd n), int3 (cc), into (ce) or int1
+ * (f1). Faults leave the pc at the faulting instruction, inside the block.
+ */
+static bool x86_soft_int(struct hv_vcpu *v, struct hv_blk *b, uint64_t pc, uint32_t intno)
+{
+    uint8_t code[2] = { 0, 0 };
+    uint32_t idx;
+    if (!b || pc != b->pc + b->size)
+        return false;
+    if (pc >= 2 && blk_index(v, b, pc - 2, &idx) == 0 && idx + 1 == b->icount &&
+        uc_mem_read(v->uc, pc - 2, code, 2) == UC_ERR_OK && code[0] == 0xcd)
+        return code[1] == intno;
+    if (pc >= 1 && blk_index(v, b, pc - 1, &idx) == 0 && idx + 1 == b->icount &&
+        uc_mem_read(v->uc, pc - 1, code, 1) == UC_ERR_OK)
+        return (code[0] == 0xcc && intno == 3) || (code[0] == 0xce && intno == 4) ||
+               (code[0] == 0xf1 && intno == 1);
+    return false;
+}
+
 static void hook_intr(uc_engine *uc, uint32_t intno, void *ud)
 {
     struct hv_vcpu *v = ud;
@@ -970,9 +1034,9 @@ static void hook_intr(uc_engine *uc, uint32_t intno, void *ud)
         return;
     }
     /* x86: faults leave RIP at the instruction; int n / int3 leave it after. */
-    v->fault_seen = true;
-    uint64_t rip = x86_rip(v);
+    uint64_t rip = vcpu_read_pc(v);
     struct hv_blk *b = blk_lookup(&v->blocks, v->blk_pc, v->blk_size);
+    bool soft = x86_soft_int(v, b, rip, intno);
     uint32_t idx = 0;
     if (rip == v->blk_pc + v->blk_size)
         v->icount = v->blk_base + (b ? b->icount : 0);
@@ -999,6 +1063,7 @@ static void hook_intr(uc_engine *uc, uint32_t intno, void *ud)
     hv_vcpu_inject(v, intno, err);
     v->pend_addr = addr;
     v->pend_pc = rip;
+    v->pend_soft = soft;
     stop_now(v, STOP_EXCEPTION, rip);
 }
 
@@ -1281,6 +1346,8 @@ int vcpu_open(struct hv_vcpu *v)
         err = add_hook(v, UC_HOOK_MEM_UNMAPPED, (void *)hook_unmapped, 1, 0);
     if (!err)
         err = add_hook(v, UC_HOOK_MEM_WRITE_PROT, (void *)hook_write_prot, 1, 0);
+    if (!err && v->vm->arch == HV_ARCH_X86_64)
+        err = x86cpu_init(v);
     if (!err && v->vm->arch == HV_ARCH_X86_64) {
         err = add_insn_hook(v, (void *)hook_out, UC_X86_INS_OUT);
         if (!err)
@@ -1463,12 +1530,14 @@ static void end_unicorn_error(struct hv_vcpu *v, uc_err e, uint64_t pc)
 int vcpu_run_slice(struct hv_vcpu *v, uint64_t budget)
 {
     struct hv_vm *vm = v->vm;
+    v->xc_fresh = false;
     v->slice_end = v->icount + budget;
     if (v->pause_icount && v->pause_icount < v->slice_end)
         v->slice_end = v->pause_icount;
     for (;;) {
         int err = 0;
         if (v->pend) {
+            v->xc_fresh = false;
             err = excp_deliver(v);
             if (err || vm->outcome != HV_OUT_RUNNING || v->state != VS_RUNNABLE)
                 return err;
@@ -1477,18 +1546,27 @@ int vcpu_run_slice(struct hv_vcpu *v, uint64_t budget)
             return err;
         if (v->nto_hook && (err = install_pending_hooks(v)))
             return err;
-        uint64_t pc = v->resume_valid ? v->resume_pc : vcpu_read_pc(v);
+        uint64_t pc;
+        if (v->vm->arch == HV_ARCH_X86_64) {
+            /* uc_emu_start writes RIP: the offset of the linear pc in CS */
+            if (!v->xc_fresh && (err = x86cpu_sync(v, &v->xc)))
+                return err;
+            v->xc_fresh = false;
+            if (v->resume_valid)
+                pc = v->resume_pc - v->xc.seg[X86_SEG_CS].base;
+            else
+                uc_reg_read(v->uc, UC_X86_REG_RIP, &pc);
+        } else {
+            pc = v->resume_valid ? v->resume_pc : vcpu_read_pc(v);
+        }
         v->resume_valid = false;
         v->stop = STOP_NONE;
-        if (v->vm->arch == HV_ARCH_X86_64)
-            excp_x86_before_run(v);
         /* arm: uc_emu_start writes the pc, and bit 0 of it selects T32 */
         if (v->vm->arch == HV_ARCH_ARM)
             pc = (pc & ~1ULL) | (hv_vcpu_thumb(v) ? 1 : 0);
         uc_err e = uc_emu_start(v->uc, pc, HV_UNTIL, 0, 0);
         uint64_t now = v->resume_valid ? v->resume_pc : vcpu_read_pc(v);
         if (e != UC_ERR_OK) {
-            v->fault_seen = true;
             if ((e != UC_ERR_FETCH_PROT && e != UC_ERR_FETCH_UNMAPPED) ||
                 fetch_unbacked_exit(v, now) == STOP_NONE)
                 end_unicorn_error(v, e, now);

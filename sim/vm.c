@@ -162,9 +162,13 @@ int hv_vm_create(struct hv_vm **out, const struct hv_vm_config *cfg)
         err = HV_ENOMEM;
         goto fail;
     }
-    err = sim_cs_open(vm->arch, false, &vm->cs);
+    err = sim_cs_open(vm->arch, 0, &vm->cs);
     if (!err && vm->arch == HV_ARCH_ARM)
-        err = sim_cs_open(vm->arch, true, &vm->cs_thumb);
+        err = sim_cs_open(vm->arch, 1, &vm->cs_thumb);
+    if (!err && vm->arch == HV_ARCH_X86_64)
+        err = sim_cs_open(vm->arch, 32, &vm->cs32);
+    if (!err && vm->arch == HV_ARCH_X86_64)
+        err = sim_cs_open(vm->arch, 16, &vm->cs16);
     if (err)
         goto fail;
     for (unsigned i = 0; i < vm->nr; i++) {
@@ -204,6 +208,10 @@ void hv_vm_destroy(struct hv_vm *vm)
         cs_close(&vm->cs);
     if (vm->cs_thumb)
         cs_close(&vm->cs_thumb);
+    if (vm->cs32)
+        cs_close(&vm->cs32);
+    if (vm->cs16)
+        cs_close(&vm->cs16);
     free(vm->evbuf);
     free(vm->afters);
     free(vm->prov);
@@ -530,6 +538,10 @@ int hv_vcpu_reg_by_name(struct hv_vcpu *v, const char *name, uint64_t *out)
     *out = 0;
     if (strcmp(name, "pc") == 0 || strcmp(name, "rip") == 0) {
         *out = v->resume_valid ? v->resume_pc : vcpu_read_pc(v);
+        /* x86: pc is linear, rip the register, its offset in CS */
+        struct hv_x86_mode m;
+        if (name[0] == 'r' && hv_vcpu_x86_mode(v, &m) == 0)
+            *out -= m.cs_base;
         return 0;
     }
     uc_reg_read(v->uc, id, out);
@@ -553,11 +565,17 @@ int hv_vcpu_set_reg_by_name(struct hv_vcpu *v, const char *name, uint64_t val)
     int id = arch_reg_id(v->vm->arch, name);
     if (id < 0)
         return HV_EINVAL;
-    uc_reg_write(v->uc, id, &val);
     if (strcmp(name, "pc") == 0 || strcmp(name, "rip") == 0) {
+        /* x86: pc is linear, rip the register, its offset in CS */
+        struct hv_x86_mode m;
+        if (name[0] == 'r' && hv_vcpu_x86_mode(v, &m) == 0)
+            val += m.cs_base;
+        vcpu_write_pc(v, val);
         v->resume_pc = val;
         v->resume_valid = true;
+        return 0;
     }
+    uc_reg_write(v->uc, id, &val);
     if (v->vm->arch == HV_ARCH_X86_64 && (strcmp(name, "cr0") == 0 || strcmp(name, "cr3") == 0 ||
                                           strcmp(name, "cr4") == 0)) {
         v->remap_pending = true; /* the engine map follows the page tables */
@@ -814,7 +832,6 @@ static int after_due(struct hv_vm *vm)
 
 int vm_power_on(struct hv_vcpu *v)
 {
-    v->fault_seen = true; /* a context may be restored into the engine (migrate.c) */
     int err = vcpu_reset(v);
     if (err)
         return err;

@@ -219,6 +219,17 @@ bool kvmm_expect_str(const struct hv_node *e, const char *key, const char *actua
 
 /* ---- x86.c ---- */
 enum hv_exit_action kvmm_x86_hypercall(struct hv_vcpu *v, struct hv_exit_hypercall *e);
+/* KVM_EXIT_HYPERCALL_LONG_MODE: bit 0 of kvm_run.hypercall.flags (arch/x86/include/asm/
+ * kvm_host.h); bits 31:1 must be zero. */
+#define KVMM_EXIT_HYPERCALL_LONG_MODE 1ULL
+/* Per CPU mode (struct hv_x86_mode.mode: 8 is 64-bit mode, is_64_bit_hypercall()): the
+ * kvm_run.hypercall.flags of a KVM_EXIT_HYPERCALL made in mode, */
+uint64_t kvmm_x86_hc_flags(unsigned mode);
+/* nr and a0..a3 from rax, rbx, rcx, rdx, rsi: each & 0xffffffff outside 64-bit mode, */
+void kvmm_x86_hc_args(unsigned mode, const uint64_t regs[5], uint64_t out[5]);
+/* and RAX after the call (in-kernel, or on completion of an exit): ret, or (u32)ret
+ * zero-extended (kvm_rax_write() of the truncated value) outside 64-bit mode. */
+uint64_t kvmm_x86_hc_rax(unsigned mode, int64_t ret);
 /*
  * The KVM_HC_* numbers kvmm_x86_hypercall() answers in-kernel with a result other than
  * -KVM_ENOSYS, as a bitmask: only KVM_HC_VAPIC_POLL_IRQ (1). KICK_CPU, SEND_IPI and

@@ -6,7 +6,10 @@
  *   sched_op     xen/common/sched/core.c do_sched_op; xen/common/domain.c domain_shutdown
  *   vcpu_op      xen/arch/x86/domain.c do_vcpu_op; xen/common/domain.c common_vcpu_op
  * Argument types follow xen/include/hypercall-defs.c: an `int` or `unsigned int` argument
- * is the low 32 bits of its register.
+ * is the low 32 bits of its register. A 32-bit caller (struct xenm_call.mode64 false) reaches
+ * the HVM32 column: the same do_ handlers for console_io, xen_version and vm_assist, the
+ * compat ones for sched_op and vcpu_op, whose layouts are the native ones for what is modeled
+ * here except the runstate and time areas (docs/models/xen.md).
  * No softirq or event is ever pending in the model, so no handler here is preempted (C.4).
  */
 #include <stdio.h>
@@ -298,13 +301,22 @@ void xenm_vcpu_op(struct xenm_call *c)
         c->ret = !t->down;
         c->rule = "VCPUOP_is_up";
         break;
-    case 4: case 5: case 13: case 14: case 15:
+    case 4: case 5: case 13: case 14:
+        if (!c->mode64) {
+            /* compat_vcpu_op: the 44-byte compat runstate layout, compat handles */
+            c->ret = -XENM_ENOSYS;
+            c->rule = "vcpu_op runstate or time area from the 32-bit ABI not modeled";
+            break;
+        }
+        xenm_area_vcpu_op(c, cmd, id);
+        break;
+    case 15: /* compat_vcpu_op passes it to do_vcpu_op: the same layout */
         xenm_area_vcpu_op(c, cmd, id);
         break;
     case XENM_VCPUOP_stlb_insert:
     case XENM_VCPUOP_stlb_purge:
     case XENM_VCPUOP_stlb_share:
-        if (c->x->stlb_capacity) {
+        if (c->x->stlb_capacity && c->mode64) {
             xenm_stlb_vcpu_op(c, cmd, id);
             break;
         }

@@ -76,6 +76,21 @@ const unsigned *xenm_abi_arg_regs(bool mode64)
     return mode64 ? regs64 : regs32;
 }
 
+const char *xenm_abi_entry(unsigned mode, unsigned cpl, bool *mode64)
+{
+    *mode64 = mode == 8;
+    if (mode == 1)
+        return "virtual-8086 mode";
+    if (mode != 0 && cpl != 0)
+        return "CPL != 0";
+    return NULL;
+}
+
+uint64_t xenm_abi_rax(uint64_t rax, bool mode64, int64_t ret)
+{
+    return mode64 ? (uint64_t)ret : (rax & 0xffffffff00000000ULL) | (uint32_t)ret;
+}
+
 void xenm_abi_decode(const uint64_t gpr[16], bool mode64, uint64_t *nr, uint64_t args[5])
 {
     const unsigned *r = xenm_abi_arg_regs(mode64);
@@ -84,18 +99,20 @@ void xenm_abi_decode(const uint64_t gpr[16], bool mode64, uint64_t *nr, uint64_t
         args[i] = mode64 ? gpr[r[i]] : (uint32_t)gpr[r[i]];
 }
 
-/* The HVM64 column of xen/include/hypercall-defs.c for a default x86 build (no XSM, no
- * Argo), with each handler's argument count. */
+/* The HVM64 and HVM32 columns of xen/include/hypercall-defs.c for a default x86 build (no
+ * XSM, no Argo): the same hypercalls, with each handler's argument count in either column
+ * (compat_set_timer_op takes the 64-bit timeout as two halves). */
 static const struct {
-    uint8_t nr, nargs;
+    uint8_t nr, nargs64, nargs32;
     const char *name;
 } hc_table[] = {
-    { 7, 1, "platform_op" }, { 12, 2, "memory_op" }, { 13, 2, "multicall" },
-    { 15, 1, "set_timer_op" }, { 17, 2, "xen_version" }, { 18, 3, "console_io" },
-    { 20, 3, "grant_table_op" }, { 21, 2, "vm_assist" }, { 24, 3, "vcpu_op" },
-    { 29, 2, "sched_op" }, { 32, 2, "event_channel_op" }, { 33, 2, "physdev_op" },
-    { 34, 2, "hvm_op" }, { 35, 1, "sysctl" }, { 36, 1, "domctl" }, { 40, 2, "xenpmu_op" },
-    { 41, 3, "dm_op" }, { 42, 5, "hypfs_op" }, { 49, 1, "paging_domctl_cont" },
+    { 7, 1, 1, "platform_op" }, { 12, 2, 2, "memory_op" }, { 13, 2, 2, "multicall" },
+    { 15, 1, 2, "set_timer_op" }, { 17, 2, 2, "xen_version" }, { 18, 3, 3, "console_io" },
+    { 20, 3, 3, "grant_table_op" }, { 21, 2, 2, "vm_assist" }, { 24, 3, 3, "vcpu_op" },
+    { 29, 2, 2, "sched_op" }, { 32, 2, 2, "event_channel_op" }, { 33, 2, 2, "physdev_op" },
+    { 34, 2, 2, "hvm_op" }, { 35, 1, 1, "sysctl" }, { 36, 1, 1, "domctl" },
+    { 40, 2, 2, "xenpmu_op" }, { 41, 3, 3, "dm_op" }, { 42, 5, 5, "hypfs_op" },
+    { 49, 1, 1, "paging_domctl_cont" },
 };
 
 /* Every name public/xen.h defines, by number (for the event). */
@@ -112,11 +129,11 @@ static const char *const hc_names[56] = {
     "arch_7",
 };
 
-unsigned xenm_abi_nargs(uint64_t nr)
+unsigned xenm_abi_nargs(uint64_t nr, bool mode64)
 {
     for (size_t i = 0; i < sizeof hc_table / sizeof hc_table[0]; i++)
         if (hc_table[i].nr == nr)
-            return hc_table[i].nargs;
+            return mode64 ? hc_table[i].nargs64 : hc_table[i].nargs32;
     return 0;
 }
 
@@ -551,23 +568,33 @@ static void emit(struct xenm_call *c, bool advanced, bool clobbered)
     char copies[sizeof c->copies + 2];
     snprintf(copies, sizeof copies, "[%s]", c->copies);
     struct hv_ev_xen_hypercall ev = {
-        .nr = c->nr, .name = xenm_hc_name(c->phys ? c->nr & ~XENM_HC_PHYS : c->nr), .a0 = c->args[0], .a1 = c->args[1],
-        .a2 = c->args[2], .a3 = c->args[3], .a4 = c->args[4],
-        .ret = (int64_t)hv_vcpu_gpr(c->v, 0), .rule = c->rule, .advanced = advanced,
-        .clobbered = clobbered, .copies = copies,
+        .nr = c->nr, .name = xenm_hc_name(c->phys ? c->nr & ~XENM_HC_PHYS : c->nr),
+        .mode = c->mode, .a0 = c->args[0], .a1 = c->args[1], .a2 = c->args[2],
+        .a3 = c->args[3], .a4 = c->args[4], .ret = (int64_t)hv_vcpu_gpr(c->v, 0),
+        .rule = c->rule, .advanced = advanced, .clobbered = clobbered, .copies = copies,
     };
     hv_vcpu_emit(c->v, HV_EV_xen_hypercall, &ev);
 }
 
+/*
+ * hvm_hypercall (xen/arch/x86/hvm/hypercall.c): the ABI from hvm_guest_x86_mode(). 64-bit
+ * mode: index RAX, arguments RDI RSI RDX R10 R8, result RAX. Any other mode (compatibility,
+ * 32- or 16-bit protected, real): index EAX, arguments EBX ECX EDX ESI EDI, the compat handler
+ * (call_handlers_hvm32), result in EAX only (cpu_user_regs' eax aliases the low half of rax:
+ * the upper half keeps its value). CPL != 0 outside real mode, and virtual-8086 mode, get
+ * RAX = -EPERM, all 64 bits. docs/models/xen.md lists what a 32-bit caller gets per hypercall.
+ */
 static enum hv_exit_action xen_hypercall(struct hv_vcpu *v, struct hv_exit_hypercall *e)
 {
     struct xenm_vm *x = hv_vm_model_data(hv_vcpu_vm(v));
-    struct xenm_call c = { .v = v, .x = x, .act = HV_ACT_HANDLED, .next_pc = e->pc + e->len };
+    struct xenm_call c = { .v = v, .x = x, .act = HV_ACT_HANDLED, .next_pc = e->pc + e->len,
+                           .mode = e->x86.mode };
+    const char *refused = xenm_abi_entry(c.mode, e->x86.cpl, &c.mode64);
     uint64_t gpr[16];
     for (unsigned i = 0; i < 16; i++)
         gpr[i] = hv_vcpu_gpr(v, i);
-    /* hvsim's x86 guests always run in a 64-bit code segment: the 64-bit ABI (C.1) */
-    xenm_abi_decode(gpr, true, &c.nr, c.args);
+    xenm_abi_decode(gpr, c.mode64, &c.nr, c.args);
+    const unsigned *regs = xenm_abi_arg_regs(c.mode64);
     enum hv_hc_insn native = x->amd ? HV_HC_VMMCALL : HV_HC_VMCALL;
     if (e->insn != native) {
         /* no VM exit on this vendor and no emulation in Xen: #UD (C.2) */
@@ -576,11 +603,9 @@ static enum hv_exit_action xen_hypercall(struct hv_vcpu *v, struct hv_exit_hyper
         emit(&c, false, false);
         return HV_ACT_RETRY;
     }
-    uint64_t cs = 0;
-    hv_vcpu_reg_by_name(v, "cs", &cs);
-    if ((cs & 3) != 0) {
-        hv_vcpu_set_gpr(v, 0, (uint64_t)-XENM_EPERM);
-        c.rule = "CPL != 0";
+    if (refused) {
+        hv_vcpu_set_gpr(v, 0, (uint64_t)-XENM_EPERM); /* regs->rax: all 64 bits */
+        c.rule = refused;
         emit(&c, true, false);
         return HV_ACT_HANDLED;
     }
@@ -601,38 +626,47 @@ static enum hv_exit_action xen_hypercall(struct hv_vcpu *v, struct hv_exit_hyper
         xenm_vcpu_op(&c);
         break;
     case XENM_HC_memory_op:
-        xenm_memory_op(&c);
+        if (c.mode64) {
+            xenm_memory_op(&c);
+        } else {
+            c.ret = -XENM_ENOSYS;
+            c.rule = "memory_op from the 32-bit ABI (compat_memory_op) not modeled";
+        }
         break;
     case XENM_HC_vm_assist:
         xenm_vm_assist(&c);
         break;
     default:
         c.ret = -XENM_ENOSYS;
-        c.rule = xenm_abi_nargs(nr) ? "in the HVM64 table, not modeled"
-                 : nr > 63 ? "index out of range" : "no HVM64 handler";
+        c.rule = xenm_abi_nargs(nr, c.mode64) ? (c.mode64 ? "in the HVM64 table, not modeled"
+                                                           : "in the HVM32 table, not modeled")
+                 : nr > 63                    ? "index out of range"
+                 : c.mode64                   ? "no HVM64 handler"
+                                              : "no HVM32 handler";
         break;
     }
     if (c.preempted) {
-        /* hypercall_create_continuation: RAX = op, the arguments rewritten, no clobber, rip
-         * kept: the vCPU re-executes the instruction when the scheduler next runs it, which
-         * may be after other vCPUs (C.4) */
+        /* hypercall_create_continuation: RAX = op and the first argument register rewritten
+         * (64-bit RDI, compat RBX), no clobber, rip kept: the vCPU re-executes the
+         * instruction when the scheduler next runs it, which may be after other vCPUs (C.4) */
         hv_vcpu_set_gpr(v, 0, c.nr);
-        hv_vcpu_set_gpr(v, regs64[0], c.cont_a0);
+        hv_vcpu_set_gpr(v, regs[0], c.cont_a0);
         emit(&c, false, false);
         return HV_ACT_YIELD;
     }
-    hv_vcpu_set_gpr(v, 0, (uint64_t)c.ret);
+    hv_vcpu_set_gpr(v, 0, xenm_abi_rax(gpr[0], c.mode64, c.ret));
     bool clobbered = false;
     if (x->debug_clobber && c.ret != -XENM_ENOSYS) {
-        xenm_abi_clobber(gpr, true, xenm_abi_nargs(nr));
+        xenm_abi_clobber(gpr, c.mode64, xenm_abi_nargs(nr, c.mode64));
         for (unsigned i = 0; i < 5; i++)
-            hv_vcpu_set_gpr(v, regs64[i], gpr[regs64[i]]);
+            hv_vcpu_set_gpr(v, regs[i], gpr[regs[i]]);
         clobbered = true;
     }
     if (c.act == HV_ACT_STOP_VCPU) {
-        /* VCPUOP_down on itself: VCPUOP_up resumes it after the call */
+        /* VCPUOP_down on itself: VCPUOP_up resumes it after the call (RIP, the offset in its
+         * code segment) */
         struct xenm_vcpu *xv = &x->vcpu[hv_vcpu_id(v)];
-        xv->rip = c.next_pc;
+        xv->rip = c.next_pc - e->x86.cs_base;
         for (unsigned i = 0; i < 16; i++)
             xv->gpr[i] = hv_vcpu_gpr(v, i);
     }

@@ -49,6 +49,16 @@ enum {
 
 /* ---- C.1: the ABI as data ---- */
 
+/*
+ * hvm_hypercall's switch on hvm_guest_x86_mode() (mode as struct hv_x86_mode has it, cpl =
+ * SS.DPL): NULL if the call goes on, with *mode64 = the 64-bit ABI (mode 8; the 32-bit one for
+ * 4, 2 and real mode 0); else the rule of RAX = -EPERM (virtual-8086 mode, or CPL != 0 outside
+ * real mode).
+ */
+const char *xenm_abi_entry(unsigned mode, unsigned cpl, bool *mode64);
+/* RAX after a completed call returning ret, from rax before it: all of it in the 64-bit ABI;
+ * the 32-bit ABI writes eax only (cpu_user_regs.eax aliases the low half). */
+uint64_t xenm_abi_rax(uint64_t rax, bool mode64, int64_t ret);
 /* Argument registers by hv_vcpu_gpr index: 64-bit RDI RSI RDX R10 R8, 32-bit EBX ECX EDX
  * ESI EDI. */
 const unsigned *xenm_abi_arg_regs(bool mode64);
@@ -56,7 +66,7 @@ const unsigned *xenm_abi_arg_regs(bool mode64);
  * EAX and the low halves. */
 void xenm_abi_decode(const uint64_t gpr[16], bool mode64, uint64_t *nr, uint64_t args[5]);
 /* Arguments the HVM64 (mode64) or HVM32 handler of nr takes; 0 if it has none in that table. */
-unsigned xenm_abi_nargs(uint64_t nr);
+unsigned xenm_abi_nargs(uint64_t nr, bool mode64);
 /* The hypercall's name ("console_io"), or NULL for a number Xen does not define. */
 const char *xenm_hc_name(uint64_t nr);
 /* clobber_regs64/32: poisons the first nargs argument registers of gpr (32-bit: the low
@@ -141,7 +151,10 @@ struct xenm_call {
     char copies[1024];     /* JSON array of the copies made, for the event */
     size_t ncopies_len;
     uint64_t next_pc;      /* the pc after the hypercall instruction */
-    bool preempted;        /* a continuation (C.4): RAX = nr, RDI = cont_a0, rip kept */
+    unsigned mode;         /* hvm_guest_x86_mode(): 8 64-bit, 4/2/0 the 32-bit ABI */
+    bool mode64;           /* the 64-bit ABI (mode 8); else the 32-bit one (hcall_compat) */
+    bool preempted;        /* a continuation (C.4): RAX = nr, the first argument register
+                            * (RDI; RBX in the 32-bit ABI) = cont_a0, rip kept */
     uint64_t cont_a0;
     bool phys;             /* XENM_HC_PHYS was set: buffers are guest physical (C.6) */
 };

@@ -76,6 +76,13 @@ _Noreturn void guest_ucall_done(void);
 /* Stops this vCPU for good (x86 hlt, Arm wfi, in a loop). */
 _Noreturn void guest_halt(void);
 
+/*
+ * For code that cannot call the library (x86 real or compatibility mode): fills this vCPU's
+ * prepared sync struct with n (one per vCPU, apart from the others' structs) and returns its
+ * address, which that code hands hvsim itself with the access of hv_abi.h.
+ */
+uint32_t guest_ucall_sync_prepare(uint64_t n);
+
 #define GUEST_SYNC(n) guest_ucall_sync((uint64_t)(n))
 #define GUEST_PRINTF(...) guest_ucall_printf(__VA_ARGS__)
 #define GUEST_DONE() guest_ucall_done()
@@ -188,6 +195,53 @@ static inline void guest_ud(void)
 {
     __asm__ volatile("ud2" ::: "memory");
 }
+
+/* ---- x86_64: CPL 3, compatibility mode, real mode (README.md) --------------------------- */
+
+/* GDT selectors: 64-bit and 32-bit code at CPL 0; 64-bit code and data at CPL 3 (RPL 3). */
+#define GUEST_SEL_CODE64      0x08
+#define GUEST_SEL_CODE32      0x18
+#define GUEST_SEL_USER_CODE64 0x43
+#define GUEST_SEL_USER_DATA   0x3b
+/* The vector (gate DPL 3) a guest_call_user() function returns through. */
+#define GUEST_VEC_USER_RET    0x81
+
+/*
+ * Runs fn(arg) at CPL 3 in 64-bit mode and returns its result: CS = GUEST_SEL_USER_CODE64,
+ * SS = GUEST_SEL_USER_DATA, RFLAGS.IOPL = 3 (so in/out, and with them the ucalls, still work),
+ * on this vCPU's stack 6 KiB below the kernel stack the TSS gives exceptions from CPL 3 (TSS
+ * RSP0). The first call makes this vCPU's page tables user-accessible (U = 1 in every entry,
+ * then and from then on). fn comes back through `int $GUEST_VEC_USER_RET`.
+ */
+uint64_t guest_call_user(uint64_t (*fn)(uint64_t), uint64_t arg);
+
+/* Registers in and out of guest_call_compat() and guest_call_real(). */
+struct guest_call_regs {
+    uint64_t rax, rbx, rcx, rdx, rsi, rdi;
+};
+
+/*
+ * Far-calls 32-bit code at code32 (below 4 GiB) in compatibility mode (CS = GUEST_SEL_CODE32,
+ * L = 0, D = 1; DS = ES = SS = the flat data segment, on this stack), with rax..rdi loaded
+ * from r in 64-bit mode, so their upper halves stay as r gives them until the code writes the
+ * register. The code returns with a 32-bit far return (lret); r gets the six registers then.
+ */
+void guest_call_compat(const void *code32, struct guest_call_regs *r);
+
+/*
+ * Runs 16-bit code in real mode: copies len bytes (at most GUEST_REAL_CODE_MAX) to this
+ * vCPU's slot at GUEST_REAL_BASE + id * GUEST_REAL_SLOT and far-calls it at offset 0 with
+ * CS = DS = ES = SS = guest_real_segment(id), SP below the slot's register area, IDTR = the IVT
+ * at linear 0 (limit 0x3ff), paging and IA-32e mode off, eax..edi from r's low halves. The
+ * code returns with a 16-bit far return (lret); r gets eax..edi (zero-extended) then. Below
+ * 1 MiB, so the RAM must start at GPA 0.
+ */
+void guest_call_real(const void *code16, size_t len, struct guest_call_regs *r);
+#define GUEST_REAL_BASE     0x9000
+#define GUEST_REAL_SLOT     0x1000
+#define GUEST_REAL_CODE_MAX 0xe00
+/* The real-mode segment of vCPU id's slot: its code runs at guest_real_segment(id):0. */
+uint16_t guest_real_segment(unsigned id);
 #elif defined(__arm__)
 /*
  * Saved by the vector entry (in SVC mode, on the interrupted code's stack); the handler may

@@ -62,6 +62,18 @@ void guest_ucall_sync(uint64_t n)
     ucall_issue(uc);
 }
 
+/* Prepared syncs: one per vCPU, apart from the struct the other calls fill. */
+static struct hv_ucall prepared[GUEST_MAX_VCPUS] __attribute__((aligned(64)));
+
+uint32_t guest_ucall_sync_prepare(uint64_t n)
+{
+    struct hv_ucall *uc = &prepared[guest_vcpu_id()];
+    memset(uc, 0, sizeof *uc);
+    uc->cmd = HV_UCALL_SYNC;
+    uc->arg0 = n;
+    return (uint32_t)(uintptr_t)uc;
+}
+
 void guest_ucall_printf(const char *fmt, ...)
 {
     struct hv_ucall *uc = ucall_begin(HV_UCALL_PRINTF);

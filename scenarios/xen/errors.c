@@ -1,7 +1,6 @@
 /*
  * errors.c - what a 64-bit HVM guest at CPL 0 gets for calls Xen refuses (C.1 and the
- * handlers), and the debug build's register poisoning. CPL 3 is not exercised: the guest
- * library has no ring-3 segments or user mappings (docs/models/xen.md).
+ * handlers), and the debug build's register poisoning. CPL 3 is cpl3.c's.
  */
 #include "xen_guest.h"
 

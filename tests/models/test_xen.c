@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "models/xen/xen_int.h"
+#include "tests/test_util.h"
 
 void test_xen_register(void);
 
@@ -168,18 +169,65 @@ static void test_abi(void)
         for (unsigned k = 0; k < 5; k++)
             CU_ASSERT_EQUAL(args[k], gpr[rows[i].regs[k]] & mask);
     }
+    /* hvm_hypercall: hvm_guest_x86_mode() and CPL decide the ABI or -EPERM */
+    static const struct {
+        unsigned mode, cpl;
+        const char *refused;
+        bool mode64;
+    } entry[] = {
+        { 8, 0, NULL, true },                  /* 64-bit mode */
+        { 8, 3, "CPL != 0", true },
+        { 4, 0, NULL, false },                 /* 32-bit code segment: compat or protected */
+        { 4, 3, "CPL != 0", false },
+        { 2, 0, NULL, false },                 /* 16-bit code segment */
+        { 2, 1, "CPL != 0", false },
+        { 1, 3, "virtual-8086 mode", false },  /* X86_MODE_VM86: -EPERM whatever the CPL */
+        { 0, 0, NULL, false },                 /* real mode is allowed */
+    };
+    for (size_t i = 0; i < sizeof entry / sizeof entry[0]; i++) {
+        bool m64 = !entry[i].mode64;
+        const char *r = xenm_abi_entry(entry[i].mode, entry[i].cpl, &m64);
+        TEST_CHECK((r == NULL) == (entry[i].refused == NULL) &&
+                       (!r || strcmp(r, entry[i].refused) == 0) && m64 == entry[i].mode64,
+                   "mode %u cpl %u: %s, mode64 %d", entry[i].mode, entry[i].cpl,
+                   r ? r : "goes on", m64);
+    }
+    /* the result: all of RAX (64-bit ABI) or EAX with RAX's upper half kept (32-bit ABI) */
+    static const struct {
+        uint64_t rax;
+        bool mode64;
+        int64_t ret;
+        uint64_t want;
+    } res[] = {
+        { 0x1234567800000011ULL, true, -38, 0xffffffffffffffdaULL },
+        { 0x1234567800000011ULL, false, -38, 0x12345678ffffffdaULL },
+        { 0x1234567800000011ULL, false, 0x40017, 0x1234567800040017ULL },
+        { 0x0000000000000011ULL, false, -14, 0x00000000fffffff2ULL },
+        { 0xffffffff00000011ULL, true, 0x40017, 0x40017 },
+    };
+    for (size_t i = 0; i < sizeof res / sizeof res[0]; i++)
+        TEST_CHECK(xenm_abi_rax(res[i].rax, res[i].mode64, res[i].ret) == res[i].want,
+                   "result row %zu: %#llx", i,
+                   (unsigned long long)xenm_abi_rax(res[i].rax, res[i].mode64, res[i].ret));
+    /* hypercall-defs.c: the handler's argument count in the HVM64 and HVM32 columns */
     static const struct {
         uint64_t nr;
-        unsigned nargs;
+        unsigned nargs64, nargs32;
         const char *name;
     } nargs[] = {
-        { 17, 2, "xen_version" }, { 18, 3, "console_io" }, { 24, 3, "vcpu_op" },
-        { 29, 2, "sched_op" }, { 12, 2, "memory_op" }, { 42, 5, "hypfs_op" },
-        { 49, 1, "paging_domctl_cont" }, { 1, 0, "mmu_update" }, { 23, 0, "iret" },
-        { 39, 0, "argo_op" }, { 11, 0, NULL }, { 64, 0, NULL }, { 1ULL << 32 | 17, 0, NULL },
+        { 17, 2, 2, "xen_version" }, { 18, 3, 3, "console_io" }, { 24, 3, 3, "vcpu_op" },
+        { 29, 2, 2, "sched_op" }, { 12, 2, 2, "memory_op" }, { 42, 5, 5, "hypfs_op" },
+        { 15, 1, 2, "set_timer_op" }, /* do_set_timer_op(s_time_t), compat (lo, hi) */
+        { 21, 2, 2, "vm_assist" }, { 7, 1, 1, "platform_op" },
+        { 49, 1, 1, "paging_domctl_cont" }, { 1, 0, 0, "mmu_update" }, { 23, 0, 0, "iret" },
+        { 39, 0, 0, "argo_op" }, { 11, 0, 0, NULL }, { 64, 0, 0, NULL },
+        { 1ULL << 32 | 17, 0, 0, NULL },
     };
     for (size_t i = 0; i < sizeof nargs / sizeof nargs[0]; i++) {
-        CU_ASSERT_EQUAL(xenm_abi_nargs(nargs[i].nr), nargs[i].nargs);
+        TEST_CHECK(xenm_abi_nargs(nargs[i].nr, true) == nargs[i].nargs64 &&
+                       xenm_abi_nargs(nargs[i].nr, false) == nargs[i].nargs32,
+                   "nargs of %llu: %u/%u", (unsigned long long)nargs[i].nr,
+                   xenm_abi_nargs(nargs[i].nr, true), xenm_abi_nargs(nargs[i].nr, false));
         const char *n = xenm_hc_name(nargs[i].nr);
         if (nargs[i].name) {
             CU_ASSERT(n && strcmp(n, nargs[i].name) == 0);

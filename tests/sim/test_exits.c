@@ -209,61 +209,49 @@ static const char tsc_guest_src[] =
     "}\n";
 
 /*
- * CR4.TSD: rdtsc at CPL 0 still reads; at CPL 3 rdtsc and rdtscp raise #GP(0). The guest gives
- * every page U=1 and loads a GDT with DPL 3 segments (0x18 data, 0x20 64-bit code), then
- * enters CPL 3 with iretq (IOPL 3, so the ucall port stays usable). hvsim delivers the #GP to
- * the library's handler on the same stack; the handler records it and skips the instruction.
+ * CR4.TSD: rdtsc at CPL 0 still reads; at CPL 3 rdtsc and rdtscp raise #GP(0). The guest runs
+ * a function at CPL 3 with the library's guest_call_user() (IOPL 3, so the ucall port stays
+ * usable); hvsim delivers the #GP to the library's handler on the TSS's RSP0 stack in 64-bit
+ * mode at CPL 0; the handler records it and skips the instruction, and iretq goes back to
+ * CPL 3.
  */
 static const char tsd_guest_src[] =
     "#include \"guest.h\"\n"
     "static volatile unsigned gp_hits;\n"
     "static volatile uint64_t gp_err = ~0ULL, gp_cs, gp_pc[2];\n"
-    "static uint64_t gdt[5] __attribute__((aligned(16))) = {\n"
-    "    0, 0x00af9a000000ffffULL, 0x00cf92000000ffffULL,\n"
-    "    0x00cff2000000ffffULL, 0x00affa000000ffffULL };\n"
     "static void on_gp(struct guest_regs *r)\n{\n"
+    "    uint16_t cs;\n"
+    "    __asm__ volatile(\"mov %%cs, %0\" : \"=r\"(cs));\n"
+    "    GUEST_ASSERT_EQ(cs, GUEST_SEL_CODE64);\n"
     "    if (gp_hits < 2) gp_pc[gp_hits] = r->pc;\n"
     "    gp_hits++; gp_err = r->error_code; gp_cs = r->cs;\n"
     "    uint8_t *b = (uint8_t *)r->pc;\n"
     "    r->pc += b[1] == 0x31 ? 2 : 3;\n"
     "}\n"
-    "static void set_user(uint64_t *t, int level)\n{\n"
-    "    for (int i = 0; i < 512; i++) {\n"
-    "        if (!(t[i] & 1)) continue;\n"
-    "        t[i] |= 4;\n"
-    "        if (level > 1 && !(t[i] & 0x80))\n"
-    "            set_user((uint64_t *)(uintptr_t)(t[i] & 0x000ffffffffff000ULL), level - 1);\n"
-    "    }\n"
-    "}\n"
-    "void guest_main(void)\n{\n"
-    "    uint64_t cr3, cr4, lo, hi;\n"
-    "    struct __attribute__((packed)) { uint16_t limit; uint64_t base; } gd =\n"
-    "        { sizeof gdt - 1, (uintptr_t)gdt };\n"
-    "    guest_set_handler(GUEST_VEC_GP, on_gp);\n"
-    "    __asm__ volatile(\"mov %%cr3, %0\" : \"=r\"(cr3));\n"
-    "    set_user((uint64_t *)(uintptr_t)(cr3 & 0x000ffffffffff000ULL), 4);\n"
-    "    __asm__ volatile(\"mov %0, %%cr3\" : : \"r\"(cr3) : \"memory\");\n"
-    "    __asm__ volatile(\"lgdt %0\" : : \"m\"(gd) : \"memory\");\n"
-    "    __asm__ volatile(\"mov %%cr4, %0\" : \"=r\"(cr4));\n"
-    "    __asm__ volatile(\"mov %0, %%cr4\" : : \"r\"(cr4 | 4) : \"memory\");\n"
-    "    __asm__ volatile(\"rdtsc\" : \"=a\"(lo), \"=d\"(hi));\n"
-    "    GUEST_ASSERT_EQ(gp_hits, 0);\n"
-    "    GUEST_ASSERT(lo != 0);\n"
-    "    __asm__ volatile(\"mov %%rsp, %%rax; pushq $0x1b; pushq %%rax; pushfq\\n\\t\"\n"
-    "                     \"orq $0x3000, (%%rsp); pushq $0x23; lea 1f(%%rip), %%rax\\n\\t\"\n"
-    "                     \"pushq %%rax; iretq; 1:\" : : : \"rax\", \"memory\");\n"
+    "static uint64_t at_cpl3(uint64_t arg)\n{\n"
+    "    uint64_t lo = 77, hi = 77;\n"
     "    uint16_t cs;\n"
     "    __asm__ volatile(\"mov %%cs, %0\" : \"=r\"(cs));\n"
-    "    GUEST_ASSERT_EQ(cs, 0x23);\n"
-    "    lo = hi = 77;\n"
+    "    GUEST_ASSERT_EQ(cs, GUEST_SEL_USER_CODE64);\n"
     "    __asm__ volatile(\"rdtsc\" : \"+a\"(lo), \"+d\"(hi));\n"
     "    GUEST_ASSERT_EQ(gp_hits, 1);\n"
     "    GUEST_ASSERT_EQ(lo, 77);\n"
     "    GUEST_ASSERT_EQ(hi, 77);\n"
     "    __asm__ volatile(\"rdtscp\" : \"+a\"(lo), \"+d\"(hi) : : \"rcx\");\n"
     "    GUEST_ASSERT_EQ(gp_hits, 2);\n"
+    "    return arg + 1;\n"
+    "}\n"
+    "void guest_main(void)\n{\n"
+    "    uint64_t cr4, lo, hi;\n"
+    "    guest_set_handler(GUEST_VEC_GP, on_gp);\n"
+    "    __asm__ volatile(\"mov %%cr4, %0\" : \"=r\"(cr4));\n"
+    "    __asm__ volatile(\"mov %0, %%cr4\" : : \"r\"(cr4 | 4) : \"memory\");\n"
+    "    __asm__ volatile(\"rdtsc\" : \"=a\"(lo), \"=d\"(hi));\n"
+    "    GUEST_ASSERT_EQ(gp_hits, 0);\n"
+    "    GUEST_ASSERT(lo != 0);\n"
+    "    GUEST_ASSERT_EQ(guest_call_user(at_cpl3, 5), 6);\n"
     "    GUEST_ASSERT_EQ(gp_err, 0);\n"
-    "    GUEST_ASSERT_EQ(gp_cs, 0x23);\n"
+    "    GUEST_ASSERT_EQ(gp_cs, GUEST_SEL_USER_CODE64);\n"
     "    GUEST_ASSERT_EQ(*(uint16_t *)gp_pc[0], 0x310f);\n"
     "    GUEST_ASSERT_EQ(*(uint8_t *)(gp_pc[1] + 2), 0xf9);\n"
     "    GUEST_DONE();\n"
@@ -376,7 +364,149 @@ static void test_rdtsc_tsd(void)
     hv_vm_destroy(vm);
     CU_ASSERT_EQUAL(tsc_seen.n, 1);          /* only the CPL 0 read */
     CU_ASSERT_EQUAL(tsc_seen.gp, 2);         /* rdtsc and rdtscp at CPL 3 */
-    CU_ASSERT_EQUAL(tsc_seen.exceptions, 2);
+    CU_ASSERT_EQUAL(tsc_seen.exceptions, 3); /* and the way back from CPL 3 (int 0x81) */
+}
+
+/*
+ * x86 exception delivery in the mode the exception is taken in (sim/excp.c; Intel SDM vol. 3
+ * ch. 6): a #UD in compatibility mode reaches the 64-bit handler on the 64-bit frame (CS
+ * 0x18, SS:RSP, the ud2's address), the handler runs in 64-bit mode at CPL 0 and iretq goes
+ * back to compatibility mode; in 32-bit protected mode (compatibility mode with paging turned
+ * off) it goes through an 8-byte 386 interrupt gate, EFLAGS, CS, EIP pushed; a #UD in real
+ * mode with CS != 0 goes through the IVT (FLAGS, CS, IP pushed on SS:SP, CS:IP from the
+ * vector). The last two handlers skip the ud2 and iret.
+ */
+static const char modes_guest_src[] =
+    "#include \"guest.h\"\n"
+    "extern const uint8_t c32_ud[], rm_code[], rm_ud[], h6[], rm_end[], pm32_ud[],\n"
+    "    pm32_ud_insn[], h32[];\n"
+    "/* 32-bit protected mode: EBX the 32-bit IDT's descriptor, EDX where the 64-bit one is\n"
+    " * kept; h32 returns the pushed EIP and CS in EDI, ESI and skips the ud2 */\n"
+    "__asm__(\".text\\n.code32\\n.globl pm32_ud\\npm32_ud:\\n\"\n"
+    "        \"  sidt (%edx)\\n  mov %cr0, %eax\\n  btr $31, %eax\\n  mov %eax, %cr0\\n\"\n"
+    "        \"  lidt (%ebx)\\n  mov $0x11, %ecx\\n\"\n"
+    "        \".globl pm32_ud_insn\\npm32_ud_insn:\\n  ud2\\n  mov $0x33, %ecx\\n\"\n"
+    "        \"  lidt (%edx)\\n  mov %cr0, %eax\\n  bts $31, %eax\\n  mov %eax, %cr0\\n\"\n"
+    "        \"  lret\\n.globl h32\\nh32:\\n  mov (%esp), %edi\\n  mov 4(%esp), %esi\\n\"\n"
+    "        \"  addl $2, (%esp)\\n  iret\\n.code64\\n\");\n"
+    "static uint64_t idt32[8];\n"
+    "static struct __attribute__((packed)) { uint16_t limit; uint32_t base; } idt32_desc,\n"
+    "    idt64_saved;\n"
+    "__asm__(\".text\\n.code32\\n.globl c32_ud\\nc32_ud:\\n\"\n"
+    "        \"  mov $0x11, %ecx\\n  ud2\\n  mov $0x33, %ecx\\n  lret\\n.code64\\n\");\n"
+    "/* real mode: IVT[6] = CS:h6, then ud2; h6 returns the pushed IP, CS and FLAGS in DI, SI,\n"
+    " * DX and skips the ud2 */\n"
+    "__asm__(\".text\\n.code16\\n.globl rm_code\\nrm_code:\\n\"\n"
+    "        \"  xor %ax, %ax\\n  mov %ax, %ds\\n\"\n"
+    "        \"  movw $(h6 - rm_code), 0x18\\n  mov %cs, 0x1a\\n\"\n"
+    "        \"  mov %cs, %ax\\n  mov %ax, %ds\\n  mov $0x11, %cx\\n\"\n"
+    "        \".globl rm_ud\\nrm_ud:\\n  ud2\\n  mov $0x33, %cx\\n  lret\\n\"\n"
+    "        \".globl h6\\nh6:\\n  mov %sp, %bp\\n  mov 0(%bp), %di\\n  mov 2(%bp), %si\\n\"\n"
+    "        \"  mov 4(%bp), %dx\\n  addw $2, 0(%bp)\\n  iret\\n\"\n"
+    "        \".globl rm_end\\nrm_end:\\n.code64\\n\");\n"
+    "static volatile uint64_t ud_cs, ud_pc, ud_ss, ud_rsp, own_cs, hits;\n"
+    "static void on_ud(struct guest_regs *r)\n{\n"
+    "    uint16_t cs;\n"
+    "    __asm__ volatile(\"mov %%cs, %0\" : \"=r\"(cs));\n"
+    "    own_cs = cs; ud_cs = r->cs; ud_pc = r->pc; ud_ss = r->ss; ud_rsp = r->rsp; hits++;\n"
+    "    r->pc += 2;\n"
+    "}\n"
+    "void guest_main(void)\n{\n"
+    "    guest_set_handler(GUEST_VEC_UD, on_ud);\n"
+    "    struct guest_call_regs r = { .rcx = 0x5555555500000000ULL };\n"
+    "    uint64_t rsp;\n"
+    "    __asm__ volatile(\"mov %%rsp, %0\" : \"=r\"(rsp));\n"
+    "    guest_call_compat(c32_ud, &r);\n"
+    "    GUEST_ASSERT_EQ(hits, 1);\n"
+    "    GUEST_ASSERT_EQ(ud_cs, GUEST_SEL_CODE32);\n"
+    "    GUEST_ASSERT_EQ(own_cs, GUEST_SEL_CODE64);\n"
+    "    GUEST_ASSERT_EQ(ud_pc, (uintptr_t)c32_ud + 5);\n"
+    "    GUEST_ASSERT_EQ(ud_ss, 0x10);\n"
+    "    GUEST_ASSERT(ud_rsp < rsp && rsp - ud_rsp < 256);\n"
+    "    GUEST_ASSERT_EQ(r.rcx, 0x33);\n"
+    "    uint32_t h = (uint32_t)(uintptr_t)h32;\n"
+    "    idt32[6] = (h & 0xffff) | (uint64_t)GUEST_SEL_CODE32 << 16 | 0x8e00ULL << 32 |\n"
+    "               (uint64_t)(h >> 16) << 48;\n"
+    "    idt32_desc.limit = sizeof idt32 - 1;\n"
+    "    idt32_desc.base = (uint32_t)(uintptr_t)idt32;\n"
+    "    struct guest_call_regs p = { .rbx = (uintptr_t)&idt32_desc,\n"
+    "                                 .rdx = (uintptr_t)&idt64_saved };\n"
+    "    guest_call_compat(pm32_ud, &p);\n"
+    "    GUEST_ASSERT_EQ(hits, 1);\n"
+    "    GUEST_ASSERT_EQ(p.rcx, 0x33);\n"
+    "    GUEST_ASSERT_EQ(p.rsi, GUEST_SEL_CODE32);\n"
+    "    GUEST_ASSERT_EQ(p.rdi, (uintptr_t)pm32_ud_insn);\n"
+    "    *(volatile uint64_t *)0x3010 = (uintptr_t)pm32_ud_insn;\n"
+    "    *(volatile uint64_t *)0x3018 = h;\n"
+    "    struct guest_call_regs q = { 0 };\n"
+    "    guest_call_real(rm_code, (size_t)(rm_end - rm_code), &q);\n"
+    "    GUEST_ASSERT_EQ(hits, 1);\n"
+    "    GUEST_ASSERT_EQ(q.rcx, 0x33);\n"
+    "    GUEST_ASSERT_EQ(q.rsi, guest_real_segment(0));\n"
+    "    GUEST_ASSERT_EQ(q.rdi, (uintptr_t)(rm_ud - rm_code));\n"
+    "    *(volatile uint64_t *)0x3000 = (uintptr_t)(rm_ud - rm_code);\n"
+    "    *(volatile uint64_t *)0x3008 = (uintptr_t)(h6 - rm_code);\n"
+    "    GUEST_ASSERT_EQ(q.rdx & 0x200, 0);\n"
+    "    GUEST_DONE();\n"
+    "}\n";
+
+/* The delivered exceptions: vector, pc and handler, in order. */
+static struct {
+    unsigned n;
+    uint64_t pc[4], handler[4], vector[4];
+} modes_seen;
+
+static int modes_sink(void *ctx, const struct hv_event *ev)
+{
+    (void)ctx;
+    unsigned long long vec = 0, err = 0, addr = 0, handler = 0;
+    char name[16] = "";
+    if (ev->kind != HV_EV_exception || modes_seen.n >= 4)
+        return 0;
+    TEST_CHECK(sscanf(ev->detail,
+                      "{\"vector\":%llu,\"name\":\"%15[^\"]\",\"error_code\":%llu,"
+                      "\"addr\":\"0x%llx\",\"handler\":\"0x%llx\",\"delivered\":true}",
+                      &vec, name, &err, &addr, &handler) == 5,
+               "exception detail %s", ev->detail);
+    modes_seen.pc[modes_seen.n] = ev->pc;
+    modes_seen.handler[modes_seen.n] = handler;
+    modes_seen.vector[modes_seen.n++] = vec;
+    return 0;
+}
+
+static void test_x86_modes_delivery(void)
+{
+    size_t n = build_guest(HV_ARCH_X86_64, modes_guest_src);
+    CU_ASSERT_FATAL(n > 0);
+    memset(&modes_seen, 0, sizeof modes_seen);
+    struct hv_vm_config cfg = { .arch = HV_ARCH_X86_64, .nr_vcpus = 1, .seed = 1,
+                                .quantum = 1000, .limit = 10000000,
+                                .model = hv_model_lookup("none"), .sink = modes_sink };
+    struct hv_vm *vm = NULL;
+    bool paused = false;
+    CU_ASSERT_FATAL(hv_vm_create(&vm, &cfg) == 0);
+    CU_ASSERT_FATAL(hv_vm_load_elf(vm, image, n) == 0 && hv_vm_run(vm, &paused) == 0);
+    const char *file = "", *expr = "", *text = "";
+    uint64_t line = 0;
+    hv_vm_assert_info(vm, &file, &line, &expr, &text);
+    TEST_CHECK(hv_vm_outcome(vm) == HV_OUT_DONE, "outcome %s; %s:%llu %s %s",
+               hv_outcome_name(hv_vm_outcome(vm)), file, (unsigned long long)line, expr, text);
+    /* the ud2 and h6 in the real-mode code; the 32-bit ud2 and h32 */
+    uint64_t off[4] = { 0, 0, 0, 0 };
+    CU_ASSERT_EQUAL(hv_vm_read_gpa(vm, 0x3000, off, sizeof off), 0);
+    hv_vm_destroy(vm);
+    CU_ASSERT_EQUAL_FATAL(modes_seen.n, 3);
+    for (unsigned i = 0; i < 3; i++)
+        CU_ASSERT_EQUAL(modes_seen.vector[i], 6);
+    /* compatibility mode: the 64-bit stub of vector 6 */
+    CU_ASSERT_TRUE(modes_seen.handler[0] > 0x100000);
+    /* 32-bit protected mode: the 8-byte gate's handler */
+    CU_ASSERT_EQUAL(modes_seen.pc[1], off[2]);
+    CU_ASSERT_EQUAL(modes_seen.handler[1], off[3]);
+    /* real mode: CS.base + IP for the ud2 and the IVT's handler */
+    CU_ASSERT_EQUAL(modes_seen.pc[2], 0x9000 + off[0]);
+    CU_ASSERT_EQUAL(modes_seen.handler[2], 0x9000 + off[1]);
+    CU_ASSERT_TRUE(off[0] > 0 && off[1] > off[0]);
 }
 
 void test_exits_register(void)
@@ -388,4 +518,6 @@ void test_exits_register(void)
     CU_add_test(s, "rdtsc and rdtscp read the VM clock, x86_64", test_rdtsc);
     CU_add_test(s, "rdtsc and rdtscp raise #GP(0) with CR4.TSD at CPL 3, x86_64",
                 test_rdtsc_tsd);
+    CU_add_test(s, "exceptions in compatibility, protected and real mode, x86_64",
+                test_x86_modes_delivery);
 }

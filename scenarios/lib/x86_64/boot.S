@@ -1,5 +1,5 @@
 /*
- * boot.S - x86_64 entry and exception stubs.
+ * boot.S - x86_64 entry, exception stubs and the GDT.
  *
  * hvsim starts every vCPU at _start in 64-bit mode, CPL 0, paging off, interrupts off, with
  * RDI = vCPU id and RSI = number of vCPUs (hv_abi.h). _start picks the vCPU's stack, loads the
@@ -108,18 +108,31 @@ x86_exc_common:
     add     $16, %rsp           /* vector, error code */
     iretq
 
-/* GDT: null, 0x08 64-bit code (DPL 0), 0x10 data (DPL 0). */
+/*
+ * GDT (x86.h names the selectors): 0x08 64-bit code, 0x10 data, 0x18 32-bit code, 0x20 16-bit
+ * code and 0x28 16-bit data (base 0, limit 0xffff: the real-mode path), all DPL 0; 0x30 32-bit
+ * code, 0x38 data and 0x40 64-bit code, DPL 3; from 0x48 one 16-byte TSS descriptor per vCPU,
+ * filled by x86_tss_load() (modes.c).
+ */
     .data
     .balign 16
-gdt:
+    .globl x86_gdt
+x86_gdt:
     .quad   0
     .quad   0x00af9a000000ffff
     .quad   0x00cf92000000ffff
+    .quad   0x00cf9a000000ffff
+    .quad   0x00009a000000ffff
+    .quad   0x000092000000ffff
+    .quad   0x00cffa000000ffff
+    .quad   0x00cff2000000ffff
+    .quad   0x00affa000000ffff
+    .fill   MAX_VCPUS * 2, 8, 0
 gdt_end:
     .balign 8
     .word   0
 gdt_desc:
-    .word   gdt_end - gdt - 1
-    .quad   gdt
+    .word   gdt_end - x86_gdt - 1
+    .quad   x86_gdt
 
     .section .note.GNU-stack, "", @progbits

@@ -8,6 +8,8 @@
  *  2. Entries are written with A and D already set, so the CPU never writes them back.
  *  3. After changing an entry of live tables the code executes invlpg for the address (or the
  *     boot code reloads CR3): the points where hvsim re-derives the vCPU's mappings.
+ *  4. Entries are supervisor-only (U = 0) until the vCPU first calls guest_call_user(); from
+ *     then on every entry of its tables, and every one written later, has U = 1.
  *
  * Boot layout: PML4[0] -> PDPT; PDPT[0..3] -> four PDs of 2 MiB pages covering 0..4 GiB;
  * GUEST_PRIV_VA (PML4[0], PDPT[256]) -> a PD -> a PT -> the vCPU's private page.
@@ -17,6 +19,7 @@
 
 #define PTE_P    (1ULL << 0)
 #define PTE_W    (1ULL << 1)
+#define PTE_U    (1ULL << 2)
 #define PTE_PWT  (1ULL << 3)
 #define PTE_PCD  (1ULL << 4)
 #define PTE_A    (1ULL << 5)
@@ -27,6 +30,14 @@
 #define PTE_ATTR (0xfffULL | (1ULL << 63))
 
 #define TABLE_FLAGS (PTE_P | PTE_W | PTE_A)
+
+/* Per vCPU: its tables are user-accessible (invariant 4). Only the owning vCPU writes it. */
+static bool user_on[GUEST_MAX_VCPUS];
+
+static uint64_t user_bit(void)
+{
+    return user_on[guest_vcpu_id()] ? PTE_U : 0;
+}
 
 static uint64_t *table_of(uint64_t e)
 {
@@ -69,7 +80,7 @@ static uint64_t *walk(uint64_t *pml4, uint64_t va, bool create)
         if (!(*e & PTE_P)) {
             if (!create)
                 return NULL;
-            *e = (uintptr_t)guest_pt_alloc() | TABLE_FLAGS;
+            *e = (uintptr_t)guest_pt_alloc() | TABLE_FLAGS | user_bit();
         } else if (*e & PTE_PS) {
             split(e, level);
         }
@@ -80,7 +91,7 @@ static uint64_t *walk(uint64_t *pml4, uint64_t va, bool create)
 
 static uint64_t leaf(uint64_t gpa, unsigned flags)
 {
-    uint64_t e = gpa | PTE_P | PTE_A | PTE_D;
+    uint64_t e = gpa | PTE_P | PTE_A | PTE_D | user_bit();
     if (flags & GUEST_MAP_WRITE)
         e |= PTE_W;
     if (flags & GUEST_MAP_DEVICE)
@@ -123,6 +134,27 @@ uint64_t x86_build_tables(void)
     *walk(pml4, GUEST_PRIV_VA, true) = leaf(guest_priv_page_gpa(guest_vcpu_id()),
                                             GUEST_MAP_WRITE);
     return (uintptr_t)pml4;
+}
+
+static void set_user(uint64_t *t, int level)
+{
+    for (unsigned i = 0; i < 512; i++) {
+        if (!(t[i] & PTE_P))
+            continue;
+        t[i] |= PTE_U;
+        if (level > 1 && !(t[i] & PTE_PS))
+            set_user(table_of(t[i]), level - 1);
+    }
+}
+
+void x86_tables_user(void)
+{
+    unsigned id = guest_vcpu_id();
+    if (user_on[id])
+        return;
+    user_on[id] = true;
+    set_user(current_pml4(), 4);
+    __asm__ volatile("mov %%cr3, %%rax\n\tmov %%rax, %%cr3" : : : "rax", "memory");
 }
 
 void guest_map(uint64_t va, uint64_t gpa, unsigned flags)

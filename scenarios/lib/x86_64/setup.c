@@ -1,5 +1,5 @@
 /*
- * setup.c - x86_64 boot after boot.S: page tables, paging on, IDT, then the program.
+ * setup.c - x86_64 boot after boot.S: the TSS, page tables, paging on, IDT, then the program.
  *
  * Runs on every vCPU at once, each on its own stack and with its own tables; the only shared
  * writes are of identical values (guest_nr_vcpus_, the IDT).
@@ -49,7 +49,7 @@ _Noreturn void x86_setup(uint64_t id, uint64_t nr);
 
 void x86_setup(uint64_t id, uint64_t nr)
 {
-    (void)id;   /* guest_vcpu_id() finds it from the stack */
+    x86_tss_load((unsigned)id);
     __atomic_store_n(&guest_nr_vcpus_, (unsigned)nr, __ATOMIC_RELAXED);
 
     uint64_t pml4 = x86_build_tables();
