@@ -10,7 +10,11 @@
  *   2. scheduling 2 vCPUs: bare Unicorn alternating two engines with uc_emu_start(count =
  *      quantum) vs hvsim's deterministic scheduler;
  *   3. hypercall round trips (x86_64 vmcall, aarch64 hvc) with their trace events;
- *   4. replay_trace() of each recorded trace vs its recording.
+ *   4. replay_trace() of each recorded trace vs its recording;
+ *   5. creating N memslots (509, 4096, 32764) through the KVM model: time per slot, and how
+ *      it grows with N;
+ *   6. changing one 2 MiB memslot while the guest runs, at several places of the x86_64 and
+ *      aarch64 address spaces (--only memslots runs 5 and 6 alone).
  *
  * Both sides run the same ELF, built once per arch with guest_build(). The guest library
  * boots, enables paging and only makes a ucall at the very end (GUEST_DONE), so bare Unicorn
@@ -39,11 +43,13 @@
 #include <unicorn/unicorn.h>
 
 #include "bench/guests/bench_abi.h"
+#include "models/models.h"
 #include "replay/replay.h"
 #include "runner/guestbuild.h"
 #include "runner/runner.h"
 #include "runner/scenario.h"
 #include "scenarios/lib/hv_abi.h"
+#include "sim/migrate.h"
 #include "trace/trace.h"
 
 #ifndef HVSIM_BUILD_TYPE
@@ -58,7 +64,8 @@
 #define QUANTUM 10000                   /* the bench scenarios' quantum */
 
 /* DESIGN.md's performance targets. */
-#define TARGET_RECORD_RATIO 1.25
+#define TARGET_COMPUTE_RATIO 1.05   /* a compute-bound guest, 1 and 2 vCPUs */
+#define TARGET_ALU_RATIO 1.5        /* a tight ALU loop, 1 vCPU */
 #define REFERENCE_COUNT_COST 13.0
 #define TARGET_HYPERCALL_NS 2000.0
 #define TARGET_REPLAY_RATIO 1.0
@@ -306,6 +313,17 @@ static void uc_check(uc_err e, const char *what)
         die("bare Unicorn: %s: %s", what, uc_strerror(e));
 }
 
+/* The floor of any counting by block hook: a block hook that does nothing. */
+static bool bare_empty_hook;
+
+static void empty_block_hook(uc_engine *uc, uint64_t pc, uint32_t size, void *ud)
+{
+    (void)uc;
+    (void)pc;
+    (void)size;
+    (void)ud;
+}
+
 static uc_engine *bare_open(const struct arch_info *ai, const struct image *img, uint8_t *ram,
                             unsigned id, unsigned nr)
 {
@@ -337,6 +355,10 @@ static uc_engine *bare_open(const struct arch_info *ai, const struct image *img,
         uc_check(uc_reg_write(uc, UC_ARM64_REG_X1, &vnr), "x1");
         uc_check(uc_reg_write(uc, UC_ARM64_REG_SP, &zero), "sp");
     }
+    uc_hook h;
+    if (bare_empty_hook)
+        uc_check(uc_hook_add(uc, &h, UC_HOOK_BLOCK, (void *)empty_block_hook, NULL, 1, 0),
+                 "block hook");
     return uc;
 }
 
@@ -521,6 +543,7 @@ static const char *const workload_names[W_COUNT] = { "compute", "alu" };
 struct workload {
     struct image img;
     struct figure bare[2], hv[2], quanta, rep[2];   /* [0]: 1 vCPU, [1]: 2 vCPUs */
+    struct figure hooked;                            /* bare, an empty block hook, 1 vCPU */
     struct record_out rec[2];
     uint64_t value;                                  /* the checksum every vCPU must report */
     bool have_value;
@@ -591,6 +614,10 @@ static void run_once(struct arch_bench *ab, unsigned rep)
                 }
             }
         }
+        bare_empty_hook = true;
+        fig_add(&wl->hooked, bare_run(&ab->ai, &wl->img, 1, 0, res));
+        bare_empty_hook = false;
+        check_results(wl, an, "bare, empty block hook", res, 1);
         fig_add(&wl->quanta, bare_run(&ab->ai, &wl->img, 2, QUANTUM, res));
         check_results(wl, an, "bare, count quanta", res, 2);
     }
@@ -620,7 +647,8 @@ static void print_report(struct arch_bench *abs, size_t nab)
     printf("\n1. Compute-bound guests: hvsim recording (runner_execute with the SQLite trace "
            "writer, as\n   `hvsim run`) vs the same ELF in bare Unicorn with no hooks. 2 vCPUs: "
            "hvsim schedules\n   both, bare Unicorn runs two engines one after the other. "
-           "Target: <= %.2fx for 1 vCPU.\n\n", TARGET_RECORD_RATIO);
+           "Targets:\n   compute <= %.2fx (1 and 2 vCPUs), alu <= %.2fx (1 vCPU).\n\n",
+           TARGET_COMPUTE_RATIO, TARGET_ALU_RATIO);
     printf("   %-8s %-8s %5s %12s %18s %18s %20s  %s\n", "guest", "arch", "vCPUs",
            "guest insns", "bare ms", "hvsim ms", "hvsim / bare", "verdict");
     for (int k = 0; k < W_COUNT; k++)
@@ -631,9 +659,18 @@ static void print_report(struct arch_bench *abs, size_t nab)
                        hv_arch_name(abs[a].ai.arch), j + 1, wl->rec[j].instructions / 1e6,
                        fig_ms(&wl->bare[j], b1, sizeof b1), fig_ms(&wl->hv[j], b2, sizeof b2),
                        ratio_str(&wl->hv[j], &wl->bare[j], b3, sizeof b3),
-                       j == 0 ? verdict_ratio(&wl->hv[j], &wl->bare[j], TARGET_RECORD_RATIO)
-                              : "-");
+                       k == W_COMPUTE ? verdict_ratio(&wl->hv[j], &wl->bare[j],
+                                                      TARGET_COMPUTE_RATIO)
+                       : j == 0 ? verdict_ratio(&wl->hv[j], &wl->bare[j], TARGET_ALU_RATIO)
+                                : "-");
             }
+    printf("\n   The floor of counting by block hook: bare Unicorn with an empty block hook / "
+           "without one,\n   1 vCPU:");
+    for (int k = 0; k < W_COUNT; k++)
+        for (size_t a = 0; a < nab; a++)
+            printf("%s %s %s %s", k || a ? ";" : "\n  ", workload_names[k],
+                   hv_arch_name(abs[a].ai.arch),
+                   ratio_str(&abs[a].w[k].hooked, &abs[a].w[k].bare[0], b1, sizeof b1));
     printf("\n   Fixed cost of one run, included above (bench/guests/empty.c: engine, boot with "
            "paging,\n   GUEST_DONE, teardown; hvsim also the trace):");
     for (size_t a = 0; a < nab; a++)
@@ -721,15 +758,178 @@ static void print_report(struct arch_bench *abs, size_t nab)
             }
 }
 
+/* ---- 5 and 6. memslot updates: the KVM model's set_memory_region and sim/, no trace ---- */
+
+#define TARGET_SLOT_US 5.0         /* per created slot at every N */
+#define TARGET_SLOT_SCALING 1.2    /* per-slot time at 32764 slots over at 4096: linear */
+#define TARGET_CHANGE_MS 10.0      /* one 2 MiB memslot created or deleted, anywhere */
+#define SLOT_SIZES 3
+static const unsigned slot_counts[SLOT_SIZES] = { 509, 4096, 32764 };
+
+/* set_memory_region's arguments as the scenario parser would give them (a map of scalars). */
+struct slot_args {
+    char key[5][8], val[5][24];
+    struct hv_node keys[5], vals[5], map;
+};
+
+static const struct hv_node *slot_args(struct slot_args *a, uint64_t slot, uint64_t gpa,
+                                       uint64_t size, uint64_t offset)
+{
+    static const char *const names[5] = { "slot", "gpa", "size", "buffer", "offset" };
+    const uint64_t nums[5] = { slot, gpa, size, 0, offset };
+    for (int i = 0; i < 5; i++) {
+        snprintf(a->key[i], sizeof a->key[i], "%s", names[i]);
+        if (i == 3)
+            snprintf(a->val[i], sizeof a->val[i], "ram");
+        else
+            snprintf(a->val[i], sizeof a->val[i], "%#" PRIx64, nums[i]);
+        a->keys[i] = (struct hv_node){ .type = HV_NODE_SCALAR, .file = "hvsim-bench", .line = 1,
+                                       .col = 1, .str = a->key[i] };
+        a->vals[i] = a->keys[i];
+        a->vals[i].str = a->val[i];
+    }
+    a->map = (struct hv_node){ .type = HV_NODE_MAP, .file = "hvsim-bench", .line = 1, .col = 1,
+                               .n = 5, .items = a->vals, .keys = a->keys };
+    return &a->map;
+}
+
+static void set_region(struct hv_vm *vm, const struct hv_node *args, const char *what)
+{
+    char result[1024];
+    int err = hv_model_kvm.step(vm, "set_memory_region", args, NULL, result, sizeof result);
+    if (err || !strstr(result, "\"errno\":\"0\""))
+        die("%s: set_memory_region: %s %s", what, err ? hv_error_detail() : "", result);
+}
+
+/* A VM of the KVM model with its default memory layout (buffer `ram`, slot 0), no trace. */
+static struct hv_vm *kvm_vm(enum hv_arch arch)
+{
+    struct hv_vm_config cfg = { .arch = arch, .nr_vcpus = 1, .seed = 1, .quantum = QUANTUM,
+                                .limit = 1ULL << 40, .model = &hv_model_kvm };
+    struct hv_vm *vm;
+    if (hv_vm_create(&vm, &cfg))
+        die("creating a KVM VM: %s", hv_error_detail());
+    return vm;
+}
+
+/* Time to create slots 1 .. n-1 (4 KiB each, ascending GPAs above 4 GiB, on buffer `ram`);
+ * their arguments are built before the clock starts. */
+static double slots_create(unsigned n)
+{
+    struct hv_vm *vm = kvm_vm(HV_ARCH_X86_64);
+    struct slot_args *a = malloc(n * sizeof *a);
+    if (!a)
+        die("out of memory");
+    for (unsigned i = 1; i < n; i++)
+        slot_args(&a[i], i, (1ULL << 32) + i * 4096ULL, 4096, (i % 4096) * 4096ULL);
+    double t0 = now_s();
+    for (unsigned i = 1; i < n; i++)
+        set_region(vm, &a[i].map, "creating memslots");
+    double t = now_s() - t0;
+    hv_vm_destroy(vm);
+    free(a);
+    return t;
+}
+
+struct change_point {
+    enum hv_arch arch;
+    uint64_t gpa;
+    const char *where;
+    struct figure t;           /* seconds per change, creates and deletes */
+};
+
+/*
+ * With the guest running (the `alu` image, paused 100000 instructions in, page tables on),
+ * creates then deletes a 2 MiB slot at gpa, --reps times: each change timed from the ioctl
+ * to the guest having run 1000 more instructions, the engine map updated on the way.
+ */
+static void slot_change(struct change_point *cp, const struct image *img)
+{
+    struct hv_vm *vm = kvm_vm(cp->arch);
+    struct slot_args a;
+    bool paused = false;
+    uint64_t at = 100000;
+    if (hv_vm_load_elf(vm, img->elf, img->len))
+        die("loading %s: %s", img->guest, hv_error_detail());
+    hv_vm_pause_at_total(vm, at);
+    if (hv_vm_run(vm, &paused) || !paused)
+        die("%s %s: the guest did not reach its pause", img->guest, hv_arch_name(cp->arch));
+    for (unsigned r = 0; r < reps; r++) {
+        for (int del = 0; del < 2; del++) {
+            double t0 = now_s();
+            set_region(vm, slot_args(&a, 1, cp->gpa, del ? 0 : 2ULL << 20, 0), "changing a slot");
+            hv_vm_pause_at_total(vm, at += 1000);
+            if (hv_vm_run(vm, &paused) || !paused)
+                die("%s %s: the guest stopped", img->guest, hv_arch_name(cp->arch));
+            fig_add(&cp->t, now_s() - t0);
+        }
+    }
+    hv_vm_destroy(vm);
+}
+
+static void slot_figures(struct arch_bench *abs, size_t nab)
+{
+    struct figure per[SLOT_SIZES] = { { .n = 0 } }, scale = { .n = 0 };
+    for (unsigned r = 0; r < reps; r++) {
+        double t[SLOT_SIZES];
+        for (int i = 0; i < SLOT_SIZES; i++) {
+            t[i] = slots_create(slot_counts[i]) / (slot_counts[i] - 1);
+            fig_add(&per[i], t[i]);
+        }
+        fig_add(&scale, t[2] / t[1]);
+    }
+    struct change_point cps[] = {
+        { HV_ARCH_X86_64, 0xc0000000ULL, "3 GiB (inside the identity map)", { .n = 0 } },
+        { HV_ARCH_X86_64, 0x8000000000ULL, "512 GiB (no guest mapping)", { .n = 0 } },
+        { HV_ARCH_AARCH64, 0xc0000000ULL, "3 GiB (above RAM)", { .n = 0 } },
+        { HV_ARCH_AARCH64, 0x8000000000ULL, "512 GiB (inside the 1 TiB IPA space)", { .n = 0 } },
+    };
+    const size_t ncp = sizeof cps / sizeof cps[0];
+    for (size_t i = 0; i < ncp; i++)
+        for (size_t a = 0; a < nab; a++)
+            if (abs[a].ai.arch == cps[i].arch)
+                slot_change(&cps[i], &abs[a].w[W_ALU].img);
+
+    printf("\n5. Creating N memslots: set_memory_region through the KVM model, each slot a sim/ "
+           "RAM region\n   (4 KiB, ascending GPAs), no trace; the VM's creation is not timed. "
+           "Targets: <= %.0f us per\n   slot, and per-slot time at N = 32764 over at N = 4096 "
+           "<= %.1fx (linear).\n\n", TARGET_SLOT_US, TARGET_SLOT_SCALING);
+    printf("   %8s %22s  %s\n", "N", "us / slot", "verdict");
+    for (int i = 0; i < SLOT_SIZES; i++) {
+        struct figure us = { .n = 0 };
+        for (unsigned k = 0; k < per[i].n; k++)
+            fig_add(&us, per[i].t[k] * 1e6);
+        printf("   %8u %8.2f [%.2f-%.2f]  %s\n", slot_counts[i], fig_median(&us), fig_min(&us),
+               fig_max(&us), verdict(&us, TARGET_SLOT_US));
+    }
+    printf("   32764 / 4096: %.2fx [%.2f-%.2f]  %s\n", fig_median(&scale), fig_min(&scale),
+           fig_max(&scale), verdict(&scale, TARGET_SLOT_SCALING));
+
+    printf("\n6. Changing one 2 MiB memslot while the guest runs (the `alu` guest under the KVM "
+           "model):\n   set_memory_region creating or deleting slot 1, then 1000 guest "
+           "instructions, through which\n   every vCPU's engine map follows. Target: <= %.0f ms "
+           "per change, anywhere in the address space.\n\n", TARGET_CHANGE_MS);
+    printf("   %-8s %-38s %22s  %s\n", "arch", "slot at", "ms / change", "verdict");
+    for (size_t i = 0; i < ncp; i++) {
+        struct figure ms = { .n = 0 };
+        for (unsigned k = 0; k < cps[i].t.n; k++)
+            fig_add(&ms, cps[i].t.t[k] * 1e3);
+        printf("   %-8s %-38s %8.2f [%.2f-%.2f]  %s\n", hv_arch_name(cps[i].arch), cps[i].where,
+               fig_median(&ms), fig_min(&ms), fig_max(&ms), verdict(&ms, TARGET_CHANGE_MS));
+    }
+}
+
 static void usage(void)
 {
-    fputs("usage: hvsim-bench [--reps N] [--keep] [--only MODE:GUEST:ARCH:VCPUS]\n"
+    fputs("usage: hvsim-bench [--reps N] [--keep] [--only MODE:GUEST:ARCH:VCPUS | --only "
+          "memslots]\n"
           "  Runs the benchmarks of bench/README.md and prints their ratios.\n"
           "  --reps N  repetitions per figure, 1..9 (default 3; the median is reported)\n"
           "  --keep    keep the temporary folder with the guest images and traces\n"
           "  --only    run one measurement --reps times and print its times, for profiling\n"
           "            (perf record): MODE bare, quanta, record or replay; GUEST compute,\n"
-          "            alu, hypercall or empty; ARCH x86_64 or aarch64; VCPUS 1 or 2\n",
+          "            alu, hypercall or empty; ARCH x86_64 or aarch64; VCPUS 1 or 2;\n"
+          "            or `memslots`: figures 5 and 6 only\n",
           stderr);
     exit(2);
 }
@@ -812,9 +1012,10 @@ int main(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--keep") == 0)
             keep = true;
-        else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc)
-            parse_only(only = argv[++i], &o);
-        else if (strcmp(argv[i], "--reps") == 0 && i + 1 < argc) {
+        else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc) {
+            if (strcmp(only = argv[++i], "memslots") != 0)
+                parse_only(only, &o);
+        } else if (strcmp(argv[i], "--reps") == 0 && i + 1 < argc) {
             char *end;
             unsigned long n = strtoul(argv[++i], &end, 10);
             if (*end || n < 1 || n > MAX_REPS)
@@ -831,6 +1032,18 @@ int main(int argc, char **argv)
         die("cannot create a temporary folder: %s", strerror(errno));
     tmpdir = dir;
     atexit(cleanup);
+    if (only && strcmp(only, "memslots") == 0) {
+        static struct arch_bench mabs[2] = {
+            { .ai = { HV_ARCH_X86_64, HV_RAM_BASE_X86_64 } },
+            { .ai = { HV_ARCH_AARCH64, HV_RAM_BASE_AARCH64 } },
+        };
+        for (size_t a = 0; a < 2; a++)
+            build_image(&mabs[a].w[W_ALU].img, "alu", mabs[a].ai.arch, tmpdir);
+        slot_figures(mabs, 2);
+        for (size_t a = 0; a < 2; a++)
+            free(mabs[a].w[W_ALU].img.elf);
+        return 0;
+    }
     if (only)
         return run_only(&o);
 
@@ -861,6 +1074,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "hvsim-bench: run %u of %u done (%.0f s)\n", r + 1, reps, now_s() - t0);
     }
     print_report(abs, nab);
+    slot_figures(abs, nab);
 
     for (size_t a = 0; a < nab; a++) {
         for (int k = 0; k < W_COUNT; k++)

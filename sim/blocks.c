@@ -14,26 +14,6 @@
 
 
 
-static size_t blk_hash(uint64_t pc, uint32_t size)
-{
-    uint64_t h = (pc ^ ((uint64_t)size << 48)) * 0x9e3779b97f4a7c15ULL;
-    return (size_t)(h >> 17);
-}
-
-struct hv_blk *blk_lookup(struct hv_blktab *t, uint64_t pc, uint32_t size)
-{
-    if (!t->cap)
-        return NULL;
-    size_t mask = t->cap - 1;
-    for (size_t i = blk_hash(pc, size) & mask;; i = (i + 1) & mask) {
-        struct hv_blk *b = &t->slots[i];
-        if (!b->size)
-            return NULL;
-        if (b->pc == pc && b->size == size)
-            return b;
-    }
-}
-
 static int blk_grow(struct hv_blktab *t)
 {
     size_t ncap = t->cap ? t->cap * 2 : 1024;

@@ -14,6 +14,10 @@
  *     and permission checks, reading them at their GPA as a VA, hence the guest rule that
  *     page-table pages are identity-mapped (scenarios/lib/README.md).
  *
+ * A remap keeps what did not change mapped and changes the rest, or moves the vCPU to a new
+ * engine when much would have to be unmapped (apply_pieces): the cost of a memslot change
+ * follows the slot, not the hole around it.
+ *
  * Invariants:
  *   1. v->runs lists exactly what is mapped in v->uc, one entry per RAM or MMIO piece.
  *   2. An MMIO piece owns its callbacks' user data, freed when the piece is unmapped.
@@ -27,6 +31,8 @@
 
 
 #define PAGE 4096ULL
+/* Above this many pages to unmap, a remap opens a new engine (apply_pieces). */
+#define MEM_UNMAP_MAX_PAGES 2048
 
 static int runs_push(struct hv_run **runs, size_t *n, size_t *cap, uint64_t va, uint64_t gpa,
                      uint64_t size, bool w)
@@ -379,15 +385,15 @@ static int split_run(struct hv_vm *vm, const struct hv_run *r, struct hv_run **o
     while (left) {
         struct hv_region *reg = NULL;
         uint64_t piece = left;
-        for (size_t i = 0; i < vm->nregions; i++) {
+        size_t i = vm_region_above(vm, gpa); /* the region holding gpa, or the next one */
+        if (i < vm->nregions) {
             struct hv_region *g = &vm->regions[i];
-            if (gpa >= g->gpa && gpa < g->gpa + g->size) {
+            if (gpa >= g->gpa) {
                 reg = g;
                 piece = g->gpa + g->size - gpa;
-                break;
-            }
-            if (g->gpa > gpa && g->gpa - gpa < piece)
+            } else if (g->gpa - gpa < piece) {
                 piece = g->gpa - gpa;
+            }
         }
         if (piece > left)
             piece = left;
@@ -434,38 +440,64 @@ static int map_piece(struct hv_vcpu *v, struct hv_run *p)
     return e == UC_ERR_OK ? 0 : vm_err_uc(e, "mapping guest memory");
 }
 
+static int run_cmp(const void *a, const void *b)
+{
+    const struct hv_run *x = a, *y = b;
+    return (x->va > y->va) - (x->va < y->va);
+}
+
 /*
- * Makes the engine map exactly `want` (pieces), touching only what differs: unmapping costs
- * Unicorn time per page (a 4 GiB MMIO hole takes ~50 ms, a 1 TiB one minutes), so unchanged
- * pieces stay mapped. Takes ownership of want.
+ * Makes the engine map exactly `want` (pieces, sorted by va), touching only what differs.
+ * Unicorn unmaps a region one page at a time, and splitting a region unmaps all of it: the
+ * hole next to a changed memslot can be most of the address space (a 1 TiB IPA hole takes
+ * minutes). So pieces that stay the same stay mapped, and when more than MEM_UNMAP_MAX_PAGES
+ * pages would go, the vCPU gets a new engine instead (vcpu_reopen(), about a millisecond) and
+ * every piece is mapped afresh: a change costs time in proportion to what changed, bounded by
+ * a new engine, never to the size of the address space. Takes ownership of want.
  */
 static int apply_pieces(struct hv_vcpu *v, struct hv_run *want, size_t nwant, bool *changed)
 {
     *changed = false;
-    for (size_t i = 0; i < v->nruns; i++) {
+    /* pieces added by mem_fault_in() are appended out of order */
+    if (v->nruns > 1)
+        qsort(v->runs, v->nruns, sizeof *v->runs, run_cmp);
+    uint64_t drop = 0;
+    for (size_t i = 0, j = 0; i < v->nruns; i++) {
         struct hv_run *old = &v->runs[i];
-        size_t j = 0;
-        while (j < nwant && !(!want[j].kept && same_piece(old, &want[j])))
+        while (j < nwant && want[j].va < old->va)
             j++;
-        if (j < nwant) {
+        old->kept = j < nwant && same_piece(old, &want[j]);
+        if (old->kept) {
             want[j].mmio = old->mmio; /* kept as it is */
             want[j].kept = true;
+            j++;
         } else {
-            unmap_piece(v, old, true);
+            drop += old->size / PAGE;
             *changed = true;
         }
+    }
+    bool reopen = drop > MEM_UNMAP_MAX_PAGES;
+    int err = reopen ? vcpu_reopen(v) : 0;
+    if (err)
+        reopen = false; /* the old engine stays: unmap piece by piece after all */
+    for (size_t i = 0; i < v->nruns; i++) {
+        struct hv_run *old = &v->runs[i];
+        if (!old->kept)
+            unmap_piece(v, old, !reopen);
+        else if (reopen)
+            free(old->mmio); /* mapped again below, with new user data */
     }
     free(v->runs);
     v->runs = want;
     v->nruns = nwant;
-    int err = 0;
     for (size_t j = 0; j < nwant; j++) {
-        if (want[j].kept) {
-            want[j].kept = false;
+        bool was_kept = want[j].kept;
+        want[j].kept = false;
+        if (was_kept && !reopen)
             continue;
-        }
+        if (!was_kept)
+            *changed = true;
         want[j].mmio = NULL;
-        *changed = true;
         if (!err)
             err = map_piece(v, &want[j]);
     }
@@ -508,8 +540,11 @@ int mem_remap(struct hv_vcpu *v, const char *why)
     blk_clear(&v->blocks);
     v->last_blk = NULL;
     if (vm->started) {
+        /* where the vCPU resumes: after a stop inside a block the engine's own pc is stale,
+         * and what it holds depends on Unicorn's translation cache (a new engine's differs) */
+        uint64_t pc = v->resume_valid ? v->resume_pc : vcpu_read_pc(v);
         struct hv_ev_paging ev = { .root = root, .runs = v->nruns, .why = why };
-        err = vm_emit(vm, (int32_t)v->id, v->icount, vcpu_read_pc(v), HV_EV_paging, &ev);
+        err = vm_emit(vm, (int32_t)v->id, v->icount, pc, HV_EV_paging, &ev);
     }
     return err;
 }

@@ -23,7 +23,10 @@
 #include "sim/migrate.h"
 #include "sim/model.h"
 
-/* Address passed as `until` to uc_emu_start: never executed (see the Unicorn notes). */
+/* Address passed as `until` to uc_emu_start, never executed. Unicorn ignores it: engines run
+ * with its exit list on and empty (vcpu_open), so that no run ends by invalidating the
+ * translated code at until - 1, a probe that on x86 walks the guest's page tables and leaves a
+ * #PF behind (x86cpu.c: every run would then restore a whole context to clear it). */
 #define HV_UNTIL 0x7ffedead0000ULL
 /* Unicorn's UC_CTL macro shifts a signed int into the sign bit (undefined behaviour that UBSan
  * reports); the same encoding, computed unsigned. */
@@ -288,7 +291,7 @@ struct hv_vm {
     unsigned nr;
 
     struct hv_region *regions;
-    size_t nregions;
+    size_t nregions, regions_cap;
 
     uint64_t seq;
     struct hv_vm *seq_owner;  /* a migration's destination numbers its events with its
@@ -337,6 +340,9 @@ void vm_end(struct hv_vm *vm, enum hv_outcome o);
 /* A vCPU's engine to its power-on state (and, Arm, that state kept for PSCI CPU_ON). */
 int vm_power_on(struct hv_vcpu *v);
 struct hv_region *vm_region_find(struct hv_vm *vm, uint64_t gpa);
+/* Index of the first region that ends above gpa (nregions if none): the one holding gpa, or
+ * else the next one up. O(log n). */
+size_t vm_region_above(const struct hv_vm *vm, uint64_t gpa);
 void vcpu_set_state(struct hv_vcpu *v, enum hv_vstate s, const char *why);
 int vm_err_uc(uc_err e, const char *what);
 
@@ -344,6 +350,8 @@ int vm_err_uc(uc_err e, const char *what);
 int vm_write_hooks(struct hv_vm *vm);
 int vcpu_open(struct hv_vcpu *v);
 void vcpu_close(struct hv_vcpu *v);
+/* A new engine for v in the same state, with nothing mapped (mem.c maps it). */
+int vcpu_reopen(struct hv_vcpu *v);
 int vcpu_reset(struct hv_vcpu *v);
 int vcpu_run_slice(struct hv_vcpu *v, uint64_t budget);
 uint64_t vcpu_read_pc(struct hv_vcpu *v);
@@ -396,7 +404,25 @@ bool mem_fetch_unbacked(struct hv_vcpu *v, uint64_t va, uint64_t *gpa);
 unsigned mem_a32_fault_status(struct hv_vcpu *v, uint64_t va);
 
 /* blocks.c */
-struct hv_blk *blk_lookup(struct hv_blktab *t, uint64_t pc, uint32_t size);
+static inline size_t blk_hash(uint64_t pc, uint32_t size)
+{
+    uint64_t h = (pc ^ ((uint64_t)size << 48)) * 0x9e3779b97f4a7c15ULL;
+    return (size_t)(h >> 17);
+}
+/* The block (pc, size), or NULL. Inline: the block hook probes the table on every block. */
+static inline struct hv_blk *blk_lookup(struct hv_blktab *t, uint64_t pc, uint32_t size)
+{
+    if (!t->cap)
+        return NULL;
+    size_t mask = t->cap - 1;
+    for (size_t i = blk_hash(pc, size) & mask;; i = (i + 1) & mask) {
+        struct hv_blk *b = &t->slots[i];
+        if (!b->size)
+            return NULL;
+        if (b->pc == pc && b->size == size)
+            return b;
+    }
+}
 struct hv_blk *blk_insert(struct hv_blktab *t, uint64_t pc, uint32_t size, uint32_t icount);
 void blk_clear(struct hv_blktab *t);
 void blk_fini(struct hv_blktab *t);

@@ -306,7 +306,8 @@ static void hook_a32_cond(uc_engine *uc, uint64_t pc, uint32_t size, void *ud)
 
 /*
  * x86: the length of the REP-prefixed string instruction (movs, cmps, stos, lods, scas, ins,
- * outs) that code starts with, or 0; *a32 for an address-size prefix (the count is in ECX).
+ * outs) that code starts with, or 0; *cnt_bits the width of its count register in code of
+ * bits (16, 32 or 64).
  */
 static unsigned x86_rep_string(const uint8_t *p, size_t n, unsigned bits, uint8_t *cnt_bits)
 {
@@ -352,10 +353,15 @@ static uint32_t rep_count(struct hv_vcpu *v, const struct hv_blk *b, uint64_t pc
     return c ? b->icount : 0;
 }
 
-static void hook_block(uc_engine *uc, uint64_t pc, uint32_t size, void *ud)
+/*
+ * The block hook's slow path: a stop is due at this block boundary, or the block is not in the
+ * table yet (its instruction count is looked up once, and the block scanned for instructions
+ * that need a hook of their own).
+ */
+__attribute__((noinline, cold)) static void block_slow(uc_engine *uc, uint64_t pc,
+                                                       uint32_t size, struct hv_vcpu *v)
 {
-    struct hv_vcpu *v = ud;
-    if (__builtin_expect(v->stop_next_block || v->icount >= v->slice_end, 0)) {
+    if (v->stop_next_block || v->icount >= v->slice_end) {
         if (v->nisv.pending)
             return; /* the engine stops before this block (mmio.c) */
         enum hv_stop why = v->stop_next_block ? v->stop_next : STOP_SLICE;
@@ -363,66 +369,82 @@ static void hook_block(uc_engine *uc, uint64_t pc, uint32_t size, void *ud)
         stop_now(v, why, pc);
         return;
     }
-    /* a tight loop runs the same block again: check the last one before the table */
-    struct hv_blk *b = v->last_blk;
-    if (!b || b->pc != pc || b->size != size)
-        b = blk_lookup(&v->blocks, pc, size);
-    if (__builtin_expect(!b, 0)) {
-        uint32_t icount;
-        bool thumb = false;
-        unsigned x86_bits = 0;
-        uint64_t cs_base = 0;
-        if (v->vm->arch == HV_ARCH_X86_64) {
-            uc_tb tb;
-            struct x86_cpu c;
-            if (hv_uc_request_cache(uc, pc, &tb) != UC_ERR_OK || x86cpu_get(v, &c)) {
-                stop_now(v, STOP_END, pc);
-                vm_end(v->vm, HV_OUT_ERROR);
-                return;
-            }
-            icount = tb.icount;
-            /* the mode the block was translated for: a block is looked up by its linear pc
-             * and size, so code run in two modes at one address keeps the first one's */
-            x86_bits = x86cpu_bits(&c) == 64 ? 0 : x86cpu_bits(&c);
-            cs_base = c.seg[X86_SEG_CS].base;
-            if (x86_scan_block(v, pc, size, x86_bits)) {
-                stop_now(v, STOP_RETRANSLATE, pc);
-                return;
-            }
-        } else if (v->vm->arch == HV_ARCH_ARM && hv_vcpu_thumb(v)) {
-            /* T32: 2- and 4-byte instructions; the translator knows how many */
-            uc_tb tb;
-            if (hv_uc_request_cache(uc, pc, &tb) != UC_ERR_OK) {
-                stop_now(v, STOP_END, pc);
-                vm_end(v->vm, HV_OUT_ERROR);
-                return;
-            }
-            icount = tb.icount;
-            thumb = true;
-        } else {
-            icount = size / 4;
-            if (v->vm->arch == HV_ARCH_ARM && a32_scan_block(v, pc, size)) {
-                stop_now(v, STOP_RETRANSLATE, pc);
-                return;
-            }
-        }
-        b = blk_insert(&v->blocks, pc, size, icount);
-        if (!b) {
+    uint32_t icount;
+    bool thumb = false;
+    unsigned x86_bits = 0;
+    uint64_t cs_base = 0;
+    if (v->vm->arch == HV_ARCH_X86_64) {
+        uc_tb tb;
+        struct x86_cpu c;
+        if (hv_uc_request_cache(uc, pc, &tb) != UC_ERR_OK || x86cpu_get(v, &c)) {
             stop_now(v, STOP_END, pc);
             vm_end(v->vm, HV_OUT_ERROR);
             return;
         }
-        b->thumb = thumb;
-        b->x86_bits = (uint8_t)x86_bits;
-        b->cs_base = cs_base;
-        if (v->vm->arch == HV_ARCH_X86_64) {
-            uint8_t code[15];
-            size_t n = sizeof code;
-            if (uc_mem_read(uc, pc, code, n) != UC_ERR_OK) /* near the end of a mapping */
-                for (n = 0; n < sizeof code && uc_mem_read(uc, pc + n, &code[n], 1) == 0; n++)
-                    ;
-            b->rep_len = (uint8_t)x86_rep_string(code, n, x86_bits ? x86_bits : 64, &b->rep_cnt_bits);
+        icount = tb.icount;
+        /* the mode the block was translated for: a block is looked up by its linear pc
+         * and size, so code run in two modes at one address keeps the first one's */
+        x86_bits = x86cpu_bits(&c) == 64 ? 0 : x86cpu_bits(&c);
+        cs_base = c.seg[X86_SEG_CS].base;
+        if (x86_scan_block(v, pc, size, x86_bits)) {
+            stop_now(v, STOP_RETRANSLATE, pc);
+            return;
         }
+    } else if (v->vm->arch == HV_ARCH_ARM && hv_vcpu_thumb(v)) {
+        /* T32: 2- and 4-byte instructions; the translator knows how many */
+        uc_tb tb;
+        if (hv_uc_request_cache(uc, pc, &tb) != UC_ERR_OK) {
+            stop_now(v, STOP_END, pc);
+            vm_end(v->vm, HV_OUT_ERROR);
+            return;
+        }
+        icount = tb.icount;
+        thumb = true;
+    } else {
+        icount = size / 4;
+        if (v->vm->arch == HV_ARCH_ARM && a32_scan_block(v, pc, size)) {
+            stop_now(v, STOP_RETRANSLATE, pc);
+            return;
+        }
+    }
+    struct hv_blk *b = blk_insert(&v->blocks, pc, size, icount);
+    if (!b) {
+        stop_now(v, STOP_END, pc);
+        vm_end(v->vm, HV_OUT_ERROR);
+        return;
+    }
+    b->thumb = thumb;
+    b->x86_bits = (uint8_t)x86_bits;
+    b->cs_base = cs_base;
+    if (v->vm->arch == HV_ARCH_X86_64) {
+        uint8_t code[15];
+        size_t n = sizeof code;
+        if (uc_mem_read(uc, pc, code, n) != UC_ERR_OK) /* near the end of a mapping */
+            for (n = 0; n < sizeof code && uc_mem_read(uc, pc + n, &code[n], 1) == 0; n++)
+                ;
+        b->rep_len = (uint8_t)x86_rep_string(code, n, x86_bits ? x86_bits : 64,
+                                             &b->rep_cnt_bits);
+    }
+    uint32_t add = b->rep_len ? rep_count(v, b, pc) : icount;
+    v->last_blk = b;
+    v->blk_pc = pc;
+    v->blk_size = size;
+    v->blk_thumb = thumb;
+    v->blk_x86_bits = b->x86_bits;
+    v->blk_cs_base = cs_base;
+    v->blk_base = v->icount;
+    v->icount += add;
+}
+
+/* The block hook when the block is not the last one: one probe of the table. */
+__attribute__((noinline)) static void block_switch(uc_engine *uc, uint64_t pc, uint32_t size,
+                                                   struct hv_vcpu *v)
+{
+    struct hv_blk *b;
+    if (__builtin_expect(v->stop_next_block || v->icount >= v->slice_end, 0) ||
+        !(b = blk_lookup(&v->blocks, pc, size))) {
+        block_slow(uc, pc, size, v);
+        return;
     }
     uint32_t add = b->rep_len ? rep_count(v, b, pc) : b->icount;
     v->last_blk = b;
@@ -433,6 +455,25 @@ static void hook_block(uc_engine *uc, uint64_t pc, uint32_t size, void *ud)
     v->blk_cs_base = b->cs_base;
     v->blk_base = v->icount;
     v->icount += add;
+}
+
+/*
+ * Runs before every block. The fast path, the last block again (a loop), is a leaf that reads
+ * and writes only the vCPU: the current block's pc, size and state stay as they are, only the
+ * count moves. A block that starts with a REP string instruction repeats once per element and
+ * takes the other path, where its count decides (rep_count()).
+ */
+static void hook_block(uc_engine *uc, uint64_t pc, uint32_t size, void *ud)
+{
+    struct hv_vcpu *v = ud;
+    struct hv_blk *b = v->last_blk;
+    if (__builtin_expect(!v->stop_next_block && v->icount < v->slice_end && b &&
+                             pc == v->blk_pc && size == v->blk_size && !b->rep_len, 1)) {
+        v->blk_base = v->icount;
+        v->icount += b->icount;
+        return;
+    }
+    block_switch(uc, pc, size, v);
 }
 
 static enum hv_exit_action model_msr(struct hv_vcpu *v, struct hv_exit_msr *e)
@@ -1242,6 +1283,12 @@ static int add_hook(struct hv_vcpu *v, int type, void *cb, uint64_t begin, uint6
     return e == UC_ERR_OK ? 0 : vm_err_uc(e, "adding a hook");
 }
 
+/* The code hook of the instructions found by x86_scan_block() / a32_scan_block(). */
+static void *special_hook(const struct hv_vcpu *v)
+{
+    return v->vm->arch == HV_ARCH_ARM ? (void *)hook_a32_cond : (void *)hook_special;
+}
+
 static int add_insn_hook(struct hv_vcpu *v, void *cb, int insn)
 {
     uc_hook h;
@@ -1268,6 +1315,10 @@ int vcpu_open(struct hv_vcpu *v)
     default: return hv_error_set(HV_EUNSUPP, "arch %s is not supported",
                                  hv_arch_name(v->vm->arch));
     }
+    if (e != UC_ERR_OK)
+        return vm_err_uc(e, "opening an engine");
+    /* Unicorn's exit list on, and empty: `until` is ignored (sim_int.h, HV_UNTIL) */
+    e = uc_ctl(v->uc, HV_UC_CTL(UC_CTL_UC_USE_EXITS, 1, UC_CTL_IO_WRITE), 1);
     if (e != UC_ERR_OK)
         return vm_err_uc(e, "opening an engine");
     err = add_hook(v, UC_HOOK_BLOCK, (void *)hook_block, 1, 0);
@@ -1306,6 +1357,49 @@ void vcpu_close(struct hv_vcpu *v)
     free(v->hooked);
     free(v->to_hook);
     mmio_fini(v);
+}
+
+/*
+ * Replaces v's engine by a new one in the same state: the CPU context, every hook (the store
+ * hook if it is on, the code hooks of special instructions) and nothing mapped, for mem.c to
+ * map the engine map anew. Unicorn unmaps a region one page at a time (a TLB flush per page:
+ * a 1 TiB hole takes minutes), while a new engine costs about a millisecond, and closing the
+ * old one unmaps nothing. Translated code is dropped with the engine; it was only a cache.
+ * On failure v keeps its engine.
+ */
+int vcpu_reopen(struct hv_vcpu *v)
+{
+    uc_engine *old = v->uc;
+    uc_context *ctx = NULL;
+    int err = 0;
+    if (uc_context_alloc(old, &ctx) != UC_ERR_OK || uc_context_save(old, ctx) != UC_ERR_OK) {
+        err = hv_error_set(HV_EUNICORN, "saving vCPU %u's context", v->id);
+        goto out;
+    }
+    v->uc = NULL;
+    err = vcpu_open(v);
+    if (!err && v->write_hooked &&
+        uc_hook_add(v->uc, &v->write_hook, UC_HOOK_MEM_WRITE, (void *)hook_write, v, 1, 0) !=
+            UC_ERR_OK)
+        err = hv_error_set(HV_EUNICORN, "adding a hook");
+    void *cb = special_hook(v);
+    for (size_t i = 0; !err && i < v->nhooked; i++)
+        err = add_hook(v, UC_HOOK_CODE, cb, v->hooked[i], v->hooked[i]);
+    if (!err && uc_context_restore(v->uc, ctx) != UC_ERR_OK)
+        err = hv_error_set(HV_EUNICORN, "restoring vCPU %u's context", v->id);
+    if (err) {
+        if (v->uc)
+            uc_close(v->uc);
+        v->uc = old;
+        goto out;
+    }
+    uc_close(old);
+    blk_clear(&v->blocks);
+    v->last_blk = NULL;
+out:
+    if (ctx)
+        uc_context_free(ctx);
+    return err;
 }
 
 static void a64_write_sysreg(struct hv_vcpu *v, uint32_t op0, uint32_t op1, uint32_t crn,
@@ -1358,7 +1452,7 @@ int vcpu_reset(struct hv_vcpu *v)
 
 static int install_pending_hooks(struct hv_vcpu *v)
 {
-    void *cb = v->vm->arch == HV_ARCH_ARM ? (void *)hook_a32_cond : (void *)hook_special;
+    void *cb = special_hook(v);
     for (size_t i = 0; i < v->nto_hook; i++) {
         uint64_t a = v->to_hook[i];
         int err = add_hook(v, UC_HOOK_CODE, cb, a, a);

@@ -224,19 +224,25 @@ void hv_vm_destroy(struct hv_vm *vm)
 
 /* ---- guest physical memory ---- */
 
-struct hv_region *vm_region_find(struct hv_vm *vm, uint64_t gpa)
+size_t vm_region_above(const struct hv_vm *vm, uint64_t gpa)
 {
     size_t lo = 0, hi = vm->nregions;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        struct hv_region *r = &vm->regions[mid];
-        if (gpa < r->gpa)
-            hi = mid;
-        else if (gpa - r->gpa >= r->size)
+        const struct hv_region *r = &vm->regions[mid];
+        if (r->gpa + r->size <= gpa) /* no region's end wraps (region_check) */
             lo = mid + 1;
         else
-            return r;
+            hi = mid;
     }
+    return lo;
+}
+
+struct hv_region *vm_region_find(struct hv_vm *vm, uint64_t gpa)
+{
+    size_t i = vm_region_above(vm, gpa);
+    if (i < vm->nregions && gpa >= vm->regions[i].gpa)
+        return &vm->regions[i];
     return NULL;
 }
 
@@ -253,24 +259,25 @@ static int region_check(struct hv_vm *vm, uint64_t gpa, uint64_t size)
     if (!size || (gpa | size) & 0xfff || gpa + size < gpa)
         return hv_error_set(HV_EINVAL, "RAM region must be page aligned, non-empty and must "
                                        "not wrap");
-    for (size_t i = 0; i < vm->nregions; i++) {
-        struct hv_region *r = &vm->regions[i];
-        if (gpa < r->gpa + r->size && r->gpa < gpa + size)
-            return hv_error_set(HV_EINVAL, "RAM region overlaps another");
-    }
+    /* the first region ending above gpa is the only one that can overlap (invariant 2) */
+    size_t i = vm_region_above(vm, gpa);
+    if (i < vm->nregions && vm->regions[i].gpa < gpa + size)
+        return hv_error_set(HV_EINVAL, "RAM region overlaps another");
     return 0;
 }
 
 static int region_insert(struct hv_vm *vm, const struct hv_region *reg)
 {
-    struct hv_region *nr = realloc(vm->regions, (vm->nregions + 1) * sizeof *nr);
-    if (!nr)
-        return HV_ENOMEM;
-    vm->regions = nr;
-    size_t at = 0;
-    while (at < vm->nregions && vm->regions[at].gpa < reg->gpa)
-        at++;
-    memmove(&vm->regions[at + 1], &vm->regions[at], (vm->nregions - at) * sizeof *nr);
+    if (vm->nregions == vm->regions_cap) {
+        size_t nc = vm->regions_cap ? vm->regions_cap * 2 : 16;
+        struct hv_region *nr = realloc(vm->regions, nc * sizeof *nr);
+        if (!nr)
+            return HV_ENOMEM;
+        vm->regions = nr;
+        vm->regions_cap = nc;
+    }
+    size_t at = vm_region_above(vm, reg->gpa);
+    memmove(&vm->regions[at + 1], &vm->regions[at], (vm->nregions - at) * sizeof *reg);
     vm->regions[at] = *reg;
     vm->nregions++;
     layout_changed(vm);
@@ -307,18 +314,16 @@ int hv_vm_map_ram(struct hv_vm *vm, uint64_t gpa, uint64_t size, void *host, boo
 
 int hv_vm_unmap_ram(struct hv_vm *vm, uint64_t gpa)
 {
-    for (size_t i = 0; i < vm->nregions; i++) {
-        if (vm->regions[i].gpa != gpa)
-            continue;
-        if (vm->regions[i].owned)
-            free(vm->regions[i].host);
-        memmove(&vm->regions[i], &vm->regions[i + 1],
-                (vm->nregions - i - 1) * sizeof vm->regions[0]);
-        vm->nregions--;
-        layout_changed(vm);
-        return 0;
-    }
-    return hv_error_set(HV_EINVAL, "no RAM region starts at 0x%llx", (unsigned long long)gpa);
+    size_t i = vm_region_above(vm, gpa);
+    if (i == vm->nregions || vm->regions[i].gpa != gpa)
+        return hv_error_set(HV_EINVAL, "no RAM region starts at 0x%llx",
+                            (unsigned long long)gpa);
+    if (vm->regions[i].owned)
+        free(vm->regions[i].host);
+    memmove(&vm->regions[i], &vm->regions[i + 1], (vm->nregions - i - 1) * sizeof vm->regions[0]);
+    vm->nregions--;
+    layout_changed(vm);
+    return 0;
 }
 
 void *hv_vm_gpa_ptr(struct hv_vm *vm, uint64_t gpa, uint64_t len)

@@ -8,19 +8,21 @@
  * traces never depend on where the host allocator put it. A slot's userspace_addr selects the
  * buffer and offset, so two slots can alias one buffer, and a MOVE keeps the contents.
  *
- * Guest view: after every memslot change the sim/ regions are rebuilt from the usable slots of
- * address space 0 (what a vCPU outside SMM sees). A slot whose host range is not inside a
- * buffer is accepted by the ioctl, as KVM accepts it, but not mapped: the guest's accesses then
- * exit as MMIO, where KVM would fail KVM_RUN with EFAULT (docs/models/kvm.md).
+ * Guest view: the sim/ regions are the usable slots of address space 0 (what a vCPU outside
+ * SMM sees). After a memslot change only the changed slot's region is brought in step
+ * (kvmm_sync_slot), so a change costs the same with 10 slots or 32764. A slot whose host range
+ * is not inside a buffer is accepted by the ioctl, as KVM accepts it, but not mapped: the
+ * guest's accesses then exit as MMIO, where KVM would fail KVM_RUN with EFAULT
+ * (docs/models/kvm.md).
  *
  * Dirty logging: while any slot logs, sim/ reports every guest store (hv_vm_track_writes) and
  * the page's bit is set. Marking on every store gives the same bitmaps as KVM's write
  * protection, because a page whose bit is clear is always armed in KVM.
  *
- * Invariants:
+ * Invariants (after each step; `synced` records them slot by slot):
  *   1. The sim/ RAM regions are exactly the usable AS-0 slots whose host range lies in one
  *      buffer, each mapped at base_gfn << 12 on that buffer's bytes.
- *   2. Write tracking is on iff some slot logs (LOG_DIRTY_PAGES).
+ *   2. Write tracking is on iff some slot logs (LOG_DIRTY_PAGES): nlogging > 0.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -456,38 +458,90 @@ uint8_t *kvmm_host_range(struct kvmm_vm *k, uint64_t hva, uint64_t len)
     return NULL;
 }
 
-/* Rebuilds the sim/ regions from the usable slots of address space 0 (invariant 1). */
+/*
+ * Keeping sim/ in step with the slots (invariant 1), one slot at a time so that a memslot change
+ * costs the same with 10 slots or 32764: sync_drop() takes away what sim/ holds for a slot that
+ * no longer matches it, sync_add() adds what the slot needs. A slot of address space 0 that
+ * vCPUs may use and whose host range lies inside one buffer is a RAM region of sim/ (a slot
+ * with an `hva` outside every buffer is not backed, and reads as a hole); write tracking is on
+ * while any slot of any address space logs dirty pages.
+ */
+static struct kvmm_synced *synced_of(struct kvmm_vm *k, unsigned as, unsigned id)
+{
+    return &k->synced[(size_t)as * kvmm_slots_params(k->slots)->max_user_slots + id];
+}
+
+/* What sim/ should hold for the slot: want->mapped and its region; want->logs. */
+static void sync_want(struct kvmm_vm *k, unsigned as, unsigned id, struct kvmm_synced *want)
+{
+    const struct kvmm_memslot *s = kvmm_memslot_by_id(k->slots, as, id);
+    *want = (struct kvmm_synced){ .logs = s && (s->flags & KVMM_MEM_LOG_DIRTY_PAGES) };
+    if (as != 0 || !kvmm_memslot_usable(s))
+        return;
+    want->host = kvmm_host_range(k, s->userspace_addr, s->npages << 12);
+    want->mapped = want->host != NULL;
+    want->gpa = s->base_gfn << 12;
+    want->size = s->npages << 12;
+    want->readonly = (s->flags & KVMM_MEM_READONLY) != 0;
+}
+
+static void sync_drop(struct hv_vm *vm, struct kvmm_vm *k, unsigned as, unsigned id)
+{
+    struct kvmm_synced *m = synced_of(k, as, id), want;
+    sync_want(k, as, id, &want);
+    if (m->mapped && (!want.mapped || want.gpa != m->gpa || want.size != m->size ||
+                      want.host != m->host || want.readonly != m->readonly)) {
+        hv_vm_unmap_ram(vm, m->gpa);
+        m->mapped = false;
+    }
+}
+
+static int sync_add(struct hv_vm *vm, struct kvmm_vm *k, unsigned as, unsigned id)
+{
+    struct kvmm_synced *m = synced_of(k, as, id), want;
+    sync_want(k, as, id, &want);
+    k->nlogging = k->nlogging - m->logs + want.logs;
+    m->logs = want.logs;
+    if (!want.mapped || m->mapped)
+        return 0;
+    int err = hv_vm_map_ram(vm, want.gpa, want.size, want.host, want.readonly);
+    if (!err)
+        *m = want;
+    return err;
+}
+
+static int sync_tracking(struct hv_vm *vm, struct kvmm_vm *k)
+{
+    bool logging = k->nlogging > 0;
+    if (logging == k->tracking)
+        return 0;
+    k->tracking = logging;
+    return hv_vm_track_writes(vm, logging);
+}
+
+int kvmm_sync_slot(struct hv_vm *vm, struct kvmm_vm *k, uint32_t slot)
+{
+    unsigned as = slot >> 16, id = slot & 0xffff;
+    const struct kvmm_slots_params *p = kvmm_slots_params(k->slots);
+    if (as >= p->nr_as || id >= p->max_user_slots)
+        return 0;
+    sync_drop(vm, k, as, id);
+    int err = sync_add(vm, k, as, id);
+    return err ? err : sync_tracking(vm, k);
+}
+
 int kvmm_sync_regions(struct hv_vm *vm, struct kvmm_vm *k)
 {
+    const struct kvmm_slots_params *p = kvmm_slots_params(k->slots);
     int err = 0;
-    for (size_t i = 0; i < k->nmapped; i++)
-        hv_vm_unmap_ram(vm, k->mapped_gpa[i]);
-    k->nmapped = 0;
-    bool logging = false;
-    size_t n = kvmm_memslot_count(k->slots, 0);
-    for (size_t i = 0; i < n && !err; i++) {
-        const struct kvmm_memslot *s = kvmm_memslot_at(k->slots, 0, i);
-        if (s->flags & KVMM_MEM_LOG_DIRTY_PAGES)
-            logging = true;
-        if (!kvmm_memslot_usable(s))
-            continue;
-        uint8_t *host = kvmm_host_range(k, s->userspace_addr, s->npages << 12);
-        if (!host || k->nmapped == sizeof k->mapped_gpa / sizeof k->mapped_gpa[0])
-            continue;
-        err = hv_vm_map_ram(vm, s->base_gfn << 12, s->npages << 12, host,
-                            (s->flags & KVMM_MEM_READONLY) != 0);
-        if (!err)
-            k->mapped_gpa[k->nmapped++] = s->base_gfn << 12;
-    }
-    for (unsigned as = 1; as < kvmm_slots_params(k->slots)->nr_as; as++)
-        for (size_t i = 0; i < kvmm_memslot_count(k->slots, as); i++)
-            logging = logging ||
-                      (kvmm_memslot_at(k->slots, as, i)->flags & KVMM_MEM_LOG_DIRTY_PAGES);
-    if (!err && logging != k->tracking) {
-        err = hv_vm_track_writes(vm, logging);
-        k->tracking = logging;
-    }
-    return err;
+    /* every drop before any add: a slot may move to where another one was */
+    for (unsigned as = 0; as < p->nr_as; as++)
+        for (unsigned id = 0; id < p->max_user_slots; id++)
+            sync_drop(vm, k, as, id);
+    for (unsigned as = 0; as < p->nr_as && !err; as++)
+        for (unsigned id = 0; id < p->max_user_slots && !err; id++)
+            err = sync_add(vm, k, as, id);
+    return err ? err : sync_tracking(vm, k);
 }
 
 /* The VM's lookup hook: a kvm_lookup event, the vCPU's or the host's (vcpu -1). */
@@ -532,6 +586,9 @@ static int kvm_vm_init(struct hv_vm *vm, const struct hv_node *mem, const struct
     k->vm = vm;
     if ((err = kvmm_slots_create(&k->slots, &p)))
         return err;
+    k->synced = calloc((size_t)p.nr_as * p.max_user_slots, sizeof *k->synced);
+    if (!k->synced)
+        return HV_ENOMEM;
     if (!mem) {
         k->buf[0] = (struct kvmm_buffer){ "ram", KVMM_DEFAULT_RAM, KVMM_HVA_BASE, NULL };
         k->nbuf = 1;
@@ -602,6 +659,7 @@ static void kvm_vm_fini(struct hv_vm *vm)
         return;
     kvmm_ring_vm_fini(k);
     kvmm_slots_destroy(k->slots);
+    free(k->synced);
     for (size_t i = 0; i < k->nbuf; i++) {
         free(k->buf[i].name);
         free(k->buf[i].host);

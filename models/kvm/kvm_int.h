@@ -66,6 +66,14 @@ struct kvmm_filter_range {
  * Returns 0 or a simulator error. */
 typedef int kvmm_lookup_fn(void *ctx, struct hv_vcpu *v, const struct hv_ev_kvm_lookup *ev);
 
+/* One slot as sim/ last saw it: the RAM region mapped for it (address space 0, a usable slot
+ * inside a buffer), and whether it logs dirty pages. */
+struct kvmm_synced {
+    uint64_t gpa, size;
+    uint8_t *host;
+    bool mapped, readonly, logs;
+};
+
 struct kvmm_vm {
     struct hv_vm *vm;            /* the VM this is the state of */
     struct kvmm_slots *slots;
@@ -79,8 +87,10 @@ struct kvmm_vm {
     size_t nbuf;
     struct kvmm_mmio_answer answers[KVMM_MAX_MMIO_ANSWERS];
     size_t nanswers;
-    uint64_t mapped_gpa[4096];   /* base GPAs of the sim/ regions this model mapped */
-    size_t nmapped;
+    /* what sim/ holds for each slot (as_id * max_user_slots + id): its RAM region (address
+     * space 0) and whether it logs; kvm.c keeps it in step slot by slot */
+    struct kvmm_synced *synced;
+    size_t nlogging;             /* slots of any address space with LOG_DIRTY_PAGES */
     bool tracking;
     /* SMCCC filter (arm.c); the two reserved architecture ranges are entries like any other */
     struct kvmm_filter_range filter[KVMM_MAX_FILTER_RANGES];
@@ -134,8 +144,10 @@ extern const struct kvmm_steps kvmm_ring_steps; /* harvest_dirty_ring, reset_dir
 
 /* Host pointer for [hva, hva + len) if it lies inside one buffer, else NULL. */
 uint8_t *kvmm_host_range(struct kvmm_vm *k, uint64_t hva, uint64_t len);
-/* Rebuilds the sim/ regions from the usable AS-0 slots after a memslot change. */
+/* Brings the sim/ regions and write tracking in step with every slot. O(max slots). */
 int kvmm_sync_regions(struct hv_vm *vm, struct kvmm_vm *k);
+/* The same for one slot (as_id << 16 | id) after it changed: O(log regions). */
+int kvmm_sync_slot(struct hv_vm *vm, struct kvmm_vm *k, uint32_t slot);
 /* Parses a region (memory.slots item or set_memory_region args); buffer names resolve to HVAs. */
 int kvmm_parse_region(const struct hv_node *n, const struct kvmm_buffer *bufs, size_t nbuf,
                       struct kvmm_region *r, struct hv_diag *d);

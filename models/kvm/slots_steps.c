@@ -218,7 +218,7 @@ static int window_close(struct hv_vm *vm, void *ctx, char *result, size_t size)
     char eno[16];
     kvmm_memslot_finish(k->slots, &k->window_res);
     k->window_open = false;
-    int err = kvmm_sync_regions(vm, k);
+    int err = kvmm_sync_slot(vm, k, k->window_slot);
     size_t n;
     format_set_result(k, k->window_slot, &k->window_res, eno, sizeof eno, result, size);
     n = strlen(result);
@@ -259,7 +259,7 @@ static int set_region(struct hv_vm *vm, struct kvmm_vm *k, const char *action,
     if ((err = wn ? kvmm_memslot_begin(k->slots, &r, v2, &res)
                   : kvmm_memslot_set(k->slots, &r, v2, &res)))
         return err;
-    if (!res.err && (err = kvmm_sync_regions(vm, k)))
+    if (!res.err && (err = kvmm_sync_slot(vm, k, r.slot)))
         return err;
     const char *change = format_set_result(k, r.slot, &res, eno, sizeof eno, result, size);
     size_t n = strlen(result);

@@ -588,12 +588,101 @@ static void test_a32_walk(void)
     hv_vm_destroy(vm);
 }
 
+/* ---- the engine map after layout changes (mem.c) ------------------------------------------ */
+
+/* Every Unicorn region of v's engine is one piece of v->runs and the other way round (mem.c
+ * invariant 1). */
+static bool tm_engine_matches(struct hv_vcpu *v, const char *row)
+{
+    uc_mem_region *regs = NULL;
+    uint32_t n = 0;
+    bool ok = uc_mem_regions(v->uc, &regs, &n) == UC_ERR_OK && n == v->nruns;
+    TM_CHECK(ok, "%s: the engine has %u regions, the map %zu pieces", row, n, v->nruns);
+    for (uint32_t i = 0; ok && i < n; i++) {
+        const struct hv_run *r = mem_run_at(v, regs[i].begin);
+        ok = r && r->va == regs[i].begin && r->va + r->size - 1 == regs[i].end;
+        TM_CHECK(ok, "%s: engine region [0x%" PRIx64 ", 0x%" PRIx64 "] is no piece", row,
+                 regs[i].begin, regs[i].end);
+    }
+    uc_free(regs);
+    return ok;
+}
+
+static void test_engine_map(void)
+{
+    /*
+     * Applied in order to one vCPU of each arch (paging off: the engine map is the physical
+     * layout, RAM pieces between MMIO holes up to the arch's PA limit). After each change the
+     * map is derived again: `pieces` is what it must hold, and `reopen` whether the change
+     * unmapped so much (a hole of most of the address space) that the vCPU moved to a new
+     * engine rather than have Unicorn unmap it page by page.
+     */
+    static const struct {
+        const char *name;
+        enum hv_arch arch;
+        bool add;           /* else remove the region at gpa */
+        uint64_t gpa, size;
+        int err;
+        size_t pieces;
+        bool reopen;
+    } rows[] = {
+        { "arm64: RAM at 1 GiB", HV_ARCH_AARCH64, true, 0x40000000, 0x1000000, 0, 3, false },
+        { "arm64: 2 MiB above RAM, in the 1 TiB hole", HV_ARCH_AARCH64, true, 0xc0000000,
+          0x200000, 0, 5, true },
+        { "arm64: 2 MiB at 512 GiB", HV_ARCH_AARCH64, true, 0x8000000000ULL, 0x200000, 0, 7,
+          true },
+        { "arm64: remove the slot at 3 GiB", HV_ARCH_AARCH64, false, 0xc0000000, 0, 0, 5,
+          true },
+        { "arm64: remove a region that is not there", HV_ARCH_AARCH64, false, 0xc0000000, 0,
+          HV_EINVAL, 5, false },
+        { "arm64: remove from inside a region", HV_ARCH_AARCH64, false, 0x40001000, 0,
+          HV_EINVAL, 5, false },
+        { "x86: RAM at 0", HV_ARCH_X86_64, true, 0x0, 0x1000000, 0, 2, false },
+        { "x86: RAM two pages above it", HV_ARCH_X86_64, true, 0x1002000, 0x1000, 0, 4, true },
+        { "x86: a page in the two-page hole", HV_ARCH_X86_64, true, 0x1000000, 0x1000, 0, 5,
+          false },
+        { "x86: that page again", HV_ARCH_X86_64, false, 0x1000000, 0, 0, 4, false },
+        { "x86: the region above the hole", HV_ARCH_X86_64, false, 0x1002000, 0, 0, 2, true },
+    };
+    struct hv_vm *vm = NULL;
+    enum hv_arch arch = HV_ARCH_ARM;
+    for (size_t i = 0; i < TM_N(rows); i++) {
+        if (rows[i].arch != arch) {
+            hv_vm_destroy(vm);
+            arch = rows[i].arch;
+            if (!(vm = tm_vm(arch)))
+                return;
+            /* a register the new engine must carry over */
+            tm_set_reg(hv_vm_vcpu(vm, 0), arch == HV_ARCH_X86_64 ? "rbx" : "x5", 0xfeed);
+        }
+        struct hv_vcpu *v = hv_vm_vcpu(vm, 0);
+        uc_engine *before = v->uc;
+        int err = rows[i].add ? hv_vm_add_ram(vm, rows[i].gpa, rows[i].size)
+                              : hv_vm_unmap_ram(vm, rows[i].gpa);
+        TM_CHECK(err == rows[i].err, "%s: %s, expected %s", rows[i].name, hv_err_name(err),
+                 hv_err_name(rows[i].err));
+        err = mem_remap(v, "test");
+        TM_CHECK(err == 0, "%s: remap: %s (%s)", rows[i].name, hv_err_name(err),
+                 hv_error_detail());
+        TM_CHECK(v->nruns == rows[i].pieces, "%s: %zu pieces, expected %zu", rows[i].name,
+                 v->nruns, rows[i].pieces);
+        TM_CHECK((v->uc != before) == rows[i].reopen, "%s: %s", rows[i].name,
+                 rows[i].reopen ? "the engine was kept" : "a new engine");
+        tm_engine_matches(v, rows[i].name);
+        TM_CHECK(tm_reg(v, arch == HV_ARCH_X86_64 ? "rbx" : "x5") == 0xfeed,
+                 "%s: the register did not survive", rows[i].name);
+    }
+    hv_vm_destroy(vm);
+}
+
 void test_memory_register(void)
 {
     CU_pSuite s = CU_add_suite("memory", NULL, NULL);
     CU_add_test(s, "add_ram: alignment, overlap, size", test_add_ram_rules);
     CU_add_test(s, "gpa_ptr: one region holds it all", test_gpa_ptr);
     CU_add_test(s, "read/write_gpa: regions, boundaries, holes", test_read_write);
+    CU_add_test(s, "engine map: layout changes, a new engine for large unmaps",
+                test_engine_map);
     CU_add_test(s, "x86-64 page walk", test_x86_walk);
     CU_add_test(s, "AArch64 page walk", test_a64_walk);
     CU_add_test(s, "AArch32 short-descriptor walk", test_a32_walk);
