@@ -49,7 +49,7 @@ int vm_emit(struct hv_vm *vm, int32_t vcpu, uint64_t icount, uint64_t pc, enum h
     }
     uint64_t *seq = vm->seq_owner ? &vm->seq_owner->seq : &vm->seq;
     struct hv_event ev = { .seq = (*seq)++, .vcpu = vcpu, .icount = icount, .kind = kind,
-                           .pc = pc, .detail = vm->evbuf, .detail_len = n };
+                           .pc = pc, .detail = vm->evbuf, .detail_len = n, .fields = fields };
     ev.vm = vm->cfg.vm_id;
     /* a seq trigger reached inside a slice: the slice ends at the next block boundary */
     if (vm->pause_seq && *seq >= vm->pause_seq && vm->current) {
