@@ -152,6 +152,17 @@ void hv_disasm(enum hv_arch arch, const uint8_t *code, size_t len, uint64_t addr
 /* The same, decoding arm code as T32 when thumb is set (ignored for other arches). */
 void hv_disasm_mode(enum hv_arch arch, bool thumb, const uint8_t *code, size_t len,
                     uint64_t addr, uint64_t pc, size_t n, char *buf, size_t size);
+/*
+ * A disassembler kept open across calls, for `show`, which disassembles one instruction per
+ * event. Caller owns *out; release with hv_disasm_close(). HV_ECAPSTONE or HV_ENOMEM.
+ */
+struct hv_disasm;
+int hv_disasm_open(struct hv_disasm **out, enum hv_arch arch);
+/* The instruction at pc (code, len: its bytes) as hv_disasm() prints it after the address:
+ * "mnemonic operands" (the mnemonic padded to 8), or "(bad)". */
+void hv_disasm_insn(struct hv_disasm *d, const uint8_t *code, size_t len, uint64_t pc,
+                    char *buf, size_t size);
+void hv_disasm_close(struct hv_disasm *d);
 /* arm: true if v executes T32 code (CPSR.T); false for other arches. */
 bool hv_vcpu_thumb(struct hv_vcpu *v);
 
