@@ -103,6 +103,13 @@ unsigned hv_vm_nr_vcpus(const struct hv_vm *vm);
  * be continued with another call), or 0 with the outcome in hv_vm_outcome().
  */
 int hv_vm_run(struct hv_vm *vm, bool *paused);
+/*
+ * Asks the VM that hv_vm_run() is running in this process to stop: the run ends with outcome
+ * error and hv_vm_run() returns HV_EINTR, at once if the engine is running (uc_emu_stop) or at
+ * its next scheduling decision. A call before hv_vm_run() ends that run at its first decision.
+ * Async-signal-safe: `hvsim run` calls it from its SIGINT, SIGTERM and SIGHUP handler.
+ */
+void hv_interrupt(void);
 enum hv_outcome hv_vm_outcome(const struct hv_vm *vm);
 /* Total retired guest instructions. */
 uint64_t hv_vm_icount(const struct hv_vm *vm);
