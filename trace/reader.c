@@ -553,16 +553,20 @@ int64_t trace_reader_event_count(struct trace_reader *r)
 {
     if (r->version < 3)
         return trace_reader_step_int(r, r->st_count, "count events");
-    /* The committed chunks, then the tail's elements that continue them. */
+    /* The committed chunks, then the tail's elements that continue them (read apart from the
+     * iteration's copy of the tail, which may be in use). */
     int64_t n = trace_reader_step_int(r, r->st_chunk_end, "count events");
-    int err = n < 0 ? (int)n : trace_reader_load_tail(r);
+    unsigned char *tail = NULL;
+    size_t len = 0;
+    bool live;
+    int err = n < 0 ? (int)n : tail_load(r->path, &tail, &len, &live);
     if (err)
         return err;
     struct tail_rec rec;
     size_t off = TAIL_HEADER;
     uint64_t seq = 0;
     bool in_chunk = false;
-    while (tail_next(r->tail, r->tail_len, &off, &rec)) {
+    while (tail_next(tail, len, &off, &rec)) {
         if (rec.type == 'C' && rec.n >= 8) {
             memcpy(&seq, rec.p, 8);
             in_chunk = true;
@@ -574,6 +578,7 @@ int64_t trace_reader_event_count(struct trace_reader *r)
             seq++;
         }
     }
+    free(tail);
     return n;
 }
 

@@ -17,7 +17,8 @@
  * is written: the chunk starts, the new strings and every event's element. A process killed
  * at any instant therefore leaves the committed database plus a tail that ends with the last
  * event whose trace_writer_event() returned; the reader shows both. After each commit the
- * tail starts over.
+ * tail starts over, unless a commit ever failed (a full disk): the rows it held may be gone,
+ * so from then on the tail keeps everything and stays beside the file.
  *
  * Invariants (trace_writer_check()):
  *  1. next_seq is the seq of the next event: events 0 .. base.seq-1 are in event_chunks rows
@@ -25,7 +26,8 @@
  *     base.seq+n-1 = next_seq-1 are the elements of chunk ("[el,el,...", no closing ']').
  *  2. strings ids 0 .. count-1 each have an event_strings row with that id.
  *  3. The tail holds every chunk start, string and element not yet committed, in the order
- *     they were made; nothing is pending when no transaction is open and n == 0.
+ *     they were made (after a failed commit, everything since the last good one); nothing
+ *     is pending when no transaction is open and n == 0.
  *  4. Every committed state has run_info.status = 'recording', until trace_writer_finish()
  *     or trace_writer_interrupt() commits 'complete' or 'interrupted' with the last events.
  *
@@ -69,6 +71,7 @@ struct trace_writer {
     struct tail tail;          /* invariant 3 */
     int64_t last_commit_ms;    /* host time of the last commit (CLOCK_MONOTONIC_COARSE) */
     bool finished;             /* finish() or interrupt() succeeded */
+    bool commit_failed;        /* a commit failed: the tail is never reset or removed again */
 };
 
 __attribute__((unused)) static bool trace_writer_check(const struct trace_writer *w)
@@ -78,7 +81,7 @@ __attribute__((unused)) static bool trace_writer_check(const struct trace_writer
            (w->n == 0 || (w->base.seq + w->n == w->next_seq && w->chunk.len > 0 &&
                           w->chunk.p[0] == '[')) &&
            (w->tail.used == TAIL_HEADER || !sqlite3_get_autocommit(w->db) || w->n > 0 ||
-            w->finished);
+            w->finished || w->commit_failed);
 }
 
 static int64_t trace_writer_now_ms(void)
@@ -146,9 +149,12 @@ static int trace_writer_commit(struct trace_writer *w)
     int err = trace_writer_end_chunk(w);
     if (!err && !sqlite3_get_autocommit(w->db))
         err = trace_writer_step(w, w->st_commit, "commit");
-    /* A failed COMMIT either left the transaction open (retry later) or SQLite rolled it
-     * back; in both cases the tail keeps the records for readers. */
-    if (!err) {
+    /* A failed COMMIT either left the transaction open or SQLite rolled it back, and the rows
+     * of chunks already ended may be gone: from then on the tail keeps every record for
+     * readers, whatever commits after. */
+    if (err)
+        w->commit_failed = true;
+    if (!err && !w->commit_failed) {
         tail_reset(&w->tail);
         w->last_commit_ms = trace_writer_now_ms();
     }
@@ -457,7 +463,7 @@ void trace_writer_close(struct trace_writer *w)
         return;
     /* close() returns nothing: a failure here is reported by the reader as an incomplete or
      * shorter trace, which is what it is. */
-    bool committed = trace_writer_commit(w) == 0;
+    bool committed = trace_writer_commit(w) == 0 && !w->commit_failed;
     /* Checkpoints the WAL into the file and deletes it. Fails harmlessly (the file stays in
      * WAL mode) while another connection, such as a live `hvsim show`, has it open. */
     (void)sqlite3_exec(w->db, schema_sql_unwal, NULL, NULL, NULL);
