@@ -147,7 +147,7 @@ static void ob_flush(struct out_buf *o)
     o->len = 0;
 }
 
-static void ob_put(struct out_buf *o, const char *s, size_t n)
+static inline void ob_put(struct out_buf *o, const char *s, size_t n)
 {
     if (sizeof o->buf - o->len < n) {
         ob_flush(o);
@@ -160,20 +160,29 @@ static void ob_put(struct out_buf *o, const char *s, size_t n)
     o->len += n;
 }
 
+/* width - n spaces, when n < width. */
+static void ob_pad(struct out_buf *o, size_t n, size_t width)
+{
+    static const char spaces[] = "                                        ";
+    while (n < width) {
+        size_t k = width - n < sizeof spaces - 1 ? width - n : sizeof spaces - 1;
+        ob_put(o, spaces, k);
+        n += k;
+    }
+}
+
 /* s left-aligned in at least width columns (printf's %-Ns). */
 static void ob_left(struct out_buf *o, const char *s, size_t width)
 {
     size_t n = strlen(s);
     ob_put(o, s, n);
-    for (; n < width; n++)
-        ob_put(o, " ", 1);
+    ob_pad(o, n, width);
 }
 
 /* s right-aligned in at least width columns (printf's %Ns). */
 static void ob_right(struct out_buf *o, const char *s, size_t n, size_t width)
 {
-    for (; width > n; width--)
-        ob_put(o, " ", 1);
+    ob_pad(o, n, width);
     ob_put(o, s, n);
 }
 
