@@ -48,21 +48,6 @@ bool chunk_fits(const struct chunk_base *b, const struct hv_event *ev)
                                    &r);
 }
 
-/* Writes v in decimal (signed when neg) at p, which has room for 21 bytes; returns the end. */
-static char *chunk_num(char *p, uint64_t v, bool neg)
-{
-    char tmp[24];
-    char *e = tmp + sizeof tmp, *q = e;
-    uint64_t u = neg ? 0 - v : v;
-    do
-        *--q = (char)('0' + u % 10);
-    while (u /= 10);
-    if (neg)
-        *--q = '-';
-    memcpy(p, q, (size_t)(e - q));
-    return p + (e - q);
-}
-
 /* The canonical JSON text of a str / hex / json value into s; false for a JSON null. */
 static int chunk_value_json(struct tbuf *s, enum hv_field_type t, const char *p, bool *null)
 {
@@ -154,15 +139,15 @@ int chunk_encode(struct tbuf *out, struct chunk_coder *c, int64_t kind_id,
         return HV_ENOMEM;
     char *p = out->p + out->len;
     *p++ = '[';
-    p = chunk_num(p, (uint64_t)kind_id, kind_id < 0);
+    p = hv_dec(p, (uint64_t)kind_id, kind_id < 0);
     *p++ = ',';
-    p = chunk_num(p, (uint64_t)(int64_t)ev->vcpu, ev->vcpu < 0);
+    p = hv_dec(p, (uint64_t)(int64_t)ev->vcpu, ev->vcpu < 0);
     *p++ = ',';
     uint64_t d = ev->icount - b->icount;
-    p = chunk_num(p, d, trace_i64_of_u64(d) < 0);
+    p = hv_dec(p, d, trace_i64_of_u64(d) < 0);
     *p++ = ',';
     d = ev->pc - b->pc;
-    p = chunk_num(p, d, trace_i64_of_u64(d) < 0);
+    p = hv_dec(p, d, trace_i64_of_u64(d) < 0);
     for (size_t i = 0; i < kd->nfields; i++) {
         const struct hv_field_desc *f = &kd->fields[i];
         const char *fp = (const char *)ev->fields + f->offset;
@@ -171,12 +156,12 @@ int chunk_encode(struct tbuf *out, struct chunk_coder *c, int64_t kind_id,
         switch (f->type) {
         case HV_FIELD_U64:
             memcpy(&v, fp, sizeof v);
-            p = chunk_num(p, v, false);
+            p = hv_dec(p, v, false);
             break;
         case HV_FIELD_I64:
         case HV_FIELD_ADDR:
             memcpy(&v, fp, sizeof v);
-            p = chunk_num(p, v, trace_i64_of_u64(v) < 0);
+            p = hv_dec(p, v, trace_i64_of_u64(v) < 0);
             break;
         case HV_FIELD_BOOL: {
             bool bv;
@@ -198,7 +183,7 @@ int chunk_encode(struct tbuf *out, struct chunk_coder *c, int64_t kind_id,
             int err = chunk_string_id(c, f->type, fp, &id);
             if (err)
                 return err;
-            p = chunk_num(p, (uint64_t)id, false);
+            p = hv_dec(p, (uint64_t)id, false);
             break;
         }
         }

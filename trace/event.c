@@ -108,6 +108,40 @@ static void putnum(char *buf, size_t size, size_t *len, enum numfmt f, uint64_t 
     put(buf, size, len, p, (size_t)(end - p));
 }
 
+char *hv_dec(char *p, uint64_t v, bool neg)
+{
+    /* the digits written from the last, two at a time, in place: no buffer to copy */
+    static const uint64_t pow10[] = { 1u, 10u, 100u, 1000u, 10000u, 100000u, 1000000u,
+                                      10000000u, 100000000u, 1000000000u, 10000000000u,
+                                      100000000000u, 1000000000000u, 10000000000000u,
+                                      100000000000000u, 1000000000000000u,
+                                      10000000000000000u, 100000000000000000u,
+                                      1000000000000000000u, 10000000000000000000u };
+    uint64_t u = neg ? 0 - v : v;
+    if (neg)
+        *p++ = '-';
+    size_t n = 1;
+    while (n < sizeof pow10 / sizeof pow10[0] && u >= pow10[n])
+        n++;
+    static const char pairs[] = "00010203040506070809101112131415161718192021222324252627282930"
+                                "31323334353637383940414243444546474849505152535455565758596061"
+                                "62636465666768697071727374757677787980818283848586878889909192"
+                                "93949596979899";
+    char *end = p + n;
+    while (u >= 100) {
+        end -= 2;
+        memcpy(end, pairs + 2 * (u % 100), 2);
+        u /= 100;
+    }
+    if (u >= 10) {
+        end -= 2;
+        memcpy(end, pairs + 2 * u, 2);
+    } else {
+        *--end = (char)('0' + u);
+    }
+    return p + n;
+}
+
 void hv_hex(const uint8_t *p, size_t n, char *out)
 {
     static const char hx[] = "0123456789abcdef";
@@ -198,13 +232,17 @@ static size_t fast_encode(char *buf, const struct hv_kind_desc *kd, const void *
         p += f->keylen;
         switch (f->type) {
         case HV_FIELD_U64:
-        case HV_FIELD_I64:
+        case HV_FIELD_I64: {
+            uint64_t v;
+            memcpy(&v, fp, sizeof v);
+            p = hv_dec(p, v, f->type == HV_FIELD_I64 && (int64_t)v < 0);
+            break;
+        }
         case HV_FIELD_ADDR: {
             uint64_t v;
             size_t len = 0;
             memcpy(&v, fp, sizeof v);
-            putnum(p, 32, &len, f->type == HV_FIELD_U64 ? NUM_U : f->type == HV_FIELD_I64
-                                                                      ? NUM_I : NUM_ADDR, v);
+            putnum(p, 32, &len, NUM_ADDR, v);
             p += len;
             break;
         }

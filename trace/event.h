@@ -90,6 +90,10 @@ struct hv_event {
  */
 size_t hv_event_encode(char *buf, size_t size, enum hv_ev_kind kind, const void *fields);
 
+/* Writes v in decimal at p (a '-' first when neg: v is then the two's complement of the
+ * value), which has room for 21 bytes; returns the end. No NUL. */
+char *hv_dec(char *p, uint64_t v, bool neg);
+
 /* Writes n bytes as 2n lowercase hex digits and a NUL into out (2n + 1 bytes). */
 void hv_hex(const uint8_t *p, size_t n, char *out);
 
