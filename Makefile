@@ -35,7 +35,7 @@ test: deps
 bench: deps
 	@$(MAKE) --no-print-directory $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j $(JOBS) --target hvsim-bench
-	$(BUILD)/hvsim-bench
+	$(BUILD)/hvsim-bench $(if $(BASELINE),--baseline $(BASELINE))
 
 clean:
 	rm -rf $(BUILD) $(TEST_BUILD)

@@ -11,10 +11,14 @@
  *      quantum) vs hvsim's deterministic scheduler;
  *   3. hypercall round trips (x86_64 vmcall, aarch64 hvc) with their trace events;
  *   4. replay_trace() of each recorded trace vs its recording;
- *   5. creating N memslots (509, 4096, 32764) through the KVM model: time per slot, and how
+ *   5. the trace: every target of the trace path in one table (hypercall round trip, bytes per
+ *      event and per 1000 instructions, `hvsim show` speed, replay / record), with, given
+ *      --baseline DIR, the same figures of another build (its hvsim and hvsim-bench, run as
+ *      processes between ours) in a "before" column.
+ *   6. creating N memslots (509, 4096, 32764) through the KVM model: time per slot, and how
  *      it grows with N;
- *   6. changing one 2 MiB memslot while the guest runs, at several places of the x86_64 and
- *      aarch64 address spaces (--only memslots runs 5 and 6 alone).
+ *   7. changing one 2 MiB memslot while the guest runs, at several places of the x86_64 and
+ *      aarch64 address spaces (--only memslots runs 6 and 7 alone).
  *
  * Both sides run the same ELF, built once per arch with guest_build(). The guest library
  * boots, enables paging and only makes a ucall at the very end (GUEST_DONE), so bare Unicorn
@@ -36,7 +40,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -67,7 +74,10 @@
 #define TARGET_COMPUTE_RATIO 1.05   /* a compute-bound guest, 1 and 2 vCPUs */
 #define TARGET_ALU_RATIO 1.5        /* a tight ALU loop, 1 vCPU */
 #define REFERENCE_COUNT_COST 13.0
-#define TARGET_HYPERCALL_NS 2000.0
+#define TARGET_HYPERCALL_NS 1000.0
+#define TARGET_TRACE_EVENT_BYTES 40.0
+#define TARGET_TRACE_KINSN_BYTES 3.0
+#define TARGET_SHOW_EVENTS_S 1e6
 #define TARGET_REPLAY_RATIO 1.0
 /* "far below" count quanta, read as: hvsim costs at most a quarter of them */
 #define TARGET_SCHED_SHARE 0.25
@@ -549,12 +559,22 @@ struct workload {
     bool have_value;
 };
 
+/* Figure 5's own measurements, per arch (the rest comes from the figures above). */
+struct trace_bench {
+    struct figure show_text, show_json;     /* `hvsim show` of the hypercall trace, s */
+    struct figure start, b_start;           /* `hvsim --version`: a process start, s */
+    /* --baseline: the other build's figures, measured between ours */
+    struct figure b_hc, b_empty, b_hc_rep, b_show_text;
+    long long b_hc_bytes, b_hc_events, b_c2_bytes, b_c2_events, b_c2_insns;
+};
+
 struct arch_bench {
     struct arch_info ai;
     struct workload w[W_COUNT];
     struct image hc_img, empty_img;
     struct figure hc, hc_rep, empty_bare, empty_hv;
     struct record_out hc_rec, empty_rec;
+    struct trace_bench tr;
 };
 
 static const char *tmpdir;
@@ -585,6 +605,292 @@ static void trace_path(char *buf, size_t size, const char *guest, const char *ar
                        unsigned nr)
 {
     snprintf(buf, size, "%s/%s-%s-%u.db", tmpdir, guest, arch, nr);
+}
+
+/* ---- 5. the trace ---- */
+
+static const char *baseline;            /* --baseline DIR: another build's hvsim-bench, hvsim */
+static char self_hvsim[PATH_MAX];       /* this build's hvsim, beside hvsim-bench */
+
+/*
+ * Runs argv with stdout to out_path (or /dev/null) and stderr to err_path (or /dev/null);
+ * returns the wall time, and the exit status in *status.
+ */
+static double run_process(char *const argv[], const char *out_path, const char *err_path,
+                          int *status)
+{
+    double t0 = now_s();
+    pid_t pid = fork();
+    if (pid < 0)
+        die("fork: %s", strerror(errno));
+    if (pid == 0) {
+        int out = open(out_path ? out_path : "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        int err = open(err_path ? err_path : "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (out < 0 || err < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0)
+            _exit(127);
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    if (waitpid(pid, status, 0) != pid)
+        die("waitpid: %s", strerror(errno));
+    return now_s() - t0;
+}
+
+/* Seconds `HVSIM show TRACE [--json]` takes, its output thrown away; with no trace,
+ * `HVSIM --version`: what starting the process costs. */
+static double time_show(const char *hvsim, const char *trace, bool json)
+{
+    char *argv[] = { (char *)hvsim, trace ? "show" : "--version", (char *)trace,
+                     json ? "--json" : NULL, NULL };
+    int status;
+    double t = run_process(argv, NULL, NULL, &status);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        die("%s show %s failed", hvsim, trace);
+    return t;
+}
+
+/* The whole text of a file, or "" (static buffer). */
+static const char *slurp(const char *path)
+{
+    static char buf[8192];
+    FILE *f = fopen(path, "r");
+    size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+    if (f)
+        fclose(f);
+    buf[n] = 0;
+    return buf;
+}
+
+/*
+ * The baseline's `hvsim-bench --only MODE:GUEST:ARCH:VCPUS --reps 1 --keep`: its time in
+ * seconds, and the folder it kept (caller frees) in *kept.
+ */
+static double baseline_only(const char *mode, const char *guest, const char *arch,
+                            unsigned nr, char **kept)
+{
+    char bin[PATH_MAX], spec[64], out[PATH_MAX], err[PATH_MAX];
+    snprintf(bin, sizeof bin, "%s/hvsim-bench", baseline);
+    snprintf(spec, sizeof spec, "%s:%s:%s:%u", mode, guest, arch, nr);
+    snprintf(out, sizeof out, "%s/baseline.out", tmpdir);
+    snprintf(err, sizeof err, "%s/baseline.err", tmpdir);
+    char *argv[] = { bin, "--only", spec, "--reps", "1", "--keep", NULL };
+    int status;
+    run_process(argv, out, err, &status);
+    /* it prints "SPEC N ms" */
+    const char *line = slurp(out);
+    size_t sl = strlen(spec);
+    char *end = NULL;
+    double ms = strncmp(line, spec, sl) == 0 ? strtod(line + sl, &end) : 0;
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || !end || strncmp(end, " ms", 3) != 0)
+        die("baseline %s --only %s failed: %s", bin, spec, slurp(err));
+    const char *k = strstr(slurp(err), "kept in ");
+    *kept = k ? strndup(k + 8, strcspn(k + 8, "\n")) : NULL;
+    return ms / 1e3;
+}
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw);
+
+static void remove_tree(char *dir)
+{
+    if (dir)
+        nftw(dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
+    free(dir);
+}
+
+/* A trace's size, event count and instructions (read with this build's reader, which reads
+ * every older schema). */
+static void trace_facts(const char *trace, long long *bytes, long long *events,
+                        long long *insns)
+{
+    struct stat st;
+    struct trace_reader *r = NULL;
+    char *v = NULL;
+    if (stat(trace, &st) || trace_reader_open(&r, trace))
+        die("%s: cannot read the baseline's trace", trace);
+    *bytes = (long long)st.st_size;
+    *events = (long long)trace_reader_event_count(r);
+    if (insns)
+        *insns = trace_reader_info(r, "instructions", &v) == 0 ? atoll(v) : 0;
+    free(v);
+    trace_reader_close(r);
+}
+
+/* The baseline build's figures for one repetition and arch. */
+static void trace_baseline_once(struct arch_bench *ab)
+{
+    const char *an = hv_arch_name(ab->ai.arch);
+    struct trace_bench *tb = &ab->tr;
+    char *kept = NULL, trace[PATH_MAX], hvsim[PATH_MAX];
+    fig_add(&tb->b_empty, baseline_only("record", "empty", an, 1, &kept));
+    remove_tree(kept);
+    fig_add(&tb->b_hc, baseline_only("record", "hypercall", an, 1, &kept));
+    snprintf(trace, sizeof trace, "%s/hypercall-%s-1.db", kept ? kept : "?", an);
+    trace_facts(trace, &tb->b_hc_bytes, &tb->b_hc_events, NULL);
+    snprintf(hvsim, sizeof hvsim, "%s/hvsim", baseline);
+    fig_add(&tb->b_start, time_show(hvsim, NULL, false));
+    fig_add(&tb->b_show_text, time_show(hvsim, trace, false));
+    remove_tree(kept);
+    fig_add(&tb->b_hc_rep, baseline_only("replay", "hypercall", an, 1, &kept));
+    remove_tree(kept);
+    if (!tb->b_c2_bytes) {   /* sizes do not vary: once is enough */
+        baseline_only("record", "compute", an, 2, &kept);
+        snprintf(trace, sizeof trace, "%s/compute-%s-2.db", kept ? kept : "?", an);
+        trace_facts(trace, &tb->b_c2_bytes, &tb->b_c2_events, &tb->b_c2_insns);
+        remove_tree(kept);
+    }
+}
+
+/* Figure 5 for one repetition and arch, after the rest of run_once(). */
+static void trace_run_once(struct arch_bench *ab)
+{
+    char trace[4096];
+    trace_path(trace, sizeof trace, "hypercall", hv_arch_name(ab->ai.arch), 1);
+    fig_add(&ab->tr.start, time_show(self_hvsim, NULL, false));
+    fig_add(&ab->tr.show_text, time_show(self_hvsim, trace, false));
+    fig_add(&ab->tr.show_json, time_show(self_hvsim, trace, true));
+    if (baseline)
+        trace_baseline_once(ab);
+}
+
+/* Per-repetition values of a hypercall round trip without the run's fixed cost, in ns. */
+static struct figure round_trip_ns(const struct figure *hc, const struct figure *empty,
+                                   double n)
+{
+    struct figure ns = { .n = 0 };
+    for (unsigned i = 0; i < hc->n && i < empty->n; i++)
+        fig_add(&ns, (hc->t[i] - empty->t[i]) * 1e9 / n);
+    return ns;
+}
+
+/* events / (t - start) per repetition: the show without the process start. */
+static struct figure events_per_s(const struct figure *t, const struct figure *start,
+                                  double events)
+{
+    struct figure r = { .n = 0 };
+    for (unsigned i = 0; i < t->n && i < start->n; i++) {
+        double d = t->t[i] - start->t[i];
+        fig_add(&r, d > 0 ? events / d : 0);
+    }
+    return r;
+}
+
+/* The verdict of "value >= target" over the repetitions (verdict() is for <=). */
+static const char *verdict_min(const struct figure *f, double target)
+{
+    if (fig_min(f) >= target)
+        return "ok";
+    if (fig_max(f) < target)
+        return "MISSED";
+    return "undecided";
+}
+
+static const char *verdict_one(double v, double target)
+{
+    return v <= target ? "ok" : "MISSED";
+}
+
+/* One row: metric, arch, before (or "-"), after, target, verdict. */
+static void trace_row(const char *metric, const char *arch, const char *before,
+                      const char *after, const char *target, const char *v)
+{
+    printf("   %-40s %-8s %22s %22s %10s  %s\n", metric, arch, before, after, target, v);
+}
+
+/* "median [min-max]" with that many decimals. */
+static const char *fig_fmt(const struct figure *f, int decimals, char *buf, size_t size)
+{
+    snprintf(buf, size, "%.*f [%.*f-%.*f]", decimals, fig_median(f), decimals, fig_min(f),
+             decimals, fig_max(f));
+    return buf;
+}
+
+static void trace_report(struct arch_bench *abs, size_t nab)
+{
+    char b1[96], b2[96];
+    printf("\n5. The trace: every figure of the trace path with its target, this build (after)%s."
+           "\n   Round trip: (hypercall run - empty run) / hypercalls, the run's fixed cost "
+           "taken out.\n   Sizes: the finished file / events (hypercall trace; 2-vCPU compute "
+           "trace, whose events\n   are sched), and per 1000 guest instructions. show: the "
+           "hypercall trace through\n   `hvsim show` (a process, its start taken out: the time "
+           "of `hvsim --version`).\n   Replay: figure 4.\n\n",
+           baseline ? " beside the --baseline build (before), measured in the same run" : "");
+    trace_row("metric", "arch", baseline ? "before" : "", "after", "target", "verdict");
+    for (size_t a = 0; a < nab; a++) {
+        struct arch_bench *ab = &abs[a];
+        struct trace_bench *tb = &ab->tr;
+        const char *an = hv_arch_name(ab->ai.arch);
+        double n = (double)ab->hc_rec.res[0].count;
+        struct figure ns = round_trip_ns(&ab->hc, &ab->empty_hv, n);
+        struct figure bns = round_trip_ns(&tb->b_hc, &tb->b_empty, n);
+        trace_row("hypercall round trip + event, ns", an,
+                  baseline ? fig_fmt(&bns, 0, b1, sizeof b1) : "-",
+                  fig_fmt(&ns, 0, b2, sizeof b2), "<= 1000",
+                  verdict(&ns, TARGET_HYPERCALL_NS));
+    }
+    for (size_t a = 0; a < nab; a++) {
+        struct arch_bench *ab = &abs[a];
+        struct trace_bench *tb = &ab->tr;
+        const struct record_out *c2 = &ab->w[W_COMPUTE].rec[1];
+        const char *an = hv_arch_name(ab->ai.arch);
+        double hc = (double)ab->hc_rec.bytes / (double)ab->hc_rec.events;
+        double sc = (double)c2->bytes / (double)c2->events;
+        double ki = (double)c2->bytes * 1000.0 / (double)c2->instructions;
+        snprintf(b2, sizeof b2, "%.1f", hc);
+        snprintf(b1, sizeof b1, "%.1f", baseline ? (double)tb->b_hc_bytes / tb->b_hc_events : 0);
+        trace_row("trace bytes / event, hypercall", an, baseline ? b1 : "-", b2, "<= 40",
+                  verdict_one(hc, TARGET_TRACE_EVENT_BYTES));
+        snprintf(b2, sizeof b2, "%.1f", sc);
+        snprintf(b1, sizeof b1, "%.1f", baseline ? (double)tb->b_c2_bytes / tb->b_c2_events : 0);
+        trace_row("trace bytes / event, sched (compute x2)", an, baseline ? b1 : "-", b2,
+                  "<= 40", verdict_one(sc, TARGET_TRACE_EVENT_BYTES));
+        snprintf(b2, sizeof b2, "%.2f", ki);
+        snprintf(b1, sizeof b1, "%.2f",
+                 baseline ? (double)tb->b_c2_bytes * 1000.0 / (double)tb->b_c2_insns : 0);
+        trace_row("bytes / 1000 insns, compute 2 vCPUs", an, baseline ? b1 : "-", b2, "<= 3",
+                  verdict_one(ki, TARGET_TRACE_KINSN_BYTES));
+    }
+    for (size_t a = 0; a < nab; a++) {
+        struct arch_bench *ab = &abs[a];
+        struct trace_bench *tb = &ab->tr;
+        const char *an = hv_arch_name(ab->ai.arch);
+        double ev = (double)ab->hc_rec.events;
+        struct figure t = events_per_s(&tb->show_text, &tb->start, ev);
+        struct figure j = events_per_s(&tb->show_json, &tb->start, ev);
+        struct figure bt = events_per_s(&tb->b_show_text, &tb->b_start, (double)tb->b_hc_events);
+        trace_row("show text, events / s", an,
+                  baseline ? fig_fmt(&bt, 0, b1, sizeof b1) : "-",
+                  fig_fmt(&t, 0, b2, sizeof b2), ">= 1M",
+                  verdict_min(&t, TARGET_SHOW_EVENTS_S));
+        trace_row("show --json, events / s", an, "-", fig_fmt(&j, 0, b2, sizeof b2),
+                  "-", "-");
+    }
+    /* Replay / record: every trace of figure 4, the worst one named. */
+    for (size_t a = 0; a < nab; a++) {
+        struct arch_bench *ab = &abs[a];
+        struct figure worst = { .n = 0 };
+        const char *worst_name = "hypercall";
+        for (int k = 0; k <= W_COUNT; k++)
+            for (unsigned j = 0; j < (k < W_COUNT ? 2u : 1u); j++) {
+                struct figure *rec = k < W_COUNT ? &ab->w[k].hv[j] : &ab->hc;
+                struct figure *rep = k < W_COUNT ? &ab->w[k].rep[j] : &ab->hc_rep;
+                struct figure r = ratios(rep, rec);
+                if (!worst.n || fig_median(&r) > fig_median(&worst)) {
+                    worst = r;
+                    worst_name = k < W_COUNT ? workload_names[k] : "hypercall";
+                }
+            }
+        struct figure hr = ratios(&ab->hc_rep, &ab->hc);
+        struct figure bhr = ratios(&ab->tr.b_hc_rep, &ab->tr.b_hc);
+        trace_row("replay / record, hypercall", hv_arch_name(ab->ai.arch),
+                  baseline ? fig_fmt(&bhr, 2, b1, sizeof b1) : "-",
+                  fig_fmt(&hr, 2, b2, sizeof b2), "<= 1.00",
+                  verdict(&hr, TARGET_REPLAY_RATIO));
+        char metric[64];
+        snprintf(metric, sizeof metric, "replay / record, worst (%s)", worst_name);
+        trace_row(metric, hv_arch_name(ab->ai.arch), "-",
+                  fig_fmt(&worst, 2, b2, sizeof b2), "<= 1.00",
+                  verdict(&worst, TARGET_REPLAY_RATIO));
+    }
 }
 
 /*
@@ -638,6 +944,7 @@ static void run_once(struct arch_bench *ab, unsigned rep)
     if (ab->hc_rec.res[0].magic != BENCH_MAGIC || ab->hc_rec.res[0].count == 0)
         die("hypercall %s: no result", an);
     fig_add(&ab->hc_rep, replay(trace));
+    trace_run_once(ab);
 }
 
 static void print_report(struct arch_bench *abs, size_t nab)
@@ -758,7 +1065,7 @@ static void print_report(struct arch_bench *abs, size_t nab)
             }
 }
 
-/* ---- 5 and 6. memslot updates: the KVM model's set_memory_region and sim/, no trace ---- */
+/* ---- 6 and 7. memslot updates: the KVM model's set_memory_region and sim/, no trace ---- */
 
 #define TARGET_SLOT_US 5.0         /* per created slot at every N */
 #define TARGET_SLOT_SCALING 1.2    /* per-slot time at 32764 slots over at 4096: linear */
@@ -890,7 +1197,7 @@ static void slot_figures(struct arch_bench *abs, size_t nab)
             if (abs[a].ai.arch == cps[i].arch)
                 slot_change(&cps[i], &abs[a].w[W_ALU].img);
 
-    printf("\n5. Creating N memslots: set_memory_region through the KVM model, each slot a sim/ "
+    printf("\n6. Creating N memslots: set_memory_region through the KVM model, each slot a sim/ "
            "RAM region\n   (4 KiB, ascending GPAs), no trace; the VM's creation is not timed. "
            "Targets: <= %.0f us per\n   slot, and per-slot time at N = 32764 over at N = 4096 "
            "<= %.1fx (linear).\n\n", TARGET_SLOT_US, TARGET_SLOT_SCALING);
@@ -905,7 +1212,7 @@ static void slot_figures(struct arch_bench *abs, size_t nab)
     printf("   32764 / 4096: %.2fx [%.2f-%.2f]  %s\n", fig_median(&scale), fig_min(&scale),
            fig_max(&scale), verdict(&scale, TARGET_SLOT_SCALING));
 
-    printf("\n6. Changing one 2 MiB memslot while the guest runs (the `alu` guest under the KVM "
+    printf("\n7. Changing one 2 MiB memslot while the guest runs (the `alu` guest under the KVM "
            "model):\n   set_memory_region creating or deleting slot 1, then 1000 guest "
            "instructions, through which\n   every vCPU's engine map follows. Target: <= %.0f ms "
            "per change, anywhere in the address space.\n\n", TARGET_CHANGE_MS);
@@ -921,15 +1228,17 @@ static void slot_figures(struct arch_bench *abs, size_t nab)
 
 static void usage(void)
 {
-    fputs("usage: hvsim-bench [--reps N] [--keep] [--only MODE:GUEST:ARCH:VCPUS | --only "
-          "memslots]\n"
+    fputs("usage: hvsim-bench [--reps N] [--keep] [--baseline DIR] [--only MODE:GUEST:ARCH:VCPUS |\n"
+          "                   --only memslots]\n"
           "  Runs the benchmarks of bench/README.md and prints their ratios.\n"
           "  --reps N  repetitions per figure, 1..9 (default 3; the median is reported)\n"
           "  --keep    keep the temporary folder with the guest images and traces\n"
+          "  --baseline DIR  also measure figure 5 with the hvsim-bench and hvsim of another\n"
+          "            build in DIR (e.g. main's build folder), between this build's runs\n"
           "  --only    run one measurement --reps times and print its times, for profiling\n"
           "            (perf record): MODE bare, quanta, record or replay; GUEST compute,\n"
           "            alu, hypercall or empty; ARCH x86_64 or aarch64; VCPUS 1 or 2;\n"
-          "            or `memslots`: figures 5 and 6 only\n",
+          "            or `memslots`: figures 6 and 7 only\n",
           stderr);
     exit(2);
 }
@@ -1012,6 +1321,8 @@ int main(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--keep") == 0)
             keep = true;
+        else if (strcmp(argv[i], "--baseline") == 0 && i + 1 < argc)
+            baseline = argv[++i];
         else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc) {
             if (strcmp(only = argv[++i], "memslots") != 0)
                 parse_only(only, &o);
@@ -1023,6 +1334,17 @@ int main(int argc, char **argv)
             reps = (unsigned)n;
         } else
             usage();
+    }
+    ssize_t sl = readlink("/proc/self/exe", self_hvsim, sizeof self_hvsim - 8);
+    char *slash = sl > 0 ? memrchr(self_hvsim, '/', (size_t)sl) : NULL;
+    if (!slash)
+        die("cannot find this program's folder");
+    strcpy(slash + 1, "hvsim");
+    if (baseline) {
+        char b[PATH_MAX];
+        snprintf(b, sizeof b, "%s/hvsim-bench", baseline);
+        if (access(b, X_OK))
+            die("--baseline %s: no hvsim-bench there", baseline);
     }
     devnull = fopen("/dev/null", "w");
     if (!devnull)
@@ -1074,6 +1396,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "hvsim-bench: run %u of %u done (%.0f s)\n", r + 1, reps, now_s() - t0);
     }
     print_report(abs, nab);
+    trace_report(abs, nab);
     slot_figures(abs, nab);
 
     for (size_t a = 0; a < nab; a++) {

@@ -10,10 +10,13 @@
  *
  * Exit codes: 0 success, 1 expectations failed (an outcome other than the expected one: the
  * guest asserted, a vCPU failed, ...), 2 bad input, 3 replay diverged.
+ * A run stopped by SIGINT, SIGTERM or SIGHUP finishes its trace (status interrupted), then
+ * ends by that signal, so a shell sees 128 + its number (130 for Ctrl-C).
  */
 #include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -112,22 +115,96 @@ static int read_file(const char *path, void **data, size_t *len)
     return 0;
 }
 
+/*
+ * Signals that stop a run: the first one asks the simulation to stop (hv_interrupt()) and the
+ * sink to refuse what comes after, and `run` then finishes the trace as interrupted; a second
+ * one ends the process at once (the trace's tail file keeps every event written).
+ */
+static const struct {
+    int sig;
+    const char *name;
+} run_signals[] = { { SIGINT, "SIGINT" }, { SIGTERM, "SIGTERM" }, { SIGHUP, "SIGHUP" } };
+
+static volatile sig_atomic_t run_signal;
+
+static void run_on_signal(int sig)
+{
+    if (run_signal) {
+        signal(sig, SIG_DFL);
+        raise(sig);
+        return;
+    }
+    run_signal = sig;
+    hv_interrupt();
+}
+
+static void run_handle_signals(bool on)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on ? run_on_signal : SIG_DFL;
+    sigemptyset(&sa.sa_mask);
+    for (size_t i = 0; i < sizeof run_signals / sizeof run_signals[0]; i++)
+        sigaction(run_signals[i].sig, &sa, NULL);
+}
+
+static const char *run_signal_name(int sig)
+{
+    for (size_t i = 0; i < sizeof run_signals / sizeof run_signals[0]; i++)
+        if (run_signals[i].sig == sig)
+            return run_signals[i].name;
+    return "a signal";
+}
+
 /* Sink for `run`: writes to the trace and tells the user what matters as it happens. */
 struct run_sink {
     struct trace_writer *w;
     bool quiet;
+    /* HVSIM_TEST_SIGNAL=SEQ:SIG (tests only): raise SIG (INT, TERM, HUP or KILL) right after
+     * event SEQ is written: a kill or an interruption at an exact point of the run. */
+    uint64_t test_seq;
+    int test_sig;           /* 0: none */
 };
 
 static int run_sink_fn(void *ctx, const struct hv_event *ev)
 {
     struct run_sink *rs = ctx;
+    if (run_signal)
+        return HV_EINTR;
     if (!rs->quiet) {
         if (ev->kind == HV_EV_ucall_printf)
             printf("[vcpu%d] %s\n", ev->vcpu, ev->detail); /* the JSON text, escapes kept */
         else if (ev->kind == HV_EV_ucall_assert)
             printf("[vcpu%d] GUEST_ASSERT failed %s\n", ev->vcpu, ev->detail);
     }
-    return trace_writer_event(rs->w, ev);
+    int err = trace_writer_event(rs->w, ev);
+    if (!err && rs->test_sig && ev->seq == rs->test_seq) {
+        fflush(stdout);
+        raise(rs->test_sig);
+    }
+    return err;
+}
+
+/* Reads HVSIM_TEST_SIGNAL into rs; a malformed value is ignored. */
+static void run_test_signal(struct run_sink *rs)
+{
+    static const struct {
+        const char *name;
+        int sig;
+    } names[] = { { "INT", SIGINT }, { "TERM", SIGTERM }, { "HUP", SIGHUP }, { "KILL", SIGKILL } };
+    const char *v = getenv("HVSIM_TEST_SIGNAL");
+    char *end;
+    if (!v)
+        return;
+    errno = 0;
+    unsigned long long seq = strtoull(v, &end, 10);
+    if (errno || end == v || *end != ':')
+        return;
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (strcmp(end + 1, names[i].name) == 0) {
+            rs->test_seq = seq;
+            rs->test_sig = names[i].sig;
+        }
 }
 
 /* A step or expectation that failed, as it happens (runner_hooks.failed). */
@@ -266,11 +343,27 @@ static int cmd_run(int argc, char **argv)
         fprintf(stderr, "hvsim: %s: %s\n", trace_path, hv_error_detail());
         goto out;
     }
-    struct run_sink rs = { w, quiet };
+    struct run_sink rs = { .w = w, .quiet = quiet };
+    run_test_signal(&rs);
     struct runner_hooks hooks = { .failed = quiet ? NULL : print_failed };
     struct runner_result res;
+    run_handle_signals(true);
     err = runner_execute(sc, elf, elf_len, run_sink_fn, &rs, &hooks, &res);
     code = runner_exit_code(&res);
+    if (run_signal) {
+        /* Every event up to the signal is written; the run ends by the same signal below. */
+        code = 128 + run_signal;
+        trace_writer_set_info(w, "outcome", "interrupted");
+        trace_writer_set_info_int(w, "exit_code", code);
+        trace_writer_set_info_int(w, "instructions", (int64_t)res.instructions);
+        if ((err = trace_writer_interrupt(w, run_signal_name(run_signal))))
+            fprintf(stderr, "hvsim: %s: %s\n", trace_path, hv_error_detail());
+        else
+            fprintf(stderr, "hvsim: %s: interrupted by %s after %" PRIu64 " events; %s holds "
+                            "every one of them (status interrupted)\n",
+                    sc->name, run_signal_name(run_signal), trace_writer_count(w), trace_path);
+        goto out;
+    }
     trace_writer_set_info(w, "outcome", hv_outcome_name(res.outcome));
     trace_writer_set_info_int(w, "exit_code", code);
     trace_writer_set_info_int(w, "instructions", (int64_t)res.instructions);
@@ -297,6 +390,11 @@ out:
     free(cfg);
     free(setlist);
     free(sets);
+    run_handle_signals(false);
+    if (run_signal) {
+        fflush(stdout);
+        raise(run_signal);
+    }
     return code;
 }
 

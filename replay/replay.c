@@ -38,6 +38,7 @@ static void save(struct saved_event *s, const struct hv_event *ev)
     s->ev = *ev;
     s->detail = strdup(ev->detail ? ev->detail : "");
     s->ev.detail = s->detail;
+    s->ev.fields = NULL;
 }
 
 static int compare_sink(void *ctx, const struct hv_event *ev)
@@ -48,14 +49,12 @@ static int compare_sink(void *ctx, const struct hv_event *ev)
      * first one */
     if (c->diverged)
         return HV_EDIVERGED;
-    int got = trace_reader_events_next(c->r, &rec);
+    int got = trace_reader_events_match(c->r, ev, &rec);
     if (got < 0)
         return got;
-    if (got == 0 || rec.seq != ev->seq || rec.vm != ev->vm || rec.vcpu != ev->vcpu ||
-        rec.icount != ev->icount || rec.kind != ev->kind || rec.pc != ev->pc ||
-        strcmp(rec.detail, ev->detail) != 0) {
+    if (got != TRACE_SAME) {
         c->diverged = true;
-        if (got)
+        if (got == TRACE_DIFFERENT)
             save(&c->rec, &rec);
         save(&c->got, ev);
         return HV_EDIVERGED;

@@ -1,5 +1,6 @@
 /* arch.c - architecture and outcome names, register name tables, disassembly, versions. */
 #include <inttypes.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -264,6 +265,50 @@ void hv_disasm_mode(enum hv_arch arch, bool thumb, const uint8_t *code, size_t l
     }
     cs_free(insn, 1);
     cs_close(&h);
+}
+
+struct hv_disasm {
+    csh h;
+    cs_insn *insn;
+};
+
+int hv_disasm_open(struct hv_disasm **out, enum hv_arch arch)
+{
+    struct hv_disasm *d = calloc(1, sizeof *d);
+    *out = NULL;
+    if (!d)
+        return HV_ENOMEM;
+    if (cs_open_arch(arch, false, &d->h)) {
+        free(d);
+        return HV_ECAPSTONE;
+    }
+    if (!(d->insn = cs_malloc(d->h))) {
+        cs_close(&d->h);
+        free(d);
+        return HV_ENOMEM;
+    }
+    *out = d;
+    return 0;
+}
+
+void hv_disasm_insn(struct hv_disasm *d, const uint8_t *code, size_t len, uint64_t pc,
+                    char *buf, size_t size)
+{
+    const uint8_t *p = code;
+    uint64_t a = pc;
+    if (cs_disasm_iter(d->h, &p, &len, &a, d->insn))
+        snprintf(buf, size, "%-8s %s", d->insn->mnemonic, d->insn->op_str);
+    else
+        snprintf(buf, size, "(bad)");
+}
+
+void hv_disasm_close(struct hv_disasm *d)
+{
+    if (!d)
+        return;
+    cs_free(d->insn, 1);
+    cs_close(&d->h);
+    free(d);
 }
 
 int sim_cs_open(enum hv_arch arch, unsigned variant, csh *h)

@@ -113,6 +113,13 @@ unsigned hv_vm_nr_vcpus(const struct hv_vm *vm);
  * be continued with another call), or 0 with the outcome in hv_vm_outcome().
  */
 int hv_vm_run(struct hv_vm *vm, bool *paused);
+/*
+ * Asks the VM that hv_vm_run() is running in this process to stop: the run ends with outcome
+ * error and hv_vm_run() returns HV_EINTR, at once if the engine is running (uc_emu_stop) or at
+ * its next scheduling decision. A call before hv_vm_run() ends that run at its first decision.
+ * Async-signal-safe: `hvsim run` calls it from its SIGINT, SIGTERM and SIGHUP handler.
+ */
+void hv_interrupt(void);
 enum hv_outcome hv_vm_outcome(const struct hv_vm *vm);
 /* Total retired guest instructions. */
 uint64_t hv_vm_icount(const struct hv_vm *vm);
@@ -170,6 +177,17 @@ void hv_disasm(enum hv_arch arch, const uint8_t *code, size_t len, uint64_t addr
 /* The same, decoding arm code as T32 when thumb is set (ignored for other arches). */
 void hv_disasm_mode(enum hv_arch arch, bool thumb, const uint8_t *code, size_t len,
                     uint64_t addr, uint64_t pc, size_t n, char *buf, size_t size);
+/*
+ * A disassembler kept open across calls, for `show`, which disassembles one instruction per
+ * event. Caller owns *out; release with hv_disasm_close(). HV_ECAPSTONE or HV_ENOMEM.
+ */
+struct hv_disasm;
+int hv_disasm_open(struct hv_disasm **out, enum hv_arch arch);
+/* The instruction at pc (code, len: its bytes) as hv_disasm() prints it after the address:
+ * "mnemonic operands" (the mnemonic padded to 8), or "(bad)". */
+void hv_disasm_insn(struct hv_disasm *d, const uint8_t *code, size_t len, uint64_t pc,
+                    char *buf, size_t size);
+void hv_disasm_close(struct hv_disasm *d);
 /* arm: true if v executes T32 code (CPSR.T); false for other arches. */
 bool hv_vcpu_thumb(struct hv_vcpu *v);
 

@@ -23,7 +23,8 @@
     X(TRACE_NEW, "trace written by a newer hvsim")                          \
     X(LIMIT,     "a simulator limit was exceeded")                          \
     X(UNSUPP,    "not supported by this build")                             \
-    X(DIVERGED,  "replay diverged")
+    X(DIVERGED,  "replay diverged")                                         \
+    X(INTR,      "interrupted by a signal")
 
 enum hv_err {
     HV_OK = 0,

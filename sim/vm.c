@@ -23,6 +23,7 @@
  *                                  `--assert, exception, hv_vcpu_fail--> failed
  *
  * done and failed are final: hv_vcpu_stop() leaves them as they are.
+ * hv_interrupt() (a signal handler) ends it as ERROR with HV_EINTR.
  *
  * Invariants:
  *   1. vm->seq is the number of events emitted; events are emitted in simulation order.
@@ -30,6 +31,7 @@
  *   3. afters is sorted by (due, id); ids are unique and increase with registration.
  */
 #include <inttypes.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,7 +61,7 @@ int vm_emit(struct hv_vm *vm, int32_t vcpu, uint64_t icount, uint64_t pc, enum h
     }
     uint64_t *seq = vm->seq_owner ? &vm->seq_owner->seq : &vm->seq;
     struct hv_event ev = { .seq = (*seq)++, .vcpu = vcpu, .icount = icount, .kind = kind,
-                           .pc = pc, .detail = vm->evbuf, .detail_len = n };
+                           .pc = pc, .detail = vm->evbuf, .detail_len = n, .fields = fields };
     ev.vm = vm->cfg.vm_id;
     /* a seq trigger reached inside a slice: the slice ends at the next block boundary */
     if (vm->pause_seq && *seq >= vm->pause_seq && vm->current) {
@@ -830,6 +832,28 @@ static int after_due(struct hv_vm *vm)
 
 /* ---- the scheduler ---- */
 
+/* The VM inside hv_vm_run(), and whether hv_interrupt() was called: read by a signal handler. */
+static struct hv_vm *volatile vm_running;
+static volatile sig_atomic_t vm_interrupted;
+
+void hv_interrupt(void)
+{
+    vm_interrupted = 1;
+    struct hv_vm *vm = vm_running;
+    if (!vm)
+        return;
+    /* The handler runs between two instructions of the only thread: the worst it can meet is
+     * an outcome being set at the same moment, and the run ends either way. A stop that lands
+     * just before uc_emu_start() is cleared by it; the slice then ends at its budget and the
+     * scheduler's check below stops the run. */
+    if (!vm->err)
+        vm->err = HV_EINTR;
+    vm_end(vm, HV_OUT_ERROR);
+    struct hv_vcpu *c = vm->current;
+    if (c && c->uc)
+        uc_emu_stop(c->uc);
+}
+
 int vm_power_on(struct hv_vcpu *v)
 {
     int err = vcpu_reset(v);
@@ -868,7 +892,14 @@ int hv_vm_run(struct hv_vm *vm, bool *paused)
         return err;
     vm->paused = false;
     vm->paused_vcpu = NULL;
+    struct hv_vm *outer = vm_running;
+    vm_running = vm;
     while (vm->outcome == HV_OUT_RUNNING) {
+        if (vm_interrupted) {
+            vm->err = err = HV_EINTR;
+            vm_end(vm, HV_OUT_ERROR);
+            break;
+        }
         if ((err = after_due(vm))) {
             vm->err = err;
             vm_end(vm, HV_OUT_ERROR);
@@ -892,7 +923,7 @@ int hv_vm_run(struct hv_vm *vm, bool *paused)
                 vm->pause_legs = 0;
             vm->paused_vcpu = NULL;
             *paused = true;
-            return 0;
+            goto out;
         }
         unsigned runnable[HV_MAX_VCPUS], n = 0, done = 0;
         for (unsigned i = 0; i < vm->nr; i++) {
@@ -956,8 +987,12 @@ int hv_vm_run(struct hv_vm *vm, bool *paused)
         }
         if (vm->paused) {
             *paused = true;
-            return 0;
+            goto out;
         }
     }
+out:
+    vm_running = outer;
+    if (!err && vm->err == HV_EINTR)
+        err = HV_EINTR;
     return err;
 }

@@ -1,12 +1,13 @@
 /* event.c - descriptors and the canonical JSON encoder expanded from events.def. */
 #include "trace/event.h"
 
+#include <assert.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
 /* One filler per kind, expanded from the list: the typedef gives F the struct to measure. */
-#define HV_F_DESC_(t, n, d) *out++ = (struct hv_field_desc){ #n, d, HV_FIELD_##t, offsetof(cur_t, n) };
+#define HV_F_DESC_(t, n, d) *out++ = (struct hv_field_desc){ #n, d, HV_FIELD_##t, offsetof(cur_t, n), NULL, 0 };
 #define HV_EV_FILL_(k, kdoc, ...)                                                            \
     static struct hv_field_desc *fill_##k(struct hv_field_desc *out)                         \
     {                                                                                        \
@@ -21,6 +22,7 @@ HV_EVENTS(HV_EV_FILL_, HV_F_DESC_)
 
 static struct hv_kind_desc kinds[HV_EV__COUNT];
 static struct hv_field_desc field_store[512];
+static char key_store[512 * 48];
 
 static void kinds_init(void)
 {
@@ -38,6 +40,17 @@ static void kinds_init(void)
     HV_EVENTS(HV_EV_INIT_, HV_F_NONE_)
 #undef HV_EV_INIT_
 #undef HV_F_NONE_
+    /* Each key once, encoded as the detail writes it: the encoder copies it. */
+    size_t used = 0;
+    for (struct hv_field_desc *f = field_store; f < next; f++) {
+        size_t len = 0;
+        hv_json_str(key_store + used, sizeof key_store - used - 1, &len, f->name);
+        assert(used + len + 2 <= sizeof key_store);
+        key_store[used + len] = ':';
+        f->key = key_store + used;
+        f->keylen = len + 1;
+        used += len + 2;
+    }
     done = true;
 }
 
@@ -95,6 +108,40 @@ static void putnum(char *buf, size_t size, size_t *len, enum numfmt f, uint64_t 
     put(buf, size, len, p, (size_t)(end - p));
 }
 
+char *hv_dec(char *p, uint64_t v, bool neg)
+{
+    /* the digits written from the last, two at a time, in place: no buffer to copy */
+    static const uint64_t pow10[] = { 1u, 10u, 100u, 1000u, 10000u, 100000u, 1000000u,
+                                      10000000u, 100000000u, 1000000000u, 10000000000u,
+                                      100000000000u, 1000000000000u, 10000000000000u,
+                                      100000000000000u, 1000000000000000u,
+                                      10000000000000000u, 100000000000000000u,
+                                      1000000000000000000u, 10000000000000000000u };
+    uint64_t u = neg ? 0 - v : v;
+    if (neg)
+        *p++ = '-';
+    size_t n = 1;
+    while (n < sizeof pow10 / sizeof pow10[0] && u >= pow10[n])
+        n++;
+    static const char pairs[] = "00010203040506070809101112131415161718192021222324252627282930"
+                                "31323334353637383940414243444546474849505152535455565758596061"
+                                "62636465666768697071727374757677787980818283848586878889909192"
+                                "93949596979899";
+    char *end = p + n;
+    while (u >= 100) {
+        end -= 2;
+        memcpy(end, pairs + 2 * (u % 100), 2);
+        u /= 100;
+    }
+    if (u >= 10) {
+        end -= 2;
+        memcpy(end, pairs + 2 * u, 2);
+    } else {
+        *--end = (char)('0' + u);
+    }
+    return p + n;
+}
+
 void hv_hex(const uint8_t *p, size_t n, char *out)
 {
     static const char hx[] = "0123456789abcdef";
@@ -138,19 +185,145 @@ void hv_json_str(char *buf, size_t size, size_t *len, const char *s)
         buf[*len] = 0;
 }
 
+/* Writes s as a JSON string at p, which has room for 6 * strlen(s) + 2 bytes; returns the end. */
+static char *fast_str(char *p, const char *s)
+{
+    static const char hex[] = "0123456789abcdef";
+    *p++ = '"';
+    for (const unsigned char *q = (const unsigned char *)s; *q; q++) {
+        unsigned char c = *q;
+        if (c >= 0x20 && c != '"' && c != '\\') {
+            *p++ = (char)c;
+            continue;
+        }
+        *p++ = '\\';
+        switch (c) {
+        case '"': *p++ = '"'; break;
+        case '\\': *p++ = '\\'; break;
+        case '\n': *p++ = 'n'; break;
+        case '\t': *p++ = 't'; break;
+        case '\r': *p++ = 'r'; break;
+        default:
+            memcpy(p, "u00", 3);
+            p[3] = hex[c >> 4];
+            p[4] = hex[c & 15];
+            p += 5;
+        }
+    }
+    *p++ = '"';
+    return p;
+}
+
+/*
+ * The encoder without bounds checks, for a buffer known to hold the text (the caller's bound:
+ * every escape at its longest). Same output as the checked encoder below, byte for byte.
+ */
+static size_t fast_encode(char *buf, const struct hv_kind_desc *kd, const void *fields)
+{
+    static const char hex[] = "0123456789abcdef";
+    char *p = buf;
+    *p++ = '{';
+    for (size_t i = 0; i < kd->nfields; i++) {
+        const struct hv_field_desc *f = &kd->fields[i];
+        const char *fp = (const char *)fields + f->offset;
+        if (i)
+            *p++ = ',';
+        memcpy(p, f->key, f->keylen);
+        p += f->keylen;
+        switch (f->type) {
+        case HV_FIELD_U64:
+        case HV_FIELD_I64: {
+            uint64_t v;
+            memcpy(&v, fp, sizeof v);
+            p = hv_dec(p, v, f->type == HV_FIELD_I64 && (int64_t)v < 0);
+            break;
+        }
+        case HV_FIELD_ADDR: {
+            uint64_t v;
+            size_t len = 0;
+            memcpy(&v, fp, sizeof v);
+            putnum(p, 32, &len, NUM_ADDR, v);
+            p += len;
+            break;
+        }
+        case HV_FIELD_BOOL: {
+            bool v;
+            memcpy(&v, fp, sizeof v);
+            memcpy(p, v ? "true" : "false", v ? 4 : 5);
+            p += v ? 4 : 5;
+            break;
+        }
+        case HV_FIELD_STR:
+        case HV_FIELD_JSON: {
+            const char *v;
+            memcpy(&v, fp, sizeof v);
+            if (!v) {
+                memcpy(p, "null", 4);
+                p += 4;
+            } else if (f->type == HV_FIELD_STR) {
+                p = fast_str(p, v);
+            } else {
+                size_t n = strlen(v);
+                memcpy(p, v, n);
+                p += n;
+            }
+            break;
+        }
+        case HV_FIELD_HEX: {
+            struct hv_bytes b;
+            memcpy(&b, fp, sizeof b);
+            *p++ = '"';
+            for (size_t j = 0; j < b.n; j++) {
+                *p++ = hex[b.p[j] >> 4];
+                *p++ = hex[b.p[j] & 15];
+            }
+            *p++ = '"';
+            break;
+        }
+        }
+    }
+    *p++ = '}';
+    *p = 0;
+    return (size_t)(p - buf);
+}
+
+/* An upper bound of the encoded length of fields, with the NUL. */
+static size_t encode_bound(const struct hv_kind_desc *kd, const void *fields)
+{
+    size_t n = 3;
+    for (size_t i = 0; i < kd->nfields; i++) {
+        const struct hv_field_desc *f = &kd->fields[i];
+        const char *fp = (const char *)fields + f->offset;
+        n += 1 + f->keylen;
+        if (f->type == HV_FIELD_STR || f->type == HV_FIELD_JSON) {
+            const char *v;
+            memcpy(&v, fp, sizeof v);
+            n += v ? (f->type == HV_FIELD_STR ? 6 : 1) * strlen(v) + 2 : 4;
+        } else if (f->type == HV_FIELD_HEX) {
+            struct hv_bytes b;
+            memcpy(&b, fp, sizeof b);
+            n += 2 * b.n + 2;
+        } else {
+            n += 24;
+        }
+    }
+    return n;
+}
+
 size_t hv_event_encode(char *buf, size_t size, enum hv_ev_kind kind, const void *fields)
 {
     static const char hex[] = "0123456789abcdef";
     const struct hv_kind_desc *kd = hv_kind_desc(kind);
     size_t len = 0;
+    if (kd && (fields || !kd->nfields) && encode_bound(kd, fields) <= size)
+        return fast_encode(buf, kd, fields);
     put(buf, size, &len, "{", 1);
     for (size_t i = 0; kd && i < kd->nfields; i++) {
         const struct hv_field_desc *f = &kd->fields[i];
         const char *p = (const char *)fields + f->offset;
         if (i)
             put(buf, size, &len, ",", 1);
-        hv_json_str(buf, size, &len, f->name);
-        put(buf, size, &len, ":", 1);
+        put(buf, size, &len, f->key, f->keylen);
         switch (f->type) {
         case HV_FIELD_U64: {
             uint64_t v;

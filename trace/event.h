@@ -6,6 +6,8 @@
  * An event is (seq, vm, vcpu, icount, kind, pc, detail). `detail` is the canonical JSON text
  * of the kind's fields, in events.def order, produced only by hv_event_encode(); two events
  * are equal exactly when all seven columns are byte-identical, which is what replay compares.
+ * An event from sim/ also carries its fields as the kind's struct: the trace writer stores
+ * those, typed, and never parses the detail.
  */
 #ifndef HV_EVENT_H
 #define HV_EVENT_H
@@ -51,6 +53,8 @@ struct hv_field_desc {
     const char *doc;
     enum hv_field_type type;
     size_t offset;
+    const char *key;       /* "name": as the detail writes it (the name as a JSON string) */
+    size_t keylen;
 };
 
 struct hv_kind_desc {
@@ -75,6 +79,8 @@ struct hv_event {
     uint64_t pc;           /* exact pc of the instruction, 0 for VM events */
     const char *detail;    /* canonical JSON object; borrowed, valid during the sink call */
     size_t detail_len;
+    const void *fields;    /* struct hv_ev_<kind> the detail encodes, or NULL (an event read
+                            * back from a trace); borrowed, valid during the sink call */
 };
 
 /*
@@ -83,6 +89,10 @@ struct hv_event {
  * a larger buffer.
  */
 size_t hv_event_encode(char *buf, size_t size, enum hv_ev_kind kind, const void *fields);
+
+/* Writes v in decimal at p (a '-' first when neg: v is then the two's complement of the
+ * value), which has room for 21 bytes; returns the end. No NUL. */
+char *hv_dec(char *p, uint64_t v, bool neg);
 
 /* Writes n bytes as 2n lowercase hex digits and a NUL into out (2n + 1 bytes). */
 void hv_hex(const uint8_t *p, size_t n, char *out);

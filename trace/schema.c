@@ -2,14 +2,21 @@
  * schema.c - every SQL statement of a trace file, and the creation script built once from
  * events.def.
  *
- * The tables are fixed; what events.def contributes is the event_kinds table: one row per
- * kind, id = enum hv_ev_kind, with its doc and a JSON array of its fields
- * [{"name":..,"type":..,"doc":..}, ...] in events.def order. The script is generated from the
- * descriptors (hv_kind_desc()), never written out by hand, so a kind added to events.def
- * appears in every new trace with no other edit. docs/trace-format.md explains the tables.
+ * Version 3 (what the writer creates) keeps the events in event_chunks, a few thousand events
+ * per row as a JSON array of integers (trace/chunk.h), with the texts of str, hex and json
+ * values stored once in event_strings. The `events` view turns them back into one row per
+ * event in plain SQL: json_each() walks each chunk, and the detail is built by concatenating
+ * the kind's keys with each value's text (the number itself, printf('"0x%x"', ...) for an
+ * address, true/false for a bool, the event_strings text for the rest), which gives back
+ * byte for byte what hv_event_encode() wrote. The view, and the event_kinds rows (id, name,
+ * doc and a JSON array of fields [{"name":..,"type":..,"doc":..}, ...]), are generated from
+ * the descriptors (hv_kind_desc()), never written out by hand: a kind or field added to
+ * events.def appears in every new trace with no other edit. docs/trace-format.md explains
+ * the tables.
  *
- * Schema version 2 added event_rows.vm (after seq: the VM, then its vCPU). A version 1 trace
- * has no such column; the reader's event queries read 0 in its place (schema_sql_events).
+ * Older versions are read, never written: version 2 has event_rows(seq, vm, vcpu, icount,
+ * kind, pc, detail), one row per event with its detail text; version 1 the same without vm
+ * (the reader's queries read 0 in its place, schema_sql_events).
  *
  * u64 columns (icount, pc) are stored as SQLite integers holding the same 64 bits read as
  * int64: values at or above 2^63 appear negative in SQL, and printf('0x%x', pc) prints them
@@ -21,6 +28,7 @@
 #include <stdlib.h>
 
 #include "sim/hv_err.h"
+#include "trace/chunk.h"
 #include "trace/event.h"
 #include "trace/trace.h"
 
@@ -29,32 +37,20 @@ static const char schema_tables[] =
     "CREATE TABLE blobs(name TEXT PRIMARY KEY, data BLOB NOT NULL);\n"
     "CREATE TABLE event_kinds(id INTEGER PRIMARY KEY, name TEXT UNIQUE NOT NULL,\n"
     "                         doc TEXT NOT NULL, fields TEXT NOT NULL);\n"
-    "CREATE TABLE event_rows(seq INTEGER PRIMARY KEY, vm INTEGER NOT NULL DEFAULT 0,\n"
-    "                        vcpu INTEGER NOT NULL, icount INTEGER NOT NULL,\n"
-    "                        kind INTEGER NOT NULL REFERENCES event_kinds(id),\n"
-    "                        pc INTEGER NOT NULL, detail TEXT NOT NULL);\n"
-    /* ORDER BY: without it `SELECT * FROM events LIMIT 10` may walk an index and list the
-     * events grouped by kind. Filters on the view still use the indexes. */
-    "CREATE VIEW events(seq, vm, vcpu, icount, kind, pc, detail) AS\n"
-    "    SELECT r.seq, r.vm, r.vcpu, r.icount, k.name, r.pc, r.detail\n"
-    "    FROM event_rows AS r JOIN event_kinds AS k ON k.id = r.kind ORDER BY r.seq;\n";
+    "CREATE TABLE event_strings(id INTEGER PRIMARY KEY, json TEXT NOT NULL);\n"
+    "CREATE TABLE event_chunks(seq INTEGER PRIMARY KEY, n INTEGER NOT NULL,\n"
+    "                          vm INTEGER NOT NULL, icount INTEGER NOT NULL,\n"
+    "                          pc INTEGER NOT NULL, events TEXT NOT NULL);\n";
 
-const char schema_sql_wal[] = "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;";
+/* Recording: WAL, so that readers see every commit while the file grows, and no fsync (the
+ * tail file covers a killed process; docs/trace-format.md says what a machine crash may cost). */
+const char schema_sql_wal[] = "PRAGMA journal_mode=WAL; PRAGMA synchronous=OFF;";
 const char schema_sql_unwal[] = "PRAGMA journal_mode=DELETE;";
-/*
- * seq is the rowid, so each index is ordered by (column, seq): `show --vcpu/--kind` walks one
- * index in seq order without sorting. Maintaining both while recording would double the cost
- * of an event insert (measured ~0.9 -> ~1.8 us), so the writer builds them when the run ends;
- * a trace cut short by a crash has none, and filters on it scan event_rows instead.
- */
-const char schema_sql_indexes[] =
-    "CREATE INDEX IF NOT EXISTS event_rows_vcpu ON event_rows(vcpu);\n"
-    "CREATE INDEX IF NOT EXISTS event_rows_kind ON event_rows(kind);\n";
 const char schema_sql_begin[] = "BEGIN";
 const char schema_sql_commit[] = "COMMIT";
-const char schema_sql_insert_event[] =
-    "INSERT INTO event_rows(seq, vm, vcpu, icount, kind, pc, detail)"
-    " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+const char schema_sql_insert_chunk[] =
+    "INSERT INTO event_chunks(seq, n, vm, icount, pc, events) VALUES(?1, ?2, ?3, ?4, ?5, ?6)";
+const char schema_sql_insert_string[] = "INSERT INTO event_strings(id, json) VALUES(?1, ?2)";
 const char schema_sql_set_info[] = "INSERT OR REPLACE INTO run_info(key, value) VALUES(?1, ?2)";
 const char schema_sql_put_blob[] = "INSERT OR REPLACE INTO blobs(name, data) VALUES(?1, ?2)";
 
@@ -62,13 +58,25 @@ const char schema_sql_app_id[] = "PRAGMA application_id";
 const char schema_sql_version[] = "PRAGMA user_version";
 const char schema_sql_get_info[] = "SELECT value FROM run_info WHERE key = ?1";
 const char schema_sql_get_blob[] = "SELECT data FROM blobs WHERE name = ?1";
-const char schema_sql_count[] = "SELECT count(*) FROM event_rows";
 const char schema_sql_kinds[] = "SELECT id, name FROM event_kinds ORDER BY id";
 const char schema_sql_kind_id[] = "SELECT id FROM event_kinds WHERE name = ?1";
+/* Every kind with its fields in order; a kind without fields gives one row of NULLs. */
+const char schema_sql_kind_fields[] =
+    "SELECT k.id, k.name, f.value ->> 'name', f.value ->> 'type' FROM event_kinds AS k"
+    " LEFT JOIN json_each(k.fields) AS f ORDER BY k.id, f.key";
+const char schema_sql_strings[] = "SELECT id, json FROM event_strings WHERE id >= ?1 ORDER BY id";
+/* The chunks holding seq ?1 .. ?2: from the last one that starts at or before ?1. */
+const char schema_sql_chunks[] =
+    "SELECT seq, n, vm, icount, pc, events FROM event_chunks"
+    " WHERE seq >= coalesce((SELECT max(seq) FROM event_chunks WHERE seq <= ?1), 0)"
+    " AND seq <= ?2 ORDER BY seq";
+const char schema_sql_chunk_end[] =
+    "SELECT coalesce((SELECT seq + n FROM event_chunks ORDER BY seq DESC LIMIT 1), 0)";
+const char schema_sql_count_rows[] = "SELECT count(*) FROM event_rows";
 
 /*
- * A version 1 trace has no vm column: its queries select 0 in its place (a version 1 run had one
- * VM), and the vm filter compares ?5 with that 0.
+ * Versions 1 and 2: a version 1 trace has no vm column: its queries select 0 in its place (a
+ * version 1 run had one VM), and the vm filter compares ?5 with that 0.
  */
 #define SCHEMA_EVENTS_(vm, where)                                                            \
     "SELECT seq, " vm ", vcpu, icount, kind, pc, detail FROM event_rows"                   \
@@ -89,16 +97,9 @@ const char *schema_sql_events(int version, unsigned filters)
         SCHEMA_EVENTS_VERSION_("0"),    /* version 1 */
         SCHEMA_EVENTS_VERSION_("vm"),   /* version 2 */
     };
-    assert(version >= 1 && version <= HV_TRACE_VERSION && filters < SCHEMA_EVENTS_VARIANTS);
+    assert(version >= 1 && version <= 2 && filters < SCHEMA_EVENTS_VARIANTS);
     return sql[version >= 2][filters];
 }
-
-/* Field type names as stored in event_kinds.fields and listed in docs/trace-format.md. */
-static const char *const schema_type_names[] = {
-    [HV_FIELD_U64] = "u64",   [HV_FIELD_I64] = "i64",   [HV_FIELD_ADDR] = "addr",
-    [HV_FIELD_STR] = "str",   [HV_FIELD_BOOL] = "bool", [HV_FIELD_HEX] = "hex",
-    [HV_FIELD_JSON] = "json",
-};
 
 /* Appends s as a JSON string literal to str (hv_json_str does the escaping). 0 or HV_ENOMEM. */
 static int schema_json_str(sqlite3_str *str, const char *s)
@@ -131,13 +132,71 @@ static int schema_fields_json(sqlite3_str *str, const struct hv_kind_desc *kd)
         sqlite3_str_appendall(str, i ? ",{\"name\":" : "{\"name\":");
         err = schema_json_str(str, f->name);
         sqlite3_str_appendall(str, ",\"type\":");
-        err = err ? err : schema_json_str(str, schema_type_names[f->type]);
+        err = err ? err : schema_json_str(str, chunk_type_name(f->type));
         sqlite3_str_appendall(str, ",\"doc\":");
         err = err ? err : schema_json_str(str, f->doc);
         sqlite3_str_appendall(str, "}");
     }
     sqlite3_str_appendall(str, "]");
     return err;
+}
+
+/* The SQL of a field's value in the view: e is the json_each row of its element. */
+static void schema_view_value(sqlite3_str *str, enum hv_field_type t, size_t member)
+{
+    switch (t) {
+    case HV_FIELD_U64:
+    case HV_FIELD_I64:
+        sqlite3_str_appendf(str, "(e.value -> %d)", (int)member);
+        break;
+    case HV_FIELD_ADDR:
+        sqlite3_str_appendf(str, "printf('\"0x%%x\"', e.value ->> %d)", (int)member);
+        break;
+    case HV_FIELD_BOOL:
+        sqlite3_str_appendf(str, "iif(e.value ->> %d, 'true', 'false')", (int)member);
+        break;
+    case HV_FIELD_STR:
+    case HV_FIELD_HEX:
+    case HV_FIELD_JSON:
+        sqlite3_str_appendf(str, "coalesce((SELECT s.json FROM event_strings AS s"
+                                 " WHERE s.id = e.value ->> %d), 'null')", (int)member);
+        break;
+    }
+}
+
+/*
+ * The events view: one row per element of each chunk, in chunk and array order (a scan of
+ * event_chunks by seq; the view adds no ORDER BY, which would sort every query). The kind
+ * name and the detail are CASEs on the element's kind id, one branch per kind.
+ */
+static int schema_view(sqlite3_str *str)
+{
+    sqlite3_str_appendall(str,
+        "CREATE VIEW events(seq, vm, vcpu, icount, kind, pc, detail) AS\n"
+        "SELECT c.seq + e.key, c.vm, e.value ->> 1, c.icount + (e.value ->> 2),\n"
+        "  CASE e.value ->> 0");
+    for (int k = 0; k < HV_EV__COUNT; k++)
+        sqlite3_str_appendf(str, " WHEN %d THEN %Q", k, hv_kind_desc((enum hv_ev_kind)k)->name);
+    sqlite3_str_appendall(str, " END,\n  c.pc + (e.value ->> 3),\n  CASE e.value ->> 0\n");
+    for (int k = 0; k < HV_EV__COUNT; k++) {
+        const struct hv_kind_desc *kd = hv_kind_desc((enum hv_ev_kind)k);
+        sqlite3_str_appendf(str, "  WHEN %d THEN ", k);
+        if (!kd->nfields)
+            sqlite3_str_appendall(str, "'{}'");
+        for (size_t i = 0; i < kd->nfields; i++) {
+            /* the key text exactly as the decoder writes it */
+            size_t len;
+            char *key = chunk_key(kd->fields[i].name, i == 0, &len);
+            if (!key)
+                return HV_ENOMEM;
+            sqlite3_str_appendf(str, "%s%Q || ", i ? " || " : "", key);
+            free(key);
+            schema_view_value(str, kd->fields[i].type, 4 + i);
+        }
+        sqlite3_str_appendall(str, kd->nfields ? " || '}'\n" : "\n");
+    }
+    sqlite3_str_appendall(str, "  END\nFROM event_chunks AS c, json_each(c.events) AS e;\n");
+    return 0;
 }
 
 const char *schema_create_script(void)
@@ -165,6 +224,7 @@ const char *schema_create_script(void)
                             "VALUES(%d, %Q, %Q, %Q);\n",
                             k, kd->name, kd->doc, sqlite3_str_value(fields));
     }
+    err = schema_view(str);
 out:
     if (!err && sqlite3_str_errcode(fields) == SQLITE_OK && sqlite3_str_errcode(str) == SQLITE_OK)
         script = sqlite3_str_finish(str);

@@ -1,7 +1,8 @@
 /*
  * trace_int.h - internal to trace/: the SQL text shared by the writer and the reader
  * (trace/schema.c, the only place SQL is written) and the one function that turns SQLite
- * result codes into hv_err codes.
+ * result codes into hv_err codes. The other internal headers are chunk.h (the events in a
+ * chunk), strtab.h (the string table) and tail.h (the tail file).
  *
  * Nothing outside trace/ includes this header; the public contract is trace/trace.h.
  */
@@ -13,22 +14,22 @@
 #include <string.h>
 
 /*
- * The script that turns an empty database into an empty hvsim trace: PRAGMA application_id
- * and user_version, the tables and the view (the indexes come later: schema_sql_indexes),
- * and one event_kinds row per kind of events.def with its fields as JSON. Run it inside one
- * transaction. Built on first use from the descriptors; borrowed, valid for the life of the
- * process; NULL when out of memory.
+ * The script that turns an empty database into an empty hvsim trace of HV_TRACE_VERSION:
+ * PRAGMA application_id and user_version, the tables, one event_kinds row per kind of
+ * events.def with its fields as JSON, and the events view. Run it inside one transaction.
+ * Built on first use from the descriptors; borrowed, valid for the life of the process; NULL
+ * when out of memory.
  */
 const char *schema_create_script(void);
 
 /* Writer statements, prepared once per writer. */
-extern const char schema_sql_wal[];          /* journal_mode=WAL, synchronous=NORMAL */
+extern const char schema_sql_wal[];          /* journal_mode=WAL, synchronous=OFF */
 extern const char schema_sql_unwal[];        /* back to a single-file (DELETE) journal */
-extern const char schema_sql_indexes[];      /* the event_rows indexes, built at the end */
 extern const char schema_sql_begin[];
 extern const char schema_sql_commit[];
-/* ?1 seq ?2 vm ?3 vcpu ?4 icount ?5 kind ?6 pc ?7 detail */
-extern const char schema_sql_insert_event[];
+/* ?1 seq ?2 n ?3 vm ?4 icount ?5 pc ?6 events */
+extern const char schema_sql_insert_chunk[];
+extern const char schema_sql_insert_string[]; /* ?1 id ?2 json */
 extern const char schema_sql_set_info[];     /* ?1 key ?2 value */
 extern const char schema_sql_put_blob[];     /* ?1 name ?2 data */
 
@@ -37,14 +38,20 @@ extern const char schema_sql_app_id[];       /* one row: application_id */
 extern const char schema_sql_version[];      /* one row: user_version */
 extern const char schema_sql_get_info[];     /* ?1 key -> value */
 extern const char schema_sql_get_blob[];     /* ?1 name -> data */
-extern const char schema_sql_count[];        /* -> number of event rows */
 extern const char schema_sql_kinds[];        /* -> id, name of every stored kind */
 extern const char schema_sql_kind_id[];      /* ?1 name -> id */
+/* Version 3. */
+extern const char schema_sql_kind_fields[];  /* -> id, name, field name, field type */
+extern const char schema_sql_strings[];      /* ?1 first id -> id, json */
+extern const char schema_sql_chunks[];       /* ?1 from ?2 to -> seq, n, vm, icount, pc, events */
+extern const char schema_sql_chunk_end[];    /* -> seq after the last chunk's last event */
+/* Versions 1 and 2. */
+extern const char schema_sql_count_rows[];   /* -> number of event rows */
 /*
- * Event query for trace_reader_events_begin() on a trace of schema `version`: ?1 from ?2 to
- * (inclusive seq), and, when filters asks for them, ?3 vcpu, ?4 kind id and ?5 vm. Columns:
- * seq, vm, vcpu, icount, kind id, pc, detail; a version 1 trace gives vm 0 on every row.
- * filters is an OR of SCHEMA_BY_*. Borrowed; one of 2 * SCHEMA_EVENTS_VARIANTS static strings.
+ * Event query for a trace of schema `version` 1 or 2: ?1 from ?2 to (inclusive seq), and,
+ * when filters asks for them, ?3 vcpu, ?4 kind id and ?5 vm. Columns: seq, vm, vcpu, icount,
+ * kind id, pc, detail; a version 1 trace gives vm 0 on every row. filters is an OR of
+ * SCHEMA_BY_*. Borrowed; one of 2 * SCHEMA_EVENTS_VARIANTS static strings.
  */
 #define SCHEMA_BY_KIND 1u
 #define SCHEMA_BY_VCPU 2u

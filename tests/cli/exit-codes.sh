@@ -153,16 +153,15 @@ case_show_text() {
   expect_in "$err" "not an hvsim trace"
 }
 
-# show's vm column and --vm: a trace whose ucall_sync event is relabelled as VM 1's, and the
-# same trace turned back into schema version 1 (no vm column: every event is VM 0's).
+# show's vm column and --vm: a version 2 trace (one event_rows row per event, kept in
+# tests/trace/fixtures) whose ucall_sync event is relabelled as VM 1's, and the same trace
+# turned back into schema version 1 (no vm column: every event is VM 0's).
 case_show_vm() {
   if ! command -v sqlite3 >/dev/null; then
     problem="skip: sqlite3 is not installed"
     return 77
   fi
-  run "$hvsim" run "$src/scenarios/none/assert-fail-x86_64.yaml" -o t.db --quiet
-  expect_code 0
-  [ -z "$problem" ] || return 0
+  cp "$src/tests/trace/fixtures/v2-assert-fail.db" "$dir/t.db"
   local seq n
   seq=$(sqlite3 "$dir/t.db" "SELECT seq FROM events WHERE kind = 'ucall_sync'")
   n=$(sqlite3 "$dir/t.db" "SELECT count(*) FROM events")
@@ -240,7 +239,9 @@ case_replay_tampered() {
     problem="${problem}no ucall_sync event in the trace; "
     return 0
   fi
-  sqlite3 "$dir/t.db" "UPDATE event_rows SET detail = '{\"n\":2}' WHERE seq = $seq"
+  # the event's n (member 4 of its element in the chunk that holds it) becomes 2
+  sqlite3 "$dir/t.db" "UPDATE event_chunks SET events = json_replace(events,
+    printf('\$[%d][4]', $seq - seq), 2) WHERE seq <= $seq AND seq + n > $seq"
   run "$hvsim" replay t.db
   expect_code 3
   expect_in "$out" "replay diverged at seq $seq"

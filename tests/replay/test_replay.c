@@ -4,8 +4,9 @@
  * The first test that needs it records scenarios/none/spinlock-x86_64.yaml into the suite's
  * temporary folder with the calls `hvsim run` makes (scenario_load, runner_check,
  * guest_build, trace_writer_*, runner_execute); every test then works on its own copy. A copy
- * is tampered with through SQLite (one column of one event, rows removed or added, the status
- * flag, the schema turned back into version 1) and replay_trace's exit code and report are
+ * is tampered with through SQLite (one column of one event, events removed or added, the
+ * status flag, the schema turned back into version 2 or 1) and replay_trace's exit code and
+ * report are
  * checked row by row; bad inputs (foreign,
  * truncated or incomplete files, bad --set) must give 2. Reports are captured with
  * open_memstream.
@@ -259,7 +260,7 @@ static void test_identical(void)
     tr_copy(rec, copy, SIZE_MAX);
     struct tr_out o;
     tr_replay("untouched copy", copy, NULL, 0, 0, &o);
-    int64_t n = tr_sql_int(copy, "SELECT count(*) FROM event_rows");
+    int64_t n = tr_sql_int(copy, "SELECT count(*) FROM events");
     char want[96];
     snprintf(want, sizeof want, "replay identical: %" PRId64 " events;", n);
     TR_CHECK(strstr(o.out, want) != NULL, "report lacks '%s':\n%s", want, o.out);
@@ -288,8 +289,18 @@ static void test_identical(void)
 
 /*
  * Tampered copies. In a row's texts, {N} stands for the seq of a `sched` event in the middle
- * of the run and {LEFT} for the number of events once the last 5 rows are gone.
+ * of the run, {C} for the seq of the chunk that holds it (its first event), and {LEFT} for the
+ * number of events once the last 5 are gone. The SQL edits the chunks' JSON arrays, whose
+ * elements are [kind, vcpu, icount, pc, fields...] (docs/trace-format.md).
  */
+#define TR_AT_N "WHERE seq <= {N} AND seq + n > {N}"     /* the chunk holding {N} */
+#define TR_EL_N(m) "printf('$[%d][" #m "]', {N} - seq)"  /* member m of {N}'s element */
+#define TR_LAST "WHERE seq = (SELECT max(seq) FROM event_chunks)"
+/* The events of the view as a version 1 or 2 event_rows table, in place of the chunks. */
+#define TR_ROWS(vm)                                                                          \
+    "CREATE TABLE event_rows AS SELECT seq, " vm "vcpu, icount,"                             \
+    " (SELECT id FROM event_kinds WHERE name = kind) AS kind, pc, detail FROM events;"       \
+    " DROP VIEW events; DROP TABLE event_chunks; DROP TABLE event_strings; "
 static const struct {
     const char *name;
     const char *sql;            /* run on the copy */
@@ -297,50 +308,68 @@ static const struct {
     const char *says[5];        /* in the report (out) */
 } tr_tampers[] = {
     { "detail of one event",
-      "UPDATE event_rows SET detail = '{\"budget\":1,\"runnable\":2}' WHERE seq = {N}",
+      "UPDATE event_chunks SET events = json_replace(events, " TR_EL_N(4) ", 1) " TR_AT_N,
       HV_EXIT_DIVERGED,
       { "replay diverged at seq {N} after {N} identical events", "  recorded: seq {N} ",
         "  replayed: seq {N} ", "code at pc (vCPU", "registers (vCPU" } },
-    { "pc of one event", "UPDATE event_rows SET pc = pc + 1 WHERE seq = {N}",
+    { "pc of one event",
+      "UPDATE event_chunks SET events = json_replace(events, " TR_EL_N(3) ","
+      " json_extract(events, " TR_EL_N(3) ") + 1) " TR_AT_N,
       HV_EXIT_DIVERGED,
       { "replay diverged at seq {N} ", "  recorded: seq {N} ", "  replayed: seq {N} ",
         "rip=", NULL } },
-    { "vCPU of one event", "UPDATE event_rows SET vcpu = 1 - vcpu WHERE seq = {N}",
+    { "vCPU of one event",
+      "UPDATE event_chunks SET events = json_replace(events, " TR_EL_N(1) ","
+      " 1 - json_extract(events, " TR_EL_N(1) ")) " TR_AT_N,
       HV_EXIT_DIVERGED,
       { "replay diverged at seq {N} ", "  recorded: seq {N} ", "  replayed: seq {N} ",
         NULL } },
-    { "VM of one event", "UPDATE event_rows SET vm = 1 WHERE seq = {N}",
+    { "VM of one chunk", "UPDATE event_chunks SET vm = 1 " TR_AT_N,
       HV_EXIT_DIVERGED,
-      { "replay diverged at seq {N} after {N} identical events", "  recorded: seq {N} vm 1 ",
-        "  replayed: seq {N} vm 0 ", NULL } },
-    /* The version 1 schema: no vm column. Its events read vm 0, which is what the run's only
-     * VM emits, so the recording replays as it did before the column existed. */
+      { "replay diverged at seq {C} after {C} identical events", "  recorded: seq {C} vm 1 ",
+        "  replayed: seq {C} vm 0 ", NULL } },
+    /* The older schemas, made from this trace's events: version 2 (one row per event with its
+     * detail) and version 1 (no vm column; its events read vm 0, what the run's only VM
+     * emits). Both replay as they did when hvsim wrote them. */
+    { "a version 2 trace",
+      TR_ROWS("vm, ")
+      "CREATE VIEW events(seq, vm, vcpu, icount, kind, pc, detail) AS "
+      "SELECT r.seq, r.vm, r.vcpu, r.icount, k.name, r.pc, r.detail "
+      "FROM event_rows AS r JOIN event_kinds AS k ON k.id = r.kind ORDER BY r.seq; "
+      "PRAGMA user_version = 2",
+      HV_EXIT_OK,
+      { "replay identical: ", NULL } },
     { "a version 1 trace",
-      "DROP VIEW events; ALTER TABLE event_rows DROP COLUMN vm; "
+      TR_ROWS("")
       "CREATE VIEW events(seq, vcpu, icount, kind, pc, detail) AS "
       "SELECT r.seq, r.vcpu, r.icount, k.name, r.pc, r.detail "
       "FROM event_rows AS r JOIN event_kinds AS k ON k.id = r.kind ORDER BY r.seq; "
       "PRAGMA user_version = 1",
       HV_EXIT_OK,
       { "replay identical: ", NULL } },
-    { "last rows deleted", "DELETE FROM event_rows WHERE seq >= {LEFT}",
+    { "last events deleted",
+      "UPDATE event_chunks SET events = (SELECT json_group_array(json(value))"
+      " FROM json_each(events) WHERE key < {LEFT} - event_chunks.seq), n = {LEFT} - seq "
+      TR_LAST,
       HV_EXIT_DIVERGED,
       { "replay diverged at seq {LEFT} after {LEFT} identical events", "  recorded: (none)",
         "  replayed: seq {LEFT} ", NULL } },
-    { "last rows deleted, trace marked incomplete",
-      "DELETE FROM event_rows WHERE seq >= {LEFT}; "
-      "UPDATE run_info SET value = 'recording' WHERE key = 'status'",
+    { "last events deleted, trace marked incomplete",
+      "UPDATE event_chunks SET events = (SELECT json_group_array(json(value))"
+      " FROM json_each(events) WHERE key < {LEFT} - event_chunks.seq), n = {LEFT} - seq "
+      TR_LAST "; UPDATE run_info SET value = 'recording' WHERE key = 'status'",
       HV_EXIT_OK,
       { "the recorded trace is incomplete; its {LEFT} events all matched", NULL } },
-    { "a row past the end",
-      "INSERT INTO event_rows (seq, vcpu, icount, kind, pc, detail) SELECT seq + 1, vcpu, "
-      "icount, kind, pc, detail FROM event_rows ORDER BY seq DESC LIMIT 1",
+    { "an event past the end",
+      "UPDATE event_chunks SET events = json_insert(events, '$[#]',"
+      " json_extract(events, '$[#-1]')), n = n + 1 " TR_LAST,
       HV_EXIT_DIVERGED,
       { "  recorded: seq ", "  replayed: (none)", NULL } },
 };
 
-/* Copies text to buf with {N} and {LEFT} replaced by their values. */
-static void tr_subst(char *buf, size_t size, const char *text, int64_t n, int64_t left)
+/* Copies text to buf with {N}, {C} and {LEFT} replaced by their values. */
+static void tr_subst(char *buf, size_t size, const char *text, int64_t n, int64_t c,
+                     int64_t left)
 {
     size_t len = 0;
     buf[0] = 0;
@@ -351,6 +380,8 @@ static void tr_subst(char *buf, size_t size, const char *text, int64_t n, int64_
             var = "{N}", val = n;
         else if (strncmp(text, "{LEFT}", 6) == 0)
             var = "{LEFT}", val = left;
+        else if (strncmp(text, "{C}", 3) == 0)
+            var = "{C}", val = c;
         if (var) {
             int k = snprintf(buf + len, size - len, "%" PRId64, val);
             len += k > 0 ? (size_t)k : 0;
@@ -366,9 +397,13 @@ static void tr_subst(char *buf, size_t size, const char *text, int64_t n, int64_
 static void test_tampered(void)
 {
     const char *rec = tr_recording();
-    int64_t total = tr_sql_int(rec, "SELECT count(*) FROM event_rows");
+    int64_t total = tr_sql_int(rec, "SELECT count(*) FROM events");
     int64_t n = tr_sql_int(rec, "SELECT seq FROM events WHERE kind = 'sched' ORDER BY seq "
                                 "LIMIT 1 OFFSET 10");
+    char sql_c[128];
+    snprintf(sql_c, sizeof sql_c, "SELECT seq FROM event_chunks WHERE seq <= %" PRId64
+             " AND seq + n > %" PRId64, n, n);
+    int64_t c = tr_sql_int(rec, sql_c);
     int64_t left = total - 5;
     TR_CHECK(n > 0 && left > n, "recording has %" PRId64 " events, sched #10 at %" PRId64,
              total, n);
@@ -377,12 +412,12 @@ static void test_tampered(void)
         snprintf(name, sizeof name, "tampered-%zu.db", i);
         const char *copy = tr_path(name);
         tr_copy(rec, copy, SIZE_MAX);
-        tr_subst(sql, sizeof sql, tr_tampers[i].sql, n, left);
+        tr_subst(sql, sizeof sql, tr_tampers[i].sql, n, c, left);
         tr_sql(copy, "%s", sql);
         struct tr_out o;
         tr_replay(tr_tampers[i].name, copy, NULL, 0, tr_tampers[i].code, &o);
         for (size_t k = 0; k < TR_N(tr_tampers[i].says) && tr_tampers[i].says[k]; k++) {
-            tr_subst(want, sizeof want, tr_tampers[i].says[k], n, left);
+            tr_subst(want, sizeof want, tr_tampers[i].says[k], n, c, left);
             TR_CHECK(strstr(o.out, want) != NULL, "%s: report lacks '%s':\n%s",
                      tr_tampers[i].name, want, o.out);
         }

@@ -1,8 +1,9 @@
 /*
  * test_trace.c - trace files (trace/writer.c, trace/reader.c, trace/schema.c): round trips of
- * every kind, run_info and blobs, event filters, batching, crash recovery, foreign and
- * truncated files, writer errors, and that docs/trace-format.md covers every kind and field and
- * every column of event_rows.
+ * every kind (through the reader and through the SQL view), run_info and blobs, event
+ * filters, chunks and commits, replay's comparison, a writer that dies (with and without its
+ * tail file), foreign, truncated and damaged files, writer errors, and that
+ * docs/trace-format.md covers every kind and field and every column of the events view.
  *
  * Events of two VMs (vm 0 and 1) share one timeline and filter by VM; a version 1 trace (no
  * vm column), written here with the old schema's SQL, still reads, every event vm 0.
@@ -91,7 +92,7 @@ static int tt_event_vm_raw(struct trace_writer *w, uint64_t seq, uint32_t vm, in
         return HV_ELIMIT;
     struct hv_event ev = { .seq = seq, .vm = vm, .vcpu = vcpu, .icount = seq * 10,
                            .kind = kind, .pc = 0x1000 + seq * 4, .detail = buf,
-                           .detail_len = n };
+                           .detail_len = n, .fields = fields ? fields : &zero };
     hv_event_sink_fn sink = trace_writer_sink;
     return sink(w, &ev);
 }
@@ -242,7 +243,7 @@ static void test_round_trip_every_kind(void)
         struct hv_event ev = { .seq = (uint64_t)k, .vm = tt_round_trip_vm(k), .vcpu = k % 3 - 1,
                                .icount = 0x8000000000000000u + (uint64_t)k,
                                .kind = (enum hv_ev_kind)k, .pc = 0xffffffff81000000u + (uint64_t)k,
-                               .detail = details[k], .detail_len = lens[k] };
+                               .detail = details[k], .detail_len = lens[k], .fields = &u };
         int err = trace_writer_event(w, &ev);
         TT_CHECK(err == 0, "kind %s: %s", hv_kind_desc(ev.kind)->name, hv_error_detail());
     }
@@ -251,7 +252,6 @@ static void test_round_trip_every_kind(void)
     CU_ASSERT_EQUAL(tt_sql_int(db, "PRAGMA application_id"), HV_TRACE_APP_ID);
     CU_ASSERT_EQUAL(tt_sql_int(db, "PRAGMA user_version"), HV_TRACE_VERSION);
     CU_ASSERT_EQUAL(tt_sql_int(db, "SELECT count(*) FROM event_kinds"), HV_EV__COUNT);
-    CU_ASSERT_EQUAL(tt_sql_int(db, "SELECT count(*) FROM event_rows"), 0);
     sqlite3_close(db);
     CU_ASSERT_EQUAL(trace_writer_finish(w), 0);
     trace_writer_close(w);
@@ -289,7 +289,8 @@ static void test_round_trip_every_kind(void)
                            " json_extract(k.fields, printf('$[%d].name', ?2)),"
                            " json_extract(k.fields, printf('$[%d].type', ?2)),"
                            " json_type(e.detail, '$.' || ?3), json_array_length(k.fields),"
-                           " (SELECT count(*) FROM json_each(e.detail))"
+                           " (SELECT count(*) FROM json_each(e.detail)), e.detail, e.vm,"
+                           " e.vcpu, printf('0x%x', e.icount)"
                            " FROM events AS e JOIN event_kinds AS k ON k.name = e.kind"
                            " WHERE e.seq = ?1",
                            -1, &st, NULL),
@@ -318,6 +319,16 @@ static void test_round_trip_every_kind(void)
             TT_CHECK(sqlite3_column_int(st, 6) == (int)kd->nfields &&
                      sqlite3_column_int(st, 7) == (int)kd->nfields,
                      "kind %s: field counts differ", kd->name);
+            /* the view's detail is the encoder's, byte for byte, and so are the columns */
+            const char *det = (const char *)sqlite3_column_text(st, 8);
+            const char *ic = (const char *)sqlite3_column_text(st, 11);
+            char icount[32];
+            snprintf(icount, sizeof icount, "0x%" PRIx64, 0x8000000000000000u + (uint64_t)k);
+            TT_CHECK(det && strcmp(det, details[k]) == 0, "kind %s: view detail %s, expected %s",
+                     kd->name, det ? det : "NULL", details[k]);
+            TT_CHECK(sqlite3_column_int64(st, 9) == tt_round_trip_vm(k) &&
+                     sqlite3_column_int(st, 10) == k % 3 - 1 && ic && strcmp(ic, icount) == 0,
+                     "kind %s: view vm, vcpu or icount differ", kd->name);
             if (f) {
                 const char *n = (const char *)sqlite3_column_text(st, 3);
                 const char *t = (const char *)sqlite3_column_text(st, 4);
@@ -333,8 +344,6 @@ static void test_round_trip_every_kind(void)
         }
     }
     sqlite3_finalize(st);
-    CU_ASSERT_EQUAL(tt_sql_int(db, "SELECT count(*) FROM sqlite_schema WHERE type = 'index'"
-                                   " AND name IN ('event_rows_vcpu', 'event_rows_kind')"), 2);
     sqlite3_close(db);
 }
 
@@ -538,7 +547,7 @@ static void test_filters(void)
     for (size_t i = 0; i < TT_N(tt_filter_trace); i++)
         tt_event_vm(w, i, tt_filter_trace[i].vm, tt_filter_trace[i].vcpu,
                     tt_filter_trace[i].kind, NULL);
-    /* Unindexed (recording, as after a crash), then indexed (finished): same answers. */
+    /* Committed while recording (as after a crash), then finished: same answers. */
     CU_ASSERT_EQUAL(trace_writer_flush(w), 0);
     tt_filter_rows(path);
     CU_ASSERT_EQUAL(trace_writer_finish(w), 0);
@@ -658,51 +667,47 @@ static void test_version1_trace(void)
     trace_reader_close(r);
 }
 
-/* ---- batching ----------------------------------------------------------------------------- */
+/* ---- chunks and commits ------------------------------------------------------------------ */
 
-static void test_batches(void)
+static void test_chunks_and_commits(void)
 {
-    const uint64_t total = 3 * HV_TRACE_BATCH + 17;
+    const uint64_t total = 3 * HV_TRACE_CHUNK_EVENTS + 17;
     char path[128], copy[128], from[160], to[160];
-    tt_path(path, sizeof path, "batches.db");
-    tt_path(copy, sizeof copy, "batches-copy.db");
-    CU_ASSERT_FATAL(total >= 10000);
+    tt_path(path, sizeof path, "chunks.db");
+    tt_path(copy, sizeof copy, "chunks-copy.db");
     struct trace_writer *w = tt_writer(path);
     struct trace_reader *live = tt_reader(path);
-    /* Rows become visible to another connection only at batch boundaries and flushes. */
+    /* A reader sees every event written, committed or still in the tail; plain SQL sees the
+     * committed ones, all of them after a flush. */
     static const struct {
         uint64_t upto;       /* events written so far */
         bool flush;
-        int64_t visible;
     } rows[] = {
-        { 1, false, 0 },
-        { HV_TRACE_BATCH - 1, false, 0 },
-        { HV_TRACE_BATCH, false, HV_TRACE_BATCH },
-        { HV_TRACE_BATCH + 1, false, HV_TRACE_BATCH },
-        { HV_TRACE_BATCH + 1, true, HV_TRACE_BATCH + 1 },
-        { 2 * HV_TRACE_BATCH, false, HV_TRACE_BATCH + 1 },
-        { 2 * HV_TRACE_BATCH + 1, false, 2 * HV_TRACE_BATCH + 1 },
-        { 3 * HV_TRACE_BATCH + 17, true, 3 * HV_TRACE_BATCH + 17 },
+        { 1, false }, { 1, true }, { HV_TRACE_CHUNK_EVENTS - 1, false },
+        { HV_TRACE_CHUNK_EVENTS + 1, false }, { HV_TRACE_CHUNK_EVENTS + 1, true },
+        { 2 * HV_TRACE_CHUNK_EVENTS + 1, false }, { 3 * HV_TRACE_CHUNK_EVENTS + 17, true },
     };
     uint64_t written = 0;
     for (size_t i = 0; i < TT_N(rows); i++) {
         tt_sync_events(w, written, rows[i].upto);
         written = rows[i].upto;
+        CU_ASSERT_EQUAL(trace_writer_count(w), written);
         if (rows[i].flush)
             CU_ASSERT_EQUAL(trace_writer_flush(w), 0);
         int64_t n = trace_reader_event_count(live);
-        TT_CHECK(n == rows[i].visible, "batch row %zu: %" PRId64 " visible, expected %" PRId64,
-                 i, n, rows[i].visible);
+        TT_CHECK(n == (int64_t)written, "row %zu: the reader sees %" PRId64 ", written %" PRIu64,
+                 i, n, written);
+        sqlite3 *db = tt_sql_open(path, SQLITE_OPEN_READONLY);
+        int64_t sql = tt_sql_int(db, "SELECT count(*) FROM events");
+        TT_CHECK(rows[i].flush ? sql == (int64_t)written : sql <= (int64_t)written,
+                 "row %zu: SQL sees %" PRId64 ", written %" PRIu64, i, sql, written);
+        sqlite3_close(db);
     }
-    /* While recording: no indexes yet, WAL beside the file; a copy of the pair opens. */
-    sqlite3 *db = tt_sql_open(path, SQLITE_OPEN_READONLY);
-    CU_ASSERT_EQUAL(tt_sql_int(db, "SELECT count(*) FROM sqlite_schema WHERE type = 'index'"
-                                   " AND name LIKE 'event_rows_%'"), 0);
-    sqlite3_close(db);
-    static const char *const pair[] = { "", "-wal" };
-    for (size_t i = 0; i < TT_N(pair); i++) {
-        snprintf(from, sizeof from, "%s%s", path, pair[i]);
-        snprintf(to, sizeof to, "%s%s", copy, pair[i]);
+    /* While recording: the db, its WAL and the tail; a copy of the three opens whole. */
+    static const char *const trio[] = { "", "-wal", "-tail" };
+    for (size_t i = 0; i < TT_N(trio); i++) {
+        snprintf(from, sizeof from, "%s%s", path, trio[i]);
+        snprintf(to, sizeof to, "%s%s", copy, trio[i]);
         tt_copy_file(from, to);
     }
     struct trace_reader *r = tt_reader(copy);
@@ -714,6 +719,23 @@ static void test_batches(void)
     CU_ASSERT_EQUAL(trace_writer_finish(w), 0);
     CU_ASSERT_EQUAL(tt_event_raw(w, total, 0, HV_EV_halt, NULL), HV_EINVAL);  /* finished */
     trace_writer_close(w);
+    /* One self-contained file; chunks within their bounds, without gaps. */
+    static const char *const gone[] = { "-wal", "-shm", "-tail" };
+    for (size_t i = 0; i < TT_N(gone); i++) {
+        snprintf(from, sizeof from, "%s%s", path, gone[i]);
+        TT_CHECK(!tt_exists(from), "%s is left beside the finished trace", gone[i]);
+    }
+    sqlite3 *db = tt_sql_open(path, SQLITE_OPEN_READONLY);
+    CU_ASSERT(tt_sql_int(db, "SELECT max(n) FROM event_chunks") <= HV_TRACE_CHUNK_EVENTS);
+    /* a chunk ends at the first event that takes it to HV_TRACE_CHUNK_BYTES or past */
+    CU_ASSERT(tt_sql_int(db, "SELECT max(length(events)) FROM event_chunks") <
+              HV_TRACE_CHUNK_BYTES + 64);
+    CU_ASSERT(tt_sql_int(db, "SELECT count(*) FROM event_chunks") >= 4);
+    CU_ASSERT_EQUAL(tt_sql_int(db, "SELECT count(*) FROM event_chunks AS c WHERE c.seq > 0 AND"
+                                   " NOT EXISTS (SELECT 1 FROM event_chunks AS p"
+                                   " WHERE p.seq + p.n = c.seq)"), 0);
+    CU_ASSERT_EQUAL(tt_sql_int(db, "SELECT sum(n) FROM event_chunks"), (int64_t)total);
+    sqlite3_close(db);
 
     r = tt_reader(path);
     CU_ASSERT(trace_reader_complete(r));
@@ -727,21 +749,92 @@ static void test_batches(void)
         snprintf(want, sizeof want, "{\"n\":%" PRIu64 "}", seq);
         ok = ev.seq == seq && ev.vcpu == (int32_t)(seq % 2) && ev.kind == HV_EV_ucall_sync &&
              ev.icount == seq * 10 && ev.pc == 0x1000 + seq * 4 && strcmp(ev.detail, want) == 0;
-        TT_CHECK(ok, "batch event %" PRIu64 ": seq %" PRIu64 " detail %s", seq, ev.seq,
-                 ev.detail);
+        TT_CHECK(ok, "event %" PRIu64 ": seq %" PRIu64 " detail %s", seq, ev.seq, ev.detail);
         seq++;
     }
     CU_ASSERT_EQUAL(seq, total);
-    /* vCPU 1 holds the odd seqs; the index answers in seq order. */
-    struct trace_filter odd = { 1, "ucall_sync", 1000, 1010, false, 0 };
+    /* A range in the middle of a chunk, one vCPU's events (the odd seqs). */
+    struct trace_filter odd = { 1, "ucall_sync", 5000, 5010, false, 0 };
     CU_ASSERT_EQUAL(trace_reader_events_begin(r, &odd), 0);
-    uint64_t expect = 1001;
+    uint64_t expect = 5001;
     while (trace_reader_events_next(r, &ev) == 1) {
         TT_CHECK(ev.seq == expect, "vcpu filter: seq %" PRIu64 ", expected %" PRIu64, ev.seq,
                  expect);
         expect += 2;
     }
-    CU_ASSERT_EQUAL(expect, 1011);
+    CU_ASSERT_EQUAL(expect, 5011);
+    trace_reader_close(r);
+}
+
+/* ---- replay's comparison ------------------------------------------------------------------ */
+
+/*
+ * trace_reader_events_match() against the filter trace: the same events match, and a change
+ * in any one column (or one field) is a difference that gives back the recorded event.
+ */
+static void test_match(void)
+{
+    static const struct {
+        const char *name;
+        uint64_t seq;          /* which event is changed */
+        int change;            /* 0 none; 1 vm, 2 vcpu, 3 icount, 4 pc, 5 kind, 6 a field */
+    } rows[] = {
+        { "identical", 0, 0 }, { "vm", 6, 1 }, { "vcpu", 4, 2 }, { "icount", 2, 3 },
+        { "pc", 11, 4 }, { "kind", 7, 5 }, { "a field", 2, 6 },
+    };
+    char path[128];
+    tt_path(path, sizeof path, "match.db");
+    struct trace_writer *w = tt_writer(path);
+    struct hv_ev_ucall_sync sync = { .n = 7 }, other = { .n = 8 };
+    for (size_t i = 0; i < TT_N(tt_filter_trace); i++)
+        tt_event_vm(w, i, tt_filter_trace[i].vm, tt_filter_trace[i].vcpu,
+                    tt_filter_trace[i].kind,
+                    tt_filter_trace[i].kind == HV_EV_ucall_sync ? &sync : NULL);
+    CU_ASSERT_EQUAL(trace_writer_finish(w), 0);
+    trace_writer_close(w);
+    struct trace_reader *r = tt_reader(path);
+    static const union tt_any zero;
+    for (size_t i = 0; i < TT_N(rows); i++) {
+        CU_ASSERT_EQUAL(trace_reader_events_begin(r, NULL), 0);
+        int got = 0;
+        struct hv_event rec;
+        for (uint64_t seq = 0; seq < TT_N(tt_filter_trace); seq++) {
+            const void *fields = tt_filter_trace[seq].kind == HV_EV_ucall_sync ? (void *)&sync
+                                                                                : (void *)&zero;
+            struct hv_event ev = { .seq = seq, .vm = tt_filter_trace[seq].vm,
+                                   .vcpu = tt_filter_trace[seq].vcpu, .icount = seq * 10,
+                                   .kind = tt_filter_trace[seq].kind, .pc = 0x1000 + seq * 4,
+                                   .fields = fields };
+            if (seq == rows[i].seq) {
+                switch (rows[i].change) {
+                case 1: ev.vm ^= 1; break;
+                case 2: ev.vcpu++; break;
+                case 3: ev.icount++; break;
+                case 4: ev.pc++; break;
+                case 5: ev.kind = HV_EV_ucall_done; ev.fields = &zero; break;
+                case 6: ev.fields = &other; break;
+                }
+            }
+            char detail[256];
+            ev.detail_len = hv_event_encode(detail, sizeof detail, ev.kind, ev.fields);
+            ev.detail = detail;
+            got = trace_reader_events_match(r, &ev, &rec);
+            bool changed = rows[i].change && seq == rows[i].seq;
+            TT_CHECK(got == (changed ? TRACE_DIFFERENT : TRACE_SAME), "%s: seq %" PRIu64
+                     " gave %d", rows[i].name, seq, got);
+            if (got == TRACE_DIFFERENT)
+                TT_CHECK(rec.seq == seq && rec.kind == tt_filter_trace[seq].kind &&
+                         rec.vm == tt_filter_trace[seq].vm, "%s: recorded event not given back",
+                         rows[i].name);
+            if (changed)
+                break;
+        }
+        if (!rows[i].change) {
+            struct hv_event ev = { .seq = TT_N(tt_filter_trace), .kind = HV_EV_halt };
+            TT_CHECK(trace_reader_events_match(r, &ev, &rec) == TRACE_END,
+                     "%s: an event past the end matched", rows[i].name);
+        }
+    }
     trace_reader_close(r);
 }
 
@@ -767,16 +860,15 @@ static void test_crash_leaves_incomplete_trace(void)
     static const struct {
         const char *name;
         uint64_t flush_at, total;
-        int64_t visible;
     } rows[] = {
-        { "flushed then more", 100, 150, 100 },
-        { "one batch, no flush", 0, HV_TRACE_BATCH + 10, HV_TRACE_BATCH },
-        { "batch and flush", HV_TRACE_BATCH + 5, HV_TRACE_BATCH + 9, HV_TRACE_BATCH + 5 },
-        { "nothing written", 0, 0, 0 },
-        { "nothing committed", 0, 7, 0 },
+        { "flushed then more", 100, 150 },
+        { "one chunk, no flush", 0, HV_TRACE_CHUNK_EVENTS + 10 },
+        { "chunk and flush", HV_TRACE_CHUNK_EVENTS + 5, HV_TRACE_CHUNK_EVENTS + 9 },
+        { "nothing written", 0, 0 },
+        { "nothing committed", 0, 7 },
     };
     for (size_t i = 0; i < TT_N(rows); i++) {
-        char path[128], name[32], wal[160], copy[128], from[160], to[160];
+        char path[128], name[32], wal[160], copy[128], bare[128], from[160], to[160];
         snprintf(name, sizeof name, "crash%zu.db", i);
         tt_path(path, sizeof path, name);
         snprintf(wal, sizeof wal, "%s-wal", path);
@@ -790,16 +882,22 @@ static void test_crash_leaves_incomplete_trace(void)
         TT_CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s: child failed", rows[i].name);
         TT_CHECK(tt_exists(wal), "%s: no -wal beside the trace", rows[i].name);
 
-        /* Opened in place (with the dead writer's -shm) and as a copied db + wal pair. */
+        /* Opened in place (with the dead writer's -shm), as a copy of the db, WAL and tail,
+         * and as a copy without the tail: that one holds the committed events only. */
         snprintf(name, sizeof name, "crash%zu-copy.db", i);
         tt_path(copy, sizeof copy, name);
-        static const char *const pair[] = { "", "-wal" };
-        for (size_t j = 0; j < TT_N(pair); j++) {
-            snprintf(from, sizeof from, "%s%s", path, pair[j]);
-            snprintf(to, sizeof to, "%s%s", copy, pair[j]);
+        snprintf(name, sizeof name, "crash%zu-bare.db", i);
+        tt_path(bare, sizeof bare, name);
+        static const char *const trio[] = { "", "-wal", "-tail" };
+        for (size_t j = 0; j < TT_N(trio); j++) {
+            snprintf(from, sizeof from, "%s%s", path, trio[j]);
+            snprintf(to, sizeof to, "%s%s", copy, trio[j]);
             tt_copy_file(from, to);
+            snprintf(to, sizeof to, "%s%s", bare, trio[j]);
+            if (j < 2)
+                tt_copy_file(from, to);
         }
-        const char *const where[] = { path, copy };
+        const char *const where[] = { path, copy, bare };
         for (size_t j = 0; j < TT_N(where); j++) {
             struct trace_reader *r = NULL;
             int err = trace_reader_open(&r, where[j]);
@@ -812,14 +910,18 @@ static void test_crash_leaves_incomplete_trace(void)
             CU_ASSERT_STRING_EQUAL(status_text ? status_text : "", "recording");
             free(status_text);
             int64_t n = trace_reader_event_count(r);
-            TT_CHECK(n == rows[i].visible, "%s (%s): %" PRId64 " events, expected %" PRId64,
-                     rows[i].name, where[j], n, rows[i].visible);
+            bool whole = where[j] != bare;
+            TT_CHECK(whole ? n == (int64_t)rows[i].total
+                           : n >= (int64_t)rows[i].flush_at && n <= (int64_t)rows[i].total,
+                     "%s (%s): %" PRId64 " events of %" PRIu64, rows[i].name, where[j], n,
+                     rows[i].total);
             CU_ASSERT_EQUAL(trace_reader_events_begin(r, NULL), 0);
             struct hv_event ev;
             int64_t seen = 0;
             while (trace_reader_events_next(r, &ev) == 1 && ev.seq == (uint64_t)seen)
                 seen++;
-            TT_CHECK(seen == rows[i].visible, "%s: iterated %" PRId64, rows[i].name, seen);
+            TT_CHECK(seen == n, "%s (%s): iterated %" PRId64 " of %" PRId64, rows[i].name,
+                     where[j], seen, n);
             trace_reader_close(r);
         }
     }
@@ -921,8 +1023,14 @@ static void tt_make_newer(const char *path)
 /* A version 2 file whose event_rows lacks vm: the version 1 tables, relabelled. */
 static void tt_make_v2_without_vm(const char *path)
 {
+    tt_make_version1(path);
+    tt_make_sql(path, "PRAGMA user_version = 2;");
+}
+
+static void tt_make_v3_without_chunks(const char *path)
+{
     tt_make_trace(path, 10);
-    tt_make_sql(path, "DROP VIEW events; ALTER TABLE event_rows DROP COLUMN vm;");
+    tt_make_sql(path, "DROP VIEW events; DROP TABLE event_chunks;");
 }
 
 static void test_foreign_files(void)
@@ -946,8 +1054,10 @@ static void test_foreign_files(void)
         { "no tables", tt_make_no_tables, HV_ETRACE, "no such table" },
         { "version 0", tt_make_version0, HV_ETRACE, "schema version 0" },
         { "newer", tt_make_newer, HV_ETRACE_NEW,
-          "trace schema version 3 is newer than this hvsim (2)" },
+          "trace schema version 4 is newer than this hvsim (3)" },
         { "version 2 without vm", tt_make_v2_without_vm, HV_ETRACE, "no such column: vm" },
+        { "version 3 without chunks", tt_make_v3_without_chunks, HV_ETRACE,
+          "no such table: event_chunks" },
     };
     for (size_t i = 0; i < TT_N(rows); i++) {
         char path[128], name[32];
@@ -997,6 +1107,55 @@ static void test_truncated_traces(void)
     free(data);
 }
 
+/* ---- damaged chunks ---------------------------------------------------------------------- */
+
+/* A chunk whose text is not what the writer writes stops the reader with HV_ETRACE. */
+static void test_damaged_chunks(void)
+{
+    static const struct {
+        const char *name;
+        const char *events;     /* K: the ucall_sync kind id */
+    } rows[] = {
+        { "empty text", "" },
+        { "not an array", "{}" },
+        { "cut", "[[K,0,0,0,1],[K,0" },
+        { "a word", "[[K,0,0,0,x]]" },
+        { "a string", "[[K,0,0,0,\"1\"]]" },
+        { "a member short", "[[K,0,0,0]]" },
+        { "a member more", "[[K,0,0,0,1,2]]" },
+        { "a negative u64", "[[K,0,0,0,-1]]" },
+        { "too long a number", "[[K,0,0,0,123456789012345678901]]" },
+        { "an unknown kind", "[[4000,0,0,0,1]]" },
+        { "a trailing comma", "[[K,0,0,0,1],]" },
+    };
+    char path[128];
+    tt_path(path, sizeof path, "damaged.db");
+    for (size_t i = 0; i < TT_N(rows); i++) {
+        tt_make_trace(path, 3);
+        char text[128];
+        size_t n = 0;
+        for (const char *c = rows[i].events; *c && n < sizeof text - 8; c++) {
+            if (*c == 'K')
+                n += (size_t)snprintf(text + n, sizeof text - n, "%d", HV_EV_ucall_sync);
+            else
+                text[n++] = *c;
+        }
+        text[n] = 0;
+        char *sql = sqlite3_mprintf("UPDATE event_chunks SET events = %Q", text);
+        tt_make_sql(path, sql);
+        sqlite3_free(sql);
+        struct trace_reader *r = tt_reader(path);
+        CU_ASSERT_EQUAL(trace_reader_events_begin(r, NULL), 0);
+        struct hv_event ev;
+        int got;
+        while ((got = trace_reader_events_next(r, &ev)) == 1)
+            ;
+        TT_CHECK(got == HV_ETRACE && strstr(hv_error_detail(), path),
+                 "%s: %s (%s)", rows[i].name, hv_err_name(got), hv_error_detail());
+        trace_reader_close(r);
+    }
+}
+
 /* ---- writer errors ------------------------------------------------------------------------ */
 
 static void test_writer_errors(void)
@@ -1017,29 +1176,30 @@ static void test_writer_errors(void)
     /* Replaces an old file, and ignores the stale -wal and -journal beside it. */
     tt_path(path, sizeof path, "replaced.db");
     tt_make_trace(path, 50);
-    static const char *const stale[] = { "-wal", "-journal", "-shm" };
+    static const char *const stale[] = { "-wal", "-journal", "-shm", "-tail" };
     for (size_t i = 0; i < TT_N(stale); i++) {
         snprintf(junk, sizeof junk, "%s%s", path, stale[i]);
         tt_make_random(junk);
     }
     w = tt_writer(path);
+    static const struct hv_ev_ucall_sync sync = { .n = 1 };
     static const struct {
         uint64_t seq;
         int kind;
-        bool null_detail;
+        bool no_fields;
         int err;
     } rows[] = {
-        { 0, HV_EV_halt, false, 0 },
+        { 0, HV_EV_halt, true, 0 },                  /* a kind without fields needs none */
         { 0, HV_EV_halt, false, HV_EINVAL },         /* seq repeated */
         { 2, HV_EV_halt, false, HV_EINVAL },         /* seq skipped */
         { 1, HV_EV__COUNT, false, HV_EINVAL },       /* no such kind */
         { 1, -1, false, HV_EINVAL },
-        { 1, HV_EV_halt, true, HV_EINVAL },          /* no detail */
-        { 1, HV_EV_halt, false, 0 },
+        { 1, HV_EV_ucall_sync, true, HV_EINVAL },    /* fields missing */
+        { 1, HV_EV_ucall_sync, false, 0 },
     };
     for (size_t i = 0; i < TT_N(rows); i++) {
         struct hv_event ev = { .seq = rows[i].seq, .kind = (enum hv_ev_kind)rows[i].kind,
-                               .detail = rows[i].null_detail ? NULL : "{}" };
+                               .fields = rows[i].no_fields ? NULL : &sync };
         int err = trace_writer_event(w, &ev);
         TT_CHECK(err == rows[i].err, "writer row %zu: %s", i, hv_err_name(err));
     }
@@ -1091,54 +1251,58 @@ static void test_docs_cover_every_kind(void)
     free(doc);
 }
 
-/* Every column of event_rows and of the events view is a row of the docs' column table. */
+/* Every column of the events view and of event_chunks is a row of the docs' column tables. */
 static void test_docs_cover_every_column(void)
 {
+    static const struct {
+        const char *heading;   /* the section that lists the columns */
+        const char *object;
+        int min;
+    } rows[] = {
+        { "\n### The `events` view", "events", 7 },
+        { "\n### `event_chunks`", "event_chunks", 6 },
+        { "\n### `event_strings`", "event_strings", 2 },
+    };
     char path[128];
     size_t len = 0;
     char *doc = test_read_file(HVSIM_SOURCE_DIR "/docs/trace-format.md", &len);
     TT_CHECK(doc != NULL, "cannot read %s/docs/trace-format.md", HVSIM_SOURCE_DIR);
     if (!doc)
         return;
-    static const char heading[] = "\n### `event_rows` and the `events` view";
-    char *start = strstr(doc, heading);
-    TT_CHECK(start != NULL, "docs/trace-format.md has no heading%s", heading);
-    char *end = start ? strstr(start + 1, "\n#") : NULL;
-    char *section = start ? strndup(start, end ? (size_t)(end - start) : strlen(start)) : NULL;
-    free(doc);
-    if (!section)
-        return;
     tt_path(path, sizeof path, "columns.db");
     tt_make_trace(path, 1);
     sqlite3 *db = tt_sql_open(path, SQLITE_OPEN_READONLY);
-    sqlite3_stmt *st = NULL;
-    /* The view has the table's columns, in the same order (kind as its name). */
-    static const char *const lists[] = {
-        "SELECT group_concat(name, ' ') FROM"
-        " (SELECT name FROM pragma_table_info('event_rows') ORDER BY cid)",
-        "SELECT group_concat(name, ' ') FROM"
-        " (SELECT name FROM pragma_table_info('events') ORDER BY cid)",
-    };
-    char names[2][256] = { "", "" };
-    for (size_t i = 0; i < TT_N(lists); i++) {
-        CU_ASSERT_EQUAL_FATAL(sqlite3_prepare_v2(db, lists[i], -1, &st, NULL), SQLITE_OK);
+    for (size_t i = 0; i < TT_N(rows); i++) {
+        char *start = strstr(doc, rows[i].heading);
+        TT_CHECK(start != NULL, "docs/trace-format.md has no heading%s", rows[i].heading);
+        if (!start)
+            continue;
+        char *end = strstr(start + 1, "\n#");
+        char *section = strndup(start, end ? (size_t)(end - start) : strlen(start));
+        CU_ASSERT_PTR_NOT_NULL_FATAL(section);
+        char *sql = sqlite3_mprintf("SELECT group_concat(name, ' ') FROM"
+                                    " (SELECT name FROM pragma_table_info(%Q) ORDER BY cid)",
+                                    rows[i].object);
+        sqlite3_stmt *st = NULL;
+        char names[256] = "";
+        CU_ASSERT_EQUAL_FATAL(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
         if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
-            snprintf(names[i], sizeof names[i], "%s", (const char *)sqlite3_column_text(st, 0));
+            snprintf(names, sizeof names, "%s", (const char *)sqlite3_column_text(st, 0));
         sqlite3_finalize(st);
+        sqlite3_free(sql);
+        int n = 0;
+        for (char *save = NULL, *col = strtok_r(names, " ", &save); col;
+             col = strtok_r(NULL, " ", &save), n++) {
+            char row[96];
+            snprintf(row, sizeof row, "\n| `%s` |", col);
+            TT_CHECK(strstr(section, row) != NULL, "docs: the %s column table has no row for "
+                     "`%s`", rows[i].object, col);
+        }
+        TT_CHECK(n >= rows[i].min, "%s has %d columns", rows[i].object, n);
+        free(section);
     }
-    TT_CHECK(names[0][0] && strcmp(names[0], names[1]) == 0,
-             "event_rows has columns '%s', the events view '%s'", names[0], names[1]);
-    int n = 0;
-    for (char *save = NULL, *col = strtok_r(names[0], " ", &save); col;
-         col = strtok_r(NULL, " ", &save), n++) {
-        char row[96];
-        snprintf(row, sizeof row, "\n| `%s` |", col);
-        TT_CHECK(strstr(section, row) != NULL,
-                 "docs: the event_rows column table has no row for `%s`", col);
-    }
-    CU_ASSERT(n >= 7);
     sqlite3_close(db);
-    free(section);
+    free(doc);
 }
 
 /* ---- suite -------------------------------------------------------------------------------- */
@@ -1167,10 +1331,12 @@ void test_trace_register(void)
     CU_add_test(s, "run_info and blobs", test_info_and_blobs);
     CU_add_test(s, "filters", test_filters);
     CU_add_test(s, "a version 1 trace reads as vm 0", test_version1_trace);
-    CU_add_test(s, "batches of events", test_batches);
+    CU_add_test(s, "chunks and commits", test_chunks_and_commits);
+    CU_add_test(s, "replay's comparison", test_match);
     CU_add_test(s, "crash leaves an incomplete trace", test_crash_leaves_incomplete_trace);
     CU_add_test(s, "foreign files", test_foreign_files);
     CU_add_test(s, "truncated traces", test_truncated_traces);
+    CU_add_test(s, "damaged chunks", test_damaged_chunks);
     CU_add_test(s, "writer errors", test_writer_errors);
     CU_add_test(s, "docs cover every kind", test_docs_cover_every_kind);
     CU_add_test(s, "docs cover every column", test_docs_cover_every_column);
