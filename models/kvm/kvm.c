@@ -280,6 +280,16 @@ static void kvm_slots_params(enum hv_arch arch, const struct kvm_knob_values *kn
     }
 }
 
+int kvmm_config_slots_params(const struct hv_check_ctx *c, struct kvmm_slots_params *p,
+                             struct hv_diag *d)
+{
+    struct kvm_knob_values kn;
+    int err = kvm_knobs_read(c, &kn, d);
+    if (!err)
+        kvm_slots_params(c->arch, &kn, p);
+    return err;
+}
+
 /*
  * The layout without a `memory` section (docs/models/kvm.md): one buffer `ram` and slot 0 over
  * all of it at the arch's RAM base, as KVM selftests' __vm_create() (kvm_util.c) adds slot 0

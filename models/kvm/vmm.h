@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "models/kvm/memslot.h"
+#include "sim/model.h"
 #include "sim/node.h"
 
 /* The model's host buffers start here, one guard page apart (docs/models/kvm.md). */
@@ -42,6 +43,13 @@ int kvmm_parse_region(const struct hv_node *n, const struct kvmm_buffer *bufs, s
                       struct kvmm_region *r, struct hv_diag *d);
 /* Parses a flags list (names or a number). */
 int kvmm_flags_of(const struct hv_node *n, uint32_t *out, struct hv_diag *d);
+/*
+ * The memslot table's shape (memslot.h) a VM of c's arch gets under the knobs of c's config:
+ * kvm.max_slots, kvm.smm, kvm.max_gpa_bits, kvm.host_va_bits, kvm.bug.stale_slot_cache. A
+ * refused knob value is located in d.
+ */
+int kvmm_config_slots_params(const struct hv_check_ctx *c, struct kvmm_slots_params *p,
+                             struct hv_diag *d);
 /* "0", "EINVAL", ... for 0 or a (negative or positive) errno. */
 int kvmm_errno_name(int e, char *buf, size_t size);
 /* True if expect's scalar `key` is absent or equals actual (NULL actual never matches). */
