@@ -1,7 +1,8 @@
 /*
  * test_realkvm.c - the KVM model's rule rows crosschecked on this machine's /dev/kvm: the
  * memslot rows (A.1-A.3) and the dirty-log rows (A.7: GET, CLEAR, ENABLE_CAP) of
- * tests/models/memslot_rows.h, and the x86_64 step rows of tests/models/slots_steps_rows.h.
+ * tests/models/memslot_rows.h, the x86_64 step rows of tests/models/slots_steps_rows.h, and
+ * KVM_CHECK_EXTENSION of every capability the model knows (models/kvm/caps.h).
  * Each row the real kernel can run (an x86 host of the default kind) gives the model's result
  * (same), or the result the model gives with this kernel's facts applied (explained:
  * crosscheck/facts.h); any other result fails. Skipped, never passed, without a usable
@@ -17,6 +18,7 @@
 #include "crosscheck/crosscheck.h"
 #include "kvmhost/kvmhost.h"
 #include "kvmhost/kvmrun.h"
+#include "models/kvm/caps.h"
 #include "models/kvm/vmm.h"
 #include "runner/runner.h"
 #include "tests/models/memslot_rows.h"
@@ -273,6 +275,29 @@ static void test_dirty_rows(void)
     report("dirty-log rule rows", counts);
 }
 
+/* KVM_CHECK_EXTENSION on a VM fd of every capability the model knows. */
+static int cap_model_value(const void *p, int only)
+{
+    struct kvmm_slots *s = model_table(only);
+    int v = kvmm_check_extension(kvmm_slots_params(s), *(const unsigned *)p);
+    kvmm_slots_destroy(s);
+    return v;
+}
+
+static void test_caps(void)
+{
+    unsigned counts[3] = { 0 };
+    struct kvmh_kernel k;
+    if (skip_without_kvm())
+        return;
+    CU_ASSERT_EQUAL_FATAL(kvmh_kernel_info(&k), 0);
+    TEST_CHECK(k.ncaps > 10, "%zu capabilities asked", k.ncaps);
+    for (size_t i = 0; i < k.ncaps; i++)
+        classify("KVM_CHECK_EXTENSION", i, k.caps[i].name, cap_model_value, &k.caps[i].nr,
+                 k.caps[i].value, counts);
+    report("capabilities", counts);
+}
+
 /* A step row's result on /dev/kvm (the VM of slots_steps_text(), no guest running). */
 static char *kernel_step(const struct step_row *row, const char *steps)
 {
@@ -350,4 +375,5 @@ void test_realkvm_register(void)
     CU_add_test(s, "memslot rule rows (A.1-A.3) on /dev/kvm", test_rule_rows);
     CU_add_test(s, "dirty-log rule rows (A.7) on /dev/kvm", test_dirty_rows);
     CU_add_test(s, "x86_64 step rows on /dev/kvm", test_step_rows);
+    CU_add_test(s, "KVM_CHECK_EXTENSION of the model's capabilities on /dev/kvm", test_caps);
 }
