@@ -345,7 +345,7 @@ static void seg_flat(struct kvm_segment *s, uint16_t selector, bool code)
     s->s = 1;
     s->g = 1;
     s->present = 1;
-    s->type = code ? 0x0b : 0x03;     /* code: execute, read, accessed; data: read/write, accessed */
+    s->type = code ? 0x0b : 0x03;     /* code: execute, read, accessed; data: write, accessed */
     s->l = code;
     s->db = !code;
 }

@@ -43,6 +43,7 @@
  */
 #include "kvmhost/kvmrun.h"
 
+#include <assert.h>
 #include <elf.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -125,6 +126,18 @@ struct kvmrun {
     char why_not[256];
 };
 
+/* Checks the invariants at the top of this file with assert(); returns true. */
+__attribute__((unused)) static bool run_check(const struct kvmrun *r)
+{
+    uint64_t events = 0;
+    for (size_t i = 0; i < r->nslots; i++)   /* one entry per id: slots_note() forgets first */
+        assert(r->slots[i].size && !(r->boot_live && r->slots[i].slot == r->boot_slot));
+    for (size_t k = 0; k < HV_EV__COUNT; k++)
+        events += r->counts[k];
+    assert(events == r->seq);
+    return true;
+}
+
 /* ---- events ---- */
 
 static int emit(struct kvmrun *r, int32_t vcpu, uint64_t pc, enum hv_ev_kind kind,
@@ -142,6 +155,7 @@ static int emit(struct kvmrun *r, int32_t vcpu, uint64_t pc, enum hv_ev_kind kin
     struct hv_event ev = { .seq = r->seq++, .vm = 0, .vcpu = vcpu, .icount = 0, .kind = kind,
                            .pc = pc, .detail = r->detail, .detail_len = n };
     r->counts[kind]++;
+    assert(run_check(r));
     return r->sink ? r->sink(r->sink_ctx, &ev) : 0;
 }
 
@@ -178,7 +192,8 @@ static void end_run(struct kvmrun *r, enum hv_outcome o)
         r->outcome = o;
 }
 
-static void not_runnable(struct kvmrun *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void not_runnable(struct kvmrun *r, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 static void not_runnable(struct kvmrun *r, const char *fmt, ...)
 {
     va_list ap;
@@ -326,6 +341,7 @@ static int slots_note(struct kvmrun *r, const struct kvmm_region *g)
     }
     r->slots[r->nslots++] = (struct kslot){ g->slot, g->flags, g->guest_phys_addr,
                                             g->memory_size, g->userspace_addr };
+    assert(run_check(r));
     return 0;
 }
 
@@ -520,9 +536,8 @@ static int setup_slots(struct kvmrun *r)
 }
 
 /* The guest image into the slots' memory (sim/loader.c's rules: ELF64, PT_LOAD at p_paddr,
- * the rest of p_memsz zero). *low is the lowest address a segment starts at. */
-static int load_elf(struct kvmrun *r, const uint8_t *img, size_t len, uint64_t *entry,
-                    uint64_t *low)
+ * the rest of p_memsz zero). */
+static int load_elf(struct kvmrun *r, const uint8_t *img, size_t len, uint64_t *entry)
 {
     Elf64_Ehdr eh;
     if (len < sizeof eh)
@@ -533,7 +548,7 @@ static int load_elf(struct kvmrun *r, const uint8_t *img, size_t len, uint64_t *
         eh.e_phoff > len || (uint64_t)eh.e_phnum * sizeof(Elf64_Phdr) > len - eh.e_phoff)
         return hv_error_set(HV_EGUEST, "the guest image is not an x86-64 ELF64 file");
     *entry = eh.e_entry;
-    *low = UINT64_MAX;
+    bool loaded = false;
     for (unsigned i = 0; i < eh.e_phnum; i++) {
         Elf64_Phdr ph;
         memcpy(&ph, img + eh.e_phoff + (uint64_t)i * sizeof ph, sizeof ph);
@@ -552,10 +567,9 @@ static int load_elf(struct kvmrun *r, const uint8_t *img, size_t len, uint64_t *
                 return hv_error_set(HV_EGUEST, "ELF segment %u is not in the slots' RAM", i);
             done += n;
         }
-        if (ph.p_paddr < *low)
-            *low = ph.p_paddr;
+        loaded = true;
     }
-    return *low == UINT64_MAX ? hv_error_set(HV_EGUEST, "the guest image loads nothing") : 0;
+    return loaded ? 0 : hv_error_set(HV_EGUEST, "the guest image loads nothing");
 }
 
 /* The VM without a guest: buffers, ring, slots, answers, and vCPUs (started at entry on the
@@ -1247,7 +1261,8 @@ static int run_once(struct kvmrun *r, unsigned id, unsigned slice_ms)
     }
     default: {
         static const struct { unsigned nr; const char *name; } names[] = {
-            { KVM_EXIT_SHUTDOWN, "KVM_EXIT_SHUTDOWN" }, { KVM_EXIT_FAIL_ENTRY, "KVM_EXIT_FAIL_ENTRY" },
+            { KVM_EXIT_SHUTDOWN, "KVM_EXIT_SHUTDOWN" },
+            { KVM_EXIT_FAIL_ENTRY, "KVM_EXIT_FAIL_ENTRY" },
             { KVM_EXIT_EXCEPTION, "KVM_EXIT_EXCEPTION" }, { KVM_EXIT_DEBUG, "KVM_EXIT_DEBUG" },
             { KVM_EXIT_SYSTEM_EVENT, "KVM_EXIT_SYSTEM_EVENT" },
         };
@@ -1533,15 +1548,17 @@ static int boot_slot_add(struct kvmrun *r)
     r->boot_slot = max > 0 ? (uint32_t)max - 1 : 0;
     for (size_t i = 0; i < r->nslots; i++) {
         const struct kslot *s = &r->slots[i];
-        if (s->slot == r->boot_slot ||
-            (s->slot >> 16 == 0 && s->gpa < KVMRUN_BOOT_GPA + len && KVMRUN_BOOT_GPA < s->gpa + s->size)) {
+        if (s->slot == r->boot_slot || (s->slot >> 16 == 0 && s->gpa < KVMRUN_BOOT_GPA + len &&
+                                        KVMRUN_BOOT_GPA < s->gpa + s->size)) {
             not_runnable(r, "memory.slots uses slot %u or GPA 0x%llx, where the backend maps the "
-                         "vCPUs' boot page tables", r->boot_slot, (unsigned long long)KVMRUN_BOOT_GPA);
+                         "vCPUs' boot page tables", r->boot_slot,
+                         (unsigned long long)KVMRUN_BOOT_GPA);
             return 0;
         }
     }
     struct kvmm_region g = { .slot = r->boot_slot, .guest_phys_addr = KVMRUN_BOOT_GPA,
-                             .memory_size = len, .userspace_addr = (uint64_t)(uintptr_t)r->boot_host };
+                             .memory_size = len,
+                             .userspace_addr = (uint64_t)(uintptr_t)r->boot_host };
     int e = kvmh_set_region(r->h, true, &g);
     if (e)
         not_runnable(r, "the boot slot: KVM_SET_USER_MEMORY_REGION2: %s", strerror(-e));
@@ -1566,11 +1583,11 @@ static void boot_done(struct kvmrun *r, unsigned id)
 /* Builds the VM with the image loaded and the vCPUs at its entry. */
 static int setup_guest(struct kvmrun *r, const void *elf, size_t elf_len)
 {
-    uint64_t entry = 0, low = 0;
+    uint64_t entry = 0;
     int err = setup_vm(r);
     if (err || !r->runnable)
         return err;
-    if ((err = load_elf(r, elf, elf_len, &entry, &low)) || (err = boot_slot_add(r)) ||
+    if ((err = load_elf(r, elf, elf_len, &entry)) || (err = boot_slot_add(r)) ||
         !r->runnable)
         return err;
     return create_vcpus(r, KVMRUN_BOOT_GPA, entry);

@@ -110,7 +110,8 @@ static void test_step_result(void)
         { "mem_read", "{\"value\":48879}", "{\"value\":48879}" },
         { "set_memory_region", "{\"error\":\"trigger never reached\"}",
           "{\"error\":\"trigger never reached\"}" },
-        { "xif_copy_to", "{\"not_copied\":0,\"errno\":\"0\"}", "{\"not_copied\":0,\"errno\":\"0\"}" },
+        { "xif_copy_to", "{\"not_copied\":0,\"errno\":\"0\"}",
+          "{\"not_copied\":0,\"errno\":\"0\"}" },
     };
     for (size_t i = 0; i < TEST_N(rows); i++) {
         char *p = crosscheck_step_result(rows[i].action, rows[i].result);
@@ -127,7 +128,8 @@ static void stream(struct crosscheck_events *e, const char *const *lines)
         char kind[32];
         int vcpu, n;
         CU_ASSERT_FATAL(sscanf(lines[i], "%d %31s %n", &vcpu, kind, &n) == 2);
-        struct hv_event ev = { .seq = i, .vcpu = vcpu, .kind = (enum hv_ev_kind)hv_kind_lookup(kind),
+        struct hv_event ev = { .seq = i, .vcpu = vcpu,
+                               .kind = (enum hv_ev_kind)hv_kind_lookup(kind),
                                .detail = lines[i] + n, .detail_len = strlen(lines[i] + n) };
         CU_ASSERT_EQUAL_FATAL(crosscheck_collect(e, &ev), 0);
     }
@@ -162,7 +164,8 @@ static void test_compare(void)
         "0 kvm_exit {\"reason\":\"KVM_EXIT_MMIO\",\"phys_addr\":\"0xc0000008\",\"len\":4}",
         "0 ucall_done {}",
         "0 vcpu_state {\"from\":\"runnable\",\"to\":\"done\",\"why\":\"GUEST_DONE\"}",
-        "-1 expect {\"what\":\"memory[0x1000]\",\"expected\":\"01\",\"actual\":\"02\",\"ok\":false}",
+        "-1 expect {\"what\":\"memory[0x1000]\",\"expected\":\"01\",\"actual\":\"02\","
+        "\"ok\":false}",
         "-1 run_end {\"outcome\":\"done\",\"instructions\":0}",
         NULL,
     };
@@ -183,7 +186,11 @@ static void test_compare(void)
         "\"ok\":false}",
         NULL,
     };
-    static const struct { const char *what; enum crosscheck_status st; const char *facts; } want[] = {
+    static const struct {
+        const char *what;
+        enum crosscheck_status st;
+        const char *facts;
+    } want[] = {
         { "vcpu 0 ucall 0", CROSSCHECK_SAME, "" },
         { "step 0 (set_memory_region)", CROSSCHECK_SAME, "" },
         { "step 1 (set_memory_region)", CROSSCHECK_EXPLAINED, "smm" },

@@ -109,7 +109,8 @@ static void test_boot_sregs(void)
         { "gs.selector", s.gs.selector, 0x10 }, { "tr.selector", s.tr.selector, 0x18 },
         { "tr.type (busy 64-bit TSS)", s.tr.type, 0xb }, { "tr.s", s.tr.s, 0 },
         { "tr.base", s.tr.base, gpa + KVMH_BOOT_TSS * 4096 }, { "tr.limit", s.tr.limit, 0x67 },
-        { "ldt.unusable", s.ldt.unusable, 1 }, { "gdt.base", s.gdt.base, gpa + KVMH_BOOT_GDT * 4096 },
+        { "ldt.unusable", s.ldt.unusable, 1 },
+        { "gdt.base", s.gdt.base, gpa + KVMH_BOOT_GDT * 4096 },
         { "gdt.limit", s.gdt.limit, 4095 }, { "idt.limit", s.idt.limit, 0 },
     };
     for (size_t i = 0; i < TEST_N(rows); i++)
