@@ -2,6 +2,8 @@
  * main.c - the hvsim program: argument parsing and output only.
  *
  *   hvsim run SCENARIO.yaml [-o TRACE.db] [--seed N] [--set KEY=VALUE]... [--quiet]
+ *             [--backend model|kvm]
+ *   hvsim crosscheck SCENARIO.yaml [--json] [--kernel auto|reference]
  *   hvsim replay TRACE.db [--set KEY=VALUE]...
  *   hvsim show TRACE.db [--vm N] [--vcpu N] [--kind KIND[,KIND]...]... [--from SEQ]
  *              [--to SEQ] [--json]
@@ -24,6 +26,9 @@
 #include <unistd.h>
 
 #include "cli/show.h"
+#include "cli/xcheck.h"
+#include "kvmhost/kvmhost.h"
+#include "kvmhost/kvmrun.h"
 #include "replay/replay.h"
 #include "runner/guestbuild.h"
 #include "runner/runner.h"
@@ -32,6 +37,8 @@
 static const char usage_text[] =
     "usage:\n"
     "  hvsim run SCENARIO.yaml [-o TRACE.db] [--seed N] [--set KEY=VALUE]... [--quiet]\n"
+    "            [--backend model|kvm]\n"
+    "  hvsim crosscheck SCENARIO.yaml [--json] [--kernel auto|reference]\n"
     "  hvsim replay TRACE.db [--set KEY=VALUE]...\n"
     "  hvsim show TRACE.db [--vm N] [--vcpu N] [--kind KIND[,KIND]...]... [--from SEQ]\n"
     "             [--to SEQ] [--json]\n"
@@ -43,13 +50,26 @@ static const struct {
     const char *text;
 } help_texts[] = {
     { "run", "hvsim run SCENARIO.yaml [-o TRACE.db] [--seed N] [--set KEY=VALUE]... [--quiet]\n"
+             "          [--backend model|kvm]\n"
              "  Builds the scenario's guest, runs it under the scenario's model and records\n"
              "  every event to TRACE.db (default: the scenario's file name with .db, in the\n"
              "  current folder). --seed replaces the scenario's schedule seed; --set overrides\n"
              "  a model knob (repeatable). The last line says how the run ended and which\n"
              "  vCPUs did not reach GUEST_DONE, and why. Exit 0 when every expectation held\n"
              "  (by default: outcome done, every vCPU done), 1 when one failed (each is\n"
-             "  printed with the expected value beside the actual one), 2 for bad input.\n" },
+             "  printed with the expected value beside the actual one), 2 for bad input.\n"
+             "  --backend kvm runs an x86_64 KVM scenario on this machine's /dev/kvm instead\n"
+             "  (docs/real-kvm.md): the trace says so in run_info (backend, kernel, the\n"
+             "  capabilities it reported); a scenario this kernel cannot run is reported not\n"
+             "  runnable, with the reason, and exits 1; no usable /dev/kvm exits 2.\n" },
+    { "crosscheck", "hvsim crosscheck SCENARIO.yaml [--json] [--kernel auto|reference]\n"
+                    "  Runs an x86_64 KVM scenario under the model and on /dev/kvm and prints\n"
+                    "  one row per comparison of what both can see (step results, exits,\n"
+                    "  ucalls, vCPU end states, the outcome, expected memory and registers):\n"
+                    "  same, explained (the model agrees once this kernel's facts are applied:\n"
+                    "  --kernel auto, the default) or different, with both values. Exit 0 when\n"
+                    "  every row is same or explained, 1 when one differs or the scenario is not\n"
+                    "  runnable on this kernel, 2 for bad input or no usable /dev/kvm.\n" },
     { "replay", "hvsim replay TRACE.db [--set KEY=VALUE]...\n"
                 "  Re-executes the run from the trace alone and compares every event. On the\n"
                 "  first difference prints both events, the code at the pc and the registers,\n"
@@ -249,9 +269,27 @@ static int build_guest(const struct scenario *sc, void **elf, size_t *len)
     return err;
 }
 
+/* run_info keys of a trace recorded on the real kernel: the kernel and what it reported. */
+static int kernel_info(struct trace_writer *w, const struct kvmh_kernel *k)
+{
+    char caps[2048], bits[64];
+    kvmh_kernel_caps_json(k, caps, sizeof caps);
+    snprintf(bits, sizeof bits, "{\"phys_bits\":%u,\"guest_phys_bits\":%u}", k->phys_bits,
+             k->guest_phys_bits);
+    const char *info[][2] = {
+        { "backend", "kvm" }, { "kernel_release", k->release },
+        { "kernel_version", k->version }, { "kvm_caps", caps },
+        { "cpuid_vendor", k->vendor }, { "cpuid_80000008", bits },
+    };
+    int err = 0;
+    for (size_t i = 0; i < sizeof info / sizeof info[0] && !err; i++)
+        err = trace_writer_set_info(w, info[i][0], info[i][1]);
+    return err;
+}
+
 static int cmd_run(int argc, char **argv)
 {
-    const char *scen = NULL, *out = NULL, *seed = NULL;
+    const char *scen = NULL, *out = NULL, *seed = NULL, *backend = "model";
     const char **sets = calloc((size_t)argc + 1, sizeof *sets);
     size_t nsets = 0;
     bool quiet = false;
@@ -263,6 +301,8 @@ static int cmd_run(int argc, char **argv)
             seed = argv[++i];
         else if (strcmp(argv[i], "--set") == 0 && i + 1 < argc)
             sets[nsets++] = argv[++i];
+        else if (strcmp(argv[i], "--backend") == 0 && i + 1 < argc)
+            backend = argv[++i];
         else if (strcmp(argv[i], "--quiet") == 0)
             quiet = true;
         else if (argv[i][0] == '-' || scen) {
@@ -271,6 +311,12 @@ static int cmd_run(int argc, char **argv)
             return usage();
         } else
             scen = argv[i];
+    }
+    bool kvm = strcmp(backend, "kvm") == 0;
+    if (!kvm && strcmp(backend, "model") != 0) {
+        free(sets);
+        fprintf(stderr, "hvsim run: --backend %s: expected model or kvm\n", backend);
+        return usage();
     }
     if (!scen) {
         free(sets);
@@ -283,6 +329,7 @@ static int cmd_run(int argc, char **argv)
     size_t elf_len = 0;
     char *cfg = NULL, *setlist = NULL;
     struct hv_diag d;
+    struct kvmh_kernel kernel;
     char msg[1200];
     int err = scenario_load(&sc, scen, &d);
     if (err) {
@@ -318,6 +365,17 @@ static int cmd_run(int argc, char **argv)
         fprintf(stderr, "hvsim: %s\n", msg);
         goto out;
     }
+    if (kvm) {
+        if (kvmrun_check(sc, msg, sizeof msg)) {
+            printf("%s: not runnable on the kvm backend: %s\n", sc->name, msg);
+            code = HV_EXIT_FAILED;
+            goto out;
+        }
+        if (kvmh_kernel_info(&kernel)) {
+            fprintf(stderr, "hvsim run: --backend kvm: %s\n", hv_error_detail());
+            goto out;
+        }
+    }
     if (build_guest(sc, &elf, &elf_len))
         goto out;
     if ((err = trace_writer_open(&w, trace_path))) {
@@ -338,6 +396,8 @@ static int cmd_run(int argc, char **argv)
     for (size_t i = 0; i < sizeof info / sizeof info[0] && !err; i++)
         err = trace_writer_set_info(w, info[i][0], info[i][1]);
     if (!err)
+        err = kvm ? kernel_info(w, &kernel) : trace_writer_set_info(w, "backend", "model");
+    if (!err)
         err = trace_writer_put_blob(w, "guest.elf", elf, elf_len);
     if (err) {
         fprintf(stderr, "hvsim: %s: %s\n", trace_path, hv_error_detail());
@@ -346,16 +406,21 @@ static int cmd_run(int argc, char **argv)
     struct run_sink rs = { .w = w, .quiet = quiet };
     run_test_signal(&rs);
     struct runner_hooks hooks = { .failed = quiet ? NULL : print_failed };
-    struct runner_result res;
+    struct kvmrun_result kres;
+    struct runner_result *res = &kres.run;
     run_handle_signals(true);
-    err = runner_execute(sc, elf, elf_len, run_sink_fn, &rs, &hooks, &res);
-    code = runner_exit_code(&res);
+    if (kvm)
+        err = kvmrun_execute(sc, elf, elf_len, NULL, run_sink_fn, &rs, &hooks, &kres);
+    else
+        err = runner_execute(sc, elf, elf_len, run_sink_fn, &rs, &hooks, res);
+    code = runner_exit_code(res);
     if (run_signal) {
         /* Every event up to the signal is written; the run ends by the same signal below. */
         code = 128 + run_signal;
         trace_writer_set_info(w, "outcome", "interrupted");
         trace_writer_set_info_int(w, "exit_code", code);
-        trace_writer_set_info_int(w, "instructions", (int64_t)res.instructions);
+        if (!kvm)
+            trace_writer_set_info_int(w, "instructions", (int64_t)res->instructions);
         if ((err = trace_writer_interrupt(w, run_signal_name(run_signal))))
             fprintf(stderr, "hvsim: %s: %s\n", trace_path, hv_error_detail());
         else
@@ -364,10 +429,13 @@ static int cmd_run(int argc, char **argv)
                     sc->name, run_signal_name(run_signal), trace_writer_count(w), trace_path);
         goto out;
     }
-    trace_writer_set_info(w, "outcome", hv_outcome_name(res.outcome));
+    trace_writer_set_info(w, "outcome", hv_outcome_name(res->outcome));
     trace_writer_set_info_int(w, "exit_code", code);
-    trace_writer_set_info_int(w, "instructions", (int64_t)res.instructions);
-    trace_writer_set_info_int(w, "events", (int64_t)res.events);
+    if (kvm)
+        trace_writer_set_info(w, "not_runnable", kres.runnable ? "" : kres.why_not);
+    else
+        trace_writer_set_info_int(w, "instructions", (int64_t)res->instructions);
+    trace_writer_set_info_int(w, "events", (int64_t)res->events);
     if (err) {
         fprintf(stderr, "hvsim: %s: run failed: %s: %s\n", scen, hv_strerror(err),
                 hv_error_detail());
@@ -379,9 +447,14 @@ static int cmd_run(int argc, char **argv)
         code = HV_EXIT_BADINPUT;
         goto out;
     }
-    printf("%s: %s; expectations %s; %" PRIu64 " instructions, %" PRIu64 " events -> %s\n",
-           sc->name, res.summary, res.expect_ok ? "held" : "FAILED", res.instructions,
-           res.events, trace_path);
+    if (kvm)
+        printf("%s: %s; expectations %s; %" PRIu64 " events on the kvm backend (Linux %s) -> "
+               "%s\n", sc->name, res->summary, res->expect_ok ? "held" : "FAILED", res->events,
+               kernel.release, trace_path);
+    else
+        printf("%s: %s; expectations %s; %" PRIu64 " instructions, %" PRIu64 " events -> %s\n",
+               sc->name, res->summary, res->expect_ok ? "held" : "FAILED", res->instructions,
+               res->events, trace_path);
 out:
     trace_writer_close(w);
     scenario_destroy(sc);
@@ -598,6 +671,8 @@ int main(int argc, char **argv)
         return cmd_run(argc - 2, argv + 2);
     if (strcmp(cmd, "replay") == 0)
         return cmd_replay(argc - 2, argv + 2);
+    if (strcmp(cmd, "crosscheck") == 0)
+        return xcheck_main(argc - 2, argv + 2, build_guest);
     if (strcmp(cmd, "show") == 0)
         return cmd_show(argc - 2, argv + 2);
     if (strcmp(cmd, "list") == 0)

@@ -292,14 +292,22 @@ int show_trace(const char *path, const struct show_opts *o, FILE *out, FILE *err
                            strcmp(status, "interrupted") == 0;
         trace_reader_info(r, "scenario_name", &name);
         trace_reader_info(r, "outcome", &outcome);
-        fprintf(out, "trace %s: scenario %s, arch %s, %s%s%s, %" PRId64 " events\n", path,
+        char *backend = NULL, *release = NULL;
+        bool real = trace_reader_info(r, "backend", &backend) == 0 && strcmp(backend, "kvm") == 0;
+        if (real)
+            trace_reader_info(r, "kernel_release", &release);
+        fprintf(out, "trace %s: scenario %s, arch %s, %s%s%s, %" PRId64 " events%s%s%s\n", path,
                 name ? name : "?", arch ? arch : "?",
                 complete      ? "complete"
                 : interrupted ? "INTERRUPTED (the run was stopped by a signal; every event "
                                 "up to then is here)"
                               : "INCOMPLETE (the run did not finish writing it)",
                 outcome ? ", outcome " : "", outcome ? outcome : "",
-                trace_reader_event_count(r));
+                trace_reader_event_count(r),
+                real ? ", recorded on Linux " : "", real && release ? release : "",
+                real ? " (/dev/kvm: icount not counted, pc is RIP at each exit)" : "");
+        free(backend);
+        free(release);
         fprintf(out, "%6s %2s %4s %12s %18s %-13s %-34s %s\n", "seq", "vm", "vcpu", "icount",
                 "pc", "kind", "instruction", "detail");
         /* without Capstone the listing still has every event, without instructions */

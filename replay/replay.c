@@ -129,6 +129,16 @@ int replay_trace(const char *path, const char *const *sets, size_t nsets, FILE *
             fprintf(errf, "hvsim: %s: %s\n", path, hv_strerror(err));
         goto out;
     }
+    char *backend = NULL;
+    bool real = trace_reader_info(c.r, "backend", &backend) == 0 && strcmp(backend, "kvm") == 0;
+    free(backend);
+    if (real) {
+        /* its events came from a kernel, not from a model run replay could repeat */
+        fprintf(errf, "hvsim: %s: recorded on the real kernel (run_info backend: kvm); replay "
+                      "re-executes model runs only: run it again with --backend kvm, or compare "
+                      "it with the model with `hvsim crosscheck`\n", path);
+        goto out;
+    }
     if (trace_reader_info(c.r, "scenario_text", &text) ||
         trace_reader_info(c.r, "scenario_path", &spath) ||
         trace_reader_info(c.r, "seed", &seed) ||

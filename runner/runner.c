@@ -20,11 +20,6 @@
 
 /* ---- values: u64/u32/u16/u8 or bytes (hex text) ---- */
 
-struct mem_value {
-    uint8_t bytes[256];
-    size_t len;
-};
-
 static int hexval(char c)
 {
     if (c >= '0' && c <= '9')
@@ -36,8 +31,7 @@ static int hexval(char c)
     return -1;
 }
 
-/* Reads {u64|u32|u16|u8|bytes: V} from a map into a little-endian byte string. */
-static int parse_mem_value(const struct hv_node *map, struct mem_value *out, struct hv_diag *d)
+int runner_mem_value(const struct hv_node *map, struct runner_bytes *out, struct hv_diag *d)
 {
     static const struct { const char *key; size_t len; } sizes[] = {
         { "u64", 8 }, { "u32", 4 }, { "u16", 2 }, { "u8", 1 },
@@ -146,8 +140,8 @@ static int check_core_step(const struct sc_step *st, struct hv_diag *d)
         if ((err = hv_node_u64(g, "gpa", &u, d)))
             return err;
         if (w) {
-            struct mem_value mv;
-            return parse_mem_value(a, &mv, d);
+            struct runner_bytes mv;
+            return runner_mem_value(a, &mv, d);
         }
         const struct hv_node *sz = hv_node_get(a, "size");
         if (!sz)
@@ -308,14 +302,14 @@ static int check_expect(const struct scenario *sc, const struct hv_model_ops *m,
                                                   NULL };
                 const struct hv_node *it = &v->items[j];
                 uint64_t u;
-                struct mem_value mv;
+                struct runner_bytes mv;
                 if ((err = hv_node_expect(it, HV_NODE_MAP, "memory item", d)) ||
                     (err = hv_node_check_keys(it, mk, "memory item", d)))
                     return err;
                 if (!hv_node_get(it, "gpa"))
                     return hv_diag_at(d, it, "memory item needs 'gpa'");
                 if ((err = hv_node_u64(hv_node_get(it, "gpa"), "gpa", &u, d)) ||
-                    (err = parse_mem_value(it, &mv, d)))
+                    (err = runner_mem_value(it, &mv, d)))
                     return err;
             }
         } else if (strcmp(k->str, "registers") == 0) {
@@ -495,22 +489,7 @@ static int emit_step(struct run_ctx *rc, size_t i, const char *result, bool ok)
 {
     const struct sc_step *st = &rc->sc->steps[i];
     char at[96];
-    uint64_t v = rc->value[i];
-    switch (st->at) {
-    case SC_AT_START: snprintf(at, sizeof at, "\"start\""); break;
-    case SC_AT_END: snprintf(at, sizeof at, "\"end\""); break;
-    case SC_AT_SYNC:
-        if (st->vcpu >= 0)
-            snprintf(at, sizeof at, "{\"sync\":%" PRIu64 ",\"vcpu\":%d}", v, st->vcpu);
-        else
-            snprintf(at, sizeof at, "{\"sync\":%" PRIu64 "}", v);
-        break;
-    case SC_AT_ICOUNT:
-        snprintf(at, sizeof at, "{\"icount\":%" PRIu64 ",\"vcpu\":%d}", v, st->vcpu);
-        break;
-    case SC_AT_SEQ: snprintf(at, sizeof at, "{\"seq\":%" PRIu64 "}", v); break;
-    case SC_AT_LEG: snprintf(at, sizeof at, "{\"leg\":%" PRIu64 "}", v); break;
-    }
+    runner_step_at(st, rc->value[i], at, sizeof at);
     size_t elen = hv_node_json(st->expect, NULL, 0) + 1;
     char *expected = malloc(elen);
     if (!expected)
@@ -526,6 +505,25 @@ static int emit_step(struct run_ctx *rc, size_t i, const char *result, bool ok)
     int err = hv_vm_emit(rc->vm, -1, HV_EV_step, &ev);
     free(expected);
     return err;
+}
+
+void runner_step_at(const struct sc_step *st, uint64_t v, char *at, size_t size)
+{
+    switch (st->at) {
+    case SC_AT_START: snprintf(at, size, "\"start\""); break;
+    case SC_AT_END: snprintf(at, size, "\"end\""); break;
+    case SC_AT_SYNC:
+        if (st->vcpu >= 0)
+            snprintf(at, size, "{\"sync\":%" PRIu64 ",\"vcpu\":%d}", v, st->vcpu);
+        else
+            snprintf(at, size, "{\"sync\":%" PRIu64 "}", v);
+        break;
+    case SC_AT_ICOUNT:
+        snprintf(at, size, "{\"icount\":%" PRIu64 ",\"vcpu\":%d}", v, st->vcpu);
+        break;
+    case SC_AT_SEQ: snprintf(at, size, "{\"seq\":%" PRIu64 "}", v); break;
+    case SC_AT_LEG: snprintf(at, size, "{\"leg\":%" PRIu64 "}", v); break;
+    }
 }
 
 /*
@@ -555,9 +553,9 @@ static int run_core_step(struct run_ctx *rc, size_t i)
     if (st->expect)
         hv_node_u64(st->expect, "expect", &expect, &d);
     if (strcmp(st->action, "mem_write") == 0) {
-        struct mem_value mv;
+        struct runner_bytes mv;
         hv_node_u64(hv_node_get(a, "gpa"), "gpa", &gpa, &d);
-        parse_mem_value(a, &mv, &d);
+        runner_mem_value(a, &mv, &d);
         int e = hv_vm_write_gpa(rc->vm, gpa, mv.bytes, mv.len);
         if (!e)
             hv_vm_note_write(rc->vm, NULL, gpa, mv.len, "host write");
@@ -668,7 +666,7 @@ static void arm_icount(struct run_ctx *rc)
     hv_vm_pause_at_leg(rc->vm, leg);
 }
 
-static bool count_ok(const struct hv_node *n, uint64_t have)
+bool runner_count_ok(const struct hv_node *n, uint64_t have)
 {
     const char *s = n->str;
     uint64_t want;
@@ -814,7 +812,7 @@ static int check_end(struct run_ctx *rc)
                 l = 0;
                 hv_json_str(exp, sizeof exp, &l, v->items[j].str);
                 snprintf(act, sizeof act, "%" PRIu64, have_n);
-                err = expect_event(rc, what, exp, act, count_ok(&v->items[j], have_n));
+                err = expect_event(rc, what, exp, act, runner_count_ok(&v->items[j], have_n));
             }
         } else if (strcmp(key, "output") == 0) {
             char *ebuf = malloc(strlen(v->str) * 6 + 3), *abuf;
@@ -835,10 +833,10 @@ static int check_end(struct run_ctx *rc)
         } else if (strcmp(key, "memory") == 0) {
             for (size_t j = 0; j < v->n && !err; j++) {
                 uint64_t gpa;
-                struct mem_value mv;
+                struct runner_bytes mv;
                 uint8_t got[256];
                 hv_node_u64(hv_node_get(&v->items[j], "gpa"), "gpa", &gpa, &d);
-                parse_mem_value(&v->items[j], &mv, &d);
+                runner_mem_value(&v->items[j], &mv, &d);
                 bool ok = hv_vm_read_gpa(vm, gpa, got, mv.len) == 0;
                 snprintf(what, sizeof what, "memory[0x%" PRIx64 "]", gpa);
                 char eh[520], ah[520];

@@ -70,4 +70,17 @@ struct hv_kv *runner_config(const struct scenario *sc);
 /* Effective config of sc as a JSON object text (for run_info). Caller frees. */
 char *runner_config_json(const struct scenario *sc);
 
+/* ---- shared with the real-kernel backend (kvmhost/), which runs the same scenarios ---- */
+
+/* A `{u64|u32|u16|u8: V}` or `{bytes: "hex"}` map (mem_write, expect.memory) as bytes. */
+struct runner_bytes {
+    uint8_t bytes[256];
+    size_t len;           /* little-endian for the integer forms */
+};
+int runner_mem_value(const struct hv_node *map, struct runner_bytes *out, struct hv_diag *d);
+/* Whether have satisfies an `events` count (N, "> N", ">= N", "< N" or "<= N"). */
+bool runner_count_ok(const struct hv_node *n, uint64_t have);
+/* The JSON of a step's trigger as it fired, v its number: the `at` of its step event. */
+void runner_step_at(const struct sc_step *st, uint64_t v, char *at, size_t size);
+
 #endif

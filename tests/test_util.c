@@ -16,6 +16,24 @@ void test_check(bool ok, const char *file, unsigned line, const char *fmt, ...)
     CU_assertImplementation(ok, line, msg, file, "", CU_FALSE);
 }
 
+static bool skipped;
+
+void test_skip(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "\nSKIP: ");
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\n");
+    va_end(ap);
+    skipped = true;
+}
+
+bool test_skipped(void)
+{
+    return skipped;
+}
+
 char *test_read_file(const char *path, size_t *len)
 {
     FILE *f = fopen(path, "rb");

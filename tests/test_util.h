@@ -12,6 +12,16 @@ void test_check(bool ok, const char *file, unsigned line, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 #define TEST_CHECK(cond, ...) test_check((cond), __FILE__, __LINE__, __VA_ARGS__)
 
+/*
+ * A test that cannot run here (a missing device or permission) says why and returns: the
+ * runner then exits with TEST_SKIP_CODE, which ctest reports as skipped (SKIP_RETURN_CODE),
+ * never as passed, unless an assertion failed. A skip is never a pass.
+ */
+#define TEST_SKIP_CODE 77
+void test_skip(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Whether a test skipped. */
+bool test_skipped(void);
+
 /* Whole file into a malloc'd, NUL-terminated buffer. Caller owns it; release with free(). */
 char *test_read_file(const char *path, size_t *len);
 

@@ -43,9 +43,10 @@ int kvmm_check_extension(const struct kvmm_slots_params *p, uint64_t cap)
     case KVMM_CAP_MANUAL_DIRTY_LOG_PROTECT2:   /* KVM_DIRTY_LOG_MANUAL_CAPS */
         return (int)p->manual_caps;
     case KVMM_CAP_MULTI_ADDRESS_SPACE:
-        /* compiled in only where KVM_MAX_NR_ADDRESS_SPACES > 1 (x86); with a VM:
-         * kvm_arch_nr_memslot_as_ids(). arm64 falls through to its arch default, 0. */
-        return x86 ? (int)p->nr_as : 0;
+        /* compiled in only where KVM_MAX_NR_ADDRESS_SPACES > 1 (x86 with CONFIG_KVM_SMM); with
+         * a VM: kvm_arch_nr_memslot_as_ids(). arm64 and x86 without SMM fall through to the
+         * arch default, 0. */
+        return x86 && !p->x86_no_smm ? (int)p->nr_as : 0;
     case KVMM_CAP_NR_MEMSLOTS:                 /* KVM_USER_MEM_SLOTS */
         return (int)p->max_user_slots;
     case KVMM_CAP_DIRTY_LOG_RING:              /* CONFIG_HAVE_KVM_DIRTY_RING_TSO: x86 only */

@@ -58,6 +58,10 @@ static const struct hv_knob kvm_knobs[] = {
     { "kvm.host_va_bits", "0", "user address bits of the VMM's host, giving TASK_SIZE_MAX for "
                                "access_ok() (A.3.4): 0 = x86 47 (4-level paging, 2^47 - 4096), "
                                "arm64 48 (2^48); x86 56 (5-level), arm64 52" },
+    { "kvm.smm", "1", "x86: CONFIG_KVM_SMM: 1 = two address spaces (the second the SMM view), "
+                      "0 = SMM compiled out: one address space, as 1 refused (A.3.6)" },
+    { "kvm.max_gpa_bits", "46", "x86: the GPA width kvm_mmu_max_gfn() allows (A.3.13): the host "
+                                "MAXPHYADDR with TDP (EPT/NPT; 46 here), 52 with shadow paging" },
     { NULL, NULL, NULL },
 };
 
@@ -169,8 +173,8 @@ int kvmm_parse_region(const struct hv_node *n, const struct kvmm_buffer *bufs, s
     return slot_hva(n, bufs, nbuf, &r->userspace_addr, d);
 }
 
-static int parse_buffers(const struct hv_node *mem, struct kvmm_buffer *bufs, size_t *nbuf,
-                         struct hv_diag *d)
+int kvmm_parse_buffers(const struct hv_node *mem, struct kvmm_buffer *bufs, size_t *nbuf,
+                       struct hv_diag *d)
 {
     const struct hv_node *bl = mem ? hv_node_get(mem, "buffers") : NULL;
     *nbuf = 0;
@@ -207,7 +211,8 @@ static int parse_buffers(const struct hv_node *mem, struct kvmm_buffer *bufs, si
 struct kvm_knob_values {
     uint64_t max_slots;          /* 0: the arch's */
     uint64_t user_va_limit;      /* 0: the arch's TASK_SIZE_MAX (kvm.host_va_bits) */
-    bool amd, fix_insn, rfc, skip_dirty, xif_patch, stale_cache;
+    uint64_t max_gpa_bits;       /* x86 kvm_mmu_max_gfn()'s width (kvm.max_gpa_bits) */
+    bool amd, fix_insn, rfc, skip_dirty, xif_patch, stale_cache, smm;
 };
 
 /* kvm.host_va_bits: 0 (the arch's default), else a VA size the host arch has (x86 47 or 56,
@@ -244,7 +249,9 @@ static int kvm_knobs_read(const struct hv_check_ctx *c, struct kvm_knob_values *
         (err = hv_model_knob_bool(c, "kvm.bug.kvm_write_skips_dirty", &o->skip_dirty, d)) ||
         (err = hv_model_knob_word(c, "kvm.xinterface", xifs, &xif, d)) ||
         (err = hv_model_knob_bool(c, "kvm.bug.stale_slot_cache", &o->stale_cache, d)) ||
-        (err = kvm_knob_va_bits(c, &o->user_va_limit, d)))
+        (err = kvm_knob_va_bits(c, &o->user_va_limit, d)) ||
+        (err = hv_model_knob_bool(c, "kvm.smm", &o->smm, d)) ||
+        (err = hv_model_knob_u64(c, "kvm.max_gpa_bits", 13, 52, &o->max_gpa_bits, d)))
         return err;
     o->amd = vendor == 1;
     o->rfc = fwd == 1;
@@ -268,6 +275,22 @@ static void kvm_slots_params(enum hv_arch arch, const struct kvm_knob_values *kn
     p->bug_stale_slot_cache = kn->stale_cache;
     if (kn->user_va_limit)
         p->user_va_limit = kn->user_va_limit;
+    if (arch == HV_ARCH_X86_64) {
+        p->x86_phys_bits = (unsigned)kn->max_gpa_bits;
+        p->x86_no_smm = !kn->smm;
+        if (!kn->smm)
+            p->nr_as = 1;
+    }
+}
+
+int kvmm_config_slots_params(const struct hv_check_ctx *c, struct kvmm_slots_params *p,
+                             struct hv_diag *d)
+{
+    struct kvm_knob_values kn;
+    int err = kvm_knobs_read(c, &kn, d);
+    if (!err)
+        kvm_slots_params(c->arch, &kn, p);
+    return err;
 }
 
 /*
@@ -276,8 +299,6 @@ static void kvm_slots_params(enum hv_arch arch, const struct kvm_knob_values *kn
  * of its VMs. The selftests put it at GPA 0 on every arch; hvsim's Arm guests are linked at
  * HV_RAM_BASE_AARCH64, so there it starts at 1 GiB.
  */
-#define KVMM_DEFAULT_RAM (16ULL << 20)
-
 static uint64_t kvm_default_base(enum hv_arch arch)
 {
     return arch == HV_ARCH_X86_64 ? HV_RAM_BASE_X86_64 : HV_RAM_BASE_AARCH64;
@@ -322,7 +343,7 @@ static int kvm_check_memory(const struct hv_node *mem, const struct hv_check_ctx
         return 0;
     if ((err = hv_node_expect(mem, HV_NODE_MAP, "memory", d)) ||
         (err = hv_node_check_keys(mem, mem_keys, "memory", d)) ||
-        (err = parse_buffers(mem, bufs, &nbuf, d)) || (err = kvm_knobs_read(c, &kn, d)))
+        (err = kvmm_parse_buffers(mem, bufs, &nbuf, d)) || (err = kvm_knobs_read(c, &kn, d)))
         return err;
     kvm_slots_params(c->arch, &kn, &p);
     if ((err = kvmm_slots_create(&slots, &p)))
@@ -592,7 +613,7 @@ static int kvm_vm_init(struct hv_vm *vm, const struct hv_node *mem, const struct
     if (!mem) {
         k->buf[0] = (struct kvmm_buffer){ "ram", KVMM_DEFAULT_RAM, KVMM_HVA_BASE, NULL };
         k->nbuf = 1;
-    } else if ((err = parse_buffers(mem, k->buf, &k->nbuf, &d))) {
+    } else if ((err = kvmm_parse_buffers(mem, k->buf, &k->nbuf, &d))) {
         return kvm_refused(err, &d);
     }
     const struct hv_node *dr = vmm ? hv_node_get(vmm, "dirty_ring") : NULL;

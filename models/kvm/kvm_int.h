@@ -24,21 +24,13 @@
 
 #include "models/kvm/memslot.h"
 #include "models/kvm/ring.h"
+#include "models/kvm/vmm.h"
 #include "models/kvm/xif.h"
 #include "sim/model.h"
 #include "trace/event.h"
 
-#define KVMM_HVA_BASE 0x7f0000000000ULL
-#define KVMM_MAX_BUFFERS 64
 #define KVMM_MAX_MMIO_ANSWERS 256
 #define KVMM_INTERNAL_ERROR_EMULATION 1  /* kvm_run.internal.suberror (A.6) */
-
-struct kvmm_buffer {
-    char *name;
-    uint64_t size;
-    uint64_t hva;
-    uint8_t *host;
-};
 
 struct kvmm_mmio_answer {
     uint64_t gpa;
@@ -148,11 +140,6 @@ uint8_t *kvmm_host_range(struct kvmm_vm *k, uint64_t hva, uint64_t len);
 int kvmm_sync_regions(struct hv_vm *vm, struct kvmm_vm *k);
 /* The same for one slot (as_id << 16 | id) after it changed: O(log regions). */
 int kvmm_sync_slot(struct hv_vm *vm, struct kvmm_vm *k, uint32_t slot);
-/* Parses a region (memory.slots item or set_memory_region args); buffer names resolve to HVAs. */
-int kvmm_parse_region(const struct hv_node *n, const struct kvmm_buffer *bufs, size_t nbuf,
-                      struct kvmm_region *r, struct hv_diag *d);
-/* Parses a flags list (names or a number). */
-int kvmm_flags_of(const struct hv_node *n, uint32_t *out, struct hv_diag *d);
 /* A guest store into RAM (the guest_write op): mark_page_dirty for each page it touches. */
 void kvmm_guest_write(struct hv_vcpu *v, uint64_t gpa, unsigned size);
 /*
@@ -211,13 +198,9 @@ int kvmm_mig_finish(struct hv_vm *src, struct hv_vm *dst, char *result, size_t s
 
 /* A memslot ioctl waits for an open INVALID window (slots_lock): it closes first. */
 int kvmm_window_wait(struct hv_vm *vm, struct kvmm_vm *k);
-/* "0", "EINVAL", ... for 0 or a (negative or positive) errno. */
-int kvmm_errno_name(int e, char *buf, size_t size);
 /* Checks an expect map against the allowed keys (NULL expect is fine). */
 int kvmm_check_expect_keys(const struct hv_node *e, const char *const *keys,
                            struct hv_diag *d);
-/* True if expect's scalar `key` is absent or equals actual (NULL actual never matches). */
-bool kvmm_expect_str(const struct hv_node *e, const char *key, const char *actual);
 
 /* ---- x86.c ---- */
 enum hv_exit_action kvmm_x86_hypercall(struct hv_vcpu *v, struct hv_exit_hypercall *e);

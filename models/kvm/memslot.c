@@ -446,6 +446,9 @@ int kvmm_slots_create(struct kvmm_slots **out, const struct kvmm_slots_params *p
     if (p->hooks == KVMM_HOOKS_X86 && (p->x86_phys_bits <= KVMM_PAGE_SHIFT ||
                                        p->x86_phys_bits > 52))
         return hv_error_set(HV_EINVAL, "kvm memslots: x86_phys_bits %u", p->x86_phys_bits);
+    if (p->hooks == KVMM_HOOKS_X86 && p->x86_no_smm && p->nr_as != 1)
+        return hv_error_set(HV_EINVAL, "kvm memslots: an x86 host without SMM has one "
+                                       "address space");
     if (p->hooks == KVMM_HOOKS_X86 && p->private_mem && p->nr_as != 1)
         return hv_error_set(HV_EINVAL, "kvm memslots: x86 VMs with private memory have one "
                                        "address space");

@@ -76,7 +76,10 @@ struct kvmm_slots_params {
     unsigned manual_caps;        /* KVM_DIRTY_LOG_MANUAL_CAPS: 3 on x86/arm64, 1 elsewhere */
     uint64_t user_va_limit;      /* TASK_SIZE_MAX of the VMM's host: kvmm_access_ok()'s bound */
     enum kvmm_arch_hooks hooks;
-    unsigned x86_phys_bits;      /* host MAXPHYADDR: kvm_mmu_max_gfn() = 2^(bits-12) - 1 */
+    unsigned x86_phys_bits;      /* kvm_mmu_max_gfn() = 2^(bits-12) - 1: the host MAXPHYADDR
+                                  * with TDP (EPT/NPT), 52 with shadow paging */
+    bool x86_no_smm;             /* CONFIG_KVM_SMM off: one address space, and
+                                  * KVM_CAP_MULTI_ADDRESS_SPACE compiled out (answers 0) */
     bool x86_external_tracker;   /* KVMGT attached: MOVE refused */
     unsigned arm64_ipa_bits;     /* the VM's IPA size */
     bool arm64_mte;              /* MTE enabled for the VM */

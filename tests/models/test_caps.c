@@ -13,7 +13,7 @@
 
 void test_caps_register(void);
 
-enum host { X86, X86_PRIV, X86_OLD, ARM64 };
+enum host { X86, X86_PRIV, X86_OLD, X86_NOSMM, ARM64 };
 
 static const struct {
     enum host host;
@@ -28,6 +28,7 @@ static const struct {
     { ARM64, "readonly_mem", 81, 1 },
     { X86, "multi_address_space", 118, 2 },            /* kvm_arch_nr_memslot_as_ids() */
     { X86_PRIV, "multi_address_space", 118, 1 },       /* private memory: no SMM */
+    { X86_NOSMM, "multi_address_space", 118, 0 },      /* CONFIG_KVM_SMM off: compiled out */
     { ARM64, "multi_address_space", 118, 0 },          /* KVM_MAX_NR_ADDRESS_SPACES 1 */
     { X86, "manual_dirty_log_protect2", 168, 3 },      /* KVM_DIRTY_LOG_MANUAL_CAPS */
     { ARM64, "manual_dirty_log_protect2", 168, 3 },
@@ -60,6 +61,10 @@ static void test_check_extension(void)
         }
         if (rows[i].host == X86_OLD)
             p.max_user_slots = KVMM_USER_SLOTS_OLD_X86;
+        if (rows[i].host == X86_NOSMM) {   /* the kvm.smm knob at 0 */
+            p.x86_no_smm = true;
+            p.nr_as = 1;
+        }
         int v = kvmm_check_extension(&p, rows[i].nr);
         TEST_CHECK(v == rows[i].value, "row %zu (%s %u): %d, want %d", i,
                    rows[i].name ? rows[i].name : "?", rows[i].nr, v, rows[i].value);

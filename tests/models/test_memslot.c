@@ -9,40 +9,12 @@
 
 #include "models/kvm/memslot.h"
 #include "sim/hv_err.h"
+#include "tests/models/memslot_rows.h"
 
 void test_memslot_register(void);
 
-#define KB4 0x1000ull
-#define MB 0x100000ull
-#define MB2 0x200000ull
-#define HVA 0x7f0000000000ull          /* the VMM's buffers: slot hva = HVA + gpa */
-/* TASK_SIZE_MAX: x86-64 task_size_max() (arch/x86/include/asm/page_64_types.h) with 4-level
- * paging, (1 << 47) - PAGE_SIZE, and 5-level, (1 << 56) - PAGE_SIZE; arm64 1 << VA_BITS
- * (arch/arm64/include/asm/processor.h), VA_BITS 48 and 52. */
-#define VA_LIMIT ((1ull << 47) - 4096)
-#define VA_LIMIT_LA57 ((1ull << 56) - 4096)
-#define VA_LIMIT_A64 (1ull << 48)
-#define VA_LIMIT_A64_52 (1ull << 52)
-#define PFN_BASE 0x600000000000ull     /* arm64 host: a VM_PFNMAP mapping (256 MiB) */
-#define NOMTE_BASE 0x610000000000ull   /* arm64 host: a mapping without MTE (256 MiB) */
-#define LOG KVMM_MEM_LOG_DIRTY_PAGES
-#define RO KVMM_MEM_READONLY
-#define GMEM KVMM_MEM_GUEST_MEMFD
-#define AS1 (1u << 16)
-#define AS2 (2u << 16)
 
 /* ---- fixtures --------------------------------------------------------------------------- */
-
-static unsigned host_vma(void *ctx, uint64_t hva, uint64_t len)
-{
-    (void)ctx;
-    unsigned v = 0;
-    if (hva < PFN_BASE + 256 * MB && hva + len > PFN_BASE)
-        v |= KVMM_VMA_PFNMAP;
-    if (hva < NOMTE_BASE + 256 * MB && hva + len > NOMTE_BASE)
-        v |= KVMM_VMA_NO_MTE;
-    return v;
-}
 
 /* Every re-arm report, in order. */
 struct rearm_rec { uint16_t id; uint64_t offset, mask; };
@@ -59,35 +31,7 @@ static void record_rearm(void *ctx, const struct kvmm_memslot *slot, uint64_t of
     rearmed.n++;
 }
 
-enum cfg {
-    X86,          /* v6.12 x86 host: 2 address spaces, 32764 slots, READONLY, MAXPHYADDR 46 */
-    X86_NORO,     /* ... without read-only memslots */
-    X86_PRIV,     /* ... a VM with private memory: GUEST_MEMFD, 1 address space */
-    X86_KVMGT,    /* ... with an external page tracker attached */
-    X86_OLD,      /* ... the 509-slot knob */
-    ARM64,        /* v6.12 arm64 host: 1 address space, 32767 slots, 40-bit IPA */
-    ARM64_MTE,    /* ... with MTE enabled for the VM */
-    X86_LA57,     /* x86 host with 5-level paging */
-    ARM64_VA52,   /* arm64 host with VA_BITS 52 */
-};
 
-static void cfg_params(enum cfg c, struct kvmm_slots_params *p)
-{
-    bool arm = c == ARM64 || c == ARM64_MTE || c == ARM64_VA52;
-    kvmm_slots_params_default(p, arm ? KVMM_ARCH_ARM64 : KVMM_ARCH_X86);
-    p->rearm = record_rearm;
-    p->host_vma = host_vma;
-    switch (c) {
-    case X86_NORO: p->readonly_mem = false; break;
-    case X86_PRIV: p->private_mem = true; p->nr_as = 1; break;
-    case X86_KVMGT: p->x86_external_tracker = true; break;
-    case X86_OLD: p->max_user_slots = KVMM_USER_SLOTS_OLD_X86; break;
-    case ARM64_MTE: p->arm64_mte = true; break;
-    case X86_LA57: p->user_va_limit = kvmm_task_size_max(KVMM_ARCH_X86, 56); break;
-    case ARM64_VA52: p->user_va_limit = kvmm_task_size_max(KVMM_ARCH_ARM64, 52); break;
-    default: break;
-    }
-}
 
 static struct kvmm_slots *mk_params(const struct kvmm_slots_params *p)
 {
@@ -100,7 +44,8 @@ static struct kvmm_slots *mk_params(const struct kvmm_slots_params *p)
 static struct kvmm_slots *mk(enum cfg c)
 {
     struct kvmm_slots_params p;
-    cfg_params(c, &p);
+    memslot_rows_params(c, &p);
+    p.rearm = record_rearm;
     return mk_params(&p);
 }
 
@@ -133,16 +78,10 @@ static void set_ok(struct kvmm_slots *s, uint32_t slot, uint32_t flags, uint64_t
 /* The slots every rule row starts from (address space 0). */
 static void prior_state(struct kvmm_slots *s, enum cfg c)
 {
-    set_ok(s, 1, 0, MB, MB, HVA + MB);              /* [0x100, 0x200) */
-    set_ok(s, 2, LOG, 2 * MB, MB, HVA + 2 * MB);    /* [0x200, 0x300), adjacent to slot 1 */
-    if (c == X86_PRIV) {
-        struct kvmm_region r = region(3, GMEM, 4 * MB, MB, HVA + 4 * MB);
-        r.guest_memfd = 7;
-        struct kvmm_set_result res = set_raw(s, r, true);
-        CU_ASSERT_EQUAL_FATAL(res.err, 0);
-    }
-    if (c == ARM64 || c == ARM64_MTE)
-        set_ok(s, 4, 0, 8 * MB, MB, PFN_BASE);      /* backed by a VM_PFNMAP mapping */
+    struct kvmm_region r[4];
+    size_t n = memslot_rows_prior(c, r);
+    for (size_t i = 0; i < n; i++)
+        CU_ASSERT_EQUAL_FATAL(set_raw(s, r[i], true).err, 0);
 }
 
 /* A printable copy of all slots, to show that a refused update changed nothing. */
@@ -165,210 +104,12 @@ static size_t snapshot(const struct kvmm_slots *s, char *buf, size_t size)
 
 /* ---- A.1-A.3: one row per rule, in the kernel's order ----------------------------------- */
 
-struct rule_row {
-    const char *why;             /* the reference section and what the row shows */
-    enum cfg cfg;
-    bool v2;
-    struct kvmm_region r;
-    int err;
-    enum kvmm_rule rule;
-    enum kvmm_change change;
-    unsigned swaps;              /* generation steps of the region's address space */
-};
 
-#define R(slot, flags, gpa, size, hva) { slot, flags, gpa, size, hva, 0, 0 }
-#define RG(slot, flags, gpa, size, hva, off) { slot, flags, gpa, size, hva, off, 7 }
-#define OK(change, swaps) 0, KVMM_RULE_OK, KVMM_CHANGE_##change, swaps
-#define NO(eno, rule) -eno, KVMM_RULE_##rule, KVMM_CHANGE_UNSET, 0
-#define NO_AS(eno, rule, change, swaps) -eno, KVMM_RULE_##rule, KVMM_CHANGE_##change, swaps
-
-static const struct rule_row rule_rows[] = {
-    /* A.1: v1 checks its flags before anything else. */
-    { "A.1 GUEST_MEMFD is v2-only", X86_PRIV, false, R(9, GMEM, 16 * MB, MB, HVA),
-      NO(EINVAL, V1_FLAGS) },
-    { "A.1 v1 flag beats slot id and size", X86, false, R(40000, 1u << 3, 16 * MB, 0x1001, HVA),
-      NO(EINVAL, V1_FLAGS) },
-    { "A.1 INVALID bit via v1", X86, false, R(9, KVMM_MEMSLOT_INVALID, 16 * MB, MB, HVA),
-      NO(EINVAL, V1_FLAGS) },
-    { "A.1 v1 accepts LOG|READONLY", X86, false, R(9, LOG | RO, 16 * MB, MB, HVA), OK(CREATE, 1) },
-    /* A.2: the outer ioctl's id check, before slots_lock and before the flags of A.3.1. */
-    { "A.2 x86 id 32764", X86, true, R(32764, 0, 16 * MB, MB, HVA), NO(EINVAL, USER_SLOT_ID) },
-    { "A.2 x86 id 32763", X86, true, R(32763, 0, 16 * MB, MB, HVA), OK(CREATE, 1) },
-    { "A.2 id is bits 15:0 only", X86, true, R(AS1 | 32764, 0, 16 * MB, MB, HVA),
-      NO(EINVAL, USER_SLOT_ID) },
-    { "A.2 id beats A.3.1 flags", X86, true, R(40000, 1u << 5, 16 * MB, 0x1001, HVA),
-      NO(EINVAL, USER_SLOT_ID) },
-    { "A.2 old x86 id 509", X86_OLD, true, R(509, 0, 16 * MB, MB, HVA), NO(EINVAL, USER_SLOT_ID) },
-    { "A.2 old x86 id 508", X86_OLD, true, R(508, 0, 16 * MB, MB, HVA), OK(CREATE, 1) },
-    { "A.2 arm64 id 32767", ARM64, true, R(32767, 0, 16 * MB, MB, HVA), NO(EINVAL, USER_SLOT_ID) },
-    { "A.2 arm64 id 32766", ARM64, true, R(32766, 0, 16 * MB, MB, HVA), OK(CREATE, 1) },
-    /* A.3.1 flags. */
-    { "A.3.1 bit 3", X86, true, R(9, 1u << 3, 16 * MB, MB, HVA), NO(EINVAL, FLAGS) },
-    { "A.3.1 INVALID bit via v2", X86, true, R(9, KVMM_MEMSLOT_INVALID, 16 * MB, MB, HVA),
-      NO(EINVAL, FLAGS) },
-    { "A.3.1 GUEST_MEMFD without private memory", X86, true, R(9, GMEM, 16 * MB, MB, HVA),
-      NO(EINVAL, FLAGS) },
-    { "A.3.1 READONLY unsupported (v2)", X86_NORO, true, R(9, RO, 16 * MB, MB, HVA),
-      NO(EINVAL, FLAGS) },
-    { "A.3.1 READONLY unsupported (v1)", X86_NORO, false, R(9, RO, 16 * MB, MB, HVA),
-      NO(EINVAL, FLAGS) },
-    { "A.3.1 READONLY supported", X86, true, R(9, RO, 16 * MB, MB, HVA), OK(CREATE, 1) },
-    { "A.3.1 GUEST_MEMFD|LOG", X86_PRIV, true, RG(9, GMEM | LOG, 16 * MB, MB, HVA, 0),
-      NO(EINVAL, FLAGS) },
-    { "A.3.1 GUEST_MEMFD|READONLY", X86_PRIV, true, RG(9, GMEM | RO, 16 * MB, MB, HVA, 0),
-      NO(EINVAL, FLAGS) },
-    { "A.3.1 GUEST_MEMFD", X86_PRIV, true, RG(9, GMEM, 16 * MB, MB, HVA, 0), OK(CREATE, 1) },
-    { "A.3.1 flag beats size, gpa, hva", X86, true, R(9, 1u << 4, 16 * MB + 0x800, 0x1001, HVA + 1),
-      NO(EINVAL, FLAGS) },
-    /* A.3.2 size. */
-    { "A.3.2 size 0x1001", X86, true, R(9, 0, 16 * MB, 0x1001, HVA), NO(EINVAL, SIZE) },
-    { "A.3.2 size beats gpa, hva", X86, true, R(9, 0, 16 * MB + 0x800, 0x1800, HVA + 0x800),
-      NO(EINVAL, SIZE) },
-    /* A.3.3 gpa alignment. */
-    { "A.3.3 gpa unaligned, beats hva", X86, true, R(9, 0, 16 * MB + 0x800, MB, HVA + 0x800),
-      NO(EINVAL, GPA_ALIGN) },
-    /* A.3.4 hva: alignment and access_ok, EINVAL not EFAULT. */
-    { "A.3.4 hva unaligned", X86, true, R(9, 0, 16 * MB, MB, HVA + 0x800), NO(EINVAL, HVA) },
-    { "A.3.4 x86 last page below TASK_SIZE_MAX", X86, true,
-      R(9, 0, 16 * MB, MB, VA_LIMIT - MB), OK(CREATE, 1) },
-    { "A.3.4 x86 last page at TASK_SIZE_MAX", X86, true,
-      R(9, 0, 16 * MB, MB, VA_LIMIT - MB + KB4), NO(EINVAL, HVA) },
-    { "A.3.4 x86 range ends at 2^47", X86, true, R(9, 0, 16 * MB, MB, (1ull << 47) - MB),
-      NO(EINVAL, HVA) },
-    { "A.3.4 x86 one page at TASK_SIZE_MAX - 4096", X86, true,
-      R(9, 0, 16 * MB, KB4, VA_LIMIT - KB4), OK(CREATE, 1) },
-    { "A.3.4 x86 one page at TASK_SIZE_MAX", X86, true, R(9, 0, 16 * MB, KB4, VA_LIMIT),
-      NO(EINVAL, HVA) },
-    { "A.3.4 x86 5-level: ends at 2^56 - 4096", X86_LA57, true,
-      R(9, 0, 16 * MB, MB, VA_LIMIT_LA57 - MB), OK(CREATE, 1) },
-    { "A.3.4 x86 5-level: ends at 2^56", X86_LA57, true,
-      R(9, 0, 16 * MB, MB, VA_LIMIT_LA57 - MB + KB4), NO(EINVAL, HVA) },
-    { "A.3.4 x86 5-level: past 2^47 is fine", X86_LA57, true,
-      R(9, 0, 16 * MB, MB, 1ull << 47), OK(CREATE, 1) },
-    { "A.3.4 arm64 range ends at 2^48", ARM64, true, R(9, 0, 16 * MB, MB, VA_LIMIT_A64 - MB),
-      OK(CREATE, 1) },
-    { "A.3.4 arm64 last page at 2^48", ARM64, true,
-      R(9, 0, 16 * MB, MB, VA_LIMIT_A64 - MB + KB4), NO(EINVAL, HVA) },
-    { "A.3.4 arm64 VA_BITS 52: ends at 2^52", ARM64_VA52, true,
-      R(9, 0, 16 * MB, MB, VA_LIMIT_A64_52 - MB), OK(CREATE, 1) },
-    { "A.3.4 arm64 VA_BITS 52: last page at 2^52", ARM64_VA52, true,
-      R(9, 0, 16 * MB, MB, VA_LIMIT_A64_52 - MB + KB4), NO(EINVAL, HVA) },
-    { "A.3.4 size alone past the bound", X86, true, R(9, 0, 16 * MB, 1ull << 48, 0),
-      NO(EINVAL, HVA) },
-    { "A.3.4 hva range wraps", X86, true, R(9, 0, 16 * MB, MB2, 0xfffffffffff00000ull),
-      NO(EINVAL, HVA) },
-    { "A.3.4 hva beats as_id", X86, true, R(AS2 | 9, 0, 16 * MB, MB, HVA + 0x800),
-      NO(EINVAL, HVA) },
-    { "A.3.4 checked for a delete too", X86, true, R(1, 0, 0, 0, VA_LIMIT + KB4), NO(EINVAL, HVA) },
-    /* A.3.5 guest_memfd_offset (GUEST_MEMFD only). */
-    { "A.3.5 offset unaligned", X86_PRIV, true, RG(9, GMEM, 16 * MB, MB, HVA, 0x800),
-      NO(EINVAL, GMEM_OFFSET) },
-    { "A.3.5 offset + size wraps", X86_PRIV, true,
-      RG(9, GMEM, 16 * MB, MB2, HVA, 0xfffffffffff00000ull),
-      NO(EINVAL, GMEM_OFFSET) },
-    { "A.3.5 ignored without GUEST_MEMFD", X86_PRIV, true, RG(9, 0, 16 * MB, MB, HVA, 0x800),
-      OK(CREATE, 1) },
-    { "A.3.5 beats as_id", X86_PRIV, true, RG(AS1 | 9, GMEM, 16 * MB, MB, HVA, 0x800),
-      NO(EINVAL, GMEM_OFFSET) },
-    /* A.3.6 address space id. */
-    { "A.3.6 x86 as_id 2", X86, true, R(AS2 | 9, 0, 16 * MB, MB, HVA), NO(EINVAL, AS_ID) },
-    { "A.3.6 x86 as_id 1, over AS 0's slot 1", X86, true, R(AS1 | 9, 0, MB, MB, HVA + MB),
-      OK(CREATE, 1) },
-    { "A.3.6 arm64 as_id 1", ARM64, true, R(AS1 | 9, 0, 16 * MB, MB, HVA), NO(EINVAL, AS_ID) },
-    { "A.3.6 private x86 VM has one AS", X86_PRIV, true, R(AS1 | 9, 0, 16 * MB, MB, HVA),
-      NO(EINVAL, AS_ID) },
-    /* A.3.7 gpa + size wraps. */
-    { "A.3.7 gpa wraps", X86, true, R(9, 0, 0xfffffffffff00000ull, MB2, HVA),
-      NO(EINVAL, GPA_WRAP) },
-    { "A.3.7 as_id beats wrap", X86, true, R(AS2 | 9, 0, 0xfffffffffff00000ull, MB2, HVA),
-      NO(EINVAL, AS_ID) },
-    /* A.3.8 at most 2^31 - 1 pages. */
-    { "A.3.8 2^31 pages", X86, true, R(9, 0, 1ull << 36, 1ull << 43, 1ull << 44),
-      NO(EINVAL, NPAGES) },
-    { "A.3.8 2^31 - 1 pages", X86, true, R(9, 0, 1ull << 36, (1ull << 43) - KB4, 1ull << 44),
-      OK(CREATE, 1) },
-    { "A.3.8 wrap beats npages", X86, true, R(9, 0, 0xfffffffffff00000ull, 1ull << 43, 1ull << 44),
-      NO(EINVAL, GPA_WRAP) },
-    /* A.3.9 delete. */
-    { "A.3.9 delete absent slot", X86, true, R(9, 0, 0, 0, 0), NO(EINVAL, DELETE_ABSENT) },
-    { "A.3.9 delete in the wrong AS", X86, true, R(AS1 | 1, 0, 0, 0, 0),
-      NO(EINVAL, DELETE_ABSENT) },
-    { "A.3.9 delete: gpa/hva not compared", X86, true, R(1, 0, 0x5000, 0, HVA), OK(DELETE, 2) },
-    { "A.3.9 delete: flags checked, not compared", X86, true, R(1, RO, 0, 0, 0), OK(DELETE, 2) },
-    { "A.3.9 delete: invalid flag refuses", X86, true, R(1, 1u << 3, 0, 0, 0), NO(EINVAL, FLAGS) },
-    { "A.3.9 delete of a logging slot", X86, true, R(2, 0, 0, 0, 0), OK(DELETE, 2) },
-    { "A.3.9 delete: gpa alignment checked first (A.3.3)", X86, true, R(1, 0, 0x5800, 0, 0),
-      NO(EINVAL, GPA_ALIGN) },
-    { "A.3.9 delete: as_id checked first (A.3.6)", X86, true, R(AS2 | 1, 0, 0, 0, 0),
-      NO(EINVAL, AS_ID) },
-    { "A.3.9 delete: id checked first (A.2)", X86, true, R(32764, 0, 0, 0, 0),
-      NO(EINVAL, USER_SLOT_ID) },
-    /* A.3.10 cannot fire on a 64-bit host (at most 2^31 - 1 pages x 65534 slots). */
-    /* A.3.11 modify. */
-    { "A.3.11 different hva", X86, true, R(1, 0, MB, MB, HVA + MB + KB4), NO(EINVAL, MODIFY) },
-    { "A.3.11 no resizing", X86, true, R(1, 0, MB, MB2, HVA + MB), NO(EINVAL, MODIFY) },
-    { "A.3.11 READONLY cannot change", X86, true, R(1, RO, MB, MB, HVA + MB), NO(EINVAL, MODIFY) },
-    { "A.3.11 identical re-issue", X86, true, R(1, 0, MB, MB, HVA + MB), OK(NONE, 0) },
-    { "A.3.11 logging on", X86, true, R(1, LOG, MB, MB, HVA + MB), OK(FLAGS_ONLY, 1) },
-    { "A.3.11 logging off", X86, true, R(2, 0, 2 * MB, MB, HVA + 2 * MB), OK(FLAGS_ONLY, 1) },
-    { "A.3.11 new base", X86, true, R(1, 0, 16 * MB, MB, HVA + MB), OK(MOVE, 2) },
-    { "A.3.11 new base and flags", X86, true, R(1, LOG, 16 * MB, MB, HVA + MB), OK(MOVE, 2) },
-    { "A.3.11 beats A.3.12 overlap", X86, true, R(1, 0, 2 * MB, MB, HVA + MB + KB4),
-      NO(EINVAL, MODIFY) },
-    { "A.3.11 GUEST_MEMFD slot immutable", X86_PRIV, true, RG(3, GMEM, 4 * MB, MB, HVA + 4 * MB, 0),
-      NO(EINVAL, MODIFY_GMEM) },
-    { "A.3.11 GUEST_MEMFD cannot be dropped", X86_PRIV, true, R(3, 0, 4 * MB, MB, HVA + 4 * MB),
-      NO(EINVAL, MODIFY) },
-    { "A.3.11 GUEST_MEMFD slot deleted", X86_PRIV, true, R(3, 0, 0, 0, 0), OK(DELETE, 2) },
-    /* A.3.12 overlap: EEXIST against other ids of the same AS. */
-    { "A.3.12 partial overlap", X86, true, R(9, 0, MB + MB / 2, MB, HVA),
-      NO_AS(EEXIST, OVERLAP, CREATE, 0) },
-    { "A.3.12 covers two slots", X86, true, R(9, 0, 0, 4 * MB, HVA),
-      NO_AS(EEXIST, OVERLAP, CREATE, 0) },
-    { "A.3.12 last page of slot 1", X86, true, R(9, 0, 2 * MB - KB4, KB4, HVA),
-      NO_AS(EEXIST, OVERLAP, CREATE, 0) },
-    { "A.3.12 adjacent after", X86, true, R(9, 0, 3 * MB, MB, HVA), OK(CREATE, 1) },
-    { "A.3.12 adjacent before", X86, true, R(9, 0, 0, MB, HVA), OK(CREATE, 1) },
-    { "A.3.12 MOVE over its own range", X86, true, R(1, 0, MB - 0x40000, MB, HVA + MB),
-      OK(MOVE, 2) },
-    { "A.3.12 MOVE onto slot 2", X86, true, R(1, 0, MB + MB / 2, MB, HVA + MB),
-      NO_AS(EEXIST, OVERLAP, MOVE, 0) },
-    { "A.3.12 other AS", X86, true, R(AS1 | 9, 0, MB + MB / 2, MB, HVA), OK(CREATE, 1) },
-    /* A.3.13 arch hooks, after the INVALID window opened for a MOVE (2 swaps: in and back). */
-    { "A.3.13 x86 last gfn = max", X86, true, R(9, 0, (1ull << 46) - MB, MB, HVA), OK(CREATE, 1) },
-    { "A.3.13 x86 last gfn > max", X86, true, R(9, 0, (1ull << 46) - MB + KB4, MB, HVA),
-      NO_AS(EINVAL, X86_MAX_GFN, CREATE, 0) },
-    { "A.3.13 x86 MOVE past max", X86, true, R(1, 0, 1ull << 46, MB, HVA + MB),
-      NO_AS(EINVAL, X86_MAX_GFN, MOVE, 2) },
-    { "A.3.13 x86 KVMGT refuses MOVE", X86_KVMGT, true, R(1, 0, 16 * MB, MB, HVA + MB),
-      NO_AS(EINVAL, X86_MOVE_TRACKED, MOVE, 2) },
-    { "A.3.13 x86 KVMGT: overlap first", X86_KVMGT, true, R(1, 0, MB + MB / 2, MB, HVA + MB),
-      NO_AS(EEXIST, OVERLAP, MOVE, 0) },
-    { "A.3.13 x86 KVMGT allows CREATE", X86_KVMGT, true, R(9, 0, 16 * MB, MB, HVA), OK(CREATE, 1) },
-    { "A.3.13 x86 KVMGT allows FLAGS_ONLY", X86_KVMGT, true, R(1, LOG, MB, MB, HVA + MB),
-      OK(FLAGS_ONLY, 1) },
-    { "A.3.13 arm64 ends at IPA size", ARM64, true, R(9, 0, (1ull << 40) - MB, MB, HVA),
-      OK(CREATE, 1) },
-    { "A.3.13 arm64 past IPA: EFAULT", ARM64, true, R(9, 0, (1ull << 40) - MB + KB4, MB, HVA),
-      NO_AS(EFAULT, ARM64_IPA, CREATE, 0) },
-    { "A.3.13 arm64 MOVE past IPA", ARM64, true, R(1, 0, 1ull << 40, MB, HVA + MB),
-      NO_AS(EFAULT, ARM64_IPA, MOVE, 2) },
-    { "A.3.13 arm64 LOG over PFNMAP", ARM64, true, R(9, LOG, 16 * MB, MB, PFN_BASE + MB),
-      NO_AS(EINVAL, ARM64_PFNMAP_LOG, CREATE, 0) },
-    { "A.3.13 arm64 PFNMAP without LOG", ARM64, true, R(9, 0, 16 * MB, MB, PFN_BASE + MB),
-      OK(CREATE, 1) },
-    { "A.3.13 arm64 FLAGS_ONLY LOG on PFNMAP", ARM64, true, R(4, LOG, 8 * MB, MB, PFN_BASE),
-      NO_AS(EINVAL, ARM64_PFNMAP_LOG, FLAGS_ONLY, 0) },
-    { "A.3.13 arm64 MTE VM, non-MTE mapping", ARM64_MTE, true, R(9, 0, 16 * MB, MB, NOMTE_BASE),
-      NO_AS(EINVAL, ARM64_MTE, CREATE, 0) },
-    { "A.3.13 arm64 no MTE: any mapping", ARM64, true, R(9, 0, 16 * MB, MB, NOMTE_BASE),
-      OK(CREATE, 1) },
-};
 
 static void test_rules(void)
 {
-    for (size_t i = 0; i < sizeof rule_rows / sizeof rule_rows[0]; i++) {
-        const struct rule_row *row = &rule_rows[i];
+    for (size_t i = 0; i < memslot_nrule_rows; i++) {
+        const struct rule_row *row = &memslot_rule_rows[i];
         struct kvmm_slots *s = mk(row->cfg);
         prior_state(s, row->cfg);
         unsigned nr_as = kvmm_slots_params(s)->nr_as;
@@ -811,6 +552,20 @@ static struct kvmm_slots *dirty_table(uint64_t manual, uint64_t npages)
     return s;
 }
 
+/* The table of the GET (clear false) or CLEAR rows (memslot_rows.h), manual protect on or off. */
+static struct kvmm_slots *dirty_rows_table(uint64_t manual, bool clear)
+{
+    struct kvmm_slots *s = mk(X86);
+    struct kvmm_region r[3];
+    int err = 1;
+    CU_ASSERT_EQUAL(kvmm_dirty_enable_manual(s, manual, 0, &err), 0);
+    CU_ASSERT_EQUAL_FATAL(err, 0);
+    for (size_t i = 0, n = dirty_rows_prior(clear, r); i < n; i++)
+        CU_ASSERT_EQUAL_FATAL(set_raw(s, r[i], true).err, 0);
+    rearmed.n = 0;
+    return s;
+}
+
 static int get_log(struct kvmm_slots *s, uint32_t slot, uint8_t *out, size_t len)
 {
     int err = 12345;
@@ -829,28 +584,15 @@ static int clear_log(struct kvmm_slots *s, uint32_t slot, uint64_t first, uint32
 static void test_dirty_get_rules(void)
 {
     static uint8_t buf[64];
-    const struct { const char *why; uint32_t slot; uint8_t *out; size_t len; int err; } rows[] = {
-        { "as_id 2", AS2 | 2, buf, 32, -EINVAL },
-        { "id >= KVM_USER_MEM_SLOTS", 32764, buf, 32, -EINVAL },
-        { "id 0xffff", 0xffff, buf, 32, -EINVAL },
-        { "as_id beats absent slot", AS2 | 9, buf, 32, -EINVAL },
-        { "no such slot", 9, buf, 32, -ENOENT },
-        { "logging off", 1, buf, 32, -ENOENT },
-        { "slot 2 is in AS 0 only", AS1 | 2, buf, 32, -ENOENT },
-        { "buffer too short", 2, buf, 31, -EFAULT },
-        { "no buffer", 2, NULL, 0, -EFAULT },
-        { "ENOENT beats a missing buffer", 1, NULL, 0, -ENOENT },
-        { "ok", 2, buf, 32, 0 },
-        { "larger buffer is fine", 2, buf, 64, 0 },
-    };
     for (uint64_t manual = 0; manual < 2; manual++) {
-        struct kvmm_slots *s = dirty_table(manual, 256);
-        for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
-            int err = get_log(s, rows[i].slot, rows[i].out, rows[i].len);
-            if (err != rows[i].err)
-                fprintf(stderr, "\nGET row %zu (%s) manual %llu: %d\n", i, rows[i].why,
+        struct kvmm_slots *s = dirty_rows_table(manual, false);
+        for (size_t i = 0; i < dirty_nget_rows; i++) {
+            const struct dirty_get_row *row = &dirty_get_rows[i];
+            int err = get_log(s, row->slot, row->nobuf ? NULL : buf, row->len);
+            if (err != row->err)
+                fprintf(stderr, "\nGET row %zu (%s) manual %llu: %d\n", i, row->why,
                         (unsigned long long)manual, err);
-            CU_ASSERT_EQUAL(err, rows[i].err);
+            CU_ASSERT_EQUAL(err, row->err);
         }
         kvmm_slots_destroy(s);
     }
@@ -935,46 +677,15 @@ static void test_dirty_get_manual(void)
 static void test_dirty_clear_rules(void)
 {
     static uint8_t bm[64];
-    const struct {
-        const char *why; uint32_t slot; uint64_t first; uint32_t num; const uint8_t *bm;
-        size_t len; int err;
-    } rows[] = {
-        { "as_id 2", AS2 | 2, 0, 64, bm, 8, -EINVAL },
-        { "id >= KVM_USER_MEM_SLOTS", 32764, 0, 64, bm, 8, -EINVAL },
-        { "first_page % 64 beats ENOENT", 9, 1, 64, bm, 8, -EINVAL },
-        { "no such slot", 9, 0, 64, bm, 8, -ENOENT },
-        { "logging off", 1, 0, 64, bm, 8, -ENOENT },
-        { "ENOENT beats the range", 1, 512, 64, bm, 8, -ENOENT },
-        { "first_page % 64", 2, 1, 64, bm, 8, -EINVAL },
-        { "first_page 200 % 64", 2, 200, 0, bm, 8, -EINVAL },
-        { "first_page > npages", 2, 256, 0, bm, 8, -EINVAL },
-        { "first_page 2^63", 2, 1ull << 63, 0, bm, 8, -EINVAL },
-        { "past the end", 2, 192, 9, bm, 8, -EINVAL },
-        { "past the end, from 0", 2, 0, 201, bm, 32, -EINVAL },
-        { "partial word short of the end", 2, 0, 100, bm, 16, -EINVAL },
-        { "partial word short of the end (2)", 2, 64, 65, bm, 16, -EINVAL },
-        { "range beats a short buffer", 2, 0, 100, bm, 0, -EINVAL },
-        { "one word", 2, 0, 64, bm, 8, 0 },
-        { "partial word reaching the end", 2, 128, 72, bm, 16, 0 },
-        { "tail word", 2, 192, 8, bm, 8, 0 },
-        { "everything", 2, 0, 200, bm, 32, 0 },
-        { "nothing", 2, 0, 0, bm, 0, 0 },
-        { "nothing, no buffer", 2, 0, 0, NULL, 0, 0 },
-        { "nothing at the end", 2, 192, 0, bm, 0, 0 },
-        { "buffer too short", 2, 0, 128, bm, 8, -EFAULT },
-        { "no buffer", 2, 0, 64, NULL, 0, -EFAULT },
-        { "slot 3: first_page == npages", 3, 128, 0, NULL, 0, 0 },
-        { "slot 3: first_page > npages", 3, 192, 0, NULL, 0, -EINVAL },
-    };
     for (uint64_t manual = 0; manual < 4; manual += 3) {   /* CLEAR works in both modes */
-        struct kvmm_slots *s = dirty_table(manual, 200);
-        set_ok(s, 3, LOG, 4 * MB, 128 * KB4, HVA + 4 * MB);
-        for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
-            int err = clear_log(s, rows[i].slot, rows[i].first, rows[i].num, rows[i].bm,
-                                rows[i].len);
-            if (err != rows[i].err)
-                fprintf(stderr, "\nCLEAR row %zu (%s): %d\n", i, rows[i].why, err);
-            CU_ASSERT_EQUAL(err, rows[i].err);
+        struct kvmm_slots *s = dirty_rows_table(manual, true);
+        for (size_t i = 0; i < dirty_nclear_rows; i++) {
+            const struct dirty_clear_row *row = &dirty_clear_rows[i];
+            int err = clear_log(s, row->slot, row->first, row->num, row->nobuf ? NULL : bm,
+                                row->len);
+            if (err != row->err)
+                fprintf(stderr, "\nCLEAR row %zu (%s): %d\n", i, row->why, err);
+            CU_ASSERT_EQUAL(err, row->err);
         }
         kvmm_slots_destroy(s);
     }
@@ -1012,31 +723,18 @@ static void test_dirty_clear_effect(void)
 
 static void test_enable_cap(void)
 {
-    const struct { unsigned caps; uint64_t args0; uint32_t flags; int err; } rows[] = {
-        { 3, 0, 0, 0 },
-        { 3, 1, 0, 0 },
-        { 3, 3, 0, 0 },
-        { 3, 2, 0, -EINVAL },                /* INITIALLY_SET needs ENABLE in the same call */
-        { 3, 4, 0, -EINVAL },
-        { 3, 5, 0, -EINVAL },
-        { 3, 1ull << 63 | 1, 0, -EINVAL },
-        { 3, 1, 1, -EINVAL },                /* flags must be 0 */
-        { 3, 0, 0x80000000u, -EINVAL },
-        { 1, 1, 0, 0 },                      /* KVM_DIRTY_LOG_MANUAL_CAPS = ENABLE only */
-        { 1, 3, 0, -EINVAL },
-        { 1, 2, 0, -EINVAL },
-    };
-    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+    for (size_t i = 0; i < manual_ncap_rows; i++) {
+        const struct manual_cap_row *row = &manual_cap_rows[i];
         struct kvmm_slots_params p;
         kvmm_slots_params_default(&p, KVMM_ARCH_ARM64);
-        p.manual_caps = rows[i].caps;
+        p.manual_caps = row->caps;
         struct kvmm_slots *s = mk_params(&p);
         int err = 1;
-        CU_ASSERT_EQUAL(kvmm_dirty_enable_manual(s, rows[i].args0, rows[i].flags, &err), 0);
-        if (err != rows[i].err)
+        CU_ASSERT_EQUAL(kvmm_dirty_enable_manual(s, row->args0, row->flags, &err), 0);
+        if (err != row->err)
             fprintf(stderr, "\nENABLE_CAP row %zu: %d\n", i, err);
-        CU_ASSERT_EQUAL(err, rows[i].err);
-        CU_ASSERT_EQUAL(kvmm_dirty_manual(s), rows[i].err ? 0 : rows[i].args0);
+        CU_ASSERT_EQUAL(err, row->err);
+        CU_ASSERT_EQUAL(kvmm_dirty_manual(s), row->err ? 0 : row->args0);
         kvmm_slots_destroy(s);
     }
     /* A refused call keeps the previous mode; 0 turns it off. */
