@@ -1,5 +1,5 @@
 /*
- * arm.c - HVC and SMC on arm64 and AArch32 guests (semantics.md B.2-B.4): KVM's in-kernel
+ * arm.c - HVC and SMC on arm64 and AArch32 guests (docs/sources.md B.2-B.4): KVM's in-kernel
  * PSCI and SMCCC architecture calls, the SMCCC filter, and forwarding to the VMM as
  * KVM_EXIT_HYPERCALL. Also the data aborts KVM cannot emulate for lack of a valid syndrome
  * (A.6): KVM_RUN fails with -ENOSYS, or KVM_CAP_ARM_NISV_TO_USER makes them

@@ -2,7 +2,7 @@
  * info.c - KVM_GET_VM_INFO (info.h): the VFIO-style query with its capability chain, and the
  * `vm_info` scenario step that runs it on a VM.
  *
- * The query follows vfio_iommu_type1_get_info() (semantics.md D) with a fixed struct whose
+ * The query follows vfio_iommu_type1_get_info() (docs/sources.md D) with a fixed struct whose
  * minimum size is its full size, so a call either fails before writing anything or writes
  * back all 16 fixed bytes. The chain is built as vfio_info_cap_add() builds it: each
  * capability appended at the end, rounded up to 8 bytes and zero-filled, and linked from the

@@ -1,6 +1,6 @@
 /*
  * info.h - KVM_GET_VM_INFO, hvsim's proposed VM info query, built on the VFIO INFO-ioctl
- * protocol (semantics.md D): a fixed struct that starts with argsz and flags, then a chain of
+ * protocol (docs/sources.md D): a fixed struct that starts with argsz and flags, then a chain of
  * capabilities the caller finds through cap_offset and each header's next.
  *
  * The ABI (little-endian; docs/models/kvm.md has the byte layout and the rule table):

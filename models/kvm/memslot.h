@@ -16,7 +16,7 @@
  * returns 0. A negative HV_E* return is a simulator failure (HV_ENOMEM, HV_EINVAL for bad
  * parameters) and leaves the table as it was.
  *
- * Section numbers (A.3.4, A.7) refer to the hypervisor semantics reference; docs/models/kvm.md
+ * Section numbers (A.3.4, A.7) are the labels of docs/sources.md; docs/models/kvm.md
  * has the rule table.
  */
 #ifndef KVMM_MEMSLOT_H

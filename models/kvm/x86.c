@@ -1,5 +1,5 @@
 /*
- * x86.c - x86 KVM hypercalls (semantics.md B.1): vmcall/vmmcall with the number in RAX and
+ * x86.c - x86 KVM hypercalls (docs/sources.md B.1): vmcall/vmmcall with the number in RAX and
  * arguments in RBX, RCX, RDX, RSI (their low halves outside 64-bit mode), the in-kernel
  * results, KVM_EXIT_HYPERCALL for MAP_GPA_RANGE, and the wrong-vendor instruction patch.
  */

@@ -1,6 +1,6 @@
 /*
  * xif.c - the 2009 KVM "xinterface" series next to what mainline KVM does instead
- * (semantics.md E), as scenario steps run by a host kernel module at guest sync points:
+ * (docs/sources.md E), as scenario steps run by a host kernel module at guest sync points:
  * xif_copy_to, xif_copy_from, xif_vmap, xif_vmap_write, xif_vmap_read, xif_vmap_put; and
  * kvm_write_guest, a write KVM itself makes for a vCPU (kvm_vcpu_write_guest(), A.5, A.7).
  *

@@ -1,5 +1,5 @@
 /*
- * xif.h - the 2009 KVM "xinterface" series (semantics.md E): guest memory accessed by a host
+ * xif.h - the 2009 KVM "xinterface" series (docs/sources.md E): guest memory accessed by a host
  * kernel module by guest-physical address, outside any vCPU, and what mainline KVM does for
  * the same jobs. The knob kvm.xinterface picks the variant:
  *

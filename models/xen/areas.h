@@ -1,5 +1,5 @@
 /*
- * areas.h - the runstate and time areas of semantics.md C.5: what Xen keeps per vCPU, the
+ * areas.h - the runstate and time areas of docs/sources.md C.5: what Xen keeps per vCPU, the
  * bytes it writes into the guest and in what order, and the checks of a registration by
  * physical address. Pure functions over plain data; areas.c also has the model glue (the
  * VCPUOPs, vm_assist, the context-switch updates).

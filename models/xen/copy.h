@@ -1,5 +1,5 @@
 /*
- * copy.h - copy_to_guest / copy_from_guest for HVM (semantics.md C.3): __hvm_copy() over a
+ * copy.h - copy_to_guest / copy_from_guest for HVM (docs/sources.md C.3): __hvm_copy() over a
  * guest-virtual range, page by page, through the running vCPU's page tables (walk.h).
  *
  * Rules (xen/arch/x86/hvm/hvm.c at c447b7308b):

@@ -1,5 +1,5 @@
 /*
- * memop.h - memory_op reservations with hypercall continuations (semantics.md C.4):
+ * memop.h - memory_op reservations with hypercall continuations (docs/sources.md C.4):
  * XENMEM_increase_reservation, decrease_reservation and populate_physmap over an extent list,
  * preempted between extents and resumed by re-executing the hypercall instruction with the
  * start extent in the high bits of the command.

@@ -1,6 +1,6 @@
 /*
  * stlb.h - the software TLB of the 2022 "physical address based hypercalls" proposal
- * (semantics.md C.6), which Xen never merged: per-vCPU tables of (guest virtual address,
+ * (docs/sources.md C.6), which Xen never merged: per-vCPU tables of (guest virtual address,
  * guest physical address, size) that a guest fills and empties with two new VCPUOPs, looked
  * up before the page walk of every guest-virtual hypercall buffer; on a miss the buffer is
  * translated as today, or, for an encrypted guest whose page tables Xen cannot read, fails.

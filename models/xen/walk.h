@@ -1,5 +1,5 @@
 /*
- * walk.h - the guest page walker Xen uses for HVM guest-virtual accesses (semantics.md C.3):
+ * walk.h - the guest page walker Xen uses for HVM guest-virtual accesses (docs/sources.md C.3):
  * guest_walk_tables() as hap_p2m_ga_to_gfn() calls it for a 64-bit guest, over guest-physical
  * memory given as pages.
  *

@@ -1,6 +1,6 @@
 /*
  * xen.c - the Xen model for x86-64 HVM guests: discovery through CPUID and the hypercall page
- * (semantics.md C.2), the hypercall entry and ABI (C.1), guest-virtual buffers through the
+ * (docs/sources.md C.2), the hypercall entry and ABI (C.1), guest-virtual buffers through the
  * running vCPU's page tables (C.3, walk.c and copy.c), the hypercalls in hcalls.c, and the
  * software TLB and physical-address flavour of the 2022 proposal (C.6, stlb.c).
  *

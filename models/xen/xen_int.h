@@ -27,7 +27,7 @@
 #include "models/xen/stlb.h"
 #include "sim/model.h"
 
-/* Hypercall numbers (xen/include/public/xen.h) and the errnos used (semantics.md 0). */
+/* Hypercall numbers (xen/include/public/xen.h) and the errnos used (docs/sources.md 0). */
 enum {
     XENM_HC_platform_op = 7, XENM_HC_memory_op = 12, XENM_HC_multicall = 13,
     XENM_HC_set_timer_op = 15, XENM_HC_xen_version = 17, XENM_HC_console_io = 18,

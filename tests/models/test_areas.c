@@ -1,5 +1,5 @@
 /*
- * test_areas.c - the runstate and time areas (semantics.md C.5, areas.h): runstate
+ * test_areas.c - the runstate and time areas (docs/sources.md C.5, areas.h): runstate
  * accounting, the guest layouts byte by byte, the stores of one runstate and one time update
  * in order, the seqlock versions, the modeled time record against Xen's scale_delta, and the
  * checks of map_guest_area in Xen's order. Each table row is one case of a numbered rule of

@@ -1,6 +1,6 @@
 /*
  * test_kvmx86.c - the KVM model's x86 hypercall ABI per CPU mode (models/kvm/x86.c) against
- * kvm_emulate_hypercall (semantics.md B.1): outside 64-bit mode nr and a0..a3 are truncated
+ * kvm_emulate_hypercall (docs/sources.md B.1): outside 64-bit mode nr and a0..a3 are truncated
  * to 32 bits, RAX gets (u32)ret, and a KVM_EXIT_HYPERCALL's flags carry
  * KVM_EXIT_HYPERCALL_LONG_MODE only from 64-bit mode.
  */

@@ -1,5 +1,5 @@
 /*
- * test_memop.c - memory_op continuations (semantics.md C.4, memop.h): the cmd / start-extent
+ * test_memop.c - memory_op continuations (docs/sources.md C.4, memop.h): the cmd / start-extent
  * encoding, the result of one leg for each rule, XENMEM_exchange with a start extent, the
  * preemption knob, and the domain's page accounting.
  */

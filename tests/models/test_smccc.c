@@ -1,5 +1,5 @@
 /*
- * test_smccc.c - models/kvm/arm.c: the SMCCC filter against kvm_smccc_set_filter (semantics.md
+ * test_smccc.c - models/kvm/arm.c: the SMCCC filter against kvm_smccc_set_filter (docs/sources.md
  * B.3, with the cases of the smccc_filter selftest), the set of function IDs KVM handles
  * in-kernel under a filter, and the esr_iss of a KVM_EXIT_ARM_NISV (A.6).
  */

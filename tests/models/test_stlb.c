@@ -1,5 +1,5 @@
 /*
- * test_stlb.c - the software TLB of the 2022 proposal (semantics.md C.6, stlb.h): insert,
+ * test_stlb.c - the software TLB of the 2022 proposal (docs/sources.md C.6, stlb.h): insert,
  * purge, lookup, capacity and least-recently-used eviction as one table of operations run in
  * order against one table, and the translation order (physical, lookup, walk, encrypted).
  */

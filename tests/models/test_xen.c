@@ -1,5 +1,5 @@
 /*
- * test_xen.c - the Xen model's pure parts against semantics.md C.1-C.3 and Xen at c447b7308b:
+ * test_xen.c - the Xen model's pure parts against docs/sources.md C.1-C.3 and Xen at c447b7308b:
  * hypercall-page bytes for both vendors, the hypercall-page MSR's #GP cases, the HVM ABI
  * register mapping and debug clobber, the guest page walker, and copy failure semantics.
  */

@@ -1,7 +1,7 @@
 /*
  * test_mmio.c - sim/mmio.c: the MMIO exits a model sees, one row per instruction.
  *
- * x86_64 rows follow KVM's instruction emulator (semantics A.6; Linux arch/x86/kvm/x86.c,
+ * x86_64 rows follow KVM's instruction emulator (docs/sources.md A.6; Linux arch/x86/kvm/x86.c,
  * emulator_read_write(), emulate.c, x86_emulate_insn()): each element of a string instruction
  * is one access of the element's size, cmps reads [rsi] before [rdi], a REP instruction makes
  * its elements in order and counts one instruction per element (one when RCX is 0), an access
