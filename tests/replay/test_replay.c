@@ -297,9 +297,22 @@ static void test_identical(void)
 #define TR_EL_N(m) "printf('$[%d][" #m "]', {N} - seq)"  /* member m of {N}'s element */
 #define TR_LAST "WHERE seq = (SELECT max(seq) FROM event_chunks)"
 /* The events of the view as a version 1 or 2 event_rows table, in place of the chunks. */
-#define TR_ROWS(vm)                                                                          \
-    "CREATE TABLE event_rows AS SELECT seq, " vm "vcpu, icount,"                             \
+/* The event_rows table of schema version 1 (vm "") or 2 (vm "vm, "), with the text and
+ * indexes the hvsim of that version created (a reader accepts nothing else). */
+#define TR_ROWS_TABLE_1                                                                      \
+    "CREATE TABLE event_rows(seq INTEGER PRIMARY KEY, vcpu INTEGER NOT NULL,\n"              \
+    "                        icount INTEGER NOT NULL,\n"
+#define TR_ROWS_TABLE_2                                                                      \
+    "CREATE TABLE event_rows(seq INTEGER PRIMARY KEY, vm INTEGER NOT NULL DEFAULT 0,\n"      \
+    "                        vcpu INTEGER NOT NULL, icount INTEGER NOT NULL,\n"
+#define TR_ROWS(table, vm)                                                                   \
+    table                                                                                    \
+    "                        kind INTEGER NOT NULL REFERENCES event_kinds(id),\n"            \
+    "                        pc INTEGER NOT NULL, detail TEXT NOT NULL);"                     \
+    " INSERT INTO event_rows SELECT seq, " vm "vcpu, icount,"                                 \
     " (SELECT id FROM event_kinds WHERE name = kind) AS kind, pc, detail FROM events;"       \
+    " CREATE INDEX event_rows_vcpu ON event_rows(vcpu);"                                     \
+    " CREATE INDEX event_rows_kind ON event_rows(kind);"                                     \
     " DROP VIEW events; DROP TABLE event_chunks; DROP TABLE event_strings; "
 static const struct {
     const char *name;
@@ -332,18 +345,18 @@ static const struct {
      * detail) and version 1 (no vm column; its events read vm 0, what the run's only VM
      * emits). Both replay as they did when hvsim wrote them. */
     { "a version 2 trace",
-      TR_ROWS("vm, ")
-      "CREATE VIEW events(seq, vm, vcpu, icount, kind, pc, detail) AS "
-      "SELECT r.seq, r.vm, r.vcpu, r.icount, k.name, r.pc, r.detail "
-      "FROM event_rows AS r JOIN event_kinds AS k ON k.id = r.kind ORDER BY r.seq; "
+      TR_ROWS(TR_ROWS_TABLE_2, "vm, ")
+      "CREATE VIEW events(seq, vm, vcpu, icount, kind, pc, detail) AS\n"
+      "    SELECT r.seq, r.vm, r.vcpu, r.icount, k.name, r.pc, r.detail\n"
+      "    FROM event_rows AS r JOIN event_kinds AS k ON k.id = r.kind ORDER BY r.seq; "
       "PRAGMA user_version = 2",
       HV_EXIT_OK,
       { "replay identical: ", NULL } },
     { "a version 1 trace",
-      TR_ROWS("")
-      "CREATE VIEW events(seq, vcpu, icount, kind, pc, detail) AS "
-      "SELECT r.seq, r.vcpu, r.icount, k.name, r.pc, r.detail "
-      "FROM event_rows AS r JOIN event_kinds AS k ON k.id = r.kind ORDER BY r.seq; "
+      TR_ROWS(TR_ROWS_TABLE_1, "")
+      "CREATE VIEW events(seq, vcpu, icount, kind, pc, detail) AS\n"
+      "    SELECT r.seq, r.vcpu, r.icount, k.name, r.pc, r.detail\n"
+      "    FROM event_rows AS r JOIN event_kinds AS k ON k.id = r.kind ORDER BY r.seq; "
       "PRAGMA user_version = 1",
       HV_EXIT_OK,
       { "replay identical: ", NULL } },
@@ -408,7 +421,7 @@ static void test_tampered(void)
     TR_CHECK(n > 0 && left > n, "recording has %" PRId64 " events, sched #10 at %" PRId64,
              total, n);
     for (size_t i = 0; i < TR_N(tr_tampers); i++) {
-        char name[32], sql[1024], want[256];
+        char name[32], sql[2048], want[256];
         snprintf(name, sizeof name, "tampered-%zu.db", i);
         const char *copy = tr_path(name);
         tr_copy(rec, copy, SIZE_MAX);
