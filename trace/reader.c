@@ -49,6 +49,7 @@
 
 #include "sim/hv_err.h"
 #include "trace/chunk.h"
+#include "trace/json.h"
 #include "trace/strtab.h"
 #include "trace/tail.h"
 #include "trace/trace_int.h"
@@ -953,11 +954,28 @@ static int trace_reader_advance(struct trace_reader *r)
     return rc == SQLITE_DONE ? 0 : trace_sqlite_error(r->db, rc, r->path, "read events");
 }
 
+/*
+ * The event at hand, decoded (version 3) or read (versions 1, 2) into ev, its detail checked:
+ * a detail that is not one JSON value comes from a damaged part of the file (a version 3
+ * detail is rebuilt from its chunk element and the event_strings texts, which the chunk
+ * parser does not look into).
+ */
+static int trace_reader_event(struct trace_reader *r, struct hv_event *ev)
+{
+    int err = r->version >= 3 ? trace_reader_decode(r, ev) : trace_reader_row(r, ev);
+    size_t bad;
+    if (!err && !json_check(ev->detail, ev->detail_len, &bad, NULL))
+        err = hv_error_set(HV_ETRACE, "%s: event %" PRIu64 ": damaged detail, not JSON at "
+                           "byte %zu (%s)", r->path, ev->seq, bad,
+                           r->version >= 3 ? "event_strings" : "event_rows.detail");
+    return err;
+}
+
 int trace_reader_events_next(struct trace_reader *r, struct hv_event *ev)
 {
     int ret = trace_reader_advance(r);
     if (ret > 0) {
-        int err = r->version >= 3 ? trace_reader_decode(r, ev) : trace_reader_row(r, ev);
+        int err = trace_reader_event(r, ev);
         ret = err ? err : 1;
     }
     if (ret <= 0)
@@ -1007,7 +1025,7 @@ int trace_reader_events_match(struct trace_reader *r, const struct hv_event *ev,
         trace_reader_same_bytes(r, ev))
         return TRACE_SAME;
     /* Different bytes (or an older version): compare the decoded event column by column. */
-    int err = r->version >= 3 ? trace_reader_decode(r, rec) : trace_reader_row(r, rec);
+    int err = trace_reader_event(r, rec);
     const char *d = NULL;
     size_t n = 0;
     if (err || (err = trace_reader_detail_of(r, ev, &d, &n))) {

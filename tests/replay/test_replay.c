@@ -187,7 +187,7 @@ static const char *tr_recording(void)
 __attribute__((format(printf, 2, 3)))
 static void tr_sql(const char *db_path, const char *fmt, ...)
 {
-    char sql[1024];
+    char sql[4096];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(sql, sizeof sql, fmt, ap);
@@ -451,29 +451,61 @@ static void test_bad_traces(void)
     tr_copy(rec, tr_path("truncated-half.db"), len / 2);
     tr_copy(rec, tr_path("no-guest.db"), SIZE_MAX);
     tr_sql(tr_path("no-guest.db"), "DELETE FROM blobs WHERE name = 'guest.elf'");
-    tr_copy(rec, tr_path("bad-scenario.db"), SIZE_MAX);
-    tr_sql(tr_path("bad-scenario.db"), "UPDATE run_info SET value = 'name: [' "
-                                       "WHERE key = 'scenario_text'");
+    /* Damaged parts of a trace: each error names the trace and the part. */
     static const struct {
         const char *file;
-        const char *err;       /* in the messages */
+        const char *sql;
+    } parts[] = {
+        { "bad-scenario.db", "UPDATE run_info SET value = 'name: [' WHERE key = 'scenario_text'" },
+        { "bad-scenario-key.db", "UPDATE run_info SET value = replace(value, 'quantum:',"
+                                 " 'quantumm:') WHERE key = 'scenario_text'" },
+        { "no-scenario.db", "DELETE FROM run_info WHERE key = 'scenario_text'" },
+        { "bad-seed.db", "UPDATE run_info SET value = '12x' WHERE key = 'seed'" },
+        { "sets-unknown.db", "UPDATE run_info SET value = 'none.bogus=1' WHERE key = 'sets'" },
+        { "sets-malformed.db", "UPDATE run_info SET value = 'a=1' || char(10) || 'garbage'"
+                               " WHERE key = 'sets'" },
+        { "bad-string.db", "UPDATE event_strings SET json = '\"abc' WHERE id = 0" },
+        { "bad-elf.db", "UPDATE blobs SET data = x'7f454c46' WHERE name = 'guest.elf'" },
+    };
+    for (size_t i = 0; i < TR_N(parts); i++) {
+        tr_copy(rec, tr_path(parts[i].file), SIZE_MAX);
+        tr_sql(tr_path(parts[i].file), "%s", parts[i].sql);
+    }
+    static const struct {
+        const char *file;
+        const char *err;       /* in the messages, after "hvsim: " and the trace's path */
     } rows[] = {
-        { "foreign.txt", "not an hvsim trace" },
-        { "empty.db", "" },
-        { "truncated-header.db", "" },
-        { "truncated-half.db", "" },
-        { "missing.db", "" },
-        { "no-guest.db", "lacks the inputs" },
-        { "bad-scenario.db", "stored scenario" },
+        { "foreign.txt", ": not an hvsim trace" },
+        { "empty.db", ": not an hvsim trace: empty file" },
+        { "truncated-header.db", ": truncated trace" },
+        { "truncated-half.db", ": truncated trace" },
+        { "missing.db", ": no such file" },
+        { "no-guest.db", ": no blob named 'guest.elf'; replay needs it" },
+        { "bad-scenario.db", ": stored scenario:2:1: YAML syntax error" },
+        { "bad-scenario-key.db", ": stored scenario:" },
+        { "no-scenario.db", ": run_info has no key 'scenario_text'; replay needs it" },
+        { "bad-seed.db", ": run_info seed: '12x' is not a number" },
+        { "sets-unknown.db", ": run_info sets: none.bogus=1: unknown config key 'none.bogus'" },
+        { "sets-malformed.db", ": run_info sets, line 2: 'garbage': expected KEY=VALUE" },
+        { "bad-string.db", ": event 0: damaged detail, not JSON at byte " },
+        { "bad-elf.db", ": replay failed: " },
     };
     for (size_t i = 0; i < TR_N(rows); i++) {
         struct tr_out o;
+        char want[256];
+        snprintf(want, sizeof want, "hvsim: %s%s", tr_path(rows[i].file), rows[i].err);
         tr_replay(rows[i].file, tr_path(rows[i].file), NULL, 0, HV_EXIT_BADINPUT, &o);
-        TR_CHECK(o.err[0] != 0, "%s: no message", rows[i].file);
-        TR_CHECK(strstr(o.err, rows[i].err) != NULL, "%s: messages lack '%s':\n%s",
-                 rows[i].file, rows[i].err, o.err);
+        TR_CHECK(strstr(o.err, want) == o.err, "%s: messages do not begin with '%s':\n%s",
+                 rows[i].file, want, o.err);
         tr_out_fini(&o);
     }
+    /* A --set of the replay that repeats a bad stored one is the option's error. */
+    static const char *const bogus[] = { "none.bogus=1" };
+    struct tr_out o;
+    tr_replay("sets-unknown.db", tr_path("sets-unknown.db"), bogus, 1, HV_EXIT_BADINPUT, &o);
+    TR_CHECK(strstr(o.err, "hvsim: --set none.bogus=1: unknown config key") == o.err,
+             "a bad --set given again: %s", o.err);
+    tr_out_fini(&o);
 }
 
 void test_replay_register(void)
