@@ -1,7 +1,7 @@
 # Trace durability and old traces, one ctest per case of tests/trace/durability.sh
 # (`ctest -R trace.` runs them all). Without the sqlite3 shell a case exits 77 and ctest
 # reports it skipped, never passed.
-set(HVSIM_TRACE_CASES kill-at kill-external interrupt old-traces)
+set(HVSIM_TRACE_CASES kill-at kill-external interrupt old-traces crash-points)
 foreach(case ${HVSIM_TRACE_CASES})
   add_test(NAME trace.${case}
            COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/durability.sh $<TARGET_FILE:hvsim>
