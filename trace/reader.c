@@ -23,7 +23,8 @@
  *     or -1 when this build does not know that name; ids outside 0 .. nkind_map-1 are
  *     unknown. Version 3: kinds[id] is that row with its fields (name NULL for an unused id),
  *     and file_id[k] the id of this build's kind k, or -1.
- *  3. strings holds the file's event_strings ids 0 .. count-1 (then those of the tail).
+ *  3. strings holds the file's event_strings ids 0 .. count-1 (then those of the tail);
+ *     bad_strings lists those whose text is not one JSON value, which no detail may use.
  *  4. While iterating (iterating true): versions 1, 2 step cur, one of st_events[]; version
  *     3 reads event_chunks through st_chunks (src DB), then the tail (src TAIL), and expect is
  *     the seq of the event the next element must have.
@@ -78,6 +79,9 @@ struct trace_reader {
     size_t nkinds;
     int64_t file_id[HV_EV__COUNT];
     struct strtab strings;              /* invariant 3 */
+    int64_t *bad_strings;               /* ids whose text is not JSON, ascending; owned */
+    size_t nbad_strings;
+    int64_t bad_string;                 /* the last one a detail asked for, or -1 */
     unsigned char *tail;                /* the tail file as read by events_begin(); owned */
     size_t tail_len, tail_off;
     /* the iteration (invariant 4) */
@@ -337,6 +341,24 @@ out:
     return err;
 }
 
+/*
+ * Adds the next string id's text (invariant 3), noting a text that is not one JSON value: a
+ * version 3 detail is its chunk element's integers and these texts, so checking each text
+ * once is what keeps every detail JSON. 0 or HV_ENOMEM.
+ */
+static int trace_reader_add_string(struct trace_reader *r, const char *text, size_t len)
+{
+    int64_t id = strtab_add(&r->strings, text, len);
+    if (id >= 0 && !json_check(text, len, NULL, NULL)) {
+        int64_t *bad = realloc(r->bad_strings, (r->nbad_strings + 1) * sizeof *bad);
+        if (!bad)
+            id = -1;
+        else
+            (r->bad_strings = bad)[r->nbad_strings++] = id;
+    }
+    return id < 0 ? hv_error_set(HV_ENOMEM, "%s: out of memory", r->path) : 0;
+}
+
 /* Adds the file's event_strings rows from id strings.count on (invariant 3). */
 static int trace_reader_load_strings(struct trace_reader *r)
 {
@@ -349,10 +371,8 @@ static int trace_reader_load_strings(struct trace_reader *r)
         /* ids are 0, 1, 2, ...: a gap ends what can be resolved */
         if (id != (int64_t)r->strings.count || !text)
             break;
-        if (strtab_add(&r->strings, text, (size_t)sqlite3_column_bytes(st, 1)) < 0) {
-            err = hv_error_set(HV_ENOMEM, "%s: out of memory", r->path);
+        if ((err = trace_reader_add_string(r, text, (size_t)sqlite3_column_bytes(st, 1))))
             break;
-        }
     }
     if (!err && rc != SQLITE_ROW && rc != SQLITE_DONE)
         err = trace_sqlite_error(r->db, rc, r->path, "event strings");
@@ -368,6 +388,12 @@ static const char *trace_reader_text(void *ctx, int64_t id, size_t *len)
     if (!s && id >= 0 && (uint64_t)id >= r->strings.count &&
         trace_reader_load_strings(r) == 0)
         s = strtab_get(&r->strings, id, len);
+    for (size_t i = 0; s && i < r->nbad_strings; i++) {
+        if (r->bad_strings[i] == id) {
+            r->bad_string = id;
+            return NULL;
+        }
+    }
     return s;
 }
 
@@ -549,6 +575,7 @@ void trace_reader_close(struct trace_reader *r)
     free(r->kinds);
     free(r->kind_map);
     strtab_fini(&r->strings);
+    free(r->bad_strings);
     free(r->tail);
     tbuf_fini(&r->detail);
     tbuf_fini(&r->enc);
@@ -796,9 +823,11 @@ static int trace_reader_tail_next(struct trace_reader *r)
             memcpy(&id, rec.p, 8);
             if (id > (int64_t)r->strings.count)
                 return 0;   /* a gap: what follows cannot be resolved */
-            if (id == (int64_t)r->strings.count &&
-                strtab_add(&r->strings, (const char *)rec.p + 8, rec.n - 8) < 0)
-                return hv_error_set(HV_ENOMEM, "%s: out of memory", r->path);
+            int err = id == (int64_t)r->strings.count
+                          ? trace_reader_add_string(r, (const char *)rec.p + 8, rec.n - 8)
+                          : 0;
+            if (err)
+                return err;
         } else if (rec.type == 'C' && rec.n >= 28) {
             memcpy(&r->base.seq, rec.p, 8);
             memcpy(&r->base.icount, rec.p + 8, 8);
@@ -903,10 +932,15 @@ static int trace_reader_decode(struct trace_reader *r, struct hv_event *ev)
         return hv_error_set(HV_ETRACE, "%s: event %" PRIu64 " has an unknown kind (id %" PRId64
                             ")", r->path, r->seq, id);
     r->detail.len = 0;
+    r->bad_string = -1;
     int err = chunk_detail(&r->detail, k, r->toks, r->ntoks, trace_reader_text, r);
+    if (err == HV_ENOMEM)
+        return hv_error_set(err, "%s: out of memory", r->path);
+    if (err && r->bad_string >= 0)
+        return hv_error_set(HV_ETRACE, "%s: event %" PRIu64 ": damaged detail: event_strings "
+                            "id %" PRId64 " is not JSON", r->path, r->seq, r->bad_string);
     if (err)
-        return err == HV_ENOMEM ? hv_error_set(err, "%s: out of memory", r->path)
-                                : trace_reader_bad_chunk(r, r->seq);
+        return trace_reader_bad_chunk(r, r->seq);
     *ev = (struct hv_event){
         .seq = r->seq, .vm = r->base.vm, .vcpu = (int32_t)trace_i64_of_u64(r->toks[1].v),
         .icount = r->base.icount + r->toks[2].v, .kind = (enum hv_ev_kind)k->kind,
@@ -955,19 +989,19 @@ static int trace_reader_advance(struct trace_reader *r)
 }
 
 /*
- * The event at hand, decoded (version 3) or read (versions 1, 2) into ev, its detail checked:
- * a detail that is not one JSON value comes from a damaged part of the file (a version 3
- * detail is rebuilt from its chunk element and the event_strings texts, which the chunk
- * parser does not look into).
+ * The event at hand, decoded (version 3) or read (versions 1, 2) into ev, its detail one JSON
+ * value: a version 3 detail is built from parts checked as they were read (the element's
+ * integers, the event_strings texts), a stored version 1 or 2 detail is checked here.
  */
 static int trace_reader_event(struct trace_reader *r, struct hv_event *ev)
 {
-    int err = r->version >= 3 ? trace_reader_decode(r, ev) : trace_reader_row(r, ev);
+    if (r->version >= 3)
+        return trace_reader_decode(r, ev);
+    int err = trace_reader_row(r, ev);
     size_t bad;
     if (!err && !json_check(ev->detail, ev->detail_len, &bad, NULL))
-        err = hv_error_set(HV_ETRACE, "%s: event %" PRIu64 ": damaged detail, not JSON at "
-                           "byte %zu (%s)", r->path, ev->seq, bad,
-                           r->version >= 3 ? "event_strings" : "event_rows.detail");
+        err = hv_error_set(HV_ETRACE, "%s: event %" PRIu64 ": damaged detail: event_rows.detail "
+                           "is not JSON (at byte %zu)", r->path, ev->seq, bad);
     return err;
 }
 

@@ -487,7 +487,7 @@ static void test_bad_traces(void)
         { "bad-seed.db", ": run_info seed: '12x' is not a number" },
         { "sets-unknown.db", ": run_info sets: none.bogus=1: unknown config key 'none.bogus'" },
         { "sets-malformed.db", ": run_info sets, line 2: 'garbage': expected KEY=VALUE" },
-        { "bad-string.db", ": event 0: damaged detail, not JSON at byte " },
+        { "bad-string.db", ": event 0: damaged detail: event_strings id 0 is not JSON" },
         { "bad-elf.db", ": replay failed: " },
     };
     for (size_t i = 0; i < TR_N(rows); i++) {

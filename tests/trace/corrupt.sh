@@ -231,7 +231,7 @@ check blobtext any
 
 # Event data: strings, chunks and kinds.
 sql strjson "UPDATE event_strings SET json = '\"abc' WHERE id = 1"
-check strjson 2:"damaged detail, not JSON"
+check strjson 2:"damaged detail: event_strings id 1 is not JSON"
 sql strutf8 "UPDATE event_strings SET json = CAST(x'22e282ac80ff22' AS TEXT) WHERE id = 1"
 check strutf8 utf8
 sql strnull "UPDATE event_strings SET json = 'null' WHERE id = 2"
@@ -240,6 +240,8 @@ sql strgone "DELETE FROM event_strings WHERE id = 3"
 check strgone any
 sql chunktext "UPDATE event_chunks SET events = '[[1,2' WHERE seq = (SELECT max(seq) FROM event_chunks)"
 check chunktext 2:"damaged event chunk at seq"
+sql chunkzero "UPDATE event_chunks SET events = replace(events, ',1,', ',01,') WHERE seq = 0"
+check chunkzero 2:"damaged event chunk at seq"
 sql chunkobj "UPDATE event_chunks SET events = '{\"a\":1}' WHERE seq = 0"
 check chunkobj 2
 sql chunkn "UPDATE event_chunks SET n = -5 WHERE seq = 0"
