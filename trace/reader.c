@@ -28,13 +28,13 @@
  *  4. While iterating (iterating true): versions 1, 2 step cur, one of st_events[]; version
  *     3 reads event_chunks through st_chunks (src DB), then the tail (src TAIL), and expect is
  *     the seq of the event the next element must have.
- *
- *   open() --> [idle] --events_begin()--> [iterating] --next() / match() at the end or an
- *   error--> [idle];  events_begin() in any state restarts the iteration.
  *  5. Every sqlite3_step() goes through trace_reader_step(): the progress handler stops it
  *     once it has spent budget x TRACE_READER_PROGRESS_OPS virtual-machine steps.
  *  6. An open reader's file holds exactly the objects of its version (schema_objects(), and
  *     for version 3 the events view of its own kinds), checked before any other query.
+ *
+ *   open() --> [idle] --events_begin()--> [iterating] --next() / match() at the end or an
+ *   error--> [idle];  events_begin() in any state restarts the iteration.
  */
 #include "trace/trace.h"
 
@@ -388,11 +388,18 @@ static const char *trace_reader_text(void *ctx, int64_t id, size_t *len)
     if (!s && id >= 0 && (uint64_t)id >= r->strings.count &&
         trace_reader_load_strings(r) == 0)
         s = strtab_get(&r->strings, id, len);
-    for (size_t i = 0; s && i < r->nbad_strings; i++) {
-        if (r->bad_strings[i] == id) {
-            r->bad_string = id;
-            return NULL;
-        }
+    /* bad_strings is ascending (ids are added in order): a binary search */
+    size_t lo = 0, hi = s ? r->nbad_strings : 0;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (r->bad_strings[mid] < id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (s && lo < r->nbad_strings && r->bad_strings[lo] == id) {
+        r->bad_string = id;
+        return NULL;
     }
     return s;
 }

@@ -14,6 +14,11 @@
  * events.def appears in every new trace with no other edit. docs/trace-format.md explains
  * the tables.
  *
+ * A reader accepts a file only when its sqlite_schema holds exactly the objects of its version,
+ * with these CREATE texts (schema_objects(); version 3's view rebuilt by schema_view_sql()
+ * from the file's own kinds): a hostile file cannot put a view that never ends, a trigger or
+ * a generated column in the way of a query.
+ *
  * Older versions are read, never written: version 2 has event_rows(seq, vm, vcpu, icount,
  * kind, pc, detail), one row per event with its detail text; version 1 the same without vm
  * (the reader's queries read 0 in its place, schema_sql_events).
@@ -40,7 +45,8 @@
 #define SCHEMA_EVENT_KINDS                                                                   \
     "CREATE TABLE event_kinds(id INTEGER PRIMARY KEY, name TEXT UNIQUE NOT NULL,\n"          \
     "                         doc TEXT NOT NULL, fields TEXT NOT NULL)"
-#define SCHEMA_EVENT_STRINGS "CREATE TABLE event_strings(id INTEGER PRIMARY KEY, json TEXT NOT NULL)"
+#define SCHEMA_EVENT_STRINGS                                                                 \
+    "CREATE TABLE event_strings(id INTEGER PRIMARY KEY, json TEXT NOT NULL)"
 #define SCHEMA_EVENT_CHUNKS                                                                  \
     "CREATE TABLE event_chunks(seq INTEGER PRIMARY KEY, n INTEGER NOT NULL,\n"               \
     "                          vm INTEGER NOT NULL, icount INTEGER NOT NULL,\n"              \

@@ -238,7 +238,8 @@ sql strnull "UPDATE event_strings SET json = 'null' WHERE id = 2"
 check strnull any
 sql strgone "DELETE FROM event_strings WHERE id = 3"
 check strgone any
-sql chunktext "UPDATE event_chunks SET events = '[[1,2' WHERE seq = (SELECT max(seq) FROM event_chunks)"
+sql chunktext "UPDATE event_chunks SET events = '[[1,2'
+               WHERE seq = (SELECT max(seq) FROM event_chunks)"
 check chunktext 2:"damaged event chunk at seq"
 sql chunkzero "UPDATE event_chunks SET events = replace(events, ',1,', ',01,') WHERE seq = 0"
 check chunkzero 2:"damaged event chunk at seq"

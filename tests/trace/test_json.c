@@ -95,7 +95,8 @@ static void test_utf8(void)
         { "\"\x80\"", "\"\\ufffd\"" },
         { "\"a\xff\xfe" "b\"", "\"a\\ufffd\\ufffdb\"" },
         { "\"\xe2\x82\"", "\"\\ufffd\\ufffd\"" },
-        { "[\"\xed\xa0\x80\",\"\xf0\x9f\x98\x80\"]", "[\"\\ufffd\\ufffd\\ufffd\",\"\xf0\x9f\x98\x80\"]" },
+        { "[\"\xed\xa0\x80\",\"\xf0\x9f\x98\x80\"]",
+          "[\"\\ufffd\\ufffd\\ufffd\",\"\xf0\x9f\x98\x80\"]" },
     };
     for (size_t i = 0; i < TEST_N(rows); i++) {
         struct sink s = { .len = 0 };
