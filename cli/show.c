@@ -15,6 +15,7 @@
 #include "cli/show.h"
 #include "runner/runner.h"
 #include "sim/hv.h"
+#include "trace/json.h"
 
 struct image {
     const uint8_t *data;
@@ -211,6 +212,13 @@ static void ob_num(struct out_buf *o, uint64_t v, bool neg, unsigned base, size_
     ob_right(o, p, (size_t)(tmp + sizeof tmp - p), width);
 }
 
+static void ob_put_cb(void *ctx, const char *s, size_t n)
+{
+    ob_put(ctx, s, n);
+}
+
+/* The reader checked that ev->detail is JSON; its strings may hold bytes that are not UTF-8
+ * (what a guest printed), which become \ufffd so that every line parses. */
 static void put_json(struct out_buf *o, const struct hv_event *ev, const char *kind)
 {
     ob_put(o, "{\"seq\":", 7);
@@ -226,7 +234,7 @@ static void put_json(struct out_buf *o, const struct hv_event *ev, const char *k
     ob_put(o, "\",\"pc\":\"", 8);
     ob_num(o, ev->pc, false, 16, 0);
     ob_put(o, "\",\"detail\":", 11);
-    ob_put(o, ev->detail, ev->detail_len);
+    json_utf8(ev->detail, ev->detail_len, ob_put_cb, o);
     ob_put(o, "}\n", 2);
 }
 
@@ -255,6 +263,18 @@ static void put_text(struct out_buf *o, const struct hv_event *ev, const char *k
     ob_put(o, "\n", 1);
 }
 
+/* The reader's error: its detail names the trace (a detail of another layer gets the path). */
+static void report(FILE *errf, const char *path, int err)
+{
+    const char *d = hv_error_detail();
+    if (!*d)
+        fprintf(errf, "hvsim: %s: %s\n", path, hv_strerror(err));
+    else if (strncmp(d, path, strlen(path)) == 0)
+        fprintf(errf, "hvsim: %s\n", d);
+    else
+        fprintf(errf, "hvsim: %s: %s\n", path, d);
+}
+
 int show_trace(const char *path, const struct show_opts *o, FILE *out, FILE *errf)
 {
     struct trace_reader *r = NULL;
@@ -265,11 +285,7 @@ int show_trace(const char *path, const struct show_opts *o, FILE *out, FILE *err
     struct out_buf *ob = NULL;
     int err = trace_reader_open(&r, path);
     if (err) {
-        /* the reader's detail names the file already */
-        if (*hv_error_detail())
-            fprintf(errf, "hvsim: %s\n", hv_error_detail());
-        else
-            fprintf(errf, "hvsim: %s: %s\n", path, hv_strerror(err));
+        report(errf, path, err);
         return code;
     }
     struct image im = { NULL, 0, HV_ARCH_X86_64 };
@@ -314,7 +330,7 @@ int show_trace(const char *path, const struct show_opts *o, FILE *out, FILE *err
         (void)hv_disasm_open(&cache.dis, im.arch);
     }
     if ((err = trace_reader_events_begin(r, &o->filter))) {
-        fprintf(errf, "hvsim: %s: %s\n", path, hv_error_detail());
+        report(errf, path, err);
         goto out;
     }
     struct hv_event ev;
@@ -332,7 +348,7 @@ int show_trace(const char *path, const struct show_opts *o, FILE *out, FILE *err
     ob_flush(ob);
     fflush(out);
     if (got < 0) {
-        fprintf(errf, "hvsim: %s: %s\n", path, hv_error_detail());
+        report(errf, path, got);
         goto out;
     }
     code = 0;

@@ -99,15 +99,71 @@ static void print_event(FILE *f, const char *label, const struct saved_event *s)
             kd ? kd->name : "?", s->ev.detail);
 }
 
-/* Splits the recorded "k=v\n" list of overrides. */
-static int apply_sets(struct scenario *sc, char *list)
+/* A reader or runner error, naming the trace (the reader's details begin with its path). */
+static void report(FILE *errf, const char *path, const char *what, int err)
 {
-    for (char *line = strtok(list, "\n"); line; line = strtok(NULL, "\n")) {
-        int err = scenario_set(sc, line);
-        if (err)
+    const char *d = hv_error_detail();
+    if (*d && strncmp(d, path, strlen(path)) == 0)
+        fprintf(errf, "hvsim: %s\n", d);
+    else
+        fprintf(errf, "hvsim: %s: %s: %s%s%s\n", path, what, hv_strerror(err), *d ? ": " : "",
+                d);
+}
+
+/*
+ * The recorded --set overrides (run_info `sets`, "KEY=VALUE" lines): applied to sc, and kept
+ * in lines[] so that a later error about one of them blames the trace, not an option.
+ */
+struct stored_sets {
+    char *text;        /* owned; split in place */
+    char **lines;      /* owned array of pointers into text */
+    size_t n;
+};
+
+static int stored_sets_apply(struct stored_sets *ss, struct scenario *sc, const char *path,
+                             FILE *errf)
+{
+    size_t line = 0;
+    for (char *p = ss->text, *next; p && *p; p = next) {
+        next = strchr(p, '\n');
+        if (next)
+            *next++ = '\0';
+        line++;
+        if (!*p)
+            continue;
+        char **l = realloc(ss->lines, (ss->n + 1) * sizeof *l);
+        if (!l) {
+            fprintf(errf, "hvsim: %s: out of memory\n", path);
+            return HV_ENOMEM;
+        }
+        ss->lines = l;
+        ss->lines[ss->n++] = p;
+        int err = scenario_set(sc, p);
+        if (err) {
+            fprintf(errf, "hvsim: %s: run_info sets, line %zu: '%s': %s\n", path, line, p,
+                    err == HV_EINVAL ? "expected KEY=VALUE" : hv_strerror(err));
             return err;
+        }
     }
     return 0;
+}
+
+/*
+ * Whether a diagnostic located at `file` (an override's node is named "--set KEY=VALUE") is
+ * about a stored override that no --set of this replay replaced.
+ */
+static bool stored_sets_blame(const struct stored_sets *ss, const char *file,
+                              const char *const *sets, size_t nsets)
+{
+    if (strncmp(file, "--set ", 6) != 0)
+        return false;
+    for (size_t i = 0; i < nsets; i++)
+        if (strcmp(file + 6, sets[i]) == 0)
+            return false;
+    for (size_t i = 0; i < ss->n; i++)
+        if (strcmp(file + 6, ss->lines[i]) == 0)
+            return true;
+    return false;
 }
 
 int replay_trace(const char *path, const char *const *sets, size_t nsets, FILE *out, FILE *errf)
@@ -115,18 +171,16 @@ int replay_trace(const char *path, const char *const *sets, size_t nsets, FILE *
     struct cmp c;
     memset(&c, 0, sizeof c);
     struct scenario *sc = NULL;
-    char *text = NULL, *spath = NULL, *seed = NULL, *rsets = NULL;
+    char *text = NULL, *seed = NULL, *label = NULL;
+    struct stored_sets ss = { NULL, NULL, 0 };
     void *elf = NULL;
     size_t elf_len = 0, text_len;
     int code = HV_EXIT_BADINPUT;
     struct hv_diag d;
+    char msg[1200];
     int err = trace_reader_open(&c.r, path);
     if (err) {
-        /* the reader's detail names the file already */
-        if (*hv_error_detail())
-            fprintf(errf, "hvsim: %s\n", hv_error_detail());
-        else
-            fprintf(errf, "hvsim: %s: %s\n", path, hv_strerror(err));
+        report(errf, path, "cannot open", err);
         goto out;
     }
     char *backend = NULL;
@@ -139,33 +193,35 @@ int replay_trace(const char *path, const char *const *sets, size_t nsets, FILE *
                       "it with the model with `hvsim crosscheck`\n", path);
         goto out;
     }
-    if (trace_reader_info(c.r, "scenario_text", &text) ||
-        trace_reader_info(c.r, "scenario_path", &spath) ||
-        trace_reader_info(c.r, "seed", &seed) ||
-        trace_reader_blob(c.r, "guest.elf", &elf, &elf_len)) {
-        fprintf(errf, "hvsim: %s: trace lacks the inputs needed to replay it\n", path);
+    if ((err = trace_reader_info(c.r, "scenario_text", &text)) ||
+        (err = trace_reader_info(c.r, "seed", &seed)) ||
+        (err = trace_reader_blob(c.r, "guest.elf", &elf, &elf_len))) {
+        fprintf(errf, "hvsim: %s; replay needs it\n", hv_error_detail());
         goto out;
     }
-    if (trace_reader_info(c.r, "sets", &rsets))
-        rsets = strdup("");
+    if (trace_reader_info(c.r, "sets", &ss.text))
+        ss.text = NULL;   /* a run without --set */
+    /* The stored scenario's errors are located in the trace: "TRACE: stored scenario:L:C". */
     text_len = strlen(text);
-    if ((err = scenario_parse(&sc, spath, text, text_len, &d))) {
-        char msg[1200];
+    if (!(label = malloc(strlen(path) + sizeof ": stored scenario"))) {
+        fprintf(errf, "hvsim: %s: out of memory\n", path);
+        goto out;
+    }
+    sprintf(label, "%s: stored scenario", path);
+    if ((err = scenario_parse(&sc, label, text, text_len, &d))) {
         hv_diag_format(&d, msg, sizeof msg);
-        fprintf(errf, "hvsim: %s: stored scenario: %s\n", path, msg);
+        fprintf(errf, "hvsim: %s\n", msg);
         goto out;
     }
     char *end;
     errno = 0;
     sc->seed = strtoull(seed, &end, 10);
     if (errno || !*seed || *end) {
-        fprintf(errf, "hvsim: %s: stored seed '%s' is not a number\n", path, seed);
+        fprintf(errf, "hvsim: %s: run_info seed: '%s' is not a number\n", path, seed);
         goto out;
     }
-    if (apply_sets(sc, rsets)) {
-        fprintf(errf, "hvsim: %s: stored --set list is malformed\n", path);
+    if (stored_sets_apply(&ss, sc, path, errf))
         goto out;
-    }
     for (size_t i = 0; i < nsets; i++) {
         if (scenario_set(sc, sets[i])) {
             fprintf(errf, "hvsim: --set %s: expected KEY=VALUE\n", sets[i]);
@@ -173,25 +229,32 @@ int replay_trace(const char *path, const char *const *sets, size_t nsets, FILE *
         }
     }
     if ((err = runner_check(sc, &d))) {
-        char msg[1200];
         hv_diag_format(&d, msg, sizeof msg);
-        fprintf(errf, "hvsim: %s\n", msg);
+        if (stored_sets_blame(&ss, d.file, sets, nsets))
+            fprintf(errf, "hvsim: %s: run_info sets: %s: %s\n", path, d.file + 6, d.msg);
+        else
+            fprintf(errf, "hvsim: %s\n", msg);
         goto out;
     }
     bool complete = trace_reader_complete(c.r);
-    if ((err = trace_reader_events_begin(c.r, NULL)))
+    if ((err = trace_reader_events_begin(c.r, NULL))) {
+        report(errf, path, "read events", err);
         goto out;
+    }
     struct runner_hooks hooks = { .inspect = inspect, .ctx = &c };
     struct runner_result res;
     err = runner_execute(sc, elf, elf_len, compare_sink, &c, &hooks, &res);
     if (err && err != HV_EDIVERGED && !(c.diverged)) {
-        fprintf(errf, "hvsim: replay of %s failed: %s %s\n", path, hv_strerror(err),
-                hv_error_detail());
+        report(errf, path, "replay failed", err);
         goto out;
     }
     if (!c.diverged && !err) {
         struct hv_event rec;
         int more = trace_reader_events_next(c.r, &rec);
+        if (more < 0) {
+            report(errf, path, "read events", more);
+            goto out;
+        }
         if (more > 0) {
             c.diverged = true;
             save(&c.rec, &rec);
@@ -223,9 +286,10 @@ out:
     scenario_destroy(sc);
     trace_reader_close(c.r);
     free(text);
-    free(spath);
     free(seed);
-    free(rsets);
+    free(label);
+    free(ss.text);
+    free(ss.lines);
     free(elf);
     return code;
 }

@@ -2,8 +2,9 @@
 # Installs the Debian packages hvsim needs, only those that are missing.
 # Usage: scripts/install-deps.sh   (run as root, or with sudo available)
 set -euo pipefail
+# jq: tests/trace/corrupt.sh checks that every line `hvsim show --json` prints parses.
 pkgs=(libunicorn-dev libcapstone-dev libsqlite3-dev sqlite3 libcunit1-dev libyaml-dev
-      clang lld llvm cmake pkg-config make)
+      clang lld llvm cmake pkg-config make jq)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -226,7 +226,8 @@ static bool chunk_tok_parse(const char *s, size_t len, size_t *pos, struct chunk
         v = nv;
         i++;
     }
-    if (i == d0 || (neg && v > (uint64_t)INT64_MAX + 1))
+    /* JSON has no leading zeros: a detail copies these digits as they are */
+    if (i == d0 || (i - d0 > 1 && s[d0] == '0') || (neg && v > (uint64_t)INT64_MAX + 1))
         return false;
     t->v = neg ? 0 - v : v;
     t->n = i - *pos;

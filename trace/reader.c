@@ -23,10 +23,15 @@
  *     or -1 when this build does not know that name; ids outside 0 .. nkind_map-1 are
  *     unknown. Version 3: kinds[id] is that row with its fields (name NULL for an unused id),
  *     and file_id[k] the id of this build's kind k, or -1.
- *  3. strings holds the file's event_strings ids 0 .. count-1 (then those of the tail).
+ *  3. strings holds the file's event_strings ids 0 .. count-1 (then those of the tail);
+ *     bad_strings lists those whose text is not one JSON value, which no detail may use.
  *  4. While iterating (iterating true): versions 1, 2 step cur, one of st_events[]; version
  *     3 reads event_chunks through st_chunks (src DB), then the tail (src TAIL), and expect is
  *     the seq of the event the next element must have.
+ *  5. Every sqlite3_step() goes through trace_reader_step(): the progress handler stops it
+ *     once it has spent budget x TRACE_READER_PROGRESS_OPS virtual-machine steps.
+ *  6. An open reader's file holds exactly the objects of its version (schema_objects(), and
+ *     for version 3 the events view of its own kinds), checked before any other query.
  *
  *   open() --> [idle] --events_begin()--> [iterating] --next() / match() at the end or an
  *   error--> [idle];  events_begin() in any state restarts the iteration.
@@ -37,6 +42,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -44,6 +50,7 @@
 
 #include "sim/hv_err.h"
 #include "trace/chunk.h"
+#include "trace/json.h"
 #include "trace/strtab.h"
 #include "trace/tail.h"
 #include "trace/trace_int.h"
@@ -56,6 +63,9 @@ enum trace_src { SRC_DB, SRC_TAIL, SRC_END };
 struct trace_reader {
     sqlite3 *db;
     char *path;                         /* owned copy, for error details */
+    char *view_sql;                     /* version 3: the stored events view; owned */
+    uint64_t budget;                    /* progress calls one sqlite3_step() may make */
+    uint64_t spent;                     /* progress calls of the step under way */
     int version;                        /* invariant 1 */
     sqlite3_stmt *st_info, *st_blob, *st_kind_id;
     /* versions 1 and 2 */
@@ -69,6 +79,9 @@ struct trace_reader {
     size_t nkinds;
     int64_t file_id[HV_EV__COUNT];
     struct strtab strings;              /* invariant 3 */
+    int64_t *bad_strings;               /* ids whose text is not JSON, ascending; owned */
+    size_t nbad_strings;
+    int64_t bad_string;                 /* the last one a detail asked for, or -1 */
     unsigned char *tail;                /* the tail file as read by events_begin(); owned */
     size_t tail_len, tail_off;
     /* the iteration (invariant 4) */
@@ -109,11 +122,35 @@ static uint32_t trace_be32(const unsigned char *p)
 }
 
 /*
+ * Every query runs under a budget of SQLite virtual-machine steps (invariant 5), so that a
+ * damaged or hostile file cannot keep a reader busy forever: the progress handler is called
+ * every TRACE_READER_PROGRESS_OPS steps and stops the statement (SQLITE_INTERRUPT) once one
+ * sqlite3_step() has used its budget. The budget grows with the file: a legitimate step may
+ * scan every row (a kind filter on a version 1 or 2 trace), which costs a few steps per byte.
+ */
+#define TRACE_READER_PROGRESS_OPS 10000
+#define TRACE_READER_BASE_OPS     50000000ull
+#define TRACE_READER_OPS_PER_BYTE 16
+
+static int trace_reader_progress(void *ctx)
+{
+    struct trace_reader *r = ctx;
+    return ++r->spent > r->budget;
+}
+
+/* sqlite3_step() with a fresh budget. */
+static int trace_reader_step(struct trace_reader *r, sqlite3_stmt *st)
+{
+    r->spent = 0;
+    return sqlite3_step(st);
+}
+
+/*
  * Checks what can be known from the file itself before SQLite reads it: that it is a regular,
  * non-empty SQLite file, and no shorter than its header says. SQLite would open a truncated
  * file and fail only at the first query that reaches a missing page.
  */
-static int trace_reader_check_file(const char *path)
+static int trace_reader_check_file(const char *path, uint64_t *bytes)
 {
     static const char magic[16] = "SQLite format 3";   /* with its NUL */
     unsigned char hdr[100];
@@ -172,6 +209,10 @@ static int trace_reader_check_file(const char *path)
                            PRIu64 ")", path, (long long)st.st_size, pages * page);
         goto out;
     }
+    *bytes = (uint64_t)st.st_size;
+    char wal[4096];
+    if ((size_t)snprintf(wal, sizeof wal, "%s-wal", path) < sizeof wal && stat(wal, &st) == 0)
+        *bytes += (uint64_t)st.st_size;
 out:
     if (fd >= 0)
         close(fd);
@@ -196,7 +237,7 @@ static int trace_reader_int(struct trace_reader *r, const char *sql, const char 
     int err = 0;
     int rc = sqlite3_prepare_v2(r->db, sql, -1, &st, NULL);
     if (rc == SQLITE_OK)
-        rc = sqlite3_step(st);
+        rc = trace_reader_step(r, st);
     if (rc != SQLITE_ROW) {
         /* SQLite finds out it is not looking at a database only at the first query. */
         bool foreign = (rc & 0xff) == SQLITE_NOTADB;
@@ -216,7 +257,7 @@ static int trace_reader_load_kinds(struct trace_reader *r)
     int rc;
     if (err)
         goto out;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    while ((rc = trace_reader_step(r, st)) == SQLITE_ROW) {
         int64_t id = sqlite3_column_int64(st, 0);
         const char *name = (const char *)sqlite3_column_text(st, 1);
         if (id < 0 || id >= TRACE_READER_MAX_KINDS || !name) {
@@ -254,7 +295,7 @@ static int trace_reader_load_kinds3(struct trace_reader *r)
         r->file_id[k] = -1;
     if (err)
         goto out;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    while ((rc = trace_reader_step(r, st)) == SQLITE_ROW) {
         int64_t id = sqlite3_column_int64(st, 0);
         const char *name = (const char *)sqlite3_column_text(st, 1);
         const char *fname = (const char *)sqlite3_column_text(st, 2);
@@ -300,22 +341,38 @@ out:
     return err;
 }
 
+/*
+ * Adds the next string id's text (invariant 3), noting a text that is not one JSON value: a
+ * version 3 detail is its chunk element's integers and these texts, so checking each text
+ * once is what keeps every detail JSON. 0 or HV_ENOMEM.
+ */
+static int trace_reader_add_string(struct trace_reader *r, const char *text, size_t len)
+{
+    int64_t id = strtab_add(&r->strings, text, len);
+    if (id >= 0 && !json_check(text, len, NULL, NULL)) {
+        int64_t *bad = realloc(r->bad_strings, (r->nbad_strings + 1) * sizeof *bad);
+        if (!bad)
+            id = -1;
+        else
+            (r->bad_strings = bad)[r->nbad_strings++] = id;
+    }
+    return id < 0 ? hv_error_set(HV_ENOMEM, "%s: out of memory", r->path) : 0;
+}
+
 /* Adds the file's event_strings rows from id strings.count on (invariant 3). */
 static int trace_reader_load_strings(struct trace_reader *r)
 {
     sqlite3_stmt *st = r->st_strings;
     int err = 0, rc;
     sqlite3_bind_int64(st, 1, (int64_t)r->strings.count);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    while ((rc = trace_reader_step(r, st)) == SQLITE_ROW) {
         int64_t id = sqlite3_column_int64(st, 0);
         const char *text = (const char *)sqlite3_column_text(st, 1);
         /* ids are 0, 1, 2, ...: a gap ends what can be resolved */
         if (id != (int64_t)r->strings.count || !text)
             break;
-        if (strtab_add(&r->strings, text, (size_t)sqlite3_column_bytes(st, 1)) < 0) {
-            err = hv_error_set(HV_ENOMEM, "%s: out of memory", r->path);
+        if ((err = trace_reader_add_string(r, text, (size_t)sqlite3_column_bytes(st, 1))))
             break;
-        }
     }
     if (!err && rc != SQLITE_ROW && rc != SQLITE_DONE)
         err = trace_sqlite_error(r->db, rc, r->path, "event strings");
@@ -331,6 +388,19 @@ static const char *trace_reader_text(void *ctx, int64_t id, size_t *len)
     if (!s && id >= 0 && (uint64_t)id >= r->strings.count &&
         trace_reader_load_strings(r) == 0)
         s = strtab_get(&r->strings, id, len);
+    /* bad_strings is ascending (ids are added in order): a binary search */
+    size_t lo = 0, hi = s ? r->nbad_strings : 0;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (r->bad_strings[mid] < id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (s && lo < r->nbad_strings && r->bad_strings[lo] == id) {
+        r->bad_string = id;
+        return NULL;
+    }
     return s;
 }
 
@@ -342,11 +412,94 @@ static int trace_reader_string_id(void *ctx, const char *json, size_t len, int64
     return *id < 0 ? 1 : 0;
 }
 
+/*
+ * Checks that the file's objects are exactly those of its version (invariant 6): no other
+ * table, index, view or trigger, and each with the definition hvsim wrote, so that no query
+ * reaches a view in place of a table, a view that recurses or a generated column. Version
+ * 3's events view depends on the kinds; its text is kept in view_sql for
+ * trace_reader_check_view().
+ */
+static int trace_reader_check_schema(struct trace_reader *r)
+{
+    size_t n;
+    const struct schema_object *want = schema_objects(r->version, &n);
+    bool seen[16] = { false };
+    sqlite3_stmt *st = NULL;
+    int err = 0;
+    assert(n <= sizeof seen / sizeof seen[0]);
+    int rc = sqlite3_prepare_v2(r->db, schema_sql_objects, -1, &st, NULL);
+    if (rc != SQLITE_OK) {
+        err = trace_sqlite_error(r->db, rc, r->path, "not a usable hvsim trace");
+        goto out;
+    }
+    while ((rc = trace_reader_step(r, st)) == SQLITE_ROW) {
+        const char *type = (const char *)sqlite3_column_text(st, 0);
+        const char *name = (const char *)sqlite3_column_text(st, 1);
+        const char *tbl = (const char *)sqlite3_column_text(st, 2);
+        const char *sql = (const char *)sqlite3_column_text(st, 3);
+        size_t i = 0;
+        while (name && i < n && strcmp(want[i].name, name) != 0)
+            i++;
+        if (!type || !name || !tbl || i == n) {
+            err = hv_error_set(HV_ETRACE, "%s: not a usable hvsim trace: unexpected %s '%s'",
+                               r->path, type ? type : "object", name ? name : "");
+            goto out;
+        }
+        const struct schema_object *o = &want[i];
+        bool view3 = !o->sql && strcmp(o->type, "view") == 0;
+        if (strcmp(type, o->type) != 0) {
+            err = hv_error_set(HV_ETRACE, "%s: not a usable hvsim trace: %s '%s' is a %s",
+                               r->path, o->type, name, type);
+            goto out;
+        }
+        if (seen[i] || strcmp(tbl, o->tbl_name) != 0 ||
+            (o->sql ? !sql || strcmp(sql, o->sql) != 0 : view3 ? !sql : sql != NULL)) {
+            err = hv_error_set(HV_ETRACE, "%s: not a usable hvsim trace: %s '%s' is not the "
+                               "one hvsim creates", r->path, o->type, name);
+            goto out;
+        }
+        if (view3 && !(r->view_sql = strdup(sql))) {
+            err = hv_error_set(HV_ENOMEM, "%s: out of memory", r->path);
+            goto out;
+        }
+        seen[i] = true;
+    }
+    if (rc != SQLITE_DONE) {
+        err = trace_sqlite_error(r->db, rc, r->path, "not a usable hvsim trace");
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (!seen[i]) {
+            err = hv_error_set(HV_ETRACE, "%s: not a usable hvsim trace: no %s '%s'", r->path,
+                               want[i].type, want[i].name);
+            goto out;
+        }
+    }
+out:
+    sqlite3_finalize(st);
+    return err;
+}
+
+/* Version 3: the events view is the one a writer with the file's kinds creates. */
+static int trace_reader_check_view(struct trace_reader *r)
+{
+    char *sql = schema_view_sql(r->kinds, r->nkinds);
+    int err = 0;
+    if (!sql)
+        err = hv_error_set(HV_ENOMEM, "%s: out of memory", r->path);
+    else if (strcmp(sql, r->view_sql) != 0)
+        err = hv_error_set(HV_ETRACE, "%s: not a usable hvsim trace: view 'events' is not the "
+                           "one hvsim creates for the kinds of event_kinds", r->path);
+    sqlite3_free(sql);
+    return err;
+}
+
 int trace_reader_open(struct trace_reader **out, const char *path)
 {
     int err = 0;
     int rc;
     int64_t app_id = 0, version = 0;
+    uint64_t bytes = 0;
     struct trace_reader *r = calloc(1, sizeof *r);
     *out = NULL;
     if (!r || !(r->path = strdup(path))) {
@@ -356,13 +509,16 @@ int trace_reader_open(struct trace_reader **out, const char *path)
     strtab_init(&r->strings);
     r->coder.str = trace_reader_string_id;
     r->coder.ctx = r;
-    if ((err = trace_reader_check_file(path)))
+    if ((err = trace_reader_check_file(path, &bytes)))
         goto out;
     rc = sqlite3_open_v2(path, &r->db, SQLITE_OPEN_READONLY, NULL);
     if (rc != SQLITE_OK) {
         err = trace_sqlite_error(r->db, rc, path, "cannot open trace");
         goto out;
     }
+    r->budget = (TRACE_READER_BASE_OPS + TRACE_READER_OPS_PER_BYTE * bytes) /
+                TRACE_READER_PROGRESS_OPS;
+    sqlite3_progress_handler(r->db, TRACE_READER_PROGRESS_OPS, trace_reader_progress, r);
     /* Only a writer recovering its -wal can hold a reader off; wait for it briefly. */
     sqlite3_busy_timeout(r->db, 2000);
     if ((err = trace_reader_int(r, schema_sql_app_id, "cannot read trace", &app_id)))
@@ -385,7 +541,8 @@ int trace_reader_open(struct trace_reader **out, const char *path)
         goto out;
     }
     r->version = (int)version;
-    if ((err = trace_reader_prepare(r, &r->st_info, schema_sql_get_info)) ||
+    if ((err = trace_reader_check_schema(r)) ||
+        (err = trace_reader_prepare(r, &r->st_info, schema_sql_get_info)) ||
         (err = trace_reader_prepare(r, &r->st_blob, schema_sql_get_blob)) ||
         (err = trace_reader_prepare(r, &r->st_kind_id, schema_sql_kind_id)))
         goto out;
@@ -393,7 +550,7 @@ int trace_reader_open(struct trace_reader **out, const char *path)
         if ((err = trace_reader_prepare(r, &r->st_chunks, schema_sql_chunks)) ||
             (err = trace_reader_prepare(r, &r->st_strings, schema_sql_strings)) ||
             (err = trace_reader_prepare(r, &r->st_chunk_end, schema_sql_chunk_end)) ||
-            (err = trace_reader_load_kinds3(r)))
+            (err = trace_reader_load_kinds3(r)) || (err = trace_reader_check_view(r)))
             goto out;
     } else if ((err = trace_reader_prepare(r, &r->st_count, schema_sql_count_rows)) ||
                (err = trace_reader_prepare(r, &r->st_events[0],
@@ -425,11 +582,13 @@ void trace_reader_close(struct trace_reader *r)
     free(r->kinds);
     free(r->kind_map);
     strtab_fini(&r->strings);
+    free(r->bad_strings);
     free(r->tail);
     tbuf_fini(&r->detail);
     tbuf_fini(&r->enc);
     tbuf_fini(&r->scratch);
     chunk_coder_fini(&r->coder);
+    free(r->view_sql);
     free(r->path);
     free(r);
 }
@@ -444,7 +603,7 @@ static int trace_reader_lookup(struct trace_reader *r, sqlite3_stmt *st, const c
 {
     int rc = sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
     if (rc == SQLITE_OK)
-        rc = sqlite3_step(st);
+        rc = trace_reader_step(r, st);
     if (rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
         return 1;
     int err = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0
@@ -518,7 +677,7 @@ int trace_reader_version(const struct trace_reader *r)
 /* One-row integer statement st, stepped and reset. */
 static int64_t trace_reader_step_int(struct trace_reader *r, sqlite3_stmt *st, const char *what)
 {
-    int rc = sqlite3_step(st);
+    int rc = trace_reader_step(r, st);
     int64_t n = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0)
                                  : trace_sqlite_error(r->db, rc, r->path, what);
     sqlite3_reset(st);
@@ -671,9 +830,11 @@ static int trace_reader_tail_next(struct trace_reader *r)
             memcpy(&id, rec.p, 8);
             if (id > (int64_t)r->strings.count)
                 return 0;   /* a gap: what follows cannot be resolved */
-            if (id == (int64_t)r->strings.count &&
-                strtab_add(&r->strings, (const char *)rec.p + 8, rec.n - 8) < 0)
-                return hv_error_set(HV_ENOMEM, "%s: out of memory", r->path);
+            int err = id == (int64_t)r->strings.count
+                          ? trace_reader_add_string(r, (const char *)rec.p + 8, rec.n - 8)
+                          : 0;
+            if (err)
+                return err;
         } else if (rec.type == 'C' && rec.n >= 28) {
             memcpy(&r->base.seq, rec.p, 8);
             memcpy(&r->base.icount, rec.p + 8, 8);
@@ -718,7 +879,7 @@ static int trace_reader_element(struct trace_reader *r)
         }
         if (r->src == SRC_DB) {
             sqlite3_stmt *st = r->st_chunks;
-            int rc = sqlite3_step(st);
+            int rc = trace_reader_step(r, st);
             if (rc == SQLITE_ROW) {
                 r->base.seq = trace_u64_of_i64(sqlite3_column_int64(st, 0));
                 int64_t n = sqlite3_column_int64(st, 1);
@@ -778,10 +939,15 @@ static int trace_reader_decode(struct trace_reader *r, struct hv_event *ev)
         return hv_error_set(HV_ETRACE, "%s: event %" PRIu64 " has an unknown kind (id %" PRId64
                             ")", r->path, r->seq, id);
     r->detail.len = 0;
+    r->bad_string = -1;
     int err = chunk_detail(&r->detail, k, r->toks, r->ntoks, trace_reader_text, r);
+    if (err == HV_ENOMEM)
+        return hv_error_set(err, "%s: out of memory", r->path);
+    if (err && r->bad_string >= 0)
+        return hv_error_set(HV_ETRACE, "%s: event %" PRIu64 ": damaged detail: event_strings "
+                            "id %" PRId64 " is not JSON", r->path, r->seq, r->bad_string);
     if (err)
-        return err == HV_ENOMEM ? hv_error_set(err, "%s: out of memory", r->path)
-                                : trace_reader_bad_chunk(r, r->seq);
+        return trace_reader_bad_chunk(r, r->seq);
     *ev = (struct hv_event){
         .seq = r->seq, .vm = r->base.vm, .vcpu = (int32_t)trace_i64_of_u64(r->toks[1].v),
         .icount = r->base.icount + r->toks[2].v, .kind = (enum hv_ev_kind)k->kind,
@@ -823,17 +989,34 @@ static int trace_reader_advance(struct trace_reader *r)
         return 0;
     if (r->version >= 3)
         return trace_reader_next3(r);
-    int rc = sqlite3_step(r->cur);
+    int rc = trace_reader_step(r, r->cur);
     if (rc == SQLITE_ROW)
         return 1;
     return rc == SQLITE_DONE ? 0 : trace_sqlite_error(r->db, rc, r->path, "read events");
+}
+
+/*
+ * The event at hand, decoded (version 3) or read (versions 1, 2) into ev, its detail one JSON
+ * value: a version 3 detail is built from parts checked as they were read (the element's
+ * integers, the event_strings texts), a stored version 1 or 2 detail is checked here.
+ */
+static int trace_reader_event(struct trace_reader *r, struct hv_event *ev)
+{
+    if (r->version >= 3)
+        return trace_reader_decode(r, ev);
+    int err = trace_reader_row(r, ev);
+    size_t bad;
+    if (!err && !json_check(ev->detail, ev->detail_len, &bad, NULL))
+        err = hv_error_set(HV_ETRACE, "%s: event %" PRIu64 ": damaged detail: event_rows.detail "
+                           "is not JSON (at byte %zu)", r->path, ev->seq, bad);
+    return err;
 }
 
 int trace_reader_events_next(struct trace_reader *r, struct hv_event *ev)
 {
     int ret = trace_reader_advance(r);
     if (ret > 0) {
-        int err = r->version >= 3 ? trace_reader_decode(r, ev) : trace_reader_row(r, ev);
+        int err = trace_reader_event(r, ev);
         ret = err ? err : 1;
     }
     if (ret <= 0)
@@ -883,7 +1066,7 @@ int trace_reader_events_match(struct trace_reader *r, const struct hv_event *ev,
         trace_reader_same_bytes(r, ev))
         return TRACE_SAME;
     /* Different bytes (or an older version): compare the decoded event column by column. */
-    int err = r->version >= 3 ? trace_reader_decode(r, rec) : trace_reader_row(r, rec);
+    int err = trace_reader_event(r, rec);
     const char *d = NULL;
     size_t n = 0;
     if (err || (err = trace_reader_detail_of(r, ev, &d, &n))) {

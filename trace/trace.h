@@ -113,7 +113,8 @@ struct trace_filter {
 int trace_reader_events_begin(struct trace_reader *r, const struct trace_filter *f);
 /*
  * Next event: returns 1 with *ev filled (strings borrowed until the next call; ev->fields
- * NULL), 0 at the end, or a negative hv_err.
+ * NULL; ev->detail one JSON value, trace/json.h), 0 at the end, or a negative hv_err:
+ * HV_ETRACE for a damaged chunk or detail, with a detail naming the event's seq.
  */
 int trace_reader_events_next(struct trace_reader *r, struct hv_event *ev);
 

@@ -22,6 +22,30 @@
  */
 const char *schema_create_script(void);
 
+/*
+ * One object of a trace file as sqlite_schema lists it: type ("table", "index", "view"),
+ * name, tbl_name and the CREATE statement (NULL: an index SQLite made for a PRIMARY KEY or
+ * UNIQUE constraint, which has none).
+ */
+struct schema_object {
+    const char *type, *name, *tbl_name, *sql;
+};
+/*
+ * Every object a file of schema `version` (1 .. HV_TRACE_VERSION) holds, and nothing else: a
+ * reader refuses a file with another object or another definition (a view in place of a
+ * table, a trigger). Version 3's events view has sql NULL here: its text depends on the kinds
+ * the writer knew, and schema_view_sql() rebuilds it from the file's event_kinds. Borrowed.
+ */
+const struct schema_object *schema_objects(int version, size_t *n);
+
+struct chunk_kind;
+/*
+ * The CREATE VIEW statement of version 3's events view for kinds[0 .. n-1] (index = kind id,
+ * NULL name = unused id), byte for byte as a writer with those kinds stores it in
+ * sqlite_schema. Caller owns the result (sqlite3_free()); NULL when out of memory.
+ */
+char *schema_view_sql(const struct chunk_kind *kinds, size_t n);
+
 /* Writer statements, prepared once per writer. */
 extern const char schema_sql_wal[];          /* journal_mode=WAL, synchronous=OFF */
 extern const char schema_sql_unwal[];        /* back to a single-file (DELETE) journal */
@@ -34,6 +58,7 @@ extern const char schema_sql_set_info[];     /* ?1 key ?2 value */
 extern const char schema_sql_put_blob[];     /* ?1 name ?2 data */
 
 /* Reader statements. */
+extern const char schema_sql_objects[];      /* -> type, name, tbl_name, sql of sqlite_schema */
 extern const char schema_sql_app_id[];       /* one row: application_id */
 extern const char schema_sql_version[];      /* one row: user_version */
 extern const char schema_sql_get_info[];     /* ?1 key -> value */
@@ -63,7 +88,8 @@ const char *schema_sql_events(int version, unsigned filters);
  * Converts SQLite's result code rc on db into an hv_err code and records a detail of the form
  * "PATH: WHAT: sqlite3_errmsg(db)" (db may be NULL: then sqlite3_errstr(rc)). NOMEM becomes
  * HV_ENOMEM; NOTADB and CORRUPT become HV_ETRACE; CANTOPEN, IOERR, FULL, READONLY and PERM
- * become HV_EIO; TOOBIG becomes HV_ELIMIT; everything else is HV_ESQLITE.
+ * become HV_EIO; TOOBIG becomes HV_ELIMIT; INTERRUPT (a reader's query past its budget) becomes
+ * HV_ETRACE; everything else is HV_ESQLITE.
  */
 int trace_sqlite_error(sqlite3 *db, int rc, const char *path, const char *what);
 

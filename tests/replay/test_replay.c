@@ -187,7 +187,7 @@ static const char *tr_recording(void)
 __attribute__((format(printf, 2, 3)))
 static void tr_sql(const char *db_path, const char *fmt, ...)
 {
-    char sql[1024];
+    char sql[4096];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(sql, sizeof sql, fmt, ap);
@@ -297,9 +297,22 @@ static void test_identical(void)
 #define TR_EL_N(m) "printf('$[%d][" #m "]', {N} - seq)"  /* member m of {N}'s element */
 #define TR_LAST "WHERE seq = (SELECT max(seq) FROM event_chunks)"
 /* The events of the view as a version 1 or 2 event_rows table, in place of the chunks. */
-#define TR_ROWS(vm)                                                                          \
-    "CREATE TABLE event_rows AS SELECT seq, " vm "vcpu, icount,"                             \
+/* The event_rows table of schema version 1 (vm "") or 2 (vm "vm, "), with the text and
+ * indexes the hvsim of that version created (a reader accepts nothing else). */
+#define TR_ROWS_TABLE_1                                                                      \
+    "CREATE TABLE event_rows(seq INTEGER PRIMARY KEY, vcpu INTEGER NOT NULL,\n"              \
+    "                        icount INTEGER NOT NULL,\n"
+#define TR_ROWS_TABLE_2                                                                      \
+    "CREATE TABLE event_rows(seq INTEGER PRIMARY KEY, vm INTEGER NOT NULL DEFAULT 0,\n"      \
+    "                        vcpu INTEGER NOT NULL, icount INTEGER NOT NULL,\n"
+#define TR_ROWS(table, vm)                                                                   \
+    table                                                                                    \
+    "                        kind INTEGER NOT NULL REFERENCES event_kinds(id),\n"            \
+    "                        pc INTEGER NOT NULL, detail TEXT NOT NULL);"                     \
+    " INSERT INTO event_rows SELECT seq, " vm "vcpu, icount,"                                 \
     " (SELECT id FROM event_kinds WHERE name = kind) AS kind, pc, detail FROM events;"       \
+    " CREATE INDEX event_rows_vcpu ON event_rows(vcpu);"                                     \
+    " CREATE INDEX event_rows_kind ON event_rows(kind);"                                     \
     " DROP VIEW events; DROP TABLE event_chunks; DROP TABLE event_strings; "
 static const struct {
     const char *name;
@@ -332,18 +345,18 @@ static const struct {
      * detail) and version 1 (no vm column; its events read vm 0, what the run's only VM
      * emits). Both replay as they did when hvsim wrote them. */
     { "a version 2 trace",
-      TR_ROWS("vm, ")
-      "CREATE VIEW events(seq, vm, vcpu, icount, kind, pc, detail) AS "
-      "SELECT r.seq, r.vm, r.vcpu, r.icount, k.name, r.pc, r.detail "
-      "FROM event_rows AS r JOIN event_kinds AS k ON k.id = r.kind ORDER BY r.seq; "
+      TR_ROWS(TR_ROWS_TABLE_2, "vm, ")
+      "CREATE VIEW events(seq, vm, vcpu, icount, kind, pc, detail) AS\n"
+      "    SELECT r.seq, r.vm, r.vcpu, r.icount, k.name, r.pc, r.detail\n"
+      "    FROM event_rows AS r JOIN event_kinds AS k ON k.id = r.kind ORDER BY r.seq; "
       "PRAGMA user_version = 2",
       HV_EXIT_OK,
       { "replay identical: ", NULL } },
     { "a version 1 trace",
-      TR_ROWS("")
-      "CREATE VIEW events(seq, vcpu, icount, kind, pc, detail) AS "
-      "SELECT r.seq, r.vcpu, r.icount, k.name, r.pc, r.detail "
-      "FROM event_rows AS r JOIN event_kinds AS k ON k.id = r.kind ORDER BY r.seq; "
+      TR_ROWS(TR_ROWS_TABLE_1, "")
+      "CREATE VIEW events(seq, vcpu, icount, kind, pc, detail) AS\n"
+      "    SELECT r.seq, r.vcpu, r.icount, k.name, r.pc, r.detail\n"
+      "    FROM event_rows AS r JOIN event_kinds AS k ON k.id = r.kind ORDER BY r.seq; "
       "PRAGMA user_version = 1",
       HV_EXIT_OK,
       { "replay identical: ", NULL } },
@@ -408,7 +421,7 @@ static void test_tampered(void)
     TR_CHECK(n > 0 && left > n, "recording has %" PRId64 " events, sched #10 at %" PRId64,
              total, n);
     for (size_t i = 0; i < TR_N(tr_tampers); i++) {
-        char name[32], sql[1024], want[256];
+        char name[32], sql[2048], want[256];
         snprintf(name, sizeof name, "tampered-%zu.db", i);
         const char *copy = tr_path(name);
         tr_copy(rec, copy, SIZE_MAX);
@@ -438,29 +451,61 @@ static void test_bad_traces(void)
     tr_copy(rec, tr_path("truncated-half.db"), len / 2);
     tr_copy(rec, tr_path("no-guest.db"), SIZE_MAX);
     tr_sql(tr_path("no-guest.db"), "DELETE FROM blobs WHERE name = 'guest.elf'");
-    tr_copy(rec, tr_path("bad-scenario.db"), SIZE_MAX);
-    tr_sql(tr_path("bad-scenario.db"), "UPDATE run_info SET value = 'name: [' "
-                                       "WHERE key = 'scenario_text'");
+    /* Damaged parts of a trace: each error names the trace and the part. */
     static const struct {
         const char *file;
-        const char *err;       /* in the messages */
+        const char *sql;
+    } parts[] = {
+        { "bad-scenario.db", "UPDATE run_info SET value = 'name: [' WHERE key = 'scenario_text'" },
+        { "bad-scenario-key.db", "UPDATE run_info SET value = replace(value, 'quantum:',"
+                                 " 'quantumm:') WHERE key = 'scenario_text'" },
+        { "no-scenario.db", "DELETE FROM run_info WHERE key = 'scenario_text'" },
+        { "bad-seed.db", "UPDATE run_info SET value = '12x' WHERE key = 'seed'" },
+        { "sets-unknown.db", "UPDATE run_info SET value = 'none.bogus=1' WHERE key = 'sets'" },
+        { "sets-malformed.db", "UPDATE run_info SET value = 'a=1' || char(10) || 'garbage'"
+                               " WHERE key = 'sets'" },
+        { "bad-string.db", "UPDATE event_strings SET json = '\"abc' WHERE id = 0" },
+        { "bad-elf.db", "UPDATE blobs SET data = x'7f454c46' WHERE name = 'guest.elf'" },
+    };
+    for (size_t i = 0; i < TR_N(parts); i++) {
+        tr_copy(rec, tr_path(parts[i].file), SIZE_MAX);
+        tr_sql(tr_path(parts[i].file), "%s", parts[i].sql);
+    }
+    static const struct {
+        const char *file;
+        const char *err;       /* in the messages, after "hvsim: " and the trace's path */
     } rows[] = {
-        { "foreign.txt", "not an hvsim trace" },
-        { "empty.db", "" },
-        { "truncated-header.db", "" },
-        { "truncated-half.db", "" },
-        { "missing.db", "" },
-        { "no-guest.db", "lacks the inputs" },
-        { "bad-scenario.db", "stored scenario" },
+        { "foreign.txt", ": not an hvsim trace" },
+        { "empty.db", ": not an hvsim trace: empty file" },
+        { "truncated-header.db", ": truncated trace" },
+        { "truncated-half.db", ": truncated trace" },
+        { "missing.db", ": no such file" },
+        { "no-guest.db", ": no blob named 'guest.elf'; replay needs it" },
+        { "bad-scenario.db", ": stored scenario:2:1: YAML syntax error" },
+        { "bad-scenario-key.db", ": stored scenario:" },
+        { "no-scenario.db", ": run_info has no key 'scenario_text'; replay needs it" },
+        { "bad-seed.db", ": run_info seed: '12x' is not a number" },
+        { "sets-unknown.db", ": run_info sets: none.bogus=1: unknown config key 'none.bogus'" },
+        { "sets-malformed.db", ": run_info sets, line 2: 'garbage': expected KEY=VALUE" },
+        { "bad-string.db", ": event 0: damaged detail: event_strings id 0 is not JSON" },
+        { "bad-elf.db", ": replay failed: " },
     };
     for (size_t i = 0; i < TR_N(rows); i++) {
         struct tr_out o;
+        char want[256];
+        snprintf(want, sizeof want, "hvsim: %s%s", tr_path(rows[i].file), rows[i].err);
         tr_replay(rows[i].file, tr_path(rows[i].file), NULL, 0, HV_EXIT_BADINPUT, &o);
-        TR_CHECK(o.err[0] != 0, "%s: no message", rows[i].file);
-        TR_CHECK(strstr(o.err, rows[i].err) != NULL, "%s: messages lack '%s':\n%s",
-                 rows[i].file, rows[i].err, o.err);
+        TR_CHECK(strstr(o.err, want) == o.err, "%s: messages do not begin with '%s':\n%s",
+                 rows[i].file, want, o.err);
         tr_out_fini(&o);
     }
+    /* A --set of the replay that repeats a bad stored one is the option's error. */
+    static const char *const bogus[] = { "none.bogus=1" };
+    struct tr_out o;
+    tr_replay("sets-unknown.db", tr_path("sets-unknown.db"), bogus, 1, HV_EXIT_BADINPUT, &o);
+    TR_CHECK(strstr(o.err, "hvsim: --set none.bogus=1: unknown config key") == o.err,
+             "a bad --set given again: %s", o.err);
+    tr_out_fini(&o);
 }
 
 void test_replay_register(void)

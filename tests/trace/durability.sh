@@ -13,6 +13,11 @@
 #                  the trace says interrupted
 #   old-traces     the version 1 and 2 traces of tests/trace/fixtures: `show` prints what the
 #                  hvsim that wrote them printed, and `replay` reads them
+#   crash-points   a shorter recording (crash-run.yaml, about 40000 events) killed with -9 at
+#                  many exact events (chunk ends, both sides of them, the last events) and
+#                  from outside at several moments, and interrupted (SIGINT) at exact events
+#                  and from outside: each trace opens, says what it is, holds exactly the
+#                  events the durability promise keeps, and replays them all
 # "A prefix of the run" is checked on `hvsim show --json` against the complete recording's,
 # and on the events view through the sqlite3 shell. Exit 0 when the case passed, 1 when it
 # failed, 77 (ctest's SKIP_RETURN_CODE) when sqlite3 is missing.
@@ -44,16 +49,17 @@ fail() {
 # events view, one line per event). The guest is built once: the later runs take its image
 # from the first trace (a scenario's guest may be an ELF), which spares the compiler.
 record_full() {
+  local min=${1:-200000}
   "$hvsim" run "$scenario" -o build.db --quiet >build.out 2>&1 || fail "the first run failed"
   sqlite3 build.db "SELECT writefile('guest.elf', data) FROM blobs WHERE name = 'guest.elf'" \
     >/dev/null
-  sed 's|^guest: .*|guest: guest.elf|' "$scenario" >long-run.yaml
-  scenario=$work/long-run.yaml
+  sed 's|^guest: .*|guest: guest.elf|' "$scenario" >run.yaml
+  scenario=$work/run.yaml
   "$hvsim" run "$scenario" -o full.db --quiet >full.out 2>&1 || fail "the complete run failed"
   "$hvsim" show full.db --json >full.json
   view full.db >full.sql
   total=$(wc -l <full.json)
-  [ "$total" -gt 200000 ] || fail "the complete run has only $total events"
+  [ "$total" -gt "$min" ] || fail "the complete run has only $total events"
 }
 
 view() {
@@ -68,15 +74,15 @@ is_prefix() {
 }
 
 # check_trace NAME DB WANT STATUS: DB holds exactly WANT events (or, with WANT "prefix", some
-# prefix of at least one), they are the complete run's first ones through hvsim and through
-# SQL, and run_info.status is STATUS.
+# prefix of at least one; with "any", any prefix, the empty one included), they are the
+# complete run's first ones through hvsim and through SQL, and run_info.status is STATUS.
 check_trace() {
   local name=$1 db=$2 want=$3 status=$4 n sqln
   "$hvsim" show "$db" --json >"$name.json" 2>"$name.err" || fail "$name: show failed: $(cat "$name.err")"
   n=$(wc -l <"$name.json")
   if [ "$want" = prefix ]; then
     [ "$n" -ge 1 ] || fail "$name: no event"
-  else
+  elif [ "$want" != any ]; then
     [ "$n" -eq "$want" ] || fail "$name: $n events, expected $want"
   fi
   is_prefix "$name.json" full.json || fail "$name: show --json is not a prefix of the run's"
@@ -207,6 +213,68 @@ case_old_traces() {
     grep -qE "replay identical: [1-9]|after [1-9][0-9]* identical events" "$base.replay" ||
       fail "$base: replay compared nothing: $(head -1 "$base.replay")"
     echo "$base: $(head -1 "$base.replay")"
+  done
+}
+
+# replays_all NAME DB: `hvsim replay` of a trace cut short re-runs the scenario and reports
+# that every event the trace holds matched.
+replays_all() {
+  local n
+  n=$(wc -l <"$1.json")
+  "$hvsim" replay "$2" >"$1.replay" 2>&1 || fail "$1: replay exited $?: $(head -2 "$1.replay")"
+  grep -q "the recorded trace is incomplete; its $n events all matched\|replay identical: $n" \
+    "$1.replay" || fail "$1: replay: $(head -1 "$1.replay")"
+}
+
+case_crash_points() {
+  scenario=$here/crash-run.yaml
+  record_full 30000
+  local seq code delay pid n
+  # kill -9 right after event SEQ: the trace holds events 0 .. SEQ, all of them. The points
+  # are the first event, both sides of chunk ends (HV_TRACE_CHUNK_EVENTS = 4096), points in
+  # between, and the last events of the run.
+  for seq in 0 4095 4096 4097 12288 23456 $((total - 1)); do
+    HVSIM_TEST_SIGNAL=$seq:KILL "$hvsim" run "$scenario" -o "k$seq.db" --quiet >/dev/null 2>&1
+    code=$?
+    [ "$code" -eq 137 ] || fail "kill at $seq: exit $code, expected 137 (SIGKILL)"
+    check_trace "kill-at-$seq" "k$seq.db" $((seq + 1)) recording
+    [ -e "k$seq.db-tail" ] || fail "kill at $seq: no tail file"
+    case $seq in 4096 | 23456) replays_all "kill-at-$seq" "k$seq.db" ;; esac
+  done
+  # SIGINT at exact events: the run ends by it (130) with every event committed.
+  for seq in 20000; do
+    HVSIM_TEST_SIGNAL=$seq:INT "$hvsim" run "$scenario" -o "i$seq.db" --quiet >/dev/null 2>&1
+    code=$?
+    [ "$code" -eq 130 ] || fail "SIGINT at $seq: exit $code, expected 130"
+    check_trace "SIGINT-at-$seq" "i$seq.db" $((seq + 1)) interrupted
+    replays_all "SIGINT-at-$seq" "i$seq.db"
+  done
+  # kill -9 and SIGINT from outside, at moments the run reaches by itself: a prefix (empty
+  # when the guest had not started yet), or the whole run when it finished first.
+  for delay in 0.2 0.5 1 INT; do
+    "$hvsim" run "$scenario" -o "x$delay.db" --quiet >/dev/null 2>&1 &
+    pid=$!
+    if wait_recording "x$delay.db" "$pid"; then
+      if [ "$delay" = INT ]; then
+        sleep 0.4
+        kill -INT "$pid" 2>/dev/null
+      else
+        sleep "$delay"
+        kill -KILL "$pid" 2>/dev/null
+      fi
+    fi
+    wait "$pid"
+    code=$?
+    if [ "$code" -eq 0 ]; then
+      check_trace "outside-$delay" "x$delay.db" "$total" complete
+    elif [ "$code" -eq 130 ]; then
+      check_trace "outside-$delay" "x$delay.db" any interrupted
+      replays_all "outside-$delay" "x$delay.db"
+    elif [ "$code" -eq 137 ]; then
+      check_trace "outside-$delay" "x$delay.db" any recording
+    else
+      fail "outside-$delay: exit $code"
+    fi
   done
 }
 

@@ -1033,6 +1033,49 @@ static void tt_make_v3_without_chunks(const char *path)
     tt_make_sql(path, "DROP VIEW events; DROP TABLE event_chunks;");
 }
 
+/* event_kinds as a view that never ends: a reader that queried it would loop forever. */
+static void tt_make_recursive_kinds(const char *path)
+{
+    tt_make_trace(path, 10);
+    tt_make_sql(path, "DROP TABLE event_kinds; CREATE VIEW event_kinds(id, name, doc, fields) AS"
+                      " WITH RECURSIVE c(x) AS (SELECT 0 UNION ALL SELECT x + 1 FROM c)"
+                      " SELECT x, 'kind' || x, '', '[]' FROM c;");
+}
+
+static void tt_make_recursive_events(const char *path)
+{
+    tt_make_trace(path, 10);
+    tt_make_sql(path, "DROP VIEW events; CREATE VIEW events AS WITH RECURSIVE"
+                      " c(x) AS (SELECT 0 UNION ALL SELECT x + 1 FROM c) SELECT x AS seq FROM c;");
+}
+
+static void tt_make_trigger(const char *path)
+{
+    tt_make_trace(path, 10);
+    tt_make_sql(path, "CREATE TRIGGER t AFTER INSERT ON run_info BEGIN SELECT 1; END;");
+}
+
+static void tt_make_extra_index(const char *path)
+{
+    tt_make_trace(path, 10);
+    tt_make_sql(path, "CREATE INDEX i ON event_chunks(n);");
+}
+
+/* run_info with the same columns, one of them computed on every read. */
+static void tt_make_generated(const char *path)
+{
+    tt_make_trace(path, 10);
+    tt_make_sql(path, "ALTER TABLE run_info RENAME TO old; CREATE TABLE run_info(key TEXT PRIMARY"
+                      " KEY, v, value AS (v || ''));"
+                      " INSERT INTO run_info(key, v) SELECT key, value FROM old; DROP TABLE old;");
+}
+
+static void tt_make_stat(const char *path)
+{
+    tt_make_trace(path, 10);
+    tt_make_sql(path, "ANALYZE;");
+}
+
 static void test_foreign_files(void)
 {
     static const struct {
@@ -1051,13 +1094,28 @@ static void test_foreign_files(void)
           "not an hvsim trace (application_id 0x12345678)" },
         { "plain sqlite", tt_make_plain_sqlite, HV_ETRACE,
           "not an hvsim trace (application_id 0x00000000)" },
-        { "no tables", tt_make_no_tables, HV_ETRACE, "no such table" },
+        { "no tables", tt_make_no_tables, HV_ETRACE, "not a usable hvsim trace: unexpected "
+          "table 'other'" },
         { "version 0", tt_make_version0, HV_ETRACE, "schema version 0" },
         { "newer", tt_make_newer, HV_ETRACE_NEW,
           "trace schema version 4 is newer than this hvsim (3)" },
-        { "version 2 without vm", tt_make_v2_without_vm, HV_ETRACE, "no such column: vm" },
+        { "version 2 without vm", tt_make_v2_without_vm, HV_ETRACE,
+          "not a usable hvsim trace: table 'event_rows' is not the one hvsim creates" },
         { "version 3 without chunks", tt_make_v3_without_chunks, HV_ETRACE,
-          "no such table: event_chunks" },
+          "not a usable hvsim trace: no table 'event_chunks'" },
+        /* Objects hvsim never creates, refused before any query reaches them. */
+        { "recursive event_kinds", tt_make_recursive_kinds, HV_ETRACE,
+          "not a usable hvsim trace: table 'event_kinds' is a view" },
+        { "recursive events view", tt_make_recursive_events, HV_ETRACE,
+          "not a usable hvsim trace: view 'events' is not the one hvsim creates for the kinds" },
+        { "trigger", tt_make_trigger, HV_ETRACE, "not a usable hvsim trace: unexpected trigger "
+          "'t'" },
+        { "extra index", tt_make_extra_index, HV_ETRACE, "not a usable hvsim trace: unexpected "
+          "index 'i'" },
+        { "generated column", tt_make_generated, HV_ETRACE, "not a usable hvsim trace: table "
+          "'run_info' is not the one hvsim creates" },
+        { "statistics", tt_make_stat, HV_ETRACE, "not a usable hvsim trace: unexpected table "
+          "'sqlite_stat1'" },
     };
     for (size_t i = 0; i < TT_N(rows); i++) {
         char path[128], name[32];
