@@ -143,7 +143,7 @@ static void test_against_llvm(void)
         if (!s)
             continue;
         for (size_t i = 0; i < TEST_N(rows); i++) {
-            uint64_t addr;
+            uint64_t addr = 0;
             char want[512];
             if (!sl_nm(elf, rows[i].func, &addr)) {
                 TEST_CHECK(false, "%s: llvm-nm finds no %s", elf, rows[i].func);
@@ -197,7 +197,7 @@ static void test_no_dwarf_and_bad_input(void)
     snprintf(stripped, sizeof stripped, "%s/stripped.elf", sl_dir);
     snprintf(cmd, sizeof cmd, "llvm-objcopy --strip-debug '%s' '%s' && echo ok", elf, stripped);
     CU_ASSERT_FATAL(sl_run(cmd, out, sizeof out));
-    uint64_t addr;
+    uint64_t addr = 0;
     CU_ASSERT_FATAL(sl_nm(stripped, "guest_main", &addr));
     struct srcline *s = sl_open_file(stripped);
     CU_ASSERT_PTR_NOT_NULL_FATAL(s);
