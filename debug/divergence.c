@@ -219,6 +219,8 @@ static int history(struct trace_reader *r, uint64_t seq, int32_t vcpu, uint32_t 
                    struct dv_facts *f)
 {
     int64_t window = 64;
+    if (seq == 0)
+        return 0;   /* nothing before; a filter's `to` of -1 would mean no bound */
     for (;;) {
         int64_t from = (int64_t)seq - window;
         if (from < 0)
