@@ -13,6 +13,7 @@
 #include "debug/divergence.h"
 #include "debug/srcline.h"
 #include "runner/scenario.h"
+#include "sim/hv.h"
 #include "sim/hv_err.h"
 #include "trace/trace.h"
 
@@ -325,6 +326,52 @@ out:
 
 /* ---- text ------------------------------------------------------------------------------ */
 
+struct dv_code {
+    uint64_t start;
+    uint8_t bytes[64];
+    size_t n;
+};
+
+/* A side's code around its pc, read from its guest image; false when there is none. */
+static bool image_code(const struct divergence_side *s, struct dv_code *c)
+{
+    if (!s->ev.present || !s->src || !s->sc || s->ev.ev.vcpu < 0 || !s->ev.ev.pc)
+        return false;
+    uint64_t pc = s->ev.ev.pc;
+    /* Arm: a few instructions before the pc too (fixed size); x86 cannot decode backwards */
+    c->start = s->sc->arch == HV_ARCH_X86_64 || pc < 16 ? pc : pc - 16;
+    c->n = srcline_read(s->src, c->start, c->bytes, sizeof c->bytes);
+    if (!c->n && c->start != pc) {
+        c->start = pc;
+        c->n = srcline_read(s->src, pc, c->bytes, sizeof c->bytes);
+    }
+    return c->n > 0;
+}
+
+/* Without a re-execution: the code at each side's pc as the guest image has it (once when
+ * both sides agree). */
+static void print_image_code(const struct divergence *d, FILE *out)
+{
+    struct dv_code c[2];
+    bool has[2];
+    for (int i = 0; i < 2; i++)
+        has[i] = image_code(&d->side[i], &c[i]);
+    bool same = has[0] && has[1] && d->side[0].ev.ev.pc == d->side[1].ev.ev.pc &&
+                d->side[0].sc->arch == d->side[1].sc->arch && c[0].start == c[1].start &&
+                c[0].n == c[1].n && memcmp(c[0].bytes, c[1].bytes, c[0].n) == 0;
+    for (int i = 0; i < 2; i++) {
+        if (!has[i])
+            continue;
+        const struct divergence_side *s = &d->side[i];
+        char dis[2048];
+        hv_disasm(s->sc->arch, c[i].bytes, c[i].n, c[i].start, s->ev.ev.pc, 8, dis, sizeof dis);
+        fprintf(out, "code at pc (vCPU %d, as the guest image%s%s has it):\n%s\n", s->ev.ev.vcpu,
+                same ? "" : " of ", same ? "" : s->label, dis);
+        if (same)
+            break;
+    }
+}
+
 static void print_event(FILE *out, const char *indent, const char *label,
                         const struct divergence_event *e)
 {
@@ -408,8 +455,12 @@ int divergence_print(const struct divergence *d, FILE *out)
         for (size_t i = 0; i < f.nhist; i++)
             print_event(out, "    ", "", &f.hist[i]);
     }
-    if (d->context && *d->context && !f.step.present)
-        fprintf(out, "%s", d->context);
+    if (!f.step.present) {
+        if (d->context && *d->context)
+            fprintf(out, "%s", d->context);
+        else
+            print_image_code(d, out);
+    }
 out:
     facts_fini(&f);
     return err;

@@ -28,6 +28,7 @@ struct srcline_sym {
 
 struct srcline {
     char *image;
+    size_t len;
     Elf *elf;
     Dwarf *dwarf;
     struct srcline_sym *syms;
@@ -94,6 +95,7 @@ int srcline_open(struct srcline **out, const void *elf, size_t len)
     if (!(s->image = malloc(len ? len : 1)))
         goto fail;
     memcpy(s->image, elf, len);
+    s->len = len;
     s->elf = elf_memory(s->image, len);
     err = HV_EINVAL;
     if (!s->elf || elf_kind(s->elf) != ELF_K_ELF)
@@ -196,4 +198,27 @@ char *srcline_format(const struct srcline_loc *loc, char *buf, size_t size)
     else
         snprintf(buf, size, "%s", fn[0] ? fn : fl[0] ? fl : "?");
     return buf;
+}
+
+size_t srcline_read(const struct srcline *s, uint64_t addr, void *buf, size_t len)
+{
+    size_t n = 0;
+    if (elf_getphdrnum(s->elf, &n))
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        GElf_Phdr ph;
+        if (!gelf_getphdr(s->elf, (int)i, &ph) || ph.p_type != PT_LOAD || addr < ph.p_vaddr ||
+            addr - ph.p_vaddr >= ph.p_filesz)
+            continue;
+        uint64_t off = ph.p_offset + (addr - ph.p_vaddr);
+        uint64_t avail = ph.p_filesz - (addr - ph.p_vaddr);
+        if (off >= s->len)
+            return 0;
+        if (avail > s->len - off)
+            avail = s->len - off;
+        size_t take = len < avail ? len : (size_t)avail;
+        memcpy(buf, s->image + off, take);
+        return take;
+    }
+    return 0;
 }

@@ -37,6 +37,12 @@ void srcline_close(struct srcline *s);
  */
 int srcline_lookup(struct srcline *s, uint64_t pc, struct srcline_loc *loc);
 /*
+ * Copies the image's bytes at guest address addr (the file contents of its PT_LOAD segments:
+ * code as loaded, before the run changed anything) to buf, up to len, stopping where the
+ * segment's file bytes end. Returns the number of bytes copied, 0 when addr is outside.
+ */
+size_t srcline_read(const struct srcline *s, uint64_t addr, void *buf, size_t len);
+/*
  * Writes "func+0xOFF (file:line)" (or the part that is known, or "?") to buf, always
  * NUL-terminated. Returns buf.
  */

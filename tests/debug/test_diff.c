@@ -221,7 +221,8 @@ static void test_bug_knobs(void)
     }
 }
 
-/* The text report of a host step names its scenario line; of a guest event, the source. */
+/* The text report of a host step names its scenario line; of a guest-side event, the source
+ * and the code from the guest image. */
 static void test_text(void)
 {
     const char *a = df_record(df_rows[2].scenario, "text-bug", df_rows[2].bad);
@@ -249,6 +250,17 @@ static void test_text(void)
                "what differs:\n%s", o.out);
     TEST_CHECK(strstr(o.out, "  sets: kvm.bug.kvm_write_skips_dirty=1 | (none)\n") != NULL,
                "inputs:\n%s", o.out);
+    /* a host step: no guest code */
+    TEST_CHECK(strstr(o.out, "code at pc") == NULL, "guest code for a host step:\n%s", o.out);
+    df_out_fini(&o);
+
+    /* a guest-side event: its function and line, and the code there from the image */
+    a = df_record(df_rows[0].scenario, "text-stale", df_rows[0].bad);
+    b = df_record(df_rows[0].scenario, "text-stale-fixed", NULL);
+    df_run(a, b, false, &o);
+    TEST_CHECK(o.code == 1 && strstr(o.out, "\n  pc 0x") && strstr(o.out, " is in ") &&
+               strstr(o.out, "code at pc (vCPU 0, as the guest image has it):\n> "),
+               "no source or code:\n%s", o.out);
     df_out_fini(&o);
 }
 

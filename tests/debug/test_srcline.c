@@ -5,7 +5,7 @@
  * functions (C and assembly, guest and library) and pcs inside them, the symbol address comes
  * from llvm-nm and the expected file:line from llvm-addr2line, tools independent of libdw.
  * The entry line of guest_main must also lie inside its body in spinlock.c as the source text
- * shows it. An image without DWARF still names functions; bytes that are not ELF are refused.
+ * shows it. The image's bytes at an address agree with llvm-objdump's disassembly. An image without DWARF still names functions; bytes that are not ELF are refused.
  */
 #include <CUnit/CUnit.h>
 #include <inttypes.h>
@@ -169,6 +169,51 @@ static void test_against_llvm(void)
     }
 }
 
+/* The first 16 bytes of the instructions at addr as lowercase hex, from llvm-objdump's
+ * disassembly with raw bytes. */
+static bool sl_objdump(const char *elf, uint64_t addr, char *out, size_t size)
+{
+    char cmd[1200];
+    snprintf(cmd, sizeof cmd,
+             "llvm-objdump -d --start-address=0x%" PRIx64 " --stop-address=0x%" PRIx64
+             " '%s' | awk -F'\\t' '/^ *[0-9a-f]+:/ { sub(/^ *[0-9a-f]+: */, \"\", $1); "
+             "gsub(/ /, \"\", $1); printf \"%%s\", $1 } END { print \"\" }' | cut -c1-32",
+             addr, addr + 16, elf);
+    return sl_run(cmd, out, size) && strlen(out) == 32;
+}
+
+static void test_read(void)
+{
+    static const struct {
+        const char *func;
+        uint64_t off;
+    } rows[] = { { "guest_main", 0 }, { "_start", 0 }, { "memcpy", 2 } };
+    for (int a = 0; a < HV_ARCH__COUNT; a++) {
+        const char *elf = sl_build((enum hv_arch)a);
+        struct srcline *s = elf ? sl_open_file(elf) : NULL;
+        if (!s)
+            continue;
+        for (size_t i = 0; i < TEST_N(rows); i++) {
+            uint64_t addr = 0;
+            char want[64] = "", got[64] = "";
+            TEST_CHECK(sl_nm(elf, rows[i].func, &addr), "no %s", rows[i].func);
+            addr += rows[i].off;
+            TEST_CHECK(sl_objdump(elf, addr, want, sizeof want), "llvm-objdump %s", elf);
+            uint8_t buf[16];
+            size_t n = srcline_read(s, addr, buf, sizeof buf);
+            for (size_t k = 0; k < n; k++)
+                snprintf(got + 2 * k, 3, "%02x", buf[k]);
+            TEST_CHECK(n == 16 && strcmp(got, want) == 0, "%s %s+%" PRIu64 ": read %zu bytes "
+                       "%s, llvm-objdump says %s", hv_arch_name((enum hv_arch)a), rows[i].func,
+                       rows[i].off, n, got, want);
+        }
+        uint8_t buf[4];
+        TEST_CHECK(srcline_read(s, 0x10, buf, sizeof buf) == 0, "%s: read below the image",
+                   hv_arch_name((enum hv_arch)a));
+        srcline_close(s);
+    }
+}
+
 static void test_format(void)
 {
     static const struct {
@@ -228,6 +273,7 @@ void test_srcline_register(void)
     CU_pSuite s = CU_add_suite("srcline", sl_init, sl_cleanup);
     CU_add_test(s, "functions and lines agree with llvm-nm and llvm-addr2line",
                 test_against_llvm);
+    CU_add_test(s, "image bytes agree with llvm-objdump", test_read);
     CU_add_test(s, "format", test_format);
     CU_add_test(s, "no DWARF; bad input", test_no_dwarf_and_bad_input);
 }
