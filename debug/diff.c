@@ -12,6 +12,7 @@
  *   2. departed is set at the first unequal i-th pair, or, at the end, when q is not empty
  *      (one side has events the other has not); depart_seq is the lower seq of that pair.
  */
+#include <assert.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -81,6 +82,14 @@ static bool df_same(const struct hv_event *a, const struct hv_event *b)
            strcmp(a->detail ? a->detail : "", b->detail ? b->detail : "") == 0;
 }
 
+/* The invariants above; for assert(). */
+static bool key_check(const struct dv_key *k)
+{
+    return k->len <= k->cap && (!k->cap || k->head < k->cap) && (!k->departed || !k->len) &&
+           (k->len || k->departed || k->count[0] == k->count[1]) &&
+           (!k->len || k->count[k->q_side] - k->count[!k->q_side] == k->len);
+}
+
 static void key_depart(struct dv_key *k, uint64_t seq)
 {
     k->departed = true;
@@ -101,6 +110,7 @@ static int key_add(struct dv_key *k, int s, const struct hv_event *ev)
         k->len--;
         if (p.hash != h)
             key_depart(k, p.seq < ev->seq ? p.seq : ev->seq);
+        assert(key_check(k));
         return 0;
     }
     if (k->len == k->cap) {   /* grow the ring, unrolled to start at 0 */
@@ -118,6 +128,7 @@ static int key_add(struct dv_key *k, int s, const struct hv_event *ev)
     k->q[(k->head + k->len) % k->cap] = (struct dv_pending){ h, ev->seq };
     k->len++;
     k->q_side = s;
+    assert(key_check(k));
     return 0;
 }
 
