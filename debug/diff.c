@@ -6,7 +6,7 @@
  * subsequence: the i-th event of the pair in A against the i-th in B, by a 64-bit FNV-1a hash
  * of (vm, icount, pc, detail), the seq left out since one extra event shifts every later one.
  *
- * Invariants of struct dv_key while the pass runs:
+ * Invariants of struct df_key while the pass runs:
  *   1. q holds the hashes and seqs of the pair's events that one side (q_side) has read and
  *      the other not yet; it is empty once the pair departed (nothing more is compared).
  *   2. departed is set at the first unequal i-th pair, or, at the end, when q is not empty
@@ -27,13 +27,13 @@
 
 #define DF_SLOTS (HV_MAX_VCPUS + 1)   /* vCPU -1 (the VM or host), 0 .. HV_MAX_VCPUS - 1 */
 
-struct dv_pending {
+struct df_pending {
     uint64_t hash, seq;
 };
 
-struct dv_key {
+struct df_key {
     uint64_t count[2];
-    struct dv_pending *q;
+    struct df_pending *q;
     size_t head, len, cap;
     int q_side;
     bool departed;
@@ -51,7 +51,7 @@ struct df_side {
 
 struct df {
     struct df_side s[2];
-    struct dv_key *keys;          /* [HV_EV__COUNT * DF_SLOTS] */
+    struct df_key *keys;          /* [HV_EV__COUNT * DF_SLOTS] */
     bool differ;
     struct divergence_event first[2];
 };
@@ -83,14 +83,14 @@ static bool df_same(const struct hv_event *a, const struct hv_event *b)
 }
 
 /* The invariants above; for assert(). */
-static bool key_check(const struct dv_key *k)
+__attribute__((unused)) static bool key_check(const struct df_key *k)
 {
     return k->len <= k->cap && (!k->cap || k->head < k->cap) && (!k->departed || !k->len) &&
            (k->len || k->departed || k->count[0] == k->count[1]) &&
            (!k->len || k->count[k->q_side] - k->count[!k->q_side] == k->len);
 }
 
-static void key_depart(struct dv_key *k, uint64_t seq)
+static void key_depart(struct df_key *k, uint64_t seq)
 {
     k->departed = true;
     k->depart_seq = seq;
@@ -98,14 +98,14 @@ static void key_depart(struct dv_key *k, uint64_t seq)
 }
 
 /* One event of side s for its (kind, vCPU) pair. */
-static int key_add(struct dv_key *k, int s, const struct hv_event *ev)
+static int key_add(struct df_key *k, int s, const struct hv_event *ev)
 {
     k->count[s]++;
     if (k->departed)
         return 0;
     uint64_t h = df_hash(ev);
     if (k->len && k->q_side != s) {
-        struct dv_pending p = k->q[k->head];
+        struct df_pending p = k->q[k->head];
         k->head = (k->head + 1) % k->cap;
         k->len--;
         if (p.hash != h)
@@ -115,7 +115,7 @@ static int key_add(struct dv_key *k, int s, const struct hv_event *ev)
     }
     if (k->len == k->cap) {   /* grow the ring, unrolled to start at 0 */
         size_t cap = k->cap ? k->cap * 2 : 16;
-        struct dv_pending *q = malloc(cap * sizeof *q);
+        struct df_pending *q = malloc(cap * sizeof *q);
         if (!q)
             return HV_ENOMEM;
         for (size_t i = 0; i < k->len; i++)
@@ -125,7 +125,7 @@ static int key_add(struct dv_key *k, int s, const struct hv_event *ev)
         k->cap = cap;
         k->head = 0;
     }
-    k->q[(k->head + k->len) % k->cap] = (struct dv_pending){ h, ev->seq };
+    k->q[(k->head + k->len) % k->cap] = (struct df_pending){ h, ev->seq };
     k->len++;
     k->q_side = s;
     assert(key_check(k));
@@ -223,7 +223,7 @@ static int df_walk(struct df *df, FILE *errf)
         }
     }
     for (size_t i = 0; i < (size_t)HV_EV__COUNT * DF_SLOTS; i++) {
-        struct dv_key *k = &df->keys[i];
+        struct df_key *k = &df->keys[i];
         if (!k->departed && k->len)
             key_depart(k, k->q[k->head].seq);
     }
@@ -305,7 +305,7 @@ static void df_summary_text(const struct df *df, FILE *out)
     fprintf(out, "by kind and vCPU:\n  %-16s %5s %10s %10s  %s\n", "kind", "vcpu", "A", "B",
             "first differs at seq");
     for (size_t i = 0; i < (size_t)HV_EV__COUNT * DF_SLOTS; i++) {
-        const struct dv_key *k = &df->keys[i];
+        const struct df_key *k = &df->keys[i];
         if (!k->count[0] && !k->count[1])
             continue;
         char dep[24] = "-";
@@ -321,7 +321,7 @@ static void df_summary_json(const struct df *df, FILE *out)
     fputs("\"summary\":[", out);
     bool firstr = true;
     for (size_t i = 0; i < (size_t)HV_EV__COUNT * DF_SLOTS; i++) {
-        const struct dv_key *k = &df->keys[i];
+        const struct df_key *k = &df->keys[i];
         if (!k->count[0] && !k->count[1])
             continue;
         fprintf(out, "%s{\"kind\":\"%s\",\"vcpu\":%d,\"A\":%" PRIu64 ",\"B\":%" PRIu64

@@ -41,7 +41,9 @@ static int compare_sink(void *ctx, const struct hv_event *ev)
     if (got != TRACE_SAME) {
         c->diverged = true;
         int err = got == TRACE_DIFFERENT ? divergence_event_set(&c->rec, &rec) : 0;
-        return err ? err : divergence_event_set(&c->got, ev) ? HV_ENOMEM : HV_EDIVERGED;
+        if (!err)
+            err = divergence_event_set(&c->got, ev);
+        return err ? err : HV_EDIVERGED;
     }
     c->compared++;
     return 0;
