@@ -65,6 +65,7 @@ struct dv_step {
     const char *file;
     int line;
     char args[1024];  /* JSON, "null" without args */
+    char written[1024]; /* the args as the scenario writes them, in YAML flow style */
     char at[256];     /* the trigger as it fired, from the event */
 };
 
@@ -181,6 +182,29 @@ static int detail_diffs(struct dv_facts *f, sqlite3 *db, const char *a, const ch
     return err;
 }
 
+/* Appends n in YAML flow style with its scalars as written ("{gpa: 0xc0000000, data: "11"}")
+ * to buf at *len; text past size is cut. */
+static void node_flow(const struct hv_node *n, char *buf, size_t size, size_t *len)
+{
+    if (*len >= size)
+        return;
+    if (n->type == HV_NODE_SCALAR) {
+        *len += (size_t)snprintf(buf + *len, size - *len, n->quoted ? "\"%s\"" : "%s", n->str);
+        return;
+    }
+    bool map = n->type == HV_NODE_MAP;
+    *len += (size_t)snprintf(buf + *len, size - *len, map ? "{" : "[");
+    for (size_t i = 0; i < n->n && *len < size; i++) {
+        if (i)
+            *len += (size_t)snprintf(buf + *len, size - *len, ", ");
+        if (map && *len < size)
+            *len += (size_t)snprintf(buf + *len, size - *len, "%s: ", n->keys[i].str);
+        node_flow(&n->items[i], buf, size, len);
+    }
+    if (*len < size)
+        *len += (size_t)snprintf(buf + *len, size - *len, map ? "}" : "]");
+}
+
 /* The scenario step a `step` event ran: its index and trigger from the detail, its place and
  * arguments from the scenario. */
 static void step_facts(sqlite3 *db, const struct divergence_event *e, const struct scenario *sc,
@@ -208,8 +232,11 @@ static void step_facts(sqlite3 *db, const struct divergence_event *e, const stru
     out->action = s->action;
     out->file = sc->path;
     out->line = s->node ? s->node->line : 0;
-    if (s->args)
+    if (s->args) {
         hv_node_json(s->args, out->args, sizeof out->args);
+        size_t len = 0;
+        node_flow(s->args, out->written, sizeof out->written, &len);
+    }
 }
 
 /*
@@ -393,7 +420,7 @@ static void print_step(FILE *out, const char *what, const struct dv_step *s)
         return;
     }
     fprintf(out, "  %s %" PRIu64 " at %s:%d: %s, at %s, args %s\n", what, s->index, s->file,
-            s->line, s->action, s->at, s->args);
+            s->line, s->action, s->at, s->written[0] ? s->written : "(none)");
 }
 
 int divergence_print(const struct divergence *d, FILE *out)

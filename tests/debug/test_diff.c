@@ -242,7 +242,7 @@ static void test_text(void)
     free(yaml);
     char want[600];
     snprintf(want, sizeof want, "  host step 1 at %skvm/bug-kvm-write-skips-dirty-x86_64.yaml:%u: "
-                                "get_dirty_log, at {\"sync\":2}, args {\"slot\":1}\n",
+                                "get_dirty_log, at {\"sync\":2}, args {slot: 1}\n",
              DF_SCEN, step_line + 0);
     TEST_CHECK(o.code == 1 && strstr(o.out, want) != NULL, "no '%s' in:\n%s", want, o.out);
     TEST_CHECK(strstr(o.out, "    result.bitmap: \"0000000000000000\" | \"0100000000000000\"\n") &&

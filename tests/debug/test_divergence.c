@@ -98,7 +98,12 @@ static const char dvt_scenario[] =
     "    args: {slot: 1}\n"                             /* 9 */
     "  - at: {sync: 2}\n"                               /* 10 */
     "    do: kvm_write_guest\n"                         /* 11 */
-    "    args: {vcpu: 0, gpa: 0x1000, data: \"11\"}\n"; /* 12 */
+    "    args: {vcpu: 0, gpa: 0x1000, data: \"11\"}\n"  /* 12 */
+    "  - at: end\n"                                     /* 13 */
+    "    do: get_dirty_log\n"                           /* 14 */
+    "    args:\n"                                       /* 15 */
+    "      slots: [1, 0x2]\n"                           /* 16 */
+    "      name: 'x'\n";                                /* 17 */
 
 static void test_step(void)
 {
@@ -115,11 +120,14 @@ static void test_step(void)
     } rows[] = {
         { { "{\"index\":0,\"action\":\"get_dirty_log\",\"ok\":false,\"at\":{\"sync\":1}}",
             "{\"index\":0,\"action\":\"get_dirty_log\",\"ok\":true,\"at\":{\"sync\":1}}" },
-          "  host step 0 at t.yaml:7: get_dirty_log, at {\"sync\":1}, args {\"slot\":1}\n" },
+          "  host step 0 at t.yaml:7: get_dirty_log, at {\"sync\":1}, args {slot: 1}\n" },
         { { "{\"index\":1,\"action\":\"kvm_write_guest\",\"ok\":true,\"at\":{\"sync\":2}}",
             "{\"index\":1,\"action\":\"kvm_write_guest\",\"ok\":false,\"at\":{\"sync\":2}}" },
           "  host step 1 at t.yaml:10: kvm_write_guest, at {\"sync\":2}, args "
-          "{\"vcpu\":0,\"gpa\":4096,\"data\":\"11\"}\n" },
+          "{vcpu: 0, gpa: 0x1000, data: \"11\"}\n" },
+        { { "{\"index\":2,\"ok\":true,\"at\":\"end\"}", "{\"index\":2,\"ok\":false,\"at\":\"end\"}" },
+          "  host step 2 at t.yaml:13: get_dirty_log, at \"end\", args {slots: [1, 0x2], name: "
+          "\"x\"}\n" },
         { { "{\"index\":7,\"ok\":true,\"at\":\"end\"}", "{\"index\":7,\"ok\":false,\"at\":\"end\"}" },
           "  host step 7 (not in the trace's scenario)\n" },
     };
