@@ -44,6 +44,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <unicorn/unicorn.h>
+
 #include "debug/cursor.h"
 #include "debug/dstate.h"
 #include "replay/replay.h"
@@ -422,6 +424,8 @@ static void obs_insn(void *ctx, struct hv_vcpu *v, uint64_t pc, uint64_t icount)
 
 static bool watched(const struct go *g, uint64_t gpa, uint64_t len)
 {
+    if (g->mode == GO_BLAME && !g->blame_len)
+        return false;
     if (g->mode == GO_BLAME)
         return overlaps(gpa, len, g->blame_gpa, g->blame_len);
     for (unsigned j = 0; j < g->nwatch; j++)
@@ -434,6 +438,12 @@ static bool watched(const struct go *g, uint64_t gpa, uint64_t len)
  * before the observer (sim/vcpu.c); a model's comes after its hv_vm_note_write(), so that one
  * is asked at the next stop point (LOGGED_LATER). */
 #define LOGGED_LATER (-2)
+
+static bool want_write(void *ctx, uint64_t gpa, uint64_t len)
+{
+    struct ex *ex = ctx;
+    return watched(&ex->go, gpa, len);
+}
 
 static void obs_write(void *ctx, struct hv_vm *vm, uint64_t gpa, uint64_t len,
                       const struct hv_write_rec *r)
@@ -479,7 +489,7 @@ static void ex_vm_created(struct hv_vm *vm, void *ctx)
 {
     struct ex *ex = ctx;
     ex->vm = vm;
-    hv_vm_observe_writes(vm, obs_write, ex);
+    hv_vm_observe_writes(vm, want_write, obs_write, ex);
     if (ex->insns)
         hv_vm_observe_insns(vm, obs_insn, ex);
 }
@@ -510,6 +520,22 @@ static uint64_t ex_pc(struct ex *ex, struct hv_vcpu *v)
     uint64_t pc = 0;
     hv_vcpu_reg_by_name(v, "pc", &pc);
     return pc;
+}
+
+/* The engine's pc register lags inside an exit (it holds the block's start): a read of the
+ * pc register by Unicorn id gets the exact pc instead (x86: RIP, its offset in CS). */
+static bool pc_reg(struct ex *ex, struct hv_vcpu *v, int id, uint64_t *val)
+{
+    enum hv_arch a = hv_vm_arch(ex->vm);
+    if (!((a == HV_ARCH_X86_64 && id == UC_X86_REG_RIP) ||
+          (a == HV_ARCH_AARCH64 && id == UC_ARM64_REG_PC) ||
+          (a == HV_ARCH_ARM && id == UC_ARM_REG_PC)))
+        return false;
+    *val = ex_pc(ex, v);
+    struct hv_x86_mode m;
+    if (a == HV_ARCH_X86_64 && hv_vcpu_x86_mode(v, &m) == 0)
+        *val -= m.cs_base;
+    return true;
 }
 
 static void answer(struct ex *ex, const struct hdr *h, const char *p)
@@ -548,7 +574,11 @@ static void answer(struct ex *ex, const struct hdr *h, const char *p)
             memcpy(&size, p + 8, 4);
             if (size > sizeof buf)
                 size = sizeof buf;
-            err = hv_vcpu_uc_reg(v, id, buf);
+            uint64_t pc;
+            if (pc_reg(ex, v, id, &pc))
+                memcpy(buf, &pc, sizeof pc);
+            else
+                err = hv_vcpu_uc_reg(v, id, buf);
         }
         msg_send(fd, h->op, err, buf, err ? 0 : size, NULL, 0);
         return;
@@ -563,6 +593,8 @@ static void answer(struct ex *ex, const struct hdr *h, const char *p)
             name[h->len - 4] = 0;
             if (strcmp(name, "pc") == 0)
                 val = ex_pc(ex, v);
+            else if (strcmp(name, "rip") == 0)
+                pc_reg(ex, v, UC_X86_REG_RIP, &val);
             else
                 err = hv_vcpu_reg_by_name(v, name, &val);
         }
@@ -577,7 +609,8 @@ static void answer(struct ex *ex, const struct hdr *h, const char *p)
         for (size_t i = 0; !err && i < n; i++) {
             int id;
             memcpy(&id, p + 4 + i * sizeof id, sizeof id);
-            err = hv_vcpu_uc_reg(v, id, &vals[i]);
+            if (!pc_reg(ex, v, id, &vals[i]))
+                err = hv_vcpu_uc_reg(v, id, &vals[i]);
         }
         msg_send(fd, h->op, err, vals, err ? 0 : n * sizeof *vals, NULL, 0);
         free(vals);

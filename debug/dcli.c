@@ -315,12 +315,16 @@ int dcli_blame(int argc, char **argv)
         uint64_t j = i + 1;
         while (j < a.len && gpas[j] == gpas[j - 1] + 1 && same_writer(&w[i], &w[j]))
             j++;
-        if (a.gva)
-            printf("gva 0x%" PRIx64 " (gpa 0x%" PRIx64 ")", a.addr + i, gpas[i]);
-        else
+        if (a.gva) {
+            printf("gva 0x%" PRIx64, a.addr + i);
+            if (j - i > 1)
+                printf("..0x%" PRIx64, a.addr + j - 1);
+            printf(" (gpa 0x%" PRIx64 ")", gpas[i]);
+        } else {
             printf("gpa 0x%" PRIx64, gpas[i]);
-        if (j - i > 1)
-            printf("..0x%" PRIx64, gpas[j - 1]);
+            if (j - i > 1)
+                printf("..0x%" PRIx64, gpas[j - 1]);
+        }
         printf(" (%" PRIu64 " byte%s): ", j - i, j - i > 1 ? "s" : "");
         print_writer(c, a.trace, &w[i]);
         i = j;
