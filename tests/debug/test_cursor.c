@@ -88,7 +88,7 @@ static int suite_cleanup(void)
 static struct hv_cursor *open_trace(const char *path, const struct hv_cursor_opts *o)
 {
     struct hv_cursor *c = NULL;
-    char err[512];
+    char err[512] = "";
     int e = hv_cursor_open(&c, path, o, err, sizeof err);
     TEST_CHECK(e == 0, "open: %s", err);
     return c;
@@ -195,7 +195,7 @@ static void test_insns(void)
         return;
     uint64_t code = CODE;
     struct hv_cursor_run r = { .stop = at_code, .ctx = &code, .ctx_len = sizeof code };
-    struct hv_cursor_hit hit;
+    struct hv_cursor_hit hit = { 0 };
     struct hv_cursor_pos p, q;
     TEST_CHECK(hv_cursor_run(c, 1, &r, &hit) == 0 && hit.why == HV_CWHY_STOP, "run to CODE");
     hv_cursor_pos(c, &p);
@@ -261,12 +261,14 @@ static void test_xen_runstate(void)
     TEST_CHECK(gpa[0] != gpa[1], "each vCPU maps the window to its own page");
     /* the model's state names the registration */
     char *text = NULL;
-    TEST_CHECK(hv_cursor_text_model(c, false, &text) == 0 && text &&
-                   strstr(text, "vCPU 1: runstate area va 0x4000000100"),
+    int e = hv_cursor_text_model(c, false, &text);
+    TEST_CHECK(e == 0 && text && strstr(text, "vCPU 1: runstate area va 0x4000000100"),
                "state: %s", text ? text : "");
     free(text);
-    TEST_CHECK(hv_cursor_text_model(c, true, &text) == 0 && text &&
-                   strstr(text, "\"model\":\"xen\"") && strstr(text, "\"va\":274877907200"),
+    text = NULL;
+    e = hv_cursor_text_model(c, true, &text);
+    TEST_CHECK(e == 0 && text && strstr(text, "\"model\":\"xen\"") &&
+                   strstr(text, "\"va\":274877907200"),
                "state as JSON: %s", text ? text : "");
     free(text);
     hv_cursor_close(c);
@@ -275,7 +277,7 @@ static void test_xen_runstate(void)
 static void test_errors(void)
 {
     struct hv_cursor *c = NULL;
-    char err[512];
+    char err[512] = "";
     char missing[600];
     snprintf(missing, sizeof missing, "%s/missing.db", dir);
     TEST_CHECK(hv_cursor_open(&c, missing, NULL, err, sizeof err) != 0 && !c &&
