@@ -999,6 +999,12 @@ int hv_cursor_write_elf(const struct hv_cursor *c, const char *path)
     return ok ? 0 : hv_error_set(HV_EIO, "%s: write failed", path);
 }
 
+const void *hv_cursor_elf(const struct hv_cursor *c, size_t *len)
+{
+    *len = c->elf_len;
+    return c->elf;
+}
+
 void hv_cursor_pos(const struct hv_cursor *c, struct hv_cursor_pos *out)
 {
     *out = c->at.pos;
