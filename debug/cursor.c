@@ -33,8 +33,8 @@
  *   5. Executors and checkpoints only exit through _exit(), on QUIT or when their socket
  *      closes, so the controller dying ends them all.
  */
+#include <assert.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
@@ -768,6 +768,18 @@ struct hv_cursor {
     size_t elf_len;
 };
 
+/* Invariants 2 and 3 (for assert()). */
+__attribute__((unused)) static bool cursor_check(const struct hv_cursor *c)
+{
+    if (c->nck > c->max || (c->nck && c->ck[0].at.pos.step != 1))
+        return false;
+    for (size_t i = 0; i < c->nck; i++)
+        if ((i && c->ck[i - 1].at.pos.step >= c->ck[i].at.pos.step) ||
+            c->ck[i].at.pos.step > c->furthest || c->ck[i].fd < 0)
+            return false;
+    return true;
+}
+
 static void quit(int fd)
 {
     if (fd >= 0) {
@@ -856,6 +868,7 @@ static int go(struct hv_cursor *c, const struct go *g, const void *ctx, struct d
         c->at = d->at;
         if (c->at.pos.step > c->furthest)
             c->furthest = c->at.pos.step;
+        assert(cursor_check(c));
         return 0;
     }
 }
