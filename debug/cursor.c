@@ -725,6 +725,10 @@ static void serve(struct ex *ex)
 static void ex_main(int fd, struct replay_inputs *in, bool insns)
 {
     signal(SIGCHLD, SIG_IGN);   /* frozen checkpoints and executors reap themselves */
+    /* nothing of the caller's (a debugger's sockets, the trace's database) stays open here */
+    if (fd > 3)
+        close_range(3, (unsigned)fd - 1, 0);
+    close_range((unsigned)fd + 1, ~0U, 0);
     struct ex ex;
     memset(&ex, 0, sizeof ex);
     ex.fd = fd;
