@@ -12,15 +12,19 @@
  * forks again, and that grandchild returns into the same hook as a new executor, at the
  * checkpoint's step. The controller talks to one executor and keeps every checkpoint's socket.
  *
- * Controller states (c->fd is the executor; every transition through go() or resume()):
+ * Controller states (c->fd is the executor; docs/architecture.md has the same diagram):
  *
- *     open --go(step 1)--> STOPPED --go(forward target)--> RUNNING --DONE--> STOPPED
- *                            |  ^                            |  CKPT: a checkpoint joins
- *                            |  +-- go() from a resumed -----+     c->ck (thinned to budget)
- *                            |      checkpoint
- *                            +--backward target: resume(latest checkpoint before it),
- *                               quit the old executor, then go() forward
- *                            +--blame: resume(c->ck[0]) beside it, one scan, quit it
+ *     hv_cursor_open(): fork the executor, go() to step 1
+ *        v                go(): GO with a target ahead
+ *  +-> STOPPED -------------------------------------------> RUNNING   at_stop() at each stop
+ *  |     |  ^                                                |       point; checkpoint()
+ *  |     |  +----- DONE (the target, a hit, or the end) -----+       forks, CKPT to us
+ *  |     | a target behind the current step                           (ck_add(): budget)
+ *  |     v
+ *  |   RESTORING: restore() FORKs the latest checkpoint before it, QUITs the old executor
+ *  +-----+
+ *   run(dir < 0): GO_SCAN of [checkpoint, current) for the last hit, further back until one
+ *   is found; hv_cursor_blame(): a second executor from c->ck[0], one GO_BLAME scan, QUIT.
  *
  * Invariants:
  *   1. Steps only grow along one execution, and the same step is the same state in every
