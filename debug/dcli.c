@@ -50,13 +50,12 @@ static int parse(const char *cmd, int argc, char **argv, struct args *a)
         } else if (state && strcmp(o, "--gva") == 0) {
             a->gva = true;
         } else if (state && strcmp(o, "--mem") == 0 && v) {
-            char *colon = strchr(v, ':');
-            if (!colon)
-                goto bad;
-            *colon = 0;
-            int bad = parse_u64(v, &a->addr) || parse_u64(colon + 1, &a->len);
-            *colon = ':';
-            if (bad || !a->len || a->len > 65536)
+            /* ADDR:LEN */
+            char *end;
+            errno = 0;
+            a->addr = strtoull(v, &end, 0);
+            if (errno || end == v || *end != ':' || parse_u64(end + 1, &a->len) || !a->len ||
+                a->len > 65536)
                 goto bad;
             a->has_mem = true;
             i++;
