@@ -1324,16 +1324,17 @@ static int run(struct hv_cursor *c, int dir, const struct hv_cursor_run *r, int3
         hit->write = d.w;
         return 0;
     }
-    /* backward: scan [checkpoint, hi) for the last hit, one checkpoint further back each
-     * time nothing is found */
+    /* backward: scan (checkpoint, hi) for the last hit, one checkpoint further back each time
+     * nothing is found. A checkpoint's own point is scanned from the checkpoint before it: a
+     * watch hit there needs the writes just before it, observed under this run's watches. */
     uint64_t hi = c->at.pos.step;
-    while (hi > 1) {
-        uint64_t below = hi - 1;
+    while (hi > 2) {
+        uint64_t below = hi - 2;
         size_t k = ck_latest(c, before_step, &below);
         if ((err = restore(c, k)))
             return err;
         g.mode = GO_SCAN;
-        g.from = c->at.pos.step;
+        g.from = c->at.pos.step + 1;
         g.until = hi;
         g.ck_above = c->furthest;
         if ((err = go(c, &g, ctx, &d, NULL)))
@@ -1345,7 +1346,7 @@ static int run(struct hv_cursor *c, int dir, const struct hv_cursor_run *r, int3
             hit->write = d.last_w;
             return 0;
         }
-        hi = c->ck[k].at.pos.step;
+        hi = c->ck[k].at.pos.step + 1;
     }
     if ((err = hv_cursor_seek_step(c, 1)))
         return err;
