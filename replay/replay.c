@@ -139,69 +139,65 @@ static bool stored_sets_blame(const struct stored_sets *ss, const char *file,
     return false;
 }
 
-int replay_trace(const char *path, const char *const *sets, size_t nsets, FILE *out, FILE *errf)
+int replay_inputs_open(struct replay_inputs *in, const char *path, const char *const *sets,
+                       size_t nsets, FILE *errf)
 {
-    struct cmp c;
-    memset(&c, 0, sizeof c);
-    struct scenario *sc = NULL;
-    char *text = NULL, *seed = NULL, *label = NULL;
+    memset(in, 0, sizeof *in);
+    char *text = NULL, *seed = NULL, *label = NULL, *backend = NULL;
     struct stored_sets ss = { NULL, NULL, 0 };
-    void *elf = NULL;
-    size_t elf_len = 0, text_len;
-    int code = HV_EXIT_BADINPUT;
     struct hv_diag d;
     char msg[1200];
-    int err = trace_reader_open(&c.r, path);
+    int err = trace_reader_open(&in->r, path);
     if (err) {
         report(errf, path, "cannot open", err);
         goto out;
     }
-    char *backend = NULL;
-    bool real = trace_reader_info(c.r, "backend", &backend) == 0 && strcmp(backend, "kvm") == 0;
-    free(backend);
+    bool real = trace_reader_info(in->r, "backend", &backend) == 0 && strcmp(backend, "kvm") == 0;
     if (real) {
         /* its events came from a kernel, not from a model run replay could repeat */
         fprintf(errf, "hvsim: %s: recorded on the real kernel (run_info backend: kvm); replay "
                       "re-executes model runs only: run it again with --backend kvm, or compare "
                       "it with the model with `hvsim crosscheck`\n", path);
+        err = HV_ETRACE;
         goto out;
     }
-    if ((err = trace_reader_info(c.r, "scenario_text", &text)) ||
-        (err = trace_reader_info(c.r, "seed", &seed)) ||
-        (err = trace_reader_blob(c.r, "guest.elf", &elf, &elf_len))) {
+    if ((err = trace_reader_info(in->r, "scenario_text", &text)) ||
+        (err = trace_reader_info(in->r, "seed", &seed)) ||
+        (err = trace_reader_blob(in->r, "guest.elf", &in->elf, &in->elf_len))) {
         fprintf(errf, "hvsim: %s; replay needs it\n", hv_error_detail());
         goto out;
     }
-    if (trace_reader_info(c.r, "sets", &ss.text))
+    if (trace_reader_info(in->r, "sets", &ss.text))
         ss.text = NULL;   /* a run without --set */
     /* The stored scenario's errors are located in the trace: "TRACE: stored scenario:L:C". */
-    text_len = strlen(text);
     if (!(label = malloc(strlen(path) + sizeof ": stored scenario"))) {
         fprintf(errf, "hvsim: %s: out of memory\n", path);
+        err = HV_ENOMEM;
         goto out;
     }
     sprintf(label, "%s: stored scenario", path);
-    if ((err = scenario_parse(&sc, label, text, text_len, &d))) {
+    if ((err = scenario_parse(&in->sc, label, text, strlen(text), &d))) {
         hv_diag_format(&d, msg, sizeof msg);
         fprintf(errf, "hvsim: %s\n", msg);
         goto out;
     }
     char *end;
     errno = 0;
-    sc->seed = strtoull(seed, &end, 10);
+    in->sc->seed = strtoull(seed, &end, 10);
     if (errno || !*seed || *end) {
         fprintf(errf, "hvsim: %s: run_info seed: '%s' is not a number\n", path, seed);
+        err = HV_ETRACE;
         goto out;
     }
-    if (stored_sets_apply(&ss, sc, path, errf))
+    if ((err = stored_sets_apply(&ss, in->sc, path, errf)))
         goto out;
     for (size_t i = 0; i < nsets; i++) {
-        if (scenario_set(sc, sets[i])) {
+        if ((err = scenario_set(in->sc, sets[i]))) {
             fprintf(errf, "hvsim: --set %s: expected KEY=VALUE\n", sets[i]);
             goto out;
         }
     }
-    if ((err = runner_check(sc, &d))) {
+    if ((err = runner_check(in->sc, &d))) {
         hv_diag_format(&d, msg, sizeof msg);
         if (stored_sets_blame(&ss, d.file, sets, nsets))
             fprintf(errf, "hvsim: %s: run_info sets: %s: %s\n", path, d.file + 6, d.msg);
@@ -209,14 +205,45 @@ int replay_trace(const char *path, const char *const *sets, size_t nsets, FILE *
             fprintf(errf, "hvsim: %s\n", msg);
         goto out;
     }
-    bool complete = trace_reader_complete(c.r);
+    in->complete = trace_reader_complete(in->r);
+out:
+    free(text);
+    free(seed);
+    free(label);
+    free(backend);
+    free(ss.text);
+    free(ss.lines);
+    if (err)
+        replay_inputs_close(in);
+    return err;
+}
+
+void replay_inputs_close(struct replay_inputs *in)
+{
+    scenario_destroy(in->sc);
+    trace_reader_close(in->r);
+    free(in->elf);
+    memset(in, 0, sizeof *in);
+}
+
+int replay_trace(const char *path, const char *const *sets, size_t nsets, FILE *out, FILE *errf)
+{
+    struct cmp c;
+    memset(&c, 0, sizeof c);
+    struct replay_inputs in;
+    int code = HV_EXIT_BADINPUT;
+    int err = replay_inputs_open(&in, path, sets, nsets, errf);
+    if (err)
+        return code;
+    c.r = in.r;
+    bool complete = in.complete;
     if ((err = trace_reader_events_begin(c.r, NULL))) {
         report(errf, path, "read events", err);
         goto out;
     }
     struct runner_hooks hooks = { .inspect = inspect, .ctx = &c };
     struct runner_result res;
-    err = runner_execute(sc, elf, elf_len, compare_sink, &c, &hooks, &res);
+    err = runner_execute(in.sc, in.elf, in.elf_len, compare_sink, &c, &hooks, &res);
     if (err && err != HV_EDIVERGED && !(c.diverged)) {
         report(errf, path, "replay failed", err);
         goto out;
@@ -247,10 +274,10 @@ int replay_trace(const char *path, const char *const *sets, size_t nsets, FILE *
         fprintf(out, "replay diverged at seq %" PRIu64 " after %" PRIu64 " identical events\n",
                 seq, c.compared);
         struct srcline *src = NULL;
-        if (srcline_open(&src, elf, elf_len))
+        if (srcline_open(&src, in.elf, in.elf_len))
             src = NULL;   /* an image libelf cannot read: the report goes without sources */
         struct divergence dv = {
-            .side = { { "recorded", c.rec, src, sc }, { "replayed", c.got, src, sc } },
+            .side = { { "recorded", c.rec, src, in.sc }, { "replayed", c.got, src, in.sc } },
             .history = c.r,
             .context = c.context,
         };
@@ -269,13 +296,6 @@ int replay_trace(const char *path, const char *const *sets, size_t nsets, FILE *
 out:
     divergence_event_fini(&c.rec);
     divergence_event_fini(&c.got);
-    scenario_destroy(sc);
-    trace_reader_close(c.r);
-    free(text);
-    free(seed);
-    free(label);
-    free(ss.text);
-    free(ss.lines);
-    free(elf);
+    replay_inputs_close(&in);
     return code;
 }

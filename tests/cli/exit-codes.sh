@@ -23,7 +23,7 @@ all_cases="diff-codes help-diff
            assert-unexpected vcpu-failed bad-key bad-config-value bad-knob set-unknown
            set-value bad-memory bad-vmm bad-step bad-expect bad-event-kind bad-outcome
            missing-scenario show-text show-vm show-kinds replay-text replay-tampered version
-           no-args help-run"
+           no-args help-run state-bad blame-bad"
 
 # Per case: its folder, the last command's exit code and output files.
 dir=
@@ -233,6 +233,46 @@ case_replay_text() {
   run "$hvsim" replay notes.txt
   expect_code 2
   expect_in "$err" "not an hvsim trace"
+}
+
+case_state_bad() {
+  printf 'plain text, not a trace\n' >"$dir/notes.txt"
+  run "$hvsim" state notes.txt
+  expect_code 2
+  expect_in "$err" "not an hvsim trace"
+  run "$hvsim" run "$src/scenarios/none/assert-fail-x86_64.yaml" -o t.db --quiet
+  expect_code 0
+  [ -z "$problem" ] || return 0
+  run "$hvsim" state t.db --at 100000
+  expect_code 2
+  expect_in "$err" "--at 100000: the trace has events 0 to"
+  run "$hvsim" state t.db --vcpu 7
+  expect_code 2
+  expect_in "$err" "the run has 1 vCPUs"
+  run "$hvsim" state t.db --mem 0x7000000000:16
+  expect_code 2
+  expect_in "$err" "not guest RAM"
+  run "$hvsim" state t.db --mem 0x1000
+  expect_code 2
+  expect_in "$err" "bad or unexpected argument '--mem'"
+}
+
+case_blame_bad() {
+  run "$hvsim" run "$src/scenarios/none/assert-fail-x86_64.yaml" -o t.db --quiet
+  expect_code 0
+  [ -z "$problem" ] || return 0
+  run "$hvsim" blame t.db
+  expect_code 2
+  expect_in "$err" "--gpa ADDR or --gva ADDR --vcpu N is required"
+  run "$hvsim" blame t.db --gva 0x1000
+  expect_code 2
+  expect_in "$err" "--gva needs --vcpu N"
+  run "$hvsim" blame t.db --gpa 0x1000 --len 5000
+  expect_code 2
+  expect_in "$err" "bad or unexpected argument '--len'"
+  run "$hvsim" blame t.db --gpa 0x7000000000 --vcpu 0 --gva 0x7000000000
+  expect_code 2
+  expect_in "$err" "is not mapped in vCPU 0's page tables"
 }
 
 case_replay_tampered() {
