@@ -260,10 +260,10 @@ static void point(struct gdbs *s, bool add, const char *p, const char *end, FILE
     fputs("OK", reply);
 }
 
-static int resume(struct gdbs *s, bool reverse, bool step, unsigned vcpu, FILE *reply,
-                  FILE *console)
+static int resume(struct gdbs *s, bool reverse, bool step, bool alone, unsigned vcpu,
+                  FILE *reply, FILE *console)
 {
-    struct gdbt_resume r = { reverse, step, vcpu, s->points, s->npoints };
+    struct gdbt_resume r = { reverse, step, alone, vcpu, s->points, s->npoints };
     struct gdbt_stop st;
     memset(&st, 0, sizeof st);
     int err = s->t->resume(s->t->ctx, &r, &st);
@@ -286,10 +286,14 @@ static unsigned step_vcpu(const struct gdbs *s)
     return s->cvcpu != GDBS_ALL ? s->cvcpu : s->gvcpu;
 }
 
-/* vCont;ACTION[:TID];... - steps the thread of the first s/S action, else continues. */
+/* vCont;ACTION[:TID];... - steps the thread of the first s/S action, else continues: all
+ * vCPUs, or one alone when the only action is a continue of that thread. */
 static int vcont(struct gdbs *s, const char *p, const char *end, FILE *reply, FILE *console)
 {
+    int actions = 0;
+    int64_t alone = -1;
     while (p < end && *p == ';') {
+        actions++;
         p++;
         char act = p < end ? *p++ : 0;
         if (act == 'C' || act == 'S') {
@@ -308,15 +312,20 @@ static int vcont(struct gdbs *s, const char *p, const char *end, FILE *reply, FI
                 return 0;
             }
             vcpu = v == GDBS_ALL ? s->last.vcpu : (unsigned)v;
-        }
+            if (v != GDBS_ALL)
+                alone = vcpu;
+        } else
+            alone = -1;
         if (act == 's' || act == 'S')
-            return resume(s, false, true, vcpu, reply, console);
+            return resume(s, false, true, false, vcpu, reply, console);
         if (act != 'c' && act != 'C') {
             fputs("E01", reply);
             return 0;
         }
     }
-    return resume(s, false, false, 0, reply, console);
+    if (actions == 1 && alone >= 0)
+        return resume(s, false, false, true, (unsigned)alone, reply, console);
+    return resume(s, false, false, false, 0, reply, console);
 }
 
 static void monitor(struct gdbs *s, const char *p, const char *end, FILE *reply)
@@ -420,14 +429,14 @@ int gdbs_handle(struct gdbs *s, const char *pkt, size_t len, FILE *reply, FILE *
         point(s, pkt[0] == 'Z', p, end, reply);
         break;
     case 'c': case 'C':
-        err = resume(s, false, false, 0, reply, console);
+        err = resume(s, false, false, false, 0, reply, console);
         break;
     case 's': case 'S':
-        err = resume(s, false, true, step_vcpu(s), reply, console);
+        err = resume(s, false, true, false, step_vcpu(s), reply, console);
         break;
     case 'b':
         if (len == 2 && (pkt[1] == 'c' || pkt[1] == 's'))
-            err = resume(s, true, pkt[1] == 's', step_vcpu(s), reply, console);
+            err = resume(s, true, pkt[1] == 's', false, step_vcpu(s), reply, console);
         break;
     case 'D':
         fputs("OK", reply);

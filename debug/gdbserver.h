@@ -28,7 +28,7 @@
 
 #include "debug/gdbtarget.h"
 
-#define GDBS_MAX_POINTS 64
+#define GDBS_MAX_POINTS GDBT_MAX_POINTS
 #define GDBS_ALL ((unsigned)-1)
 /* The largest packet either side sends (PacketSize in qSupported). */
 #define GDBS_PACKET_MAX 16384

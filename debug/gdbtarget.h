@@ -37,7 +37,9 @@ const char *gdbt_arch_name(enum gdbt_arch arch);
 const char *gdbt_feature_name(enum gdbt_arch arch);
 #define GDBT_REG_MAX 10
 
-/* A breakpoint or watchpoint, as gdb's Z packets name them (Z0 .. Z4). */
+/* A breakpoint or watchpoint, as gdb's Z packets name them (Z0 .. Z4); at most
+ * GDBT_MAX_POINTS at once. */
+#define GDBT_MAX_POINTS 64
 enum gdbt_point_type {
     GDBT_BREAK_SW = 0,
     GDBT_BREAK_HW = 1,
@@ -56,7 +58,11 @@ struct gdbt_point {
 struct gdbt_resume {
     bool reverse;
     bool step;                        /* one instruction of vcpu; else run until a point */
-    unsigned vcpu;                    /* the vCPU to step (ignored when continuing) */
+    bool alone;                       /* continuing: gdb resumed vcpu alone (as it does to
+                                       * single-step arm in software), so only vcpu's
+                                       * breakpoints stop; the other vCPUs run on, as
+                                       * recorded */
+    unsigned vcpu;                    /* the vCPU to step, or to continue alone */
     const struct gdbt_point *points;  /* borrowed for the call */
     size_t npoints;
 };

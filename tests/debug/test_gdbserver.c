@@ -154,7 +154,8 @@ static bool fake_hit(size_t q, const struct gdbt_resume *r, struct gdbt_stop *st
 {
     for (size_t i = 0; i < r->npoints; i++) {
         const struct gdbt_point *pt = &r->points[i];
-        if (pt->type <= GDBT_BREAK_HW && history[q].pc == pt->addr) {
+        if (pt->type <= GDBT_BREAK_HW && history[q].pc == pt->addr &&
+            (!r->alone || history[q].vcpu == r->vcpu)) {
             st->why = GDBT_STOP_BREAK;
             return true;
         }
@@ -216,6 +217,11 @@ static char *hex_of(const char *s)
     return buf;
 }
 
+/* The console line of a stop at the model's write: "watchpoint: written by model write..." */
+#define MODEL_WROTE                                                                         \
+    "7761746368706f696e743a207772697474656e206279206d6f64656c2077726974652028736571"          \
+    "2033290a\n"
+
 static void test_session(void)
 {
     struct fake f = { 0 };
@@ -261,9 +267,7 @@ static void test_session(void)
         { "z0,2008,4", "OK", "" },
         { "z0,2008,4", "OK", "" },                      /* removing twice is harmless */
         { "Z2,104,4", "OK", "" },
-        { "c", "T05thread:1;watch:104;",
-          "7761746368706f696e743a207772697474656e206279206d6f64656c2077726974652028736571"
-          "2033290a\n" },                               /* "watchpoint: written by model..." */
+        { "c", "T05thread:1;watch:104;", MODEL_WROTE },
         { "bs", "T05thread:2;", "" },                   /* Hc2: vCPU 1 back to position 5 */
         { "Hc-1", "OK", "" },
         { "bs", "T05thread:2;", "" },                   /* the Hg vCPU (1): position 3 */
@@ -271,6 +275,14 @@ static void test_session(void)
         { "bs", "T05thread:1;replaylog:begin;", "" },
         { "vCont?", "vCont;c;C;s;S", "" },
         { "vCont;s:1;c", "T05thread:1;", "" },          /* vCPU 0: position 1 */
+        { "Z0,2004,4", "OK", "" },
+        { "vCont;c:1", "T05thread:1;watch:104;", MODEL_WROTE },  /* vCPU 1's breakpoint at
+                                                                   * position 3 ignored */
+        { "bs", "T05thread:2;", "" },                   /* Hg vCPU 1: position 5 */
+        { "vCont;c:2", "T05thread:1;watch:104;", MODEL_WROTE },  /* watchpoints stop any */
+        { "bc", "T05thread:2;swbreak:;", "" },          /* back to position 3 */
+        { "vCont;c", "T05thread:1;watch:104;", MODEL_WROTE },
+        { "z0,2004,4", "OK", "" },
         { "z2,104,4", "OK", "" },
         { "vCont;c", "T05thread:1;replaylog:end;", "" },
         { "?", "T05thread:1;replaylog:end;", "" },
