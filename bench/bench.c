@@ -18,7 +18,9 @@
  *   6. creating N memslots (509, 4096, 32764) through the KVM model: time per slot, and how
  *      it grows with N;
  *   7. changing one 2 MiB memslot while the guest runs, at several places of the x86_64 and
- *      aarch64 address spaces (--only memslots runs 6 and 7 alone).
+ *      aarch64 address spaces (--only memslots runs 6 and 7 alone);
+ *   8. seeking in traces of 10^6, 10^7 and 10^8 guest instructions with the re-execution
+ *      cursor (debug/cursor.c), with and without checkpoints (--only seek runs it alone).
  *
  * Both sides run the same ELF, built once per arch with guest_build(). The guest library
  * boots, enables paging and only makes a ucall at the very end (GUEST_DONE), so bare Unicorn
@@ -50,6 +52,7 @@
 #include <unicorn/unicorn.h>
 
 #include "bench/guests/bench_abi.h"
+#include "debug/cursor.h"
 #include "models/models.h"
 #include "replay/replay.h"
 #include "runner/guestbuild.h"
@@ -1226,10 +1229,89 @@ static void slot_figures(struct arch_bench *abs, size_t nab)
     }
 }
 
+/* ---- 8. seeking with the re-execution cursor ---- */
+
+static const uint64_t seek_lengths[] = { 1000000, 10000000, 100000000 };
+#define SEEK_TARGETS 8
+
+/* The `alu` guest on 2 vCPUs (a `sched` event per slice of 1 to 10000 instructions), cut
+ * off by the instruction limit after insns instructions. */
+static void seek_scenario(char *path, size_t size, uint64_t insns)
+{
+    snprintf(path, size, "%s/seek-%" PRIu64 ".yaml", tmpdir, insns);
+    FILE *f = fopen(path, "w");
+    if (!f)
+        die("%s: %s", path, strerror(errno));
+    fprintf(f, "name: bench-seek-%" PRIu64 "\ndescription: the alu guest, cut off by the "
+               "limit\nmodel: none\narch: x86_64\nvcpus: 2\nseed: 1\nquantum: 10000\n"
+               "limit: %" PRIu64 "\nguest: %s/alu.c\nexpect:\n  outcome: limit\n",
+            insns, insns, GUEST_DIR);
+    fclose(f);
+}
+
+static double seek_once(struct hv_cursor *c, uint64_t seq)
+{
+    double t0 = now_s();
+    int err = hv_cursor_seek_seq(c, seq);
+    double t = now_s() - t0;
+    if (err)
+        die("seeking to event %" PRIu64 ": %s %s", seq, hv_strerror(err), hv_error_detail());
+    return t;
+}
+
+/* Opens trace; seeks to its last event (the first pass, which takes the checkpoints), then to
+ * n spread-out events in a jumping order, backward and forward. */
+static void seek_trace(const char *trace, const struct hv_cursor_opts *o, unsigned n,
+                       double *first, struct figure *seeks)
+{
+    static const unsigned order[SEEK_TARGETS] = { 5, 1, 7, 3, 6, 0, 4, 2 };
+    struct hv_cursor *c = NULL;
+    char err[1024];
+    if (hv_cursor_open(&c, trace, o, err, sizeof err))
+        die("%s", err);
+    uint64_t events = hv_cursor_nr_events(c);
+    *first = seek_once(c, events - 1);
+    for (unsigned i = 0; i < n; i++) {
+        /* without the full set: backward only, so each seek re-executes from the start */
+        unsigned k = n == SEEK_TARGETS ? order[i] : (n - 1 - i) * SEEK_TARGETS / n;
+        fig_add(seeks, seek_once(c, events * (2 * k + 1) / (2 * SEEK_TARGETS)));
+    }
+    hv_cursor_close(c);
+}
+
+static void seek_figures(const struct arch_bench *ab)
+{
+    printf("\n8. Seeking with the re-execution cursor (hvsim state, blame, debug): the `alu` "
+           "guest, x86_64,\n   2 vCPUs (a sched event per slice), cut off after N instructions. Open the trace, seek to its last "
+           "event (first pass), then\n   to %d events spread over it in a jumping order. With "
+           "checkpoints (the defaults: every 10^6\n   instructions, at most 64) a seek re-executes "
+           "from the nearest one before it: flat in N.\n   Without (checkpoint interval beyond "
+           "the trace) it re-executes from the start: linear.\n\n", SEEK_TARGETS);
+    printf("   %11s %7s %13s %26s %26s\n", "N", "events", "first pass ms",
+           "seek ms, checkpoints", "seek ms, from the start");
+    for (size_t i = 0; i < sizeof seek_lengths / sizeof seek_lengths[0]; i++) {
+        char yaml[PATH_MAX], trace[PATH_MAX];
+        seek_scenario(yaml, sizeof yaml, seek_lengths[i]);
+        snprintf(trace, sizeof trace, "%s/seek-%" PRIu64 ".db", tmpdir, seek_lengths[i]);
+        struct record_out ro;
+        record(yaml, &ab->w[W_ALU].img, &ab->ai, trace, &ro);
+        struct figure with = { .n = 0 }, without = { .n = 0 };
+        double first, first0;
+        seek_trace(trace, NULL, SEEK_TARGETS, &first, &with);
+        struct hv_cursor_opts none = { .ckpt_insns = UINT64_MAX / 4,
+                                       .ckpt_events = UINT64_MAX / 4 };
+        seek_trace(trace, &none, 3, &first0, &without);
+        char a[64], b[64];
+        printf("   %11" PRIu64 " %7" PRIu64 " %13.0f %26s %26s\n", ro.instructions, ro.events,
+               first * 1e3, fig_ms(&with, a, sizeof a), fig_ms(&without, b, sizeof b));
+        fflush(stdout);
+    }
+}
+
 static void usage(void)
 {
     fputs("usage: hvsim-bench [--reps N] [--keep] [--baseline DIR] [--only MODE:GUEST:ARCH:VCPUS |\n"
-          "                   --only memslots]\n"
+          "                   --only memslots | --only seek]\n"
           "  Runs the benchmarks of bench/README.md and prints their ratios.\n"
           "  --reps N  repetitions per figure, 1..9 (default 3; the median is reported)\n"
           "  --keep    keep the temporary folder with the guest images and traces\n"
@@ -1238,7 +1320,7 @@ static void usage(void)
           "  --only    run one measurement --reps times and print its times, for profiling\n"
           "            (perf record): MODE bare, quanta, record or replay; GUEST compute,\n"
           "            alu, hypercall or empty; ARCH x86_64 or aarch64; VCPUS 1 or 2;\n"
-          "            or `memslots`: figures 6 and 7 only\n",
+          "            or `memslots`: figures 6 and 7 only, or `seek`: figure 8 only\n",
           stderr);
     exit(2);
 }
@@ -1324,7 +1406,8 @@ int main(int argc, char **argv)
         else if (strcmp(argv[i], "--baseline") == 0 && i + 1 < argc)
             baseline = argv[++i];
         else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc) {
-            if (strcmp(only = argv[++i], "memslots") != 0)
+            only = argv[++i];
+            if (strcmp(only, "memslots") != 0 && strcmp(only, "seek") != 0)
                 parse_only(only, &o);
         } else if (strcmp(argv[i], "--reps") == 0 && i + 1 < argc) {
             char *end;
@@ -1366,6 +1449,13 @@ int main(int argc, char **argv)
             free(mabs[a].w[W_ALU].img.elf);
         return 0;
     }
+    if (only && strcmp(only, "seek") == 0) {
+        static struct arch_bench sab = { .ai = { HV_ARCH_X86_64, HV_RAM_BASE_X86_64 } };
+        build_image(&sab.w[W_ALU].img, "alu", sab.ai.arch, tmpdir);
+        seek_figures(&sab);
+        free(sab.w[W_ALU].img.elf);
+        return 0;
+    }
     if (only)
         return run_only(&o);
 
@@ -1398,6 +1488,7 @@ int main(int argc, char **argv)
     print_report(abs, nab);
     trace_report(abs, nab);
     slot_figures(abs, nab);
+    seek_figures(&abs[0]);
 
     for (size_t a = 0; a < nab; a++) {
         for (int k = 0; k < W_COUNT; k++)

@@ -7,6 +7,8 @@
  *   hvsim replay TRACE.db [--set KEY=VALUE]...
  *   hvsim show TRACE.db [--vm N] [--vcpu N] [--kind KIND[,KIND]...]... [--from SEQ]
  *              [--to SEQ] [--json]
+ *   hvsim state TRACE.db [--at SEQ] [--vcpu N] [--mem ADDR:LEN] [--gva] [--json]
+ *   hvsim blame TRACE.db (--gpa ADDR | --gva ADDR --vcpu N) [--len N] [--at SEQ]
  *   hvsim list [DIR]
  *   hvsim --version | help [COMMAND]
  *
@@ -27,6 +29,7 @@
 
 #include "cli/show.h"
 #include "cli/xcheck.h"
+#include "debug/dcli.h"
 #include "kvmhost/kvmhost.h"
 #include "kvmhost/kvmrun.h"
 #include "replay/replay.h"
@@ -42,6 +45,8 @@ static const char usage_text[] =
     "  hvsim replay TRACE.db [--set KEY=VALUE]...\n"
     "  hvsim show TRACE.db [--vm N] [--vcpu N] [--kind KIND[,KIND]...]... [--from SEQ]\n"
     "             [--to SEQ] [--json]\n"
+    "  hvsim state TRACE.db [--at SEQ] [--vcpu N] [--mem ADDR:LEN] [--gva] [--json]\n"
+    "  hvsim blame TRACE.db (--gpa ADDR | --gva ADDR --vcpu N) [--len N] [--at SEQ]\n"
     "  hvsim list [DIR]\n"
     "  hvsim --version | help [COMMAND]\n";
 
@@ -82,6 +87,17 @@ static const struct {
               "  keep one VM's or one vCPU's events; --kind the events of the kinds it names\n"
               "  (comma-separated, repeatable; an unknown kind exits 2 with the list of\n"
               "  kinds); --from and --to a seq range.\n" },
+    { "state", "hvsim state TRACE.db [--at SEQ] [--vcpu N] [--mem ADDR:LEN] [--gva] [--json]\n"
+               "  Re-executes the run to just after event SEQ (default: the last) and prints\n"
+               "  every vCPU's registers, run state and code (--vcpu: one), LEN bytes of\n"
+               "  memory at a guest-physical ADDR (--gva: virtual, through the vCPU's page\n"
+               "  tables), and the model's state: memslots, caches, dirty logs, TLBs,\n"
+               "  registrations. docs/debugging.md.\n" },
+    { "blame", "hvsim blame TRACE.db (--gpa ADDR | --gva ADDR --vcpu N) [--len N] [--at SEQ]\n"
+               "  Names the last write to each byte before the point just after event SEQ\n"
+               "  (default: the end): a guest store (vCPU, pc, instruction), a model write,\n"
+               "  a host step or an xinterface write, and whether the dirty log saw it.\n"
+               "  docs/debugging.md.\n" },
     { "list", "hvsim list [DIR]\n"
               "  Lists the scenarios under DIR (default: the bundled scenarios).\n" },
 };
@@ -675,6 +691,10 @@ int main(int argc, char **argv)
         return xcheck_main(argc - 2, argv + 2, build_guest);
     if (strcmp(cmd, "show") == 0)
         return cmd_show(argc - 2, argv + 2);
+    if (strcmp(cmd, "state") == 0)
+        return dcli_state(argc - 2, argv + 2);
+    if (strcmp(cmd, "blame") == 0)
+        return dcli_blame(argc - 2, argv + 2);
     if (strcmp(cmd, "list") == 0)
         return cmd_list(argc - 2, argv + 2);
     fprintf(stderr, "hvsim: unknown command '%s'\n", cmd);

@@ -110,17 +110,13 @@ static int apply_sets(struct scenario *sc, char *list)
     return 0;
 }
 
-int replay_trace(const char *path, const char *const *sets, size_t nsets, FILE *out, FILE *errf)
+int replay_inputs_open(struct replay_inputs *in, const char *path, const char *const *sets,
+                       size_t nsets, FILE *errf)
 {
-    struct cmp c;
-    memset(&c, 0, sizeof c);
-    struct scenario *sc = NULL;
-    char *text = NULL, *spath = NULL, *seed = NULL, *rsets = NULL;
-    void *elf = NULL;
-    size_t elf_len = 0, text_len;
-    int code = HV_EXIT_BADINPUT;
+    memset(in, 0, sizeof *in);
+    char *text = NULL, *spath = NULL, *seed = NULL, *rsets = NULL, *backend = NULL;
     struct hv_diag d;
-    int err = trace_reader_open(&c.r, path);
+    int err = trace_reader_open(&in->r, path);
     if (err) {
         /* the reader's detail names the file already */
         if (*hv_error_detail())
@@ -129,27 +125,26 @@ int replay_trace(const char *path, const char *const *sets, size_t nsets, FILE *
             fprintf(errf, "hvsim: %s: %s\n", path, hv_strerror(err));
         goto out;
     }
-    char *backend = NULL;
-    bool real = trace_reader_info(c.r, "backend", &backend) == 0 && strcmp(backend, "kvm") == 0;
-    free(backend);
+    bool real = trace_reader_info(in->r, "backend", &backend) == 0 && strcmp(backend, "kvm") == 0;
     if (real) {
         /* its events came from a kernel, not from a model run replay could repeat */
         fprintf(errf, "hvsim: %s: recorded on the real kernel (run_info backend: kvm); replay "
                       "re-executes model runs only: run it again with --backend kvm, or compare "
                       "it with the model with `hvsim crosscheck`\n", path);
+        err = HV_ETRACE;
         goto out;
     }
-    if (trace_reader_info(c.r, "scenario_text", &text) ||
-        trace_reader_info(c.r, "scenario_path", &spath) ||
-        trace_reader_info(c.r, "seed", &seed) ||
-        trace_reader_blob(c.r, "guest.elf", &elf, &elf_len)) {
+    if (trace_reader_info(in->r, "scenario_text", &text) ||
+        trace_reader_info(in->r, "scenario_path", &spath) ||
+        trace_reader_info(in->r, "seed", &seed) ||
+        trace_reader_blob(in->r, "guest.elf", &in->elf, &in->elf_len)) {
         fprintf(errf, "hvsim: %s: trace lacks the inputs needed to replay it\n", path);
+        err = HV_ETRACE;
         goto out;
     }
-    if (trace_reader_info(c.r, "sets", &rsets))
+    if (trace_reader_info(in->r, "sets", &rsets))
         rsets = strdup("");
-    text_len = strlen(text);
-    if ((err = scenario_parse(&sc, spath, text, text_len, &d))) {
+    if ((err = scenario_parse(&in->sc, spath, text, strlen(text), &d))) {
         char msg[1200];
         hv_diag_format(&d, msg, sizeof msg);
         fprintf(errf, "hvsim: %s: stored scenario: %s\n", path, msg);
@@ -157,33 +152,65 @@ int replay_trace(const char *path, const char *const *sets, size_t nsets, FILE *
     }
     char *end;
     errno = 0;
-    sc->seed = strtoull(seed, &end, 10);
+    in->sc->seed = strtoull(seed, &end, 10);
     if (errno || !*seed || *end) {
         fprintf(errf, "hvsim: %s: stored seed '%s' is not a number\n", path, seed);
+        err = HV_ETRACE;
         goto out;
     }
-    if (apply_sets(sc, rsets)) {
+    if (!rsets || apply_sets(in->sc, rsets)) {
         fprintf(errf, "hvsim: %s: stored --set list is malformed\n", path);
+        err = HV_ETRACE;
         goto out;
     }
     for (size_t i = 0; i < nsets; i++) {
-        if (scenario_set(sc, sets[i])) {
+        if ((err = scenario_set(in->sc, sets[i]))) {
             fprintf(errf, "hvsim: --set %s: expected KEY=VALUE\n", sets[i]);
             goto out;
         }
     }
-    if ((err = runner_check(sc, &d))) {
+    if ((err = runner_check(in->sc, &d))) {
         char msg[1200];
         hv_diag_format(&d, msg, sizeof msg);
         fprintf(errf, "hvsim: %s\n", msg);
         goto out;
     }
-    bool complete = trace_reader_complete(c.r);
+    in->complete = trace_reader_complete(in->r);
+out:
+    free(text);
+    free(spath);
+    free(seed);
+    free(rsets);
+    free(backend);
+    if (err)
+        replay_inputs_close(in);
+    return err;
+}
+
+void replay_inputs_close(struct replay_inputs *in)
+{
+    scenario_destroy(in->sc);
+    trace_reader_close(in->r);
+    free(in->elf);
+    memset(in, 0, sizeof *in);
+}
+
+int replay_trace(const char *path, const char *const *sets, size_t nsets, FILE *out, FILE *errf)
+{
+    struct cmp c;
+    memset(&c, 0, sizeof c);
+    struct replay_inputs in;
+    int code = HV_EXIT_BADINPUT;
+    int err = replay_inputs_open(&in, path, sets, nsets, errf);
+    if (err)
+        return code;
+    c.r = in.r;
+    bool complete = in.complete;
     if ((err = trace_reader_events_begin(c.r, NULL)))
         goto out;
     struct runner_hooks hooks = { .inspect = inspect, .ctx = &c };
     struct runner_result res;
-    err = runner_execute(sc, elf, elf_len, compare_sink, &c, &hooks, &res);
+    err = runner_execute(in.sc, in.elf, in.elf_len, compare_sink, &c, &hooks, &res);
     if (err && err != HV_EDIVERGED && !(c.diverged)) {
         fprintf(errf, "hvsim: replay of %s failed: %s %s\n", path, hv_strerror(err),
                 hv_error_detail());
@@ -220,12 +247,6 @@ int replay_trace(const char *path, const char *const *sets, size_t nsets, FILE *
 out:
     free(c.rec.detail);
     free(c.got.detail);
-    scenario_destroy(sc);
-    trace_reader_close(c.r);
-    free(text);
-    free(spath);
-    free(seed);
-    free(rsets);
-    free(elf);
+    replay_inputs_close(&in);
     return code;
 }

@@ -620,6 +620,8 @@ static int run_step(struct run_ctx *rc, size_t i)
             rc->nmig++;
         if (err)
             return err;
+        if (rc->hooks && rc->hooks->vm_created)
+            rc->hooks->vm_created(rc->vm, rc->hooks->ctx);
         hv_vm_pause_on_sync(rc->vm, rc->any_sync);
         arm_icount(rc);
         return emit_step(rc, i, result, ok);
@@ -943,6 +945,8 @@ int runner_execute(const struct scenario *sc, const void *elf, size_t elf_len,
     };
     if ((err = hv_vm_create(&rc.vm, &cfg)))
         goto out;
+    if (hooks && hooks->vm_created)
+        hooks->vm_created(rc.vm, hooks->ctx);
     if ((err = hv_vm_load_elf(rc.vm, elf, elf_len)))
         goto out;
     struct hv_ev_run_start rs = { .scenario = sc->name, .model = sc->model,

@@ -37,6 +37,10 @@ struct runner_hooks {
      * beside the actual one ("expect outcome: expected \"done\", got \"failed\""). May be
      * NULL. */
     void (*failed)(const char *line, void *ctx);
+    /* Called with each VM the run creates, before it runs or emits anything: the first, and
+     * a migration's destination once it has taken the vCPUs over (its source is then
+     * destroyed). May be NULL. */
+    void (*vm_created)(struct hv_vm *vm, void *ctx);
 };
 
 /*

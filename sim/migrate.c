@@ -25,7 +25,12 @@ int hv_vm_create_incoming(struct hv_vm **out, struct hv_vm *src, const struct hv
     if (err)
         return err;
     (*out)->seq_owner = src->seq_owner ? src->seq_owner : src;
-    return 0;
+    if ((err = hv_vm_observe_writes(*out, src->wobs, src->wobs_ctx)) ||
+        (err = hv_vm_observe_insns(*out, src->iobs, src->iobs_ctx))) {
+        hv_vm_destroy(*out);
+        *out = NULL;
+    }
+    return err;
 }
 
 int hv_vm_ram_pages(struct hv_vm *vm, int (*fn)(void *ctx, uint64_t gpa), void *ctx)
@@ -158,7 +163,13 @@ static int prov_grow(struct hv_vm *vm)
 void prov_record(struct hv_vm *vm, int32_t vcpu, uint64_t pc, uint64_t icount, uint64_t gpa,
                  uint64_t len, const char *path)
 {
-    if (!vm->prov_on || !len)
+    if (!len)
+        return;
+    if (vm->wobs) {
+        struct hv_write_rec w = { .vcpu = vcpu, .pc = pc, .icount = icount, .path = path };
+        vm->wobs(vm->wobs_ctx, vm, gpa, len, &w);
+    }
+    if (!vm->prov_on)
         return;
     for (uint64_t gfn = gpa >> 12; gfn <= (gpa + len - 1) >> 12; gfn++) {
         if ((vm->prov_n + 1) * 2 > vm->prov_cap && prov_grow(vm)) {
@@ -187,13 +198,37 @@ int hv_vm_provenance(struct hv_vm *vm, bool on)
 void hv_vm_note_write(struct hv_vm *vm, struct hv_vcpu *v, uint64_t gpa, uint64_t len,
                       const char *path)
 {
-    if (!vm || !vm->prov_on)
+    if (!vm || (!vm->prov_on && !vm->wobs))
         return;
     if (v)
         prov_record(vm, (int32_t)v->id, v->in_exit ? v->exit_pc : vcpu_read_pc(v),
                     v->in_exit ? v->exit_icount : v->icount, gpa, len, path);
     else
         prov_record(vm, -1, 0, 0, gpa, len, path);
+}
+
+int hv_vm_observe_writes(struct hv_vm *vm, hv_write_observer_fn fn, void *ctx)
+{
+    vm->wobs = fn;
+    vm->wobs_ctx = ctx;
+    return vm_write_hooks(vm);
+}
+
+int hv_vm_observe_insns(struct hv_vm *vm, hv_insn_observer_fn fn, void *ctx)
+{
+    vm->iobs = fn;
+    vm->iobs_ctx = ctx;
+    for (unsigned i = 0; fn && i < vm->nr; i++) {
+        int err = vcpu_insn_hook(&vm->vcpus[i]);
+        if (err)
+            return err;
+    }
+    return 0;
+}
+
+int hv_vcpu_uc_reg(struct hv_vcpu *v, int id, void *buf)
+{
+    return uc_reg_read(v->uc, id, buf) == UC_ERR_OK ? 0 : HV_EINVAL;
 }
 
 bool hv_vm_last_write(const struct hv_vm *vm, uint64_t gpa, struct hv_write_rec *out)

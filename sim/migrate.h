@@ -53,6 +53,29 @@ void hv_vm_note_write(struct hv_vm *vm, struct hv_vcpu *v, uint64_t gpa, uint64_
 /* The last write recorded to the page holding gpa; false if none. */
 bool hv_vm_last_write(const struct hv_vm *vm, uint64_t gpa, struct hv_write_rec *out);
 
+/*
+ * Observers for a debugger that re-executes a run (debug/cursor.c); none is on while
+ * recording, and neither changes what the run does or records.
+ *
+ * The write observer sees every write that provenance records, as it happens, with the
+ * exact bytes: guest stores (hook before the bytes land), and every hv_vm_note_write().
+ * The instruction observer is called before each guest instruction a vCPU executes, with its
+ * address (x86: linear) and the vCPU's exact retired count before it; once per count (an
+ * instruction a REP prefix repeats is reported once). Set it before the VM first runs.
+ * A migration's destination (hv_vm_create_incoming) inherits both from its source.
+ */
+typedef void (*hv_write_observer_fn)(void *ctx, struct hv_vm *vm, uint64_t gpa, uint64_t len,
+                                     const struct hv_write_rec *w);
+int hv_vm_observe_writes(struct hv_vm *vm, hv_write_observer_fn fn, void *ctx);
+typedef void (*hv_insn_observer_fn)(void *ctx, struct hv_vcpu *v, uint64_t pc,
+                                    uint64_t icount);
+int hv_vm_observe_insns(struct hv_vm *vm, hv_insn_observer_fn fn, void *ctx);
+
+/* Reads the register Unicorn numbers id (unicorn/x86.h, arm64.h, arm.h) of v's engine into
+ * buf, as uc_reg_read() writes it (buf must hold the register: at most 64 bytes); HV_EINVAL
+ * if Unicorn refuses it. For a debugger's register reads. */
+int hv_vcpu_uc_reg(struct hv_vcpu *v, int id, void *buf);
+
 /* Pauses hv_vm_run() once the VM's instruction count (all vCPUs) reaches icount, at the
  * first block boundary at or past it (0: no such pause). hv_vm_paused_vcpu() is then NULL. */
 void hv_vm_pause_at_total(struct hv_vm *vm, uint64_t icount);

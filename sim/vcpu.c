@@ -1223,15 +1223,6 @@ static void hook_write(uc_engine *uc, uc_mem_type type, uint64_t addr, int size,
     uint64_t gpa;
     if (v->nisv.pending || !store_gpa(v, addr, &gpa))
         return;
-    if (vm->prov_on) {
-        /* the exact store: its pc and count (pcfind.c), else the block's */
-        uint64_t pc = v->blk_pc, ic = v->blk_base;
-        uint32_t idx;
-        unsigned sz;
-        if (pcfind_access(v, addr, true, &pc, &idx, &sz) == 0)
-            ic = v->blk_base + idx;
-        prov_record(vm, (int32_t)v->id, pc, ic, gpa, (uint64_t)size, "guest store");
-    }
     if (vm->track_writes && m->guest_write) {
         bool was = v->in_exit;
         v->in_store = true;
@@ -1240,13 +1231,23 @@ static void hook_write(uc_engine *uc, uc_mem_type type, uint64_t addr, int size,
         v->in_store = false;
         v->in_exit = was;
     }
+    /* after the model's dirty logging, so that an observer sees whether it logged it */
+    if (vm->prov_on || vm->wobs) {
+        /* the exact store: its pc and count (pcfind.c), else the block's */
+        uint64_t pc = v->blk_pc, ic = v->blk_base;
+        uint32_t idx;
+        unsigned sz;
+        if (pcfind_access(v, addr, true, &pc, &idx, &sz) == 0)
+            ic = v->blk_base + idx;
+        prov_record(vm, (int32_t)v->id, pc, ic, gpa, (uint64_t)size, "guest store");
+    }
 }
 
 /* Installs or removes the store hook in every engine: wanted for the model's write tracking
  * or for write provenance (migrate.h). */
 int vm_write_hooks(struct hv_vm *vm)
 {
-    bool on = vm->track_writes || vm->prov_on;
+    bool on = vm->track_writes || vm->prov_on || vm->wobs;
     for (unsigned i = 0; i < vm->nr; i++) {
         struct hv_vcpu *v = &vm->vcpus[i];
         if (v->write_hooked == on)
@@ -1272,6 +1273,21 @@ int hv_vm_track_writes(struct hv_vm *vm, bool on)
 {
     vm->track_writes = on;
     return vm_write_hooks(vm);
+}
+
+/* The instruction observer (migrate.h): before each instruction, with its exact count. */
+static void hook_insn(uc_engine *uc, uint64_t addr, uint32_t size, void *ud)
+{
+    struct hv_vcpu *v = ud;
+    struct hv_blk *b = blk_lookup(&v->blocks, v->blk_pc, v->blk_size);
+    uint32_t idx;
+    if (!b || blk_index(v, b, addr, &idx))
+        return;
+    uint64_t ic = v->blk_base + idx;
+    if (v->iobs_last == ic + 1)
+        return;
+    v->iobs_last = ic + 1;
+    v->vm->iobs(v->vm->iobs_ctx, v, addr, ic);
 }
 
 /* ---- engine lifetime ---- */
@@ -1339,7 +1355,18 @@ int vcpu_open(struct hv_vcpu *v)
         if (!err)
             err = add_insn_hook(v, (void *)hook_cpuid, UC_X86_INS_CPUID);
     }
+    v->iobs_hooked = false;
+    if (!err)
+        err = vcpu_insn_hook(v);
     return err;
+}
+
+int vcpu_insn_hook(struct hv_vcpu *v)
+{
+    if (!v->uc || !v->vm->iobs || v->iobs_hooked)
+        return 0;
+    v->iobs_hooked = true;
+    return add_hook(v, UC_HOOK_CODE, (void *)hook_insn, 1, 0);
 }
 
 void vcpu_close(struct hv_vcpu *v)

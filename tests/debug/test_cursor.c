@@ -1,0 +1,236 @@
+/*
+ * test_cursor.c - the re-execution cursor (debug/cursor.c) on a recording of a bundled
+ * scenario, checked against that scenario's known facts.
+ *
+ * scenarios/kvm/bug-kvm-write-skips-dirty-x86_64.yaml (guest patch_dirty.c): vCPU 0 copies
+ * `vmmcall; ret` (0f 01 d9 c3) into the first page of the dirty-logged slot 1 at 0x40000000,
+ * syncs (1), calls it, and KVM, an Intel host, rewrites the instruction to vmcall
+ * (0f 01 c1): a model write. At sync 2 the page is dirty again, unless the bug knob
+ * kvm.bug.kvm_write_skips_dirty hides KVM's write from the log. The suite records the
+ * scenario once with the hvsim program beside it, then opens cursors on the trace.
+ */
+#include <CUnit/CUnit.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <unicorn/unicorn.h>
+
+#include "debug/cursor.h"
+#include "tests/test_util.h"
+#include "trace/trace.h"
+
+void test_cursor_register(void);
+
+#define CODE 0x40000000ULL
+#define SCENARIO HVSIM_SOURCE_DIR "/scenarios/kvm/bug-kvm-write-skips-dirty-x86_64.yaml"
+
+static char dir[256];
+static char trace[512];
+static uint64_t sync_seq[3];   /* the ucall_sync events n = 1, 2 */
+static uint64_t nr_events;
+
+static int suite_init(void)
+{
+    const char *tmp = getenv("TMPDIR");
+    snprintf(dir, sizeof dir, "%s/hvsim-test-cursor-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    if (!mkdtemp(dir))
+        return -1;
+    snprintf(trace, sizeof trace, "%s/pd.db", dir);
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "cd %s && %s/hvsim run %s -o %s --quiet >/dev/null", dir,
+             HVSIM_BINARY_DIR, SCENARIO, trace);
+    if (system(cmd) != 0)
+        return -1;
+    struct trace_reader *r = NULL;
+    struct trace_filter f = TRACE_FILTER_ALL;
+    f.kind = "ucall_sync";
+    struct hv_event ev;
+    int n = 0;
+    if (trace_reader_open(&r, trace) || trace_reader_events_begin(r, &f))
+        return -1;
+    while (n < 2 && trace_reader_events_next(r, &ev) == 1)
+        sync_seq[++n] = ev.seq;
+    nr_events = (uint64_t)trace_reader_event_count(r);
+    trace_reader_close(r);
+    return n == 2 ? 0 : -1;
+}
+
+static int suite_cleanup(void)
+{
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+static struct hv_cursor *open_cursor(const struct hv_cursor_opts *o)
+{
+    struct hv_cursor *c = NULL;
+    char err[512];
+    int e = hv_cursor_open(&c, trace, o, err, sizeof err);
+    TEST_CHECK(e == 0, "open: %s", err);
+    return c;
+}
+
+/* The four bytes at CODE just after each event, forward and then backward (checkpoints). */
+static void test_seek_memory(void)
+{
+    static const struct {
+        unsigned sync;                 /* just after ucall_sync n */
+        uint8_t code[4];
+    } rows[] = {
+        { 1, { 0x0f, 0x01, 0xd9, 0xc3 } },   /* the guest's copy: vmmcall; ret */
+        { 2, { 0x0f, 0x01, 0xc1, 0xc3 } },   /* KVM rewrote it: vmcall */
+        { 1, { 0x0f, 0x01, 0xd9, 0xc3 } },   /* backward again */
+    };
+    struct hv_cursor_opts o = { .ckpt_events = 2 };
+    struct hv_cursor *c = open_cursor(&o);
+    if (!c)
+        return;
+    TEST_CHECK(hv_cursor_arch(c) == HV_ARCH_X86_64 && hv_cursor_nr_vcpus(c) == 1,
+               "x86_64, 1 vCPU");
+    TEST_CHECK(hv_cursor_nr_events(c) == nr_events, "event count");
+    for (size_t i = 0; i < TEST_N(rows); i++) {
+        uint8_t got[4] = { 0 };
+        TEST_CHECK(hv_cursor_seek_seq(c, sync_seq[rows[i].sync]) == 0, "row %zu: seek", i);
+        struct hv_cursor_pos p;
+        hv_cursor_pos(c, &p);
+        TEST_CHECK(p.kind == HV_CSTOP_EVENT && p.seq == sync_seq[rows[i].sync],
+                   "row %zu: at event %" PRIu64 ", got %" PRIu64, i, sync_seq[rows[i].sync],
+                   p.seq);
+        TEST_CHECK(hv_cursor_read_gpa(c, CODE, got, 4) == 0 && memcmp(got, rows[i].code, 4) == 0,
+                   "row %zu: bytes %02x %02x %02x %02x", i, got[0], got[1], got[2], got[3]);
+        /* the same bytes through vCPU 0's page tables (identity-mapped there) */
+        uint8_t via[4] = { 0 };
+        TEST_CHECK(hv_cursor_read_gva(c, 0, CODE, via, 4) == 0 && memcmp(via, got, 4) == 0,
+                   "row %zu: gva read", i);
+    }
+    /* every event, backward from the end: each seek lands on its event */
+    for (uint64_t s = nr_events; s-- > 0;) {
+        struct hv_cursor_pos p;
+        int e = hv_cursor_seek_seq(c, s);
+        hv_cursor_pos(c, &p);
+        TEST_CHECK(e == 0 && p.seq == s && p.kind == HV_CSTOP_EVENT, "seek back to %" PRIu64,
+                   s);
+    }
+    TEST_CHECK(hv_cursor_seek_seq(c, nr_events) == HV_ENOENT, "past the end: HV_ENOENT");
+    hv_cursor_close(c);
+}
+
+/* Who wrote each byte of the instruction, with and without the bug knob. */
+static void test_blame(void)
+{
+    static const struct {
+        const char *set;               /* NULL: as recorded */
+        uint64_t gpa;
+        const char *path;
+        int logged;
+    } rows[] = {
+        { NULL, CODE + 2, "model write", 1 },   /* KVM's rewrite, marked (A.7) */
+        { NULL, CODE + 3, "guest store", 1 },   /* the guest's own `ret` byte */
+        { "kvm.bug.kvm_write_skips_dirty=1", CODE + 2, "model write", 0 },
+        { "kvm.bug.kvm_write_skips_dirty=1", CODE + 3, "guest store", 1 },
+    };
+    for (size_t i = 0; i < TEST_N(rows); i++) {
+        const char *sets[1] = { rows[i].set };
+        struct hv_cursor_opts o = { .sets = sets, .nsets = rows[i].set ? 1 : 0 };
+        struct hv_cursor *c = open_cursor(&o);
+        if (!c)
+            return;
+        struct hv_cursor_write w;
+        TEST_CHECK(hv_cursor_seek_seq(c, sync_seq[2]) == 0, "row %zu: seek", i);
+        TEST_CHECK(hv_cursor_blame(c, rows[i].gpa, 1, &w) == 0, "row %zu: blame", i);
+        TEST_CHECK(strcmp(w.path, rows[i].path) == 0 && w.vcpu == 0 &&
+                       w.logged == rows[i].logged,
+                   "row %zu: %s by vCPU %d, logged %d", i, w.path, w.vcpu, w.logged);
+        /* the write came between the two syncs (the model's) or before the first */
+        bool between = w.seq > sync_seq[1] && w.seq <= sync_seq[2];
+        TEST_CHECK(between == (strcmp(rows[i].path, "model write") == 0),
+                   "row %zu: write at seq %" PRIu64, i, w.seq);
+        struct hv_cursor_pos p;
+        hv_cursor_pos(c, &p);
+        TEST_CHECK(p.seq == sync_seq[2], "row %zu: blame leaves the cursor where it was", i);
+        hv_cursor_close(c);
+    }
+}
+
+static bool at_code(const void *ctx, unsigned vcpu, uint64_t pc)
+{
+    return pc == *(const uint64_t *)ctx;
+}
+
+/* Instruction stops: a predicate, stepi both ways, watched writes both ways. */
+static void test_insns(void)
+{
+    struct hv_cursor_opts o = { .insns = true, .ckpt_insns = 4000 };
+    struct hv_cursor *c = open_cursor(&o);
+    if (!c)
+        return;
+    uint64_t code = CODE;
+    struct hv_cursor_run r = { .stop = at_code, .ctx = &code, .ctx_len = sizeof code };
+    struct hv_cursor_hit hit;
+    struct hv_cursor_pos p, q;
+    TEST_CHECK(hv_cursor_run(c, 1, &r, &hit) == 0 && hit.why == HV_CWHY_STOP, "run to CODE");
+    hv_cursor_pos(c, &p);
+    TEST_CHECK(p.kind == HV_CSTOP_INSN && p.pc == CODE && p.vcpu == 0, "stopped before the "
+               "instruction at CODE: pc 0x%" PRIx64, p.pc);
+    /* registers at that point, one stepi forward and one back */
+    uint64_t rsp0 = 0, rsp1 = 0, rip = 0;
+    int rsp_id = UC_X86_REG_RSP;
+    TEST_CHECK(hv_cursor_regs(c, 0, &rsp_id, 1, &rsp0) == 0, "rsp");
+    TEST_CHECK(hv_cursor_stepi(c, 0, 1) == 0, "stepi");
+    hv_cursor_pos(c, &q);
+    TEST_CHECK(q.kind == HV_CSTOP_INSN && q.icount == p.icount + 1 && q.pc == CODE + 3,
+               "after vmcall: pc 0x%" PRIx64 " icount %" PRIu64, q.pc, q.icount);
+    TEST_CHECK(hv_cursor_stepi(c, 0, -1) == 0, "reverse stepi");
+    hv_cursor_pos(c, &q);
+    TEST_CHECK(q.step == p.step && q.pc == CODE && q.icount == p.icount, "back at CODE");
+    TEST_CHECK(hv_cursor_regs(c, 0, &rsp_id, 1, &rsp1) == 0 && rsp1 == rsp0, "same rsp");
+    TEST_CHECK(hv_cursor_reg_by_name(c, 0, "rip", &rip) == 0 && rip == CODE, "rip 0x%" PRIx64,
+               rip);
+    /* a watch on the rewritten byte: backward finds the guest's copy, forward KVM's */
+    struct hv_cursor_range wr = { CODE + 2, 1 };
+    struct hv_cursor_run rw = { .watch = &wr, .nwatch = 1 };
+    TEST_CHECK(hv_cursor_run(c, -1, &rw, &hit) == 0 && hit.why == HV_CWHY_WATCH &&
+                   strcmp(hit.write.path, "guest store") == 0,
+               "reverse to the guest's store: %s", hit.write.path);
+    uint8_t b = 0;
+    TEST_CHECK(hv_cursor_read_gpa(c, CODE + 2, &b, 1) == 0 && b == 0xd9, "0xd9 written");
+    TEST_CHECK(hv_cursor_run(c, 1, &rw, &hit) == 0 && hit.why == HV_CWHY_WATCH &&
+                   strcmp(hit.write.path, "model write") == 0 && hit.write.logged == 1,
+               "forward to KVM's rewrite: %s", hit.write.path);
+    TEST_CHECK(hv_cursor_read_gpa(c, CODE + 2, &b, 1) == 0 && b == 0xc1, "0xc1 written");
+    TEST_CHECK(hv_cursor_run(c, 1, &rw, &hit) == 0 && hit.why == HV_CWHY_END, "then the end");
+    hv_cursor_close(c);
+}
+
+static void test_errors(void)
+{
+    struct hv_cursor *c = NULL;
+    char err[512];
+    char missing[600];
+    snprintf(missing, sizeof missing, "%s/missing.db", dir);
+    TEST_CHECK(hv_cursor_open(&c, missing, NULL, err, sizeof err) != 0 && !c &&
+                   strstr(err, "missing.db"),
+               "a missing trace: %s", err);
+    c = open_cursor(NULL);
+    if (!c)
+        return;
+    TEST_CHECK(hv_cursor_stepi(c, 0, 1) == HV_EUNSUPP, "stepi needs insns");
+    struct hv_cursor_write w[2];
+    TEST_CHECK(hv_cursor_blame(c, CODE, 0, w) == HV_EINVAL, "an empty blame");
+    uint8_t b;
+    TEST_CHECK(hv_cursor_read_gpa(c, 0x80000000ULL, &b, 1) != 0, "no RAM there");
+    hv_cursor_close(c);
+}
+
+void test_cursor_register(void)
+{
+    CU_pSuite s = CU_add_suite("cursor", suite_init, suite_cleanup);
+    CU_add_test(s, "seek and memory", test_seek_memory);
+    CU_add_test(s, "blame", test_blame);
+    CU_add_test(s, "instructions and watches", test_insns);
+    CU_add_test(s, "errors", test_errors);
+}
