@@ -1,6 +1,7 @@
 /*
  * debug.c - `hvsim debug`: one gdb session over a trace's re-execution cursor.
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,7 +25,9 @@ int debug_main(const char *path, const struct debug_opts *o, FILE *out, FILE *er
         fprintf(err, "hvsim debug: %s\n", msg);
         goto out;
     }
-    if (o->at && (e = hv_cursor_seek_seq(c, o->at_seq)) < 0 && e != HV_ENOENT) {
+    /* gdb starts before vCPU 0's first instruction, or just after event --at */
+    e = o->at ? hv_cursor_seek_seq(c, o->at_seq) : hv_cursor_seek_insn(c, 0, 0);
+    if (e < 0 && e != HV_ENOENT) {
         fprintf(err, "hvsim debug: %s: seek to seq %" PRIu64 ": %s %s\n", path, o->at_seq,
                 hv_strerror(e), hv_error_detail());
         goto out;
@@ -69,5 +72,54 @@ out:
     gdbc_destroy(g);
     hv_cursor_close(c);
     free(elf);
+    return code;
+}
+
+/* A number (decimal or 0x hex) in [0, max]. */
+static bool parse_num(const char *s, uint64_t max, uint64_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 0);
+    if (errno || *end || !*s || *s == '-' || v > max)
+        return false;
+    *out = v;
+    return true;
+}
+
+int debug_cli(int argc, char **argv)
+{
+    const char *trace = NULL;
+    const char **sets = calloc((size_t)argc + 1, sizeof *sets);
+    struct debug_opts o = { .sets = sets };
+    uint64_t v;
+    int code = HV_EXIT_BADINPUT;
+    if (!sets)
+        return code;
+    for (int i = 0; i < argc; i++) {
+        bool more = i + 1 < argc;
+        if (strcmp(argv[i], "--set") == 0 && more)
+            sets[o.nsets++] = argv[++i];
+        else if (strcmp(argv[i], "--port") == 0 && more && parse_num(argv[i + 1], 65535, &v))
+            o.port = (int)v, i++;
+        else if (strcmp(argv[i], "--elf") == 0 && more)
+            o.elf = argv[++i];
+        else if (strcmp(argv[i], "--at") == 0 && more && parse_num(argv[i + 1], INT64_MAX, &v))
+            o.at = true, o.at_seq = v, i++;
+        else if (strcmp(argv[i], "--verbose") == 0)
+            o.verbose = true;
+        else if (argv[i][0] == '-' || trace) {
+            fprintf(stderr, "hvsim debug: unexpected argument '%s'\n", argv[i]);
+            trace = NULL;
+            break;
+        } else
+            trace = argv[i];
+    }
+    if (trace)
+        code = debug_main(trace, &o, stdout, stderr);
+    else
+        fputs("usage: hvsim debug TRACE.db [--port N] [--elf FILE] [--at SEQ] "
+              "[--set KEY=VALUE]... [--verbose]\n", stderr);
+    free(sets);
     return code;
 }

@@ -28,4 +28,8 @@ struct debug_opts {
  * that cannot be bound or a session that failed. */
 int debug_main(const char *path, const struct debug_opts *o, FILE *out, FILE *err);
 
+/* hvsim debug TRACE.db [--port N] [--elf FILE] [--at SEQ] [--set KEY=VALUE]... [--verbose]
+ * argv holds the arguments after `debug`. Returns the exit code (2 for bad arguments). */
+int debug_cli(int argc, char **argv);
+
 #endif

@@ -24,8 +24,9 @@ struct gdbc {
     sqlite3 *db;              /* owned; opened on first use */
 };
 
-/* The predicate's copy: the breakpoint addresses. */
+/* The predicate's copy: the breakpoint addresses, and the one vCPU they stop (-1: any). */
 struct bps {
+    int64_t vcpu;
     size_t n;
     uint64_t addr[GDBT_MAX_POINTS];
 };
@@ -74,6 +75,8 @@ static int op_read_mem(void *ctx, unsigned vcpu, uint64_t addr, void *buf, size_
 static bool bp_stop(const void *ctx, unsigned vcpu, uint64_t pc)
 {
     const struct bps *b = ctx;
+    if (b->vcpu >= 0 && vcpu != b->vcpu)
+        return false;
     for (size_t i = 0; i < b->n; i++)
         if (b->addr[i] == pc)
             return true;
@@ -102,6 +105,27 @@ static int stop_from(struct gdbc *g, int err, bool reverse, struct gdbt_stop *st
     return err;
 }
 
+/*
+ * From the first stop point after guest store w, back to just before the storing
+ * instruction: the storing vCPU's instruction at w->pc. The cursor may see a store a few
+ * instructions late (Arm), so it steps back up to STORE_LAG instructions looking for that
+ * pc, and settles on the first one back when the pc is not among them.
+ */
+#define STORE_LAG 8
+static int before_store(struct gdbc *g, const struct hv_cursor_write *w)
+{
+    struct hv_cursor_pos pos, first;
+    int err = hv_cursor_stepi(g->c, (unsigned)w->vcpu, -1);
+    hv_cursor_pos(g->c, &first);
+    for (int i = 0; err == 0 && i < STORE_LAG; i++) {
+        hv_cursor_pos(g->c, &pos);
+        if (pos.kind == HV_CSTOP_INSN && pos.pc == w->pc)
+            return 0;
+        err = hv_cursor_stepi(g->c, (unsigned)w->vcpu, -1);
+    }
+    return err == 0 || err == HV_ENOENT ? hv_cursor_seek_step(g->c, first.step) : err;
+}
+
 static int op_resume(void *ctx, const struct gdbt_resume *r, struct gdbt_stop *st)
 {
     struct gdbc *g = ctx;
@@ -115,6 +139,7 @@ static int op_resume(void *ctx, const struct gdbt_resume *r, struct gdbt_stop *s
     size_t nwatch = 0;
     unsigned via = cur_vcpu(g);
     b.n = 0;
+    b.vcpu = r->alone ? (int64_t)r->vcpu : -1;
     for (size_t i = 0; i < r->npoints; i++) {
         const struct gdbt_point *pt = &r->points[i];
         uint64_t gpa;
@@ -133,7 +158,25 @@ static int op_resume(void *ctx, const struct gdbt_resume *r, struct gdbt_stop *s
     };
     struct hv_cursor_hit hit;
     memset(&hit, 0, sizeof hit);
-    if ((err = hv_cursor_run(g->c, dir, &run, &hit)) < 0)
+    struct hv_cursor_pos from;
+    hv_cursor_pos(g->c, &from);
+    if (r->reverse && nwatch) {
+        /* A write is seen at the stop point after it, so the store that made the current
+         * state is seen here: start one point later to find it. gdb never continues from a
+         * breakpoint's own address, so a breakpoint found there is no stop. */
+        if ((err = hv_cursor_seek_step(g->c, from.step + 1)) < 0 && err != HV_ENOENT)
+            return err;
+        if ((err = hv_cursor_run(g->c, dir, &run, &hit)) < 0)
+            return err;
+        struct hv_cursor_pos at;
+        hv_cursor_pos(g->c, &at);
+        if (hit.why == HV_CWHY_STOP && at.step == from.step) {
+            memset(&hit, 0, sizeof hit);
+            err = hv_cursor_run(g->c, dir, &run, &hit);
+        }
+    } else
+        err = hv_cursor_run(g->c, dir, &run, &hit);
+    if (err < 0)
         return err;
     st->vcpu = cur_vcpu(g);
     switch (hit.why) {
@@ -161,15 +204,23 @@ static int op_resume(void *ctx, const struct gdbt_resume *r, struct gdbt_stop *s
     bool store = strcmp(w->path, "guest store") == 0;
     if (!store)
         describe_write(w, st->writer, sizeof st->writer);
-    if (r->reverse) {
-        /* gdb expects a backward watchpoint stop before the write, the old value in place */
-        if (store)
-            err = hv_cursor_seek_insn(g->c, (unsigned)w->vcpu, w->icount);
-        else
-            err = hv_cursor_seek_seq(g->c, w->seq ? w->seq - 1 : 0);
-        if (err < 0)
-            return err;
-    }
+    /*
+     * The run stopped at the first point after the write. gdb wants a write watchpoint's
+     * stop on x86 after the storing instruction going forward and before it going backward
+     * (the old value in place). On Arm, whose watchpoints trap before the access, gdb itself
+     * then steps over the instruction (forward or backward), so the stop is before the store
+     * going forward and after it going backward.
+     */
+    bool arm = g->t.arch != GDBT_X86_64;
+    err = 0;
+    if (store && (r->reverse || arm))
+        err = before_store(g, w);
+    if (store && r->reverse && arm && err == 0)
+        err = hv_cursor_stepi(g->c, (unsigned)w->vcpu, 1);
+    if (!store && r->reverse)
+        err = hv_cursor_seek_seq(g->c, w->seq ? w->seq - 1 : 0);
+    if (err < 0)
+        return err;
     if (w->vcpu >= 0 && (unsigned)w->vcpu < g->t.nvcpus)
         st->vcpu = (unsigned)w->vcpu;
     return 0;

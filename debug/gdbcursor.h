@@ -7,7 +7,8 @@
  * predicate (the breakpoint addresses) and the write watchpoints' guest-physical ranges, so a
  * watchpoint also stops on a model's, the host's or an xinterface write, and says whose.
  * Backward, a watched write stops just before it: before the storing instruction, or after
- * the event that precedes a model or host write.
+ * the event that precedes a model or host write. (On Arm, where gdb steps over the access
+ * itself, a guest store stops before the storing instruction forward, after it backward.)
  *
  * monitor commands (gdbc_monitor):
  *   seq                      the current position and its event

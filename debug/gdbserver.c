@@ -270,6 +270,7 @@ static int resume(struct gdbs *s, bool reverse, bool step, bool alone, unsigned 
     if (err < 0)
         return err;
     s->last = st;
+    s->gvcpu = st.vcpu;     /* gdb takes the stopped thread as the stub's general thread */
     if (st.why == GDBT_STOP_WATCH && st.writer[0]) {
         char line[sizeof st.writer + 32];
         int n = snprintf(line, sizeof line, "watchpoint: written by %s\n", st.writer);
@@ -387,6 +388,7 @@ int gdbs_handle(struct gdbs *s, const char *pkt, size_t len, FILE *reply, FILE *
         return 0;
     switch (pkt[0]) {
     case '?':
+        s->gvcpu = s->last.vcpu;
         gdbs_stop_reply(s, &s->last, reply);
         break;
     case 'g':

@@ -36,7 +36,8 @@
 struct gdbs {
     const struct gdbt *t;          /* borrowed; outlives the server */
     bool noack;                    /* QStartNoAckMode accepted: no +/- from here on */
-    unsigned gvcpu;                /* Hg: the vCPU g, p and m read */
+    unsigned gvcpu;                /* Hg: the vCPU g, p and m read; a stop reply makes
+                                    * it the stopped vCPU, as gdb then assumes */
     unsigned cvcpu;                /* Hc: the vCPU s and bs step, or GDBS_ALL */
     struct gdbt_point points[GDBS_MAX_POINTS];
     size_t npoints;

@@ -278,7 +278,7 @@ static void test_session(void)
         { "Z0,2004,4", "OK", "" },
         { "vCont;c:1", "T05thread:1;watch:104;", MODEL_WROTE },  /* vCPU 1's breakpoint at
                                                                    * position 3 ignored */
-        { "bs", "T05thread:2;", "" },                   /* Hg vCPU 1: position 5 */
+        { "bs", "T05thread:1;", "" },                   /* the stopped vCPU 0: position 4 */
         { "vCont;c:2", "T05thread:1;watch:104;", MODEL_WROTE },  /* watchpoints stop any */
         { "bc", "T05thread:2;swbreak:;", "" },          /* back to position 3 */
         { "vCont;c", "T05thread:1;watch:104;", MODEL_WROTE },
@@ -309,7 +309,7 @@ static void test_session(void)
         int err = gdbs_handle(&s, rows[i].pkt, strlen(rows[i].pkt), r, c, &quit);
         fclose(r);
         fclose(c);
-        const char *want = rows[i].reply ? rows[i].reply : hex_of("pos 7 vcpu 1\n");
+        const char *want = rows[i].reply ? rows[i].reply : hex_of("pos 7 vcpu 0\n");
         TEST_CHECK(err == 0 && strcmp(reply, want) == 0, "row %zu (%s): reply '%s', expected '%s'",
                    i, rows[i].pkt, reply, want);
         TEST_CHECK(strcmp(console, rows[i].console) == 0, "row %zu (%s): console '%s'", i,
