@@ -22,7 +22,7 @@ int debug_main(const char *path, const struct debug_opts *o, FILE *out, FILE *er
     int lfd = -1, port = 0, code = HV_EXIT_BADINPUT, e;
     struct hv_cursor_opts co = { .insns = true, .sets = o->sets, .nsets = o->nsets };
     if ((e = hv_cursor_open(&c, path, &co, msg, sizeof msg)) < 0) {
-        fprintf(err, "hvsim debug: %s\n", msg);
+        fprintf(err, "%s%s\n", strncmp(msg, "hvsim: ", 7) ? "hvsim: " : "", msg);
         goto out;
     }
     /* gdb starts before vCPU 0's first instruction, or just after event --at */

@@ -9,6 +9,10 @@
 #        `monitor reverse-until` finds the kvm_lookup served by a stale cache
 #   CASE replay-gdb: replaying that trace with the knob off stops at the divergence and serves
 #        gdb there (`hvsim replay --gdb`)
+#   CASE model-write: the same scenario without the knob; a watchpoint on 0xc0000000 reached
+#        backward from the end stops at KVM's write for the last kvm_write_guest step, and says
+#        it was a model write
+#   CASE bad-input: a missing trace, a bad port, no trace: exit 2 with a message
 # Exit 0 pass, 1 fail, 77 (skip) when gdb-multiarch is not installed.
 set -u
 [ $# -eq 3 ] || { echo "usage: $0 HVSIM WORKDIR CASE" >&2; exit 2; }
@@ -16,7 +20,10 @@ hvsim=$(realpath "$1")
 work=$(realpath -m "$2")/$3
 case_=$3
 src=$(cd "$(dirname "$0")/../.." && pwd)
-command -v gdb-multiarch >/dev/null || { echo "SKIP: gdb-multiarch is not installed"; exit 77; }
+if [ "$case_" != bad-input ] && ! command -v gdb-multiarch >/dev/null; then
+  echo "SKIP: gdb-multiarch is not installed"
+  exit 77
+fi
 command -v sqlite3 >/dev/null || { echo "SKIP: sqlite3 is not installed"; exit 77; }
 rm -rf "$work" && mkdir -p "$work" && cd "$work" || exit 1
 
@@ -93,6 +100,33 @@ replay-gdb)
   wait_server 3 server.log
   grep -q "^just after event seq $want of " gdb.out ||
     fail "gdb was not served just after the diverging event, seq $want"
+  ;;
+model-write)
+  "$hvsim" run "$src/scenarios/kvm/bug-stale-slot-cache-x86_64.yaml" -o t.db --quiet ||
+    fail "run"
+  want=$(sqlite3 t.db "SELECT seq FROM events WHERE kind = 'step'
+                       AND detail ->> 'action' = 'kvm_write_guest' ORDER BY seq DESC LIMIT 1")
+  start_server server.log "$hvsim" debug t.db
+  gdb_batch gdb.out t.elf -ex "target remote 127.0.0.1:$port" -ex "continue" \
+    -ex "watch *(long *)0xc0000000" -ex "reverse-continue" -ex "p/x *(long *)0xc0000000" \
+    -ex "delete" -ex "stepi" -ex "detach"
+  wait_server 0 server.log
+  grep -q "^watchpoint: written by model write for event seq $want " gdb.out ||
+    fail "the watchpoint did not name the model write of seq $want"
+  grep -q "^Old value = 2459565876494606882" gdb.out || fail "no stop with the written value"
+  grep -q '^\$1 = 0x0$' gdb.out || fail "the stop is not before the write"
+  ;;
+bad-input)
+  "$hvsim" run "$src/scenarios/none/exits-x86_64.yaml" -o t.db --quiet || fail "run"
+  for args in "missing.db" "t.db --port 70000" "t.db --port" "" "t.db --at -1" "t.db extra"; do
+    # shellcheck disable=SC2086
+    timeout 60 "$hvsim" debug $args >out 2>err
+    rc=$?
+    [ $rc -eq 2 ] || fail "hvsim debug $args exited $rc, expected 2"
+    [ -s err ] || fail "hvsim debug $args printed no message"
+  done
+  grep -q "missing.db" <(timeout 60 "$hvsim" debug missing.db 2>&1) ||
+    fail "the message does not name the missing trace"
   ;;
 *)
   fail "no case $case_"
