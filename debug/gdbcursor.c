@@ -7,10 +7,10 @@
  *     connection to the trace.
  */
 #include <assert.h>
-#include <stddef.h>
 #include <ctype.h>
 #include <inttypes.h>
 #include <sqlite3.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -400,7 +400,8 @@ static const char monitor_help[] =
     "                       over the trace's events view (seq, vm, vcpu, icount, kind, pc,\n"
     "                       detail)\n"
     "  reverse-until COND   backward to the previous one\n"
-    "after seek, until and reverse-until, `flushregs` makes gdb read the registers again\n";
+    "after seek, until and reverse-until, `maintenance flush register-cache` makes gdb\n"
+    "read the registers again\n";
 
 static int op_monitor(void *ctx, const char *cmd, unsigned vcpu, FILE *out, bool *moved,
                       struct gdbt_stop *stop)
