@@ -5,6 +5,7 @@
  *             [--backend model|kvm]
  *   hvsim crosscheck SCENARIO.yaml [--json] [--kernel auto|reference]
  *   hvsim replay TRACE.db [--set KEY=VALUE]... [--gdb PORT]
+ *   hvsim diff A.db B.db [--json]
  *   hvsim debug TRACE.db [--port N] [--elf FILE] [--at SEQ] [--set KEY=VALUE]... [--verbose]
  *   hvsim show TRACE.db [--vm N] [--vcpu N] [--kind KIND[,KIND]...]... [--from SEQ]
  *              [--to SEQ] [--json]
@@ -30,6 +31,7 @@
 
 #include "cli/show.h"
 #include "cli/xcheck.h"
+#include "debug/diff.h"
 #include "debug/dcli.h"
 #include "debug/debug.h"
 #include "kvmhost/kvmhost.h"
@@ -45,6 +47,7 @@ static const char usage_text[] =
     "            [--backend model|kvm]\n"
     "  hvsim crosscheck SCENARIO.yaml [--json] [--kernel auto|reference]\n"
     "  hvsim replay TRACE.db [--set KEY=VALUE]... [--gdb PORT]\n"
+    "  hvsim diff A.db B.db [--json]\n"
     "  hvsim debug TRACE.db [--port N] [--elf FILE] [--at SEQ] [--set KEY=VALUE]...\n"
     "              [--verbose]\n"
     "  hvsim show TRACE.db [--vm N] [--vcpu N] [--kind KIND[,KIND]...]... [--from SEQ]\n"
@@ -83,6 +86,9 @@ static const struct {
                 "  Re-executes the run from the trace alone and compares every event. On the\n"
                 "  first difference prints both events, the code at the pc and the registers,\n"
                 "  and exits 3. --set replays the recorded inputs against a changed knob.\n"
+                "  The report shows only the columns and detail keys that differ, the pc's\n"
+                "  function and source line, the vCPU's last events before it, and for a\n"
+                "  host step its scenario line and arguments (docs/debugging.md).\n"
                 "  --gdb PORT then serves gdb (as hvsim debug) just after the differing event\n"
                 "  of the re-execution; the exit code stays 3.\n" },
     { "debug", "hvsim debug TRACE.db [--port N] [--elf FILE] [--at SEQ] [--set KEY=VALUE]...\n"
@@ -93,6 +99,13 @@ static const struct {
                "  threads; `monitor help` lists seq, seek, events, blame, until and\n"
                "  reverse-until. --at starts just after event SEQ; --verbose logs packets.\n"
                "  Exit 0 when gdb detaches, 2 for a bad trace or port (docs/debugging.md).\n" },
+    { "diff", "hvsim diff A.db B.db [--json]\n"
+              "  Compares the events of two traces of one scenario (another knob, seed or\n"
+              "  hvsim version): the recorded inputs that differ, the first differing event\n"
+              "  reported as replay reports a divergence, then per kind and vCPU the counts\n"
+              "  in A and B and the first seq where they differ. --json prints one JSON\n"
+              "  object. Exit 0 identical, 1 different, 2 bad input (not a trace, or traces\n"
+              "  of different scenarios).\n" },
     { "show", "hvsim show TRACE.db [--vm N] [--vcpu N] [--kind KIND[,KIND]...]... [--from SEQ]\n"
               "           [--to SEQ] [--json]\n"
               "  Prints the trace's events, with the instruction at each event's pc, or one\n"
@@ -538,6 +551,25 @@ static int cmd_replay(int argc, char **argv)
     return code;
 }
 
+static int cmd_diff(int argc, char **argv)
+{
+    const char *paths[2] = { NULL, NULL };
+    bool json = false;
+    size_t n = 0;
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--json") == 0)
+            json = true;
+        else if (argv[i][0] == '-' || n == 2) {
+            fprintf(stderr, "hvsim diff: unexpected argument '%s'\n", argv[i]);
+            return usage();
+        } else
+            paths[n++] = argv[i];
+    }
+    if (n != 2)
+        return usage();
+    return diff_traces(paths[0], paths[1], json, stdout, stderr);
+}
+
 static int parse_i64(const char *s, int64_t *out)
 {
     char *end;
@@ -714,6 +746,8 @@ int main(int argc, char **argv)
         return cmd_run(argc - 2, argv + 2);
     if (strcmp(cmd, "replay") == 0)
         return cmd_replay(argc - 2, argv + 2);
+    if (strcmp(cmd, "diff") == 0)
+        return cmd_diff(argc - 2, argv + 2);
     if (strcmp(cmd, "crosscheck") == 0)
         return xcheck_main(argc - 2, argv + 2, build_guest);
     if (strcmp(cmd, "show") == 0)

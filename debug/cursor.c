@@ -12,15 +12,19 @@
  * forks again, and that grandchild returns into the same hook as a new executor, at the
  * checkpoint's step. The controller talks to one executor and keeps every checkpoint's socket.
  *
- * Controller states (c->fd is the executor; every transition through go() or resume()):
+ * Controller states (c->fd is the executor; docs/architecture.md has the same diagram):
  *
- *     open --go(step 1)--> STOPPED --go(forward target)--> RUNNING --DONE--> STOPPED
- *                            |  ^                            |  CKPT: a checkpoint joins
- *                            |  +-- go() from a resumed -----+     c->ck (thinned to budget)
- *                            |      checkpoint
- *                            +--backward target: resume(latest checkpoint before it),
- *                               quit the old executor, then go() forward
- *                            +--blame: resume(c->ck[0]) beside it, one scan, quit it
+ *     hv_cursor_open(): fork the executor, go() to step 1
+ *        v                go(): GO with a target ahead
+ *  +-> STOPPED -------------------------------------------> RUNNING   at_stop() at each stop
+ *  |     |  ^                                                |       point; checkpoint()
+ *  |     |  +----- DONE (the target, a hit, or the end) -----+       forks, CKPT to us
+ *  |     | a target behind the current step                           (ck_add(): budget)
+ *  |     v
+ *  |   RESTORING: restore() FORKs the latest checkpoint before it, QUITs the old executor
+ *  +-----+
+ *   run(dir < 0): GO_SCAN of [checkpoint, current) for the last hit, further back until one
+ *   is found; hv_cursor_blame(): a second executor from c->ck[0], one GO_BLAME scan, QUIT.
  *
  * Invariants:
  *   1. Steps only grow along one execution, and the same step is the same state in every
@@ -33,8 +37,8 @@
  *   5. Executors and checkpoints only exit through _exit(), on QUIT or when their socket
  *      closes, so the controller dying ends them all.
  */
+#include <assert.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
@@ -43,6 +47,8 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <unicorn/unicorn.h>
 
 #include "debug/cursor.h"
 #include "debug/dstate.h"
@@ -422,6 +428,8 @@ static void obs_insn(void *ctx, struct hv_vcpu *v, uint64_t pc, uint64_t icount)
 
 static bool watched(const struct go *g, uint64_t gpa, uint64_t len)
 {
+    if (g->mode == GO_BLAME && !g->blame_len)
+        return false;
     if (g->mode == GO_BLAME)
         return overlaps(gpa, len, g->blame_gpa, g->blame_len);
     for (unsigned j = 0; j < g->nwatch; j++)
@@ -434,6 +442,12 @@ static bool watched(const struct go *g, uint64_t gpa, uint64_t len)
  * before the observer (sim/vcpu.c); a model's comes after its hv_vm_note_write(), so that one
  * is asked at the next stop point (LOGGED_LATER). */
 #define LOGGED_LATER (-2)
+
+static bool want_write(void *ctx, uint64_t gpa, uint64_t len)
+{
+    struct ex *ex = ctx;
+    return watched(&ex->go, gpa, len);
+}
 
 static void obs_write(void *ctx, struct hv_vm *vm, uint64_t gpa, uint64_t len,
                       const struct hv_write_rec *r)
@@ -479,7 +493,7 @@ static void ex_vm_created(struct hv_vm *vm, void *ctx)
 {
     struct ex *ex = ctx;
     ex->vm = vm;
-    hv_vm_observe_writes(vm, obs_write, ex);
+    hv_vm_observe_writes(vm, want_write, obs_write, ex);
     if (ex->insns)
         hv_vm_observe_insns(vm, obs_insn, ex);
 }
@@ -510,6 +524,22 @@ static uint64_t ex_pc(struct ex *ex, struct hv_vcpu *v)
     uint64_t pc = 0;
     hv_vcpu_reg_by_name(v, "pc", &pc);
     return pc;
+}
+
+/* The engine's pc register lags inside an exit (it holds the block's start): a read of the
+ * pc register by Unicorn id gets the exact pc instead (x86: RIP, its offset in CS). */
+static bool pc_reg(struct ex *ex, struct hv_vcpu *v, int id, uint64_t *val)
+{
+    enum hv_arch a = hv_vm_arch(ex->vm);
+    if (!((a == HV_ARCH_X86_64 && id == UC_X86_REG_RIP) ||
+          (a == HV_ARCH_AARCH64 && id == UC_ARM64_REG_PC) ||
+          (a == HV_ARCH_ARM && id == UC_ARM_REG_PC)))
+        return false;
+    *val = ex_pc(ex, v);
+    struct hv_x86_mode m;
+    if (a == HV_ARCH_X86_64 && hv_vcpu_x86_mode(v, &m) == 0)
+        *val -= m.cs_base;
+    return true;
 }
 
 static void answer(struct ex *ex, const struct hdr *h, const char *p)
@@ -548,7 +578,11 @@ static void answer(struct ex *ex, const struct hdr *h, const char *p)
             memcpy(&size, p + 8, 4);
             if (size > sizeof buf)
                 size = sizeof buf;
-            err = hv_vcpu_uc_reg(v, id, buf);
+            uint64_t pc;
+            if (pc_reg(ex, v, id, &pc))
+                memcpy(buf, &pc, sizeof pc);
+            else
+                err = hv_vcpu_uc_reg(v, id, buf);
         }
         msg_send(fd, h->op, err, buf, err ? 0 : size, NULL, 0);
         return;
@@ -563,6 +597,8 @@ static void answer(struct ex *ex, const struct hdr *h, const char *p)
             name[h->len - 4] = 0;
             if (strcmp(name, "pc") == 0)
                 val = ex_pc(ex, v);
+            else if (strcmp(name, "rip") == 0)
+                pc_reg(ex, v, UC_X86_REG_RIP, &val);
             else
                 err = hv_vcpu_reg_by_name(v, name, &val);
         }
@@ -577,7 +613,8 @@ static void answer(struct ex *ex, const struct hdr *h, const char *p)
         for (size_t i = 0; !err && i < n; i++) {
             int id;
             memcpy(&id, p + 4 + i * sizeof id, sizeof id);
-            err = hv_vcpu_uc_reg(v, id, &vals[i]);
+            if (!pc_reg(ex, v, id, &vals[i]))
+                err = hv_vcpu_uc_reg(v, id, &vals[i]);
         }
         msg_send(fd, h->op, err, vals, err ? 0 : n * sizeof *vals, NULL, 0);
         free(vals);
@@ -692,6 +729,10 @@ static void serve(struct ex *ex)
 static void ex_main(int fd, struct replay_inputs *in, bool insns)
 {
     signal(SIGCHLD, SIG_IGN);   /* frozen checkpoints and executors reap themselves */
+    /* nothing of the caller's (a debugger's sockets, the trace's database) stays open here */
+    if (fd > 3)
+        close_range(3, (unsigned)fd - 1, 0);
+    close_range((unsigned)fd + 1, ~0U, 0);
     struct ex ex;
     memset(&ex, 0, sizeof ex);
     ex.fd = fd;
@@ -734,6 +775,18 @@ struct hv_cursor {
     void *elf;
     size_t elf_len;
 };
+
+/* Invariants 2 and 3 (for assert()). */
+__attribute__((unused)) static bool cursor_check(const struct hv_cursor *c)
+{
+    if (c->nck > c->max || (c->nck && c->ck[0].at.pos.step != 1))
+        return false;
+    for (size_t i = 0; i < c->nck; i++)
+        if ((i && c->ck[i - 1].at.pos.step >= c->ck[i].at.pos.step) ||
+            c->ck[i].at.pos.step > c->furthest || c->ck[i].fd < 0)
+            return false;
+    return true;
+}
 
 static void quit(int fd)
 {
@@ -823,6 +876,7 @@ static int go(struct hv_cursor *c, const struct go *g, const void *ctx, struct d
         c->at = d->at;
         if (c->at.pos.step > c->furthest)
             c->furthest = c->at.pos.step;
+        assert(cursor_check(c));
         return 0;
     }
 }
@@ -964,6 +1018,12 @@ int hv_cursor_write_elf(const struct hv_cursor *c, const char *path)
     bool ok = fwrite(c->elf, 1, c->elf_len, f) == c->elf_len;
     ok = fclose(f) == 0 && ok;
     return ok ? 0 : hv_error_set(HV_EIO, "%s: write failed", path);
+}
+
+const void *hv_cursor_elf(const struct hv_cursor *c, size_t *len)
+{
+    *len = c->elf_len;
+    return c->elf;
 }
 
 void hv_cursor_pos(const struct hv_cursor *c, struct hv_cursor_pos *out)

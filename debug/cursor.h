@@ -65,6 +65,8 @@ unsigned hv_cursor_nr_vcpus(const struct hv_cursor *c);
 uint64_t hv_cursor_nr_events(const struct hv_cursor *c);
 /* Writes the trace's guest ELF image to path. */
 int hv_cursor_write_elf(const struct hv_cursor *c, const char *path);
+/* The guest ELF image itself (*len bytes). Borrowed; valid until hv_cursor_close(). */
+const void *hv_cursor_elf(const struct hv_cursor *c, size_t *len);
 
 enum hv_cursor_stop {
     HV_CSTOP_EVENT,   /* just after event pos.seq */

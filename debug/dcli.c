@@ -10,6 +10,7 @@
 
 #include "debug/cursor.h"
 #include "debug/dcli.h"
+#include "debug/srcline.h"
 #include "runner/runner.h"
 #include "trace/trace.h"
 
@@ -139,6 +140,25 @@ static void event_text(const char *trace, uint64_t seq, char *buf, size_t size)
     trace_reader_close(r);
 }
 
+/* "    source: func+0xOFF (file:line)" for pc, when the guest ELF knows it. */
+static void print_source(struct srcline *src, uint64_t pc)
+{
+    struct srcline_loc loc;
+    char buf[512];
+    if (src && srcline_lookup(src, pc, &loc) == 0)
+        printf("    source: %s\n", srcline_format(&loc, buf, sizeof buf));
+}
+
+/* The trace's guest image as srcline reads it; NULL when it cannot. Release with
+ * srcline_close(). */
+static struct srcline *open_source(const struct hv_cursor *c)
+{
+    size_t len;
+    const void *elf = hv_cursor_elf(c, &len);
+    struct srcline *s = NULL;
+    return srcline_open(&s, elf, len) == 0 ? s : NULL;
+}
+
 static void hex(FILE *f, const uint8_t *b, size_t n)
 {
     for (size_t i = 0; i < n; i++)
@@ -152,9 +172,11 @@ int dcli_state(int argc, char **argv)
     if (code)
         return code;
     struct hv_cursor *c = NULL;
+    struct srcline *src = NULL;
     uint8_t *mem = NULL;
     if ((code = open_at("state", &a, &c)))
         goto out;
+    src = open_source(c);
     struct hv_cursor_pos pos;
     hv_cursor_pos(c, &pos);
     char ev[2048];
@@ -180,8 +202,10 @@ int dcli_state(int argc, char **argv)
         if (a.json)
             continue;
         struct hv_cursor_vcpu cv;
-        if (hv_cursor_vcpu(c, i, &cv) == 0 && hv_cursor_text_disasm(c, i, cv.pc, 3, &t) == 0)
+        if (hv_cursor_vcpu(c, i, &cv) == 0 && hv_cursor_text_disasm(c, i, cv.pc, 3, &t) == 0) {
             printf("  code:\n%s", t);
+            print_source(src, cv.pc);
+        }
         free(t);
     }
     if (a.json)
@@ -230,6 +254,7 @@ int dcli_state(int argc, char **argv)
     code = HV_EXIT_OK;
 out:
     free(mem);
+    srcline_close(src);
     hv_cursor_close(c);
     return code;
 }
@@ -241,7 +266,7 @@ static bool same_writer(const struct hv_cursor_write *x, const struct hv_cursor_
            x->logged == y->logged;
 }
 
-static void print_writer(struct hv_cursor *c, const char *trace,
+static void print_writer(struct hv_cursor *c, struct srcline *src, const char *trace,
                          const struct hv_cursor_write *w)
 {
     if (!w->path[0]) {
@@ -261,6 +286,7 @@ static void print_writer(struct hv_cursor *c, const char *trace,
         if (hv_cursor_text_disasm(c, (unsigned)w->vcpu, w->pc, 1, &t) == 0)
             printf("    %s", t);
         free(t);
+        print_source(src, w->pc);
     } else {
         event_text(trace, w->seq, ev, sizeof ev);
         printf("    made for event %" PRIu64 ": %s\n", w->seq, ev);
@@ -277,6 +303,7 @@ int dcli_blame(int argc, char **argv)
     if (code)
         return code;
     struct hv_cursor *c = NULL;
+    struct srcline *src = NULL;
     struct hv_cursor_write *w = calloc(a.len, sizeof *w);
     uint64_t *gpas = calloc(a.len, sizeof *gpas);
     if (!w || !gpas) {
@@ -310,25 +337,31 @@ int dcli_blame(int argc, char **argv)
     }
     struct hv_cursor_pos pos;
     hv_cursor_pos(c, &pos);
+    src = open_source(c);
     printf("last writes before the point just after event %" PRIu64 ":\n", pos.seq);
     for (uint64_t i = 0; i < a.len;) {
         uint64_t j = i + 1;
         while (j < a.len && gpas[j] == gpas[j - 1] + 1 && same_writer(&w[i], &w[j]))
             j++;
-        if (a.gva)
-            printf("gva 0x%" PRIx64 " (gpa 0x%" PRIx64 ")", a.addr + i, gpas[i]);
-        else
+        if (a.gva) {
+            printf("gva 0x%" PRIx64, a.addr + i);
+            if (j - i > 1)
+                printf("..0x%" PRIx64, a.addr + j - 1);
+            printf(" (gpa 0x%" PRIx64 ")", gpas[i]);
+        } else {
             printf("gpa 0x%" PRIx64, gpas[i]);
-        if (j - i > 1)
-            printf("..0x%" PRIx64, gpas[j - 1]);
+            if (j - i > 1)
+                printf("..0x%" PRIx64, gpas[j - 1]);
+        }
         printf(" (%" PRIu64 " byte%s): ", j - i, j - i > 1 ? "s" : "");
-        print_writer(c, a.trace, &w[i]);
+        print_writer(c, src, a.trace, &w[i]);
         i = j;
     }
     code = HV_EXIT_OK;
 out:
     free(w);
     free(gpas);
+    srcline_close(src);
     hv_cursor_close(c);
     return code;
 }

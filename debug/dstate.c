@@ -67,8 +67,11 @@ int dstate_regs(FILE *f, struct hv_vcpu *v, uint64_t pc, uint64_t icount, bool j
             uint64_t val = 0;
             int err = pass == 0 ? hv_vcpu_reg_by_name(v, list[i], &val)
                                 : x86_extra(v, list[i], &val);
+            struct hv_x86_mode m;
             if (strcmp(list[i], "pc") == 0)
                 val = pc;
+            else if (strcmp(list[i], "rip") == 0 && hv_vcpu_x86_mode(v, &m) == 0)
+                val = pc - m.cs_base;   /* the engine's RIP lags inside an exit */
             if (json) {
                 if (err)
                     continue;

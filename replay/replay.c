@@ -11,35 +11,21 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "debug/divergence.h"
+#include "debug/srcline.h"
 #include "replay/replay.h"
 #include "runner/runner.h"
 #include "sim/model.h"
 #include "runner/scenario.h"
 #include "trace/trace.h"
 
-struct saved_event {
-    bool present;
-    struct hv_event ev;
-    char *detail;
-};
-
 struct cmp {
     struct trace_reader *r;
     uint64_t compared;
     bool diverged;
-    struct saved_event rec, got;
+    struct divergence_event rec, got;
     char context[8192];   /* disassembly and registers at the divergence */
 };
-
-static void save(struct saved_event *s, const struct hv_event *ev)
-{
-    free(s->detail);
-    s->present = true;
-    s->ev = *ev;
-    s->detail = strdup(ev->detail ? ev->detail : "");
-    s->ev.detail = s->detail;
-    s->ev.fields = NULL;
-}
 
 static int compare_sink(void *ctx, const struct hv_event *ev)
 {
@@ -54,10 +40,8 @@ static int compare_sink(void *ctx, const struct hv_event *ev)
         return got;
     if (got != TRACE_SAME) {
         c->diverged = true;
-        if (got == TRACE_DIFFERENT)
-            save(&c->rec, &rec);
-        save(&c->got, ev);
-        return HV_EDIVERGED;
+        int err = got == TRACE_DIFFERENT ? divergence_event_set(&c->rec, &rec) : 0;
+        return err ? err : divergence_event_set(&c->got, ev) ? HV_ENOMEM : HV_EDIVERGED;
     }
     c->compared++;
     return 0;
@@ -84,19 +68,6 @@ static void inspect(struct hv_vm *vm, void *ctx)
     snprintf(c->context, sizeof c->context,
              "code at pc (vCPU %d):\n%s\nregisters (vCPU %d, at the divergence):\n%s\n",
              c->got.ev.vcpu, dis, c->got.ev.vcpu, regs);
-}
-
-static void print_event(FILE *f, const char *label, const struct saved_event *s)
-{
-    if (!s->present) {
-        fprintf(f, "  %s: (none)\n", label);
-        return;
-    }
-    const struct hv_kind_desc *kd = hv_kind_desc(s->ev.kind);
-    fprintf(f, "  %s: seq %" PRIu64 " vm %" PRIu32 " vcpu %d icount %" PRIu64 " pc 0x%" PRIx64
-               " %s %s\n",
-            label, s->ev.seq, s->ev.vm, s->ev.vcpu, s->ev.icount, s->ev.pc,
-            kd ? kd->name : "?", s->ev.detail);
 }
 
 /* Splits the recorded "k=v\n" list of overrides. */
@@ -228,7 +199,10 @@ int replay_trace_at(const char *path, const char *const *sets, size_t nsets, FIL
         int more = trace_reader_events_next(c.r, &rec);
         if (more > 0) {
             c.diverged = true;
-            save(&c.rec, &rec);
+            if (divergence_event_set(&c.rec, &rec)) {
+                fprintf(errf, "hvsim: %s\n", hv_strerror(HV_ENOMEM));
+                goto out;
+            }
         }
     }
     if (c.diverged) {
@@ -242,10 +216,20 @@ int replay_trace_at(const char *path, const char *const *sets, size_t nsets, FIL
         *diverged_seq = seq;
         fprintf(out, "replay diverged at seq %" PRIu64 " after %" PRIu64 " identical events\n",
                 seq, c.compared);
-        print_event(out, "recorded", &c.rec);
-        print_event(out, "replayed", &c.got);
-        if (c.context[0])
-            fprintf(out, "%s", c.context);
+        struct srcline *src = NULL;
+        if (srcline_open(&src, in.elf, in.elf_len))
+            src = NULL;   /* an image libelf cannot read: the report goes without sources */
+        struct divergence dv = {
+            .side = { { "recorded", c.rec, src, in.sc }, { "replayed", c.got, src, in.sc } },
+            .history = c.r,
+            .context = c.context,
+        };
+        err = divergence_print(&dv, out);
+        srcline_close(src);
+        if (err) {
+            fprintf(errf, "hvsim: %s: %s %s\n", path, hv_strerror(err), hv_error_detail());
+            goto out;
+        }
         code = HV_EXIT_DIVERGED;
         goto out;
     }
@@ -253,8 +237,8 @@ int replay_trace_at(const char *path, const char *const *sets, size_t nsets, FIL
             complete ? "" : " (recorded trace incomplete)", res.summary);
     code = runner_exit_code(&res);
 out:
-    free(c.rec.detail);
-    free(c.got.detail);
+    divergence_event_fini(&c.rec);
+    divergence_event_fini(&c.got);
     replay_inputs_close(&in);
     return code;
 }

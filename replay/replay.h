@@ -4,7 +4,8 @@
  * The trace holds the scenario text, the guest image, the seed and the --set overrides of the
  * recorded run; replay feeds them to the runner again (with any new --set on top) and checks
  * each new event against the recorded one, in order. The first difference stops the run and
- * is reported with both events, the disassembly at the pc and the vCPU's registers.
+ * is reported (debug/divergence.h): both events, what differs, the pc's source, the vCPU's
+ * last events, the disassembly at the pc and the vCPU's registers.
  */
 #ifndef HV_REPLAY_H
 #define HV_REPLAY_H

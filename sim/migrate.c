@@ -25,7 +25,7 @@ int hv_vm_create_incoming(struct hv_vm **out, struct hv_vm *src, const struct hv
     if (err)
         return err;
     (*out)->seq_owner = src->seq_owner ? src->seq_owner : src;
-    if ((err = hv_vm_observe_writes(*out, src->wobs, src->wobs_ctx)) ||
+    if ((err = hv_vm_observe_writes(*out, src->wobs_want, src->wobs, src->wobs_ctx)) ||
         (err = hv_vm_observe_insns(*out, src->iobs, src->iobs_ctx))) {
         hv_vm_destroy(*out);
         *out = NULL;
@@ -165,7 +165,7 @@ void prov_record(struct hv_vm *vm, int32_t vcpu, uint64_t pc, uint64_t icount, u
 {
     if (!len)
         return;
-    if (vm->wobs) {
+    if (vm->wobs && vm->wobs_want(vm->wobs_ctx, gpa, len)) {
         struct hv_write_rec w = { .vcpu = vcpu, .pc = pc, .icount = icount, .path = path };
         vm->wobs(vm->wobs_ctx, vm, gpa, len, &w);
     }
@@ -207,8 +207,10 @@ void hv_vm_note_write(struct hv_vm *vm, struct hv_vcpu *v, uint64_t gpa, uint64_
         prov_record(vm, -1, 0, 0, gpa, len, path);
 }
 
-int hv_vm_observe_writes(struct hv_vm *vm, hv_write_observer_fn fn, void *ctx)
+int hv_vm_observe_writes(struct hv_vm *vm, hv_write_want_fn want, hv_write_observer_fn fn,
+                         void *ctx)
 {
+    vm->wobs_want = want;
     vm->wobs = fn;
     vm->wobs_ctx = ctx;
     return vm_write_hooks(vm);

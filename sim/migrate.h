@@ -58,7 +58,9 @@ bool hv_vm_last_write(const struct hv_vm *vm, uint64_t gpa, struct hv_write_rec 
  * recording, and neither changes what the run does or records.
  *
  * The write observer sees every write that provenance records, as it happens, with the
- * exact bytes: guest stores (hook before the bytes land), and every hv_vm_note_write().
+ * exact bytes: guest stores (hook before the bytes land), and every hv_vm_note_write(); want
+ * (called first, cheap) says whether fn wants a write of [gpa, gpa + len), so that the exact
+ * pc of a store is looked up only for those.
  * The instruction observer is called before each guest instruction a vCPU executes, with its
  * address (x86: linear) and the vCPU's exact retired count before it; once per count (an
  * instruction a REP prefix repeats is reported once). Set it before the VM first runs.
@@ -66,7 +68,9 @@ bool hv_vm_last_write(const struct hv_vm *vm, uint64_t gpa, struct hv_write_rec 
  */
 typedef void (*hv_write_observer_fn)(void *ctx, struct hv_vm *vm, uint64_t gpa, uint64_t len,
                                      const struct hv_write_rec *w);
-int hv_vm_observe_writes(struct hv_vm *vm, hv_write_observer_fn fn, void *ctx);
+typedef bool (*hv_write_want_fn)(void *ctx, uint64_t gpa, uint64_t len);
+int hv_vm_observe_writes(struct hv_vm *vm, hv_write_want_fn want, hv_write_observer_fn fn,
+                         void *ctx);
 typedef void (*hv_insn_observer_fn)(void *ctx, struct hv_vcpu *v, uint64_t pc,
                                     uint64_t icount);
 int hv_vm_observe_insns(struct hv_vm *vm, hv_insn_observer_fn fn, void *ctx);

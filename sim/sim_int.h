@@ -307,6 +307,7 @@ struct hv_vm {
     struct hv_prov *prov;     /* open addressing by gfn + 1; 0 = empty */
     size_t prov_cap, prov_n;
     hv_write_observer_fn wobs;  /* hv_vm_observe_writes(), NULL = none */
+    hv_write_want_fn wobs_want;
     void *wobs_ctx;
     hv_insn_observer_fn iobs;   /* hv_vm_observe_insns(), NULL = none */
     void *iobs_ctx;

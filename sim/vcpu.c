@@ -1232,7 +1232,7 @@ static void hook_write(uc_engine *uc, uc_mem_type type, uint64_t addr, int size,
         v->in_exit = was;
     }
     /* after the model's dirty logging, so that an observer sees whether it logged it */
-    if (vm->prov_on || vm->wobs) {
+    if (vm->prov_on || (vm->wobs && vm->wobs_want(vm->wobs_ctx, gpa, (uint64_t)size))) {
         /* the exact store: its pc and count (pcfind.c), else the block's */
         uint64_t pc = v->blk_pc, ic = v->blk_base;
         uint32_t idx;

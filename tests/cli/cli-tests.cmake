@@ -1,10 +1,11 @@
 # The hvsim program's exit codes, one ctest per case of tests/cli/exit-codes.sh
 # (`ctest -R cli.` runs them all). A case that cannot run (a missing tool) exits 77 and ctest
 # reports it skipped, never passed.
-set(HVSIM_CLI_CASES assert-unexpected vcpu-failed bad-key bad-config-value bad-knob
+set(HVSIM_CLI_CASES diff-codes help-diff
+                    assert-unexpected vcpu-failed bad-key bad-config-value bad-knob
                     set-unknown set-value bad-memory bad-vmm bad-step bad-expect bad-event-kind
                     bad-outcome missing-scenario show-text show-vm show-kinds replay-text
-                    replay-tampered version no-args help-run)
+                    replay-tampered version no-args help-run state-bad blame-bad)
 foreach(case ${HVSIM_CLI_CASES})
   add_test(NAME cli.${case}
            COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/exit-codes.sh $<TARGET_FILE:hvsim>

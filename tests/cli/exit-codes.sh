@@ -19,10 +19,11 @@ shift 2
 here=$(cd "$(dirname "$0")" && pwd)
 src=$(cd "$here/../.." && pwd)
 
-all_cases="assert-unexpected vcpu-failed bad-key bad-config-value bad-knob set-unknown
+all_cases="diff-codes help-diff
+           assert-unexpected vcpu-failed bad-key bad-config-value bad-knob set-unknown
            set-value bad-memory bad-vmm bad-step bad-expect bad-event-kind bad-outcome
            missing-scenario show-text show-vm show-kinds replay-text replay-tampered version
-           no-args help-run"
+           no-args help-run state-bad blame-bad"
 
 # Per case: its folder, the last command's exit code and output files.
 dir=
@@ -223,6 +224,46 @@ case_replay_text() {
   expect_in "$err" "not an hvsim trace"
 }
 
+case_state_bad() {
+  printf 'plain text, not a trace\n' >"$dir/notes.txt"
+  run "$hvsim" state notes.txt
+  expect_code 2
+  expect_in "$err" "not an hvsim trace"
+  run "$hvsim" run "$src/scenarios/none/assert-fail-x86_64.yaml" -o t.db --quiet
+  expect_code 0
+  [ -z "$problem" ] || return 0
+  run "$hvsim" state t.db --at 100000
+  expect_code 2
+  expect_in "$err" "--at 100000: the trace has events 0 to"
+  run "$hvsim" state t.db --vcpu 7
+  expect_code 2
+  expect_in "$err" "the run has 1 vCPUs"
+  run "$hvsim" state t.db --mem 0x7000000000:16
+  expect_code 2
+  expect_in "$err" "not guest RAM"
+  run "$hvsim" state t.db --mem 0x1000
+  expect_code 2
+  expect_in "$err" "bad or unexpected argument '--mem'"
+}
+
+case_blame_bad() {
+  run "$hvsim" run "$src/scenarios/none/assert-fail-x86_64.yaml" -o t.db --quiet
+  expect_code 0
+  [ -z "$problem" ] || return 0
+  run "$hvsim" blame t.db
+  expect_code 2
+  expect_in "$err" "--gpa ADDR or --gva ADDR --vcpu N is required"
+  run "$hvsim" blame t.db --gva 0x1000
+  expect_code 2
+  expect_in "$err" "--gva needs --vcpu N"
+  run "$hvsim" blame t.db --gpa 0x1000 --len 5000
+  expect_code 2
+  expect_in "$err" "bad or unexpected argument '--len'"
+  run "$hvsim" blame t.db --gpa 0x7000000000 --vcpu 0 --gva 0x7000000000
+  expect_code 2
+  expect_in "$err" "is not mapped in vCPU 0's page tables"
+}
+
 case_replay_tampered() {
   if ! command -v sqlite3 >/dev/null; then
     problem="skip: sqlite3 is not installed"
@@ -263,6 +304,41 @@ case_help_run() {
   run "$hvsim" help run
   expect_code 0
   expect_in "$out" "hvsim run SCENARIO.yaml"
+}
+
+# hvsim diff: 0 identical, 1 different (two seeds), 2 bad input
+case_diff_codes() {
+  run "$hvsim" run "$src/scenarios/none/assert-fail-x86_64.yaml" -o a.db --quiet --seed 1
+  expect_code 0
+  run "$hvsim" run "$src/scenarios/none/assert-fail-x86_64.yaml" -o b.db --quiet --seed 2
+  expect_code 0
+  [ -z "$problem" ] || return 0
+  run "$hvsim" diff a.db a.db
+  expect_code 0
+  expect_in "$out" "identical: "
+  run "$hvsim" diff a.db b.db
+  expect_code 1
+  expect_in "$out" "  seed: 1 | 2"
+  expect_in "$out" "first difference at seq 0 (run_start, vCPU -1)"
+  run "$hvsim" diff --json a.db b.db
+  expect_code 1
+  expect_in "$out" '"identical":false'
+  run "$hvsim" diff a.db
+  expect_code 2
+  expect_in "$err" "usage:"
+  run "$hvsim" diff a.db b.db c.db
+  expect_code 2
+  expect_in "$err" "unexpected argument 'c.db'"
+  printf 'plain text, not a trace\n' >"$dir/notes.txt"
+  run "$hvsim" diff a.db notes.txt
+  expect_code 2
+  expect_in "$err" "not an hvsim trace"
+}
+
+case_help_diff() {
+  run "$hvsim" help diff
+  expect_code 0
+  expect_in "$out" "hvsim diff A.db B.db [--json]"
 }
 
 cases=${*:-$all_cases}

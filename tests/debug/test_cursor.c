@@ -6,8 +6,16 @@
  * `vmmcall; ret` (0f 01 d9 c3) into the first page of the dirty-logged slot 1 at 0x40000000,
  * syncs (1), calls it, and KVM, an Intel host, rewrites the instruction to vmcall
  * (0f 01 c1): a model write. At sync 2 the page is dirty again, unless the bug knob
- * kvm.bug.kvm_write_skips_dirty hides KVM's write from the log. The suite records the
- * scenario once with the hvsim program beside it, then opens cursors on the trace.
+ * kvm.bug.kvm_write_skips_dirty hides KVM's write from the log.
+ *
+ * scenarios/xen/runstate-cross-vcpu-current-x86_64.yaml (guest runstate_cross.c): vCPU 0
+ * registers vCPU 1's runstate area at a linear address of the private window, which each vCPU
+ * maps to its own page; Xen's registration write goes through vCPU 0's page tables into
+ * vCPU 0's page (the `xen_area` event with why `register`, `via` 0), later updates through
+ * vCPU 1's into vCPU 1's page.
+ *
+ * The suite records both scenarios once with the hvsim program beside it, then opens
+ * cursors on the traces.
  */
 #include <CUnit/CUnit.h>
 #include <inttypes.h>
@@ -26,9 +34,12 @@ void test_cursor_register(void);
 
 #define CODE 0x40000000ULL
 #define SCENARIO HVSIM_SOURCE_DIR "/scenarios/kvm/bug-kvm-write-skips-dirty-x86_64.yaml"
+#define XEN_SCENARIO HVSIM_SOURCE_DIR "/scenarios/xen/runstate-cross-vcpu-current-x86_64.yaml"
+#define AREA_VA 0x4000000100ULL   /* GUEST_PRIV_VA + AREA_OFF of runstate_cross.c */
 
 static char dir[256];
-static char trace[512];
+static char trace[512], xen_trace[512];
+static uint64_t register_seq;  /* the xen_area event of the registration */
 static uint64_t sync_seq[3];   /* the ucall_sync events n = 1, 2 */
 static uint64_t nr_events;
 
@@ -39,9 +50,11 @@ static int suite_init(void)
     if (!mkdtemp(dir))
         return -1;
     snprintf(trace, sizeof trace, "%s/pd.db", dir);
+    snprintf(xen_trace, sizeof xen_trace, "%s/rs.db", dir);
     char cmd[2048];
-    snprintf(cmd, sizeof cmd, "cd %s && %s/hvsim run %s -o %s --quiet >/dev/null", dir,
-             HVSIM_BINARY_DIR, SCENARIO, trace);
+    snprintf(cmd, sizeof cmd, "cd %s && %s/hvsim run %s -o %s --quiet >/dev/null && "
+             "%s/hvsim run %s -o %s --quiet >/dev/null", dir, HVSIM_BINARY_DIR, SCENARIO,
+             trace, HVSIM_BINARY_DIR, XEN_SCENARIO, xen_trace);
     if (system(cmd) != 0)
         return -1;
     struct trace_reader *r = NULL;
@@ -55,6 +68,13 @@ static int suite_init(void)
         sync_seq[++n] = ev.seq;
     nr_events = (uint64_t)trace_reader_event_count(r);
     trace_reader_close(r);
+    r = NULL;
+    f.kind = "xen_area";
+    if (trace_reader_open(&r, xen_trace) || trace_reader_events_begin(r, &f) ||
+        trace_reader_events_next(r, &ev) != 1 || !strstr(ev.detail, "\"why\":\"register\""))
+        n = 0;
+    register_seq = ev.seq;
+    trace_reader_close(r);
     return n == 2 ? 0 : -1;
 }
 
@@ -65,13 +85,18 @@ static int suite_cleanup(void)
     return system(cmd) == 0 ? 0 : -1;
 }
 
-static struct hv_cursor *open_cursor(const struct hv_cursor_opts *o)
+static struct hv_cursor *open_trace(const char *path, const struct hv_cursor_opts *o)
 {
     struct hv_cursor *c = NULL;
-    char err[512];
-    int e = hv_cursor_open(&c, trace, o, err, sizeof err);
+    char err[512] = "";
+    int e = hv_cursor_open(&c, path, o, err, sizeof err);
     TEST_CHECK(e == 0, "open: %s", err);
     return c;
+}
+
+static struct hv_cursor *open_cursor(const struct hv_cursor_opts *o)
+{
+    return open_trace(trace, o);
 }
 
 /* The four bytes at CODE just after each event, forward and then backward (checkpoints). */
@@ -170,7 +195,7 @@ static void test_insns(void)
         return;
     uint64_t code = CODE;
     struct hv_cursor_run r = { .stop = at_code, .ctx = &code, .ctx_len = sizeof code };
-    struct hv_cursor_hit hit;
+    struct hv_cursor_hit hit = { 0 };
     struct hv_cursor_pos p, q;
     TEST_CHECK(hv_cursor_run(c, 1, &r, &hit) == 0 && hit.why == HV_CWHY_STOP, "run to CODE");
     hv_cursor_pos(c, &p);
@@ -206,10 +231,53 @@ static void test_insns(void)
     hv_cursor_close(c);
 }
 
+/* The cross-vCPU runstate write: the same linear address, blamed through each vCPU. */
+static void test_xen_runstate(void)
+{
+    static const struct {
+        unsigned vcpu;             /* whose translation of AREA_VA */
+        int32_t writer;            /* the vCPU Xen wrote for */
+        bool registration;         /* the write was the registration's */
+    } rows[] = {
+        { 0, 0, true },            /* vCPU 0's page: written once, at the registration */
+        { 1, 1, false },           /* vCPU 1's page: its own context switches */
+    };
+    struct hv_cursor *c = open_trace(xen_trace, NULL);
+    if (!c)
+        return;
+    TEST_CHECK(hv_cursor_nr_vcpus(c) == 2, "2 vCPUs");
+    TEST_CHECK(hv_cursor_seek_seq(c, hv_cursor_nr_events(c) - 1) == 0, "to the end");
+    uint64_t gpa[2] = { 0, 0 };
+    for (size_t i = 0; i < TEST_N(rows); i++) {
+        struct hv_cursor_write w;
+        TEST_CHECK(hv_cursor_gva_to_gpa(c, rows[i].vcpu, AREA_VA, &gpa[i]) == 0,
+                   "row %zu: mapped", i);
+        TEST_CHECK(hv_cursor_blame(c, gpa[i], 1, &w) == 0, "row %zu: blame", i);
+        TEST_CHECK(strcmp(w.path, "model write") == 0 && w.vcpu == rows[i].writer &&
+                       (w.seq == register_seq) == rows[i].registration && w.logged == -1,
+                   "row %zu: %s by vCPU %d for event %" PRIu64 " (registration %" PRIu64 ")",
+                   i, w.path, w.vcpu, w.seq, register_seq);
+    }
+    TEST_CHECK(gpa[0] != gpa[1], "each vCPU maps the window to its own page");
+    /* the model's state names the registration */
+    char *text = NULL;
+    int e = hv_cursor_text_model(c, false, &text);
+    TEST_CHECK(e == 0 && text && strstr(text, "vCPU 1: runstate area va 0x4000000100"),
+               "state: %s", text ? text : "");
+    free(text);
+    text = NULL;
+    e = hv_cursor_text_model(c, true, &text);
+    TEST_CHECK(e == 0 && text && strstr(text, "\"model\":\"xen\"") &&
+                   strstr(text, "\"va\":274877907200"),
+               "state as JSON: %s", text ? text : "");
+    free(text);
+    hv_cursor_close(c);
+}
+
 static void test_errors(void)
 {
     struct hv_cursor *c = NULL;
-    char err[512];
+    char err[512] = "";
     char missing[600];
     snprintf(missing, sizeof missing, "%s/missing.db", dir);
     TEST_CHECK(hv_cursor_open(&c, missing, NULL, err, sizeof err) != 0 && !c &&
@@ -232,5 +300,6 @@ void test_cursor_register(void)
     CU_add_test(s, "seek and memory", test_seek_memory);
     CU_add_test(s, "blame", test_blame);
     CU_add_test(s, "instructions and watches", test_insns);
+    CU_add_test(s, "xen runstate", test_xen_runstate);
     CU_add_test(s, "errors", test_errors);
 }
