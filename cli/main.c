@@ -4,8 +4,9 @@
  *   hvsim run SCENARIO.yaml [-o TRACE.db] [--seed N] [--set KEY=VALUE]... [--quiet]
  *             [--backend model|kvm]
  *   hvsim crosscheck SCENARIO.yaml [--json] [--kernel auto|reference]
- *   hvsim replay TRACE.db [--set KEY=VALUE]...
+ *   hvsim replay TRACE.db [--set KEY=VALUE]... [--gdb PORT]
  *   hvsim diff A.db B.db [--json]
+ *   hvsim debug TRACE.db [--port N] [--elf FILE] [--at SEQ] [--set KEY=VALUE]... [--verbose]
  *   hvsim show TRACE.db [--vm N] [--vcpu N] [--kind KIND[,KIND]...]... [--from SEQ]
  *              [--to SEQ] [--json]
  *   hvsim state TRACE.db [--at SEQ] [--vcpu N] [--mem ADDR:LEN] [--gva] [--json]
@@ -32,6 +33,7 @@
 #include "cli/xcheck.h"
 #include "debug/diff.h"
 #include "debug/dcli.h"
+#include "debug/debug.h"
 #include "kvmhost/kvmhost.h"
 #include "kvmhost/kvmrun.h"
 #include "replay/replay.h"
@@ -44,8 +46,10 @@ static const char usage_text[] =
     "  hvsim run SCENARIO.yaml [-o TRACE.db] [--seed N] [--set KEY=VALUE]... [--quiet]\n"
     "            [--backend model|kvm]\n"
     "  hvsim crosscheck SCENARIO.yaml [--json] [--kernel auto|reference]\n"
-    "  hvsim replay TRACE.db [--set KEY=VALUE]...\n"
+    "  hvsim replay TRACE.db [--set KEY=VALUE]... [--gdb PORT]\n"
     "  hvsim diff A.db B.db [--json]\n"
+    "  hvsim debug TRACE.db [--port N] [--elf FILE] [--at SEQ] [--set KEY=VALUE]...\n"
+    "              [--verbose]\n"
     "  hvsim show TRACE.db [--vm N] [--vcpu N] [--kind KIND[,KIND]...]... [--from SEQ]\n"
     "             [--to SEQ] [--json]\n"
     "  hvsim state TRACE.db [--at SEQ] [--vcpu N] [--mem ADDR:LEN] [--gva] [--json]\n"
@@ -78,13 +82,23 @@ static const struct {
                     "  --kernel auto, the default) or different, with both values. Exit 0 when\n"
                     "  every row is same or explained, 1 when one differs or the scenario is not\n"
                     "  runnable on this kernel, 2 for bad input or no usable /dev/kvm.\n" },
-    { "replay", "hvsim replay TRACE.db [--set KEY=VALUE]...\n"
+    { "replay", "hvsim replay TRACE.db [--set KEY=VALUE]... [--gdb PORT]\n"
                 "  Re-executes the run from the trace alone and compares every event. On the\n"
                 "  first difference prints both events, the code at the pc and the registers,\n"
                 "  and exits 3. --set replays the recorded inputs against a changed knob.\n"
                 "  The report shows only the columns and detail keys that differ, the pc's\n"
                 "  function and source line, the vCPU's last events before it, and for a\n"
-                "  host step its scenario line and arguments (docs/debugging.md).\n" },
+                "  host step its scenario line and arguments (docs/debugging.md).\n"
+                "  --gdb PORT then serves gdb (as hvsim debug) just after the differing event\n"
+                "  of the re-execution; the exit code stays 3.\n" },
+    { "debug", "hvsim debug TRACE.db [--port N] [--elf FILE] [--at SEQ] [--set KEY=VALUE]...\n"
+               "            [--verbose]\n"
+               "  Serves one gdb session (GDB remote protocol, reverse execution) over a\n"
+               "  re-execution of the trace, on 127.0.0.1:N (default 0: a free port, printed).\n"
+               "  Writes the guest ELF for gdb's symbols (default: TRACE with .elf). vCPUs are\n"
+               "  threads; `monitor help` lists seq, seek, events, blame, until and\n"
+               "  reverse-until. --at starts just after event SEQ; --verbose logs packets.\n"
+               "  Exit 0 when gdb detaches, 2 for a bad trace or port (docs/debugging.md).\n" },
     { "diff", "hvsim diff A.db B.db [--json]\n"
               "  Compares the events of two traces of one scenario (another knob, seed or\n"
               "  hvsim version): the recorded inputs that differ, the first differing event\n"
@@ -505,9 +519,15 @@ static int cmd_replay(int argc, char **argv)
     const char *trace = NULL;
     const char **sets = calloc((size_t)argc + 1, sizeof *sets);
     size_t nsets = 0;
+    long port = -1;
+    char *end;
     for (int i = 0; i < argc; i++) {
         if (strcmp(argv[i], "--set") == 0 && i + 1 < argc)
             sets[nsets++] = argv[++i];
+        else if (strcmp(argv[i], "--gdb") == 0 && i + 1 < argc &&
+                 (port = strtol(argv[i + 1], &end, 10)) >= 0 && port <= 65535 && !*end &&
+                 *argv[i + 1])
+            i++;
         else if (argv[i][0] == '-' || trace) {
             free(sets);
             fprintf(stderr, "hvsim replay: unexpected argument '%s'\n", argv[i]);
@@ -519,7 +539,14 @@ static int cmd_replay(int argc, char **argv)
         free(sets);
         return usage();
     }
-    int code = replay_trace(trace, sets, nsets, stdout, stderr);
+    uint64_t seq = 0;
+    int code = replay_trace_at(trace, sets, nsets, stdout, stderr, &seq);
+    if (code == HV_EXIT_DIVERGED && port >= 0) {
+        struct debug_opts o = { .port = (int)port, .sets = sets, .nsets = nsets, .at = true,
+                                .at_seq = seq };
+        if (debug_main(trace, &o, stdout, stderr) != HV_EXIT_OK)
+            code = HV_EXIT_BADINPUT;
+    }
     free(sets);
     return code;
 }
@@ -725,6 +752,8 @@ int main(int argc, char **argv)
         return xcheck_main(argc - 2, argv + 2, build_guest);
     if (strcmp(cmd, "show") == 0)
         return cmd_show(argc - 2, argv + 2);
+    if (strcmp(cmd, "debug") == 0)
+        return debug_cli(argc - 2, argv + 2);
     if (strcmp(cmd, "state") == 0)
         return dcli_state(argc - 2, argv + 2);
     if (strcmp(cmd, "blame") == 0)

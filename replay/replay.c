@@ -228,6 +228,13 @@ void replay_inputs_close(struct replay_inputs *in)
 
 int replay_trace(const char *path, const char *const *sets, size_t nsets, FILE *out, FILE *errf)
 {
+    uint64_t seq;
+    return replay_trace_at(path, sets, nsets, out, errf, &seq);
+}
+
+int replay_trace_at(const char *path, const char *const *sets, size_t nsets, FILE *out,
+                    FILE *errf, uint64_t *diverged_seq)
+{
     struct cmp c;
     memset(&c, 0, sizeof c);
     struct replay_inputs in;
@@ -271,6 +278,7 @@ int replay_trace(const char *path, const char *const *sets, size_t nsets, FILE *
             goto out;
         }
         uint64_t seq = c.rec.present ? c.rec.ev.seq : c.got.ev.seq;
+        *diverged_seq = seq;
         fprintf(out, "replay diverged at seq %" PRIu64 " after %" PRIu64 " identical events\n",
                 seq, c.compared);
         struct srcline *src = NULL;

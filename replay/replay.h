@@ -11,6 +11,7 @@
 #define HV_REPLAY_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "runner/scenario.h"
@@ -39,5 +40,8 @@ void replay_inputs_close(struct replay_inputs *in);
 /* Returns the exit code: 0 identical, 1 expectations failed but identical, 2 bad trace or
  * input, 3 diverged. Messages go to out (report) and err (problems). */
 int replay_trace(const char *path, const char *const *sets, size_t nsets, FILE *out, FILE *err);
+/* The same; when the replay diverged (3), *seq receives the seq of the first differing event. */
+int replay_trace_at(const char *path, const char *const *sets, size_t nsets, FILE *out,
+                    FILE *err, uint64_t *seq);
 
 #endif
