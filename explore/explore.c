@@ -391,10 +391,9 @@ static void signature(struct scenario *sc, const struct runner_result *res,
         return;
     }
     const char *l = ff->line;
-    if (strncmp(l, "step ", 5) == 0) {
-        size_t n = strcspn(l, " (");
-        n += strcspn(l + n + 1, " ") + 1; /* "step N (action" */
-        snprintf(out, size, "%.*s)", (int)n, l);
+    const char *open = strchr(l, '('), *at = open ? strstr(open, " at ") : NULL;
+    if (strncmp(l, "step ", 5) == 0 && at) { /* "step N (action" */
+        snprintf(out, size, "%.*s)", (int)(at - l), l);
         return;
     }
     size_t n = strcspn(l, ":");
