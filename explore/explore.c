@@ -37,6 +37,7 @@
 
 #define MAX_METRICS 16
 #define MAX_VARY 16
+#define MAX_PLOTS 8
 
 enum keep { KEEP_FAILURES, KEEP_ALL, KEEP_NONE };
 
@@ -51,7 +52,9 @@ struct metric {
 };
 
 struct opts {
-    const char *scenario, *out, *report, *plot, *plot_out;
+    const char *scenario, *out, *report;
+    const char *plot[MAX_PLOTS], *plot_out[MAX_PLOTS];   /* --plot X:METRIC -o FILE pairs */
+    size_t nplot, nplot_out;
     const char **merge;
     size_t nmerge;
     const char **sets;
@@ -275,9 +278,13 @@ static int parse_opts(struct opts *o, int argc, char **argv)
         } else if (strcmp(a, "--report") == 0) {
             o->report = v;
         } else if (strcmp(a, "--plot") == 0) {
-            o->plot = v;
+            if (o->nplot == MAX_PLOTS)
+                return bad("--plot %s: at most %d plots", v, MAX_PLOTS);
+            o->plot[o->nplot++] = v;
         } else if (strcmp(a, "-o") == 0) {
-            o->plot_out = v;
+            if (o->nplot_out == MAX_PLOTS)
+                return bad("-o %s: at most %d plots", v, MAX_PLOTS);
+            o->plot_out[o->nplot_out++] = v;
         } else {
             return bad("unknown option '%s'", a);
         }
@@ -286,8 +293,8 @@ static int parse_opts(struct opts *o, int argc, char **argv)
     }
     if (o->have_seeds && o->have_runs)
         return bad("give --seeds or --runs, not both");
-    if (o->plot && (!o->report || !o->plot_out))
-        return bad("--plot needs --report DIR and -o FILE");
+    if (o->nplot != o->nplot_out)
+        return bad("each --plot X:METRIC needs its -o FILE");
     return 0;
 }
 
@@ -923,6 +930,12 @@ static int explore_runs(struct opts *o)
         results_report(o->out, stdout, stderr);
     }
     code = stop_signal ? 128 + stop_signal : failed ? HV_EXIT_FAILED : HV_EXIT_OK;
+    /* the plots of a study, once its runs are in */
+    for (size_t i = 0; i < o->nplot && !stop_signal; i++) {
+        int pc = results_plot(o->out, o->plot[i], o->plot_out[i], stdout, stderr);
+        if (pc)
+            code = pc;
+    }
 out:
     results_close(res);
     free(slots);
@@ -944,8 +957,9 @@ int explore_main(int argc, char **argv)
             code = bad("--merge needs --out DIR");
         else
             code = results_merge(o.merge, o.nmerge, o.out, stdout, stderr);
-    } else if (o.report && o.plot) {
-        code = results_plot(o.report, o.plot, o.plot_out, stdout, stderr);
+    } else if (o.report && o.nplot) {
+        for (size_t i = 0; i < o.nplot && !code; i++)
+            code = results_plot(o.report, o.plot[i], o.plot_out[i], stdout, stderr);
     } else if (o.report) {
         code = results_report(o.report, stdout, stderr);
     } else if (o.scenario) {

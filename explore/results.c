@@ -433,7 +433,7 @@ static void gp_str(FILE *f, const char *s)
     for (; *s; s++) {
         if (*s == '"' || *s == '\\')
             fputc('\\', f);
-        fputc(*s == '_' ? ' ' : *s, f);
+        fputc(*s, f);
     }
     fputc('"', f);
 }
@@ -473,8 +473,14 @@ static void gp_script(FILE *f, const char *file, const char *title, const char *
     char yl[300];
     snprintf(yl, sizeof yl, "%s (mean; bars: min..max over seeds)", metric);
     gp_str(f, yl);
-    fprintf(f, " noenhanced\nset grid\nset key outside right top noenhanced\n"
+    fprintf(f, " noenhanced\nset grid\nset yrange [0:*]\nset key outside right top noenhanced\n"
                "set offsets graph 0.05, graph 0.05, graph 0.05, graph 0.05\n");
+    size_t words = 0;
+    for (size_t i = 0; !numeric && i < n; i++)
+        if (word_pos(pts, n, i) + 1 > words)
+            words = word_pos(pts, n, i) + 1;
+    if (!numeric)
+        fprintf(f, "set xrange [-0.5:%zu.5]\n", words ? words - 1 : 0);
     /* one data block per series; x is the value, or its position for words */
     size_t nseries = 0;
     for (size_t i = 0; i < n; i++) {
@@ -497,8 +503,9 @@ static void gp_script(FILE *f, const char *file, const char *title, const char *
     for (size_t i = 0; i < n; i++) {
         if (i != 0 && strcmp(pts[i].series, pts[i - 1].series) == 0)
             continue;
-        fprintf(f, "%s$s%zu using %s with yerrorlines lw 2 pt 7 title ", s ? ", " : "", s,
-                numeric ? "1:2:3:4" : "1:2:3:4:xtic(5)");
+        /* numbers: lines through the means; words: points only, nothing lies between */
+        fprintf(f, "%s$s%zu using %s lw 2 pt 7 ps 1.5 title ", s ? ", " : "", s,
+                numeric ? "1:2:3:4 with yerrorlines" : "1:2:3:4:xtic(5) with yerrorbars");
         gp_str(f, pts[i].series);
         s++;
     }
@@ -557,7 +564,7 @@ int results_plot(const char *dir, const char *spec, const char *file, FILE *out,
         " JOIN vary x ON x.run = r.run AND x.key = ?1"
         " JOIN metrics m ON m.run = r.run AND m.name = ?2 AND m.value IS NOT NULL"
         " LEFT JOIN series ON series.run = r.run"
-        " GROUP BY 1, 2 ORDER BY 1, CAST(x.value AS REAL), x.value";
+        " GROUP BY 1, 2 ORDER BY 1, CAST(x.value AS REAL), min(r.run)";
     if (sqlite3_prepare_v2(db, q, -1, &st, NULL) != SQLITE_OK) {
         fprintf(err, "hvsim explore --plot: %s\n", sqlite3_errmsg(db));
         code = HV_EXIT_BADINPUT;
