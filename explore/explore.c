@@ -372,15 +372,29 @@ static int apply_sets(struct scenario *sc, const char *sets)
 
 /* ---- one run (in its worker process) ----------------------------------------------------- */
 
-struct first_failure {
-    char line[480];
+/* What the hooks of one run note: its first failed expectation, where the guest asserted. */
+struct hooks_ctx {
+    char first[480];
+    char assert_at[256];
 };
 
-static void note_failed(const char *line, void *ctx)
+static void hook_failed(const char *line, void *ctx)
 {
-    struct first_failure *ff = ctx;
-    if (!ff->line[0])
-        snprintf(ff->line, sizeof ff->line, "%s", line);
+    struct hooks_ctx *hc = ctx;
+    if (!hc->first[0])
+        snprintf(hc->first, sizeof hc->first, "%s", line);
+}
+
+/* The guest assertion's file:line, read as the run ends (runner_hooks.inspect). */
+static void hook_inspect(struct hv_vm *vm, void *ctx)
+{
+    struct hooks_ctx *hc = ctx;
+    if (hv_vm_outcome(vm) != HV_OUT_ASSERT)
+        return;
+    const char *file, *expr, *text;
+    uint64_t line;
+    hv_vm_assert_info(vm, &file, &line, &expr, &text);
+    snprintf(hc->assert_at, sizeof hc->assert_at, "%s:%" PRIu64, file, line);
 }
 
 /*
@@ -388,16 +402,14 @@ static void note_failed(const char *line, void *ctx)
  * first failed expectation without its actual value ("expect events.sched", "step 3
  * (kvm_lookup)"): what stays the same for one bug across schedules.
  */
-static void signature(struct scenario *sc, const struct runner_result *res,
-                      const struct first_failure *ff, const char *assert_at, char *out,
+static void signature(const struct runner_result *res, const struct hooks_ctx *hc, char *out,
                       size_t size)
 {
-    (void)sc;
-    if (res->outcome == HV_OUT_ASSERT && assert_at[0]) {
-        snprintf(out, size, "guest assertion %s", assert_at);
+    if (res->outcome == HV_OUT_ASSERT && hc->assert_at[0]) {
+        snprintf(out, size, "guest assertion %s", hc->assert_at);
         return;
     }
-    const char *l = ff->line;
+    const char *l = hc->first;
     const char *open = strchr(l, '('), *at = open ? strstr(open, " at ") : NULL;
     if (strncmp(l, "step ", 5) == 0 && at) { /* "step N (action" */
         snprintf(out, size, "%.*s)", (int)(at - l), l);
@@ -405,33 +417,6 @@ static void signature(struct scenario *sc, const struct runner_result *res,
     }
     size_t n = strcspn(l, ":");
     snprintf(out, size, "%.*s", (int)n, l[0] ? l : "expectations failed");
-}
-
-/* The guest assertion's file:line, read at the end of the run (runner_hooks.inspect). */
-static void note_assert(struct hv_vm *vm, void *ctx)
-{
-    char *at = ctx;
-    if (hv_vm_outcome(vm) != HV_OUT_ASSERT)
-        return;
-    const char *file, *expr, *text;
-    uint64_t line;
-    hv_vm_assert_info(vm, &file, &line, &expr, &text);
-    snprintf(at, 256, "%s:%" PRIu64, file, line);
-}
-
-struct hooks_ctx {
-    struct first_failure ff;
-    char assert_at[256];
-};
-
-static void hook_failed(const char *line, void *ctx)
-{
-    note_failed(line, &((struct hooks_ctx *)ctx)->ff);
-}
-
-static void hook_inspect(struct hv_vm *vm, void *ctx)
-{
-    note_assert(vm, ((struct hooks_ctx *)ctx)->assert_at);
 }
 
 /* The trace's run_info and guest image, as `hvsim run` records them, so it replays. */
@@ -500,7 +485,7 @@ static void worker(const struct ctx *c, uint64_t r, int fd)
         err = record_inputs(w, sc, sets, c->elf, c->elf_len);
     struct runner_result res;
     memset(&res, 0, sizeof res);
-    struct hooks_ctx hc = { .ff = { { 0 } }, .assert_at = { 0 } };
+    struct hooks_ctx hc = { .first = { 0 }, .assert_at = { 0 } };
     struct runner_hooks hooks = { .inspect = hook_inspect, .failed = hook_failed, .ctx = &hc };
     if (!err)
         err = runner_execute(sc, c->elf, c->elf_len, w ? trace_writer_sink : NULL, w, &hooks,
@@ -514,7 +499,7 @@ static void worker(const struct ctx *c, uint64_t r, int fd)
         snprintf(x.signature, sizeof x.signature, "simulator error: %s", hv_strerror(err));
     } else if (!res.expect_ok) {
         snprintf(x.status, sizeof x.status, "fail");
-        signature(sc, &res, &hc.ff, hc.assert_at, x.signature, sizeof x.signature);
+        signature(&res, &hc, x.signature, sizeof x.signature);
     } else {
         snprintf(x.status, sizeof x.status, "pass");
     }

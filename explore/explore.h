@@ -5,8 +5,8 @@
  *   hvsim explore SCENARIO.yaml [--seeds A..B | --runs N] [--seed S] [--vary KEY=V1,V2]...
  *                 [--set KEY=VALUE]... [-j JOBS] [--shard K/N] [--out DIR]
  *                 [--keep failures|all|none] [--until-failure] [--time-budget SECONDS]
- *                 [--metric NAME=SQL]... [--quiet]
- *   hvsim explore --report DIR [--plot X:METRIC -o FILE.svg]
+ *                 [--metric NAME=SQL]... [--plot X:METRIC -o FILE.svg]... [--quiet]
+ *   hvsim explore --report DIR [--plot X:METRIC -o FILE.svg]...
  *   hvsim explore --merge DIR... --out DIR
  *
  * The run list is the cross product of the varied values (outer, in --vary order) and the

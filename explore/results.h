@@ -36,7 +36,7 @@ int results_meta(struct results *r, const char *key, const char *value);
 
 struct results_run {
     uint64_t run, seed;
-    const char *const *vary_keys;    /* nvary keys and their values for this run */
+    const char *const *vary_keys;    /* the varied keys, and this run's values of them */
     const char *const *vary_values;
     size_t nvary;
     const char *sets;                /* "k=v\n..." */
