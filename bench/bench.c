@@ -21,6 +21,8 @@
  *      aarch64 address spaces (--only memslots runs 6 and 7 alone);
  *   8. seeking in traces of 10^6, 10^7 and 10^8 guest instructions with the re-execution
  *      cursor (debug/cursor.c), with and without checkpoints (--only seek runs it alone).
+ *   9. `hvsim explore` with -j 2 vs -j 1 on a bundled scenario: runs per second each, and the
+ *      throughput ratio (--only explore runs 9 alone).
  *
  * Both sides run the same ELF, built once per arch with guest_build(). The guest library
  * boots, enables paging and only makes a ucall at the very end (GUEST_DONE), so bare Unicorn
@@ -1306,6 +1308,56 @@ static void seek_figures(const struct arch_bench *ab)
                first * 1e3, fig_ms(&with, a, sizeof a), fig_ms(&without, b, sizeof b));
         fflush(stdout);
     }
+/* ---- 9. exploration throughput ---- */
+
+#define EXPLORE_SCENARIO HVSIM_SOURCE_DIR "/scenarios/none/spinlock-x86_64.yaml"
+#define EXPLORE_RUNS 24
+#define TARGET_EXPLORE_SCALING 1.8  /* -j 2 throughput over -j 1, on 2 cores */
+
+/* Seconds `hvsim explore` takes for EXPLORE_RUNS runs with -j jobs (guest from the cache). */
+static double time_explore(unsigned jobs)
+{
+    char j[16], out[PATH_MAX], runs[16];
+    snprintf(j, sizeof j, "%u", jobs);
+    snprintf(runs, sizeof runs, "%d", EXPLORE_RUNS);
+    snprintf(out, sizeof out, "%s/explore-j%u", tmpdir, jobs);
+    char *argv[] = { self_hvsim, "explore", EXPLORE_SCENARIO, "--runs", runs, "-j", j,
+                     "--keep", "none", "--quiet", "--out", out, NULL };
+    int status;
+    double t = run_process(argv, NULL, NULL, &status);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        die("%s explore %s -j %u failed", self_hvsim, EXPLORE_SCENARIO, jobs);
+    return t;
+}
+
+static void explore_figures(void)
+{
+    char cache[PATH_MAX];
+    snprintf(cache, sizeof cache, "%s/guest-cache", tmpdir);
+    setenv("HVSIM_CACHE_DIR", cache, 1);
+    time_explore(1); /* builds the guest into the cache: not measured */
+    struct figure t1 = { .n = 0 }, t2 = { .n = 0 }, rps1 = { .n = 0 }, rps2 = { .n = 0 };
+    for (unsigned r = 0; r < reps; r++) {
+        double a = time_explore(1), b = time_explore(2);
+        fig_add(&t1, a);
+        fig_add(&t2, b);
+        fig_add(&rps1, EXPLORE_RUNS / a);
+        fig_add(&rps2, EXPLORE_RUNS / b);
+    }
+    struct figure scale = ratios(&rps2, &rps1);
+    char b1[64], b2[64], b3[64], b4[64], b5[64];
+    printf("\n9. Exploration: hvsim explore scenarios/none/spinlock-x86_64.yaml --runs %d, "
+           "guest cached\n", EXPLORE_RUNS);
+    printf("  %-6s %-22s %-16s\n", "jobs", "time", "runs/s");
+    printf("  %-6s %-22s %-16s\n", "-j 1", fig_ms(&t1, b1, sizeof b1),
+           fig_fmt(&rps1, 1, b2, sizeof b2));
+    printf("  %-6s %-22s %-16s\n", "-j 2", fig_ms(&t2, b3, sizeof b3),
+           fig_fmt(&rps2, 1, b4, sizeof b4));
+    printf("  throughput -j 2 / -j 1: %s (target >= %.1fx on 2 cores: %s)\n",
+           fig_fmt(&scale, 2, b5, sizeof b5), TARGET_EXPLORE_SCALING,
+           fig_min(&scale) >= TARGET_EXPLORE_SCALING   ? "ok"
+           : fig_max(&scale) < TARGET_EXPLORE_SCALING ? "MISSED"
+                                                       : "undecided");
 }
 
 static void usage(void)
@@ -1320,7 +1372,8 @@ static void usage(void)
           "  --only    run one measurement --reps times and print its times, for profiling\n"
           "            (perf record): MODE bare, quanta, record or replay; GUEST compute,\n"
           "            alu, hypercall or empty; ARCH x86_64 or aarch64; VCPUS 1 or 2;\n"
-          "            or `memslots`: figures 6 and 7 only, or `seek`: figure 8 only\n",
+          "            or `memslots`: figures 6 and 7 only, `seek`: figure 8 only, or\n"
+          "            `explore`: figure 9 only\n",
           stderr);
     exit(2);
 }
@@ -1407,7 +1460,8 @@ int main(int argc, char **argv)
             baseline = argv[++i];
         else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc) {
             only = argv[++i];
-            if (strcmp(only, "memslots") != 0 && strcmp(only, "seek") != 0)
+            if (strcmp(only, "memslots") != 0 && strcmp(only, "seek") != 0 &&
+                strcmp(only, "explore") != 0)
                 parse_only(only, &o);
         } else if (strcmp(argv[i], "--reps") == 0 && i + 1 < argc) {
             char *end;
@@ -1456,6 +1510,10 @@ int main(int argc, char **argv)
         free(sab.w[W_ALU].img.elf);
         return 0;
     }
+    if (only && strcmp(only, "explore") == 0) {
+        explore_figures();
+        return 0;
+    }
     if (only)
         return run_only(&o);
 
@@ -1489,6 +1547,7 @@ int main(int argc, char **argv)
     trace_report(abs, nab);
     slot_figures(abs, nab);
     seek_figures(&abs[0]);
+    explore_figures();
 
     for (size_t a = 0; a < nab; a++) {
         for (int k = 0; k < W_COUNT; k++)

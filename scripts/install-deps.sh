@@ -4,7 +4,7 @@
 set -euo pipefail
 # jq: tests/trace/corrupt.sh checks that every line `hvsim show --json` prints parses.
 pkgs=(libunicorn-dev libcapstone-dev libsqlite3-dev sqlite3 libcunit1-dev libyaml-dev
-      clang lld llvm cmake pkg-config make jq libdw-dev gdb-multiarch)
+      clang lld llvm cmake pkg-config make jq libdw-dev gdb-multiarch gnuplot-nox parallel)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
