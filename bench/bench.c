@@ -1308,6 +1308,8 @@ static void seek_figures(const struct arch_bench *ab)
                first * 1e3, fig_ms(&with, a, sizeof a), fig_ms(&without, b, sizeof b));
         fflush(stdout);
     }
+}
+
 /* ---- 9. exploration throughput ---- */
 
 #define EXPLORE_SCENARIO HVSIM_SOURCE_DIR "/scenarios/none/spinlock-x86_64.yaml"
