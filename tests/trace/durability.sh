@@ -73,16 +73,14 @@ is_prefix() {
   head -n "$n" "$2" | cmp -s - "$1"
 }
 
-# check_trace NAME DB WANT STATUS: DB holds exactly WANT events (or, with WANT "prefix", some
-# prefix of at least one; with "any", any prefix, the empty one included), they are the
-# complete run's first ones through hvsim and through SQL, and run_info.status is STATUS.
+# check_trace NAME DB WANT STATUS: DB holds exactly WANT events (or, with WANT "any", some
+# prefix of the run, the empty one included), they are the complete run's first ones through
+# hvsim and through SQL, and run_info.status is STATUS.
 check_trace() {
   local name=$1 db=$2 want=$3 status=$4 n sqln
   "$hvsim" show "$db" --json >"$name.json" 2>"$name.err" || fail "$name: show failed: $(cat "$name.err")"
   n=$(wc -l <"$name.json")
-  if [ "$want" = prefix ]; then
-    [ "$n" -ge 1 ] || fail "$name: no event"
-  elif [ "$want" != any ]; then
+  if [ "$want" != any ]; then
     [ "$n" -eq "$want" ] || fail "$name: $n events, expected $want"
   fi
   is_prefix "$name.json" full.json || fail "$name: show --json is not a prefix of the run's"
@@ -140,7 +138,8 @@ case_kill_external() {
     fi
     wait "$pid"
     if [ -e "x$delay.db-tail" ]; then
-      check_trace "kill-after-$delay" "x$delay.db" prefix recording
+      # a prefix: empty when a loaded machine had not run the guest to its first event yet
+      check_trace "kill-after-$delay" "x$delay.db" any recording
     else
       # it finished before the kill: the whole run, complete
       check_trace "kill-after-$delay" "x$delay.db" "$total" complete
