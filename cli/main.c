@@ -2,7 +2,7 @@
  * main.c - the hvsim program: argument parsing and output only.
  *
  *   hvsim run SCENARIO.yaml [-o TRACE.db] [--seed N] [--set KEY=VALUE]... [--quiet]
- *             [--backend model|kvm]
+ *             [--backend model|kvm] [--schedule-from TRACE.db]
  *   hvsim crosscheck SCENARIO.yaml [--json] [--kernel auto|reference]
  *   hvsim replay TRACE.db [--set KEY=VALUE]...
  *   hvsim show TRACE.db [--vm N] [--vcpu N] [--kind KIND[,KIND]...]... [--from SEQ]
@@ -37,7 +37,7 @@
 static const char usage_text[] =
     "usage:\n"
     "  hvsim run SCENARIO.yaml [-o TRACE.db] [--seed N] [--set KEY=VALUE]... [--quiet]\n"
-    "            [--backend model|kvm]\n"
+    "            [--backend model|kvm] [--schedule-from TRACE.db]\n"
     "  hvsim crosscheck SCENARIO.yaml [--json] [--kernel auto|reference]\n"
     "  hvsim replay TRACE.db [--set KEY=VALUE]...\n"
     "  hvsim show TRACE.db [--vm N] [--vcpu N] [--kind KIND[,KIND]...]... [--from SEQ]\n"
@@ -50,7 +50,7 @@ static const struct {
     const char *text;
 } help_texts[] = {
     { "run", "hvsim run SCENARIO.yaml [-o TRACE.db] [--seed N] [--set KEY=VALUE]... [--quiet]\n"
-             "          [--backend model|kvm]\n"
+             "          [--backend model|kvm] [--schedule-from TRACE.db]\n"
              "  Builds the scenario's guest, runs it under the scenario's model and records\n"
              "  every event to TRACE.db (default: the scenario's file name with .db, in the\n"
              "  current folder). --seed replaces the scenario's schedule seed; --set overrides\n"
@@ -61,7 +61,11 @@ static const struct {
              "  --backend kvm runs an x86_64 KVM scenario on this machine's /dev/kvm instead\n"
              "  (docs/real-kvm.md): the trace says so in run_info (backend, kernel, the\n"
              "  capabilities it reported); a scenario this kernel cannot run is reported not\n"
-             "  runnable, with the reason, and exits 1; no usable /dev/kvm exits 2.\n" },
+             "  runnable, with the reason, and exits 1; no usable /dev/kvm exits 2.\n"
+             "  --schedule-from takes every schedule decision (which vCPU runs each slice\n"
+             "  and for how long, seeded preemption checks and step triggers) from the\n"
+             "  schedule TRACE.db recorded instead of the seed; the new trace stores it, and\n"
+             "  replay uses it.\n" },
     { "crosscheck", "hvsim crosscheck SCENARIO.yaml [--json] [--kernel auto|reference]\n"
                     "  Runs an x86_64 KVM scenario under the model and on /dev/kvm and prints\n"
                     "  one row per comparison of what both can see (step results, exits,\n"
@@ -289,7 +293,7 @@ static int kernel_info(struct trace_writer *w, const struct kvmh_kernel *k)
 
 static int cmd_run(int argc, char **argv)
 {
-    const char *scen = NULL, *out = NULL, *seed = NULL, *backend = "model";
+    const char *scen = NULL, *out = NULL, *seed = NULL, *backend = "model", *from = NULL;
     const char **sets = calloc((size_t)argc + 1, sizeof *sets);
     size_t nsets = 0;
     bool quiet = false;
@@ -303,6 +307,8 @@ static int cmd_run(int argc, char **argv)
             sets[nsets++] = argv[++i];
         else if (strcmp(argv[i], "--backend") == 0 && i + 1 < argc)
             backend = argv[++i];
+        else if (strcmp(argv[i], "--schedule-from") == 0 && i + 1 < argc)
+            from = argv[++i];
         else if (strcmp(argv[i], "--quiet") == 0)
             quiet = true;
         else if (argv[i][0] == '-' || scen) {
@@ -318,9 +324,19 @@ static int cmd_run(int argc, char **argv)
         fprintf(stderr, "hvsim run: --backend %s: expected model or kvm\n", backend);
         return usage();
     }
-    if (!scen) {
+    if (!scen || (kvm && from)) {
         free(sets);
+        if (scen)
+            fprintf(stderr, "hvsim run: --schedule-from drives the model's scheduler; the kvm "
+                            "backend has none\n");
         return usage();
+    }
+    struct hv_schedule *sched = NULL;
+    if (!kvm && (hv_schedule_create(&sched) || (from && replay_schedule_from(from, sched)))) {
+        fprintf(stderr, "hvsim run: --schedule-from %s\n", hv_error_detail());
+        hv_schedule_destroy(sched);
+        free(sets);
+        return HV_EXIT_BADINPUT;
     }
     struct scenario *sc = NULL;
     struct trace_writer *w = NULL;
@@ -405,7 +421,7 @@ static int cmd_run(int argc, char **argv)
     }
     struct run_sink rs = { .w = w, .quiet = quiet };
     run_test_signal(&rs);
-    struct runner_hooks hooks = { .failed = quiet ? NULL : print_failed };
+    struct runner_hooks hooks = { .failed = quiet ? NULL : print_failed, .schedule = sched };
     struct kvmrun_result kres;
     struct runner_result *res = &kres.run;
     run_handle_signals(true);
@@ -436,6 +452,8 @@ static int cmd_run(int argc, char **argv)
     else
         trace_writer_set_info_int(w, "instructions", (int64_t)res->instructions);
     trace_writer_set_info_int(w, "events", (int64_t)res->events);
+    if (!err && sched)
+        err = replay_schedule_write(w, sched);
     if (err) {
         fprintf(stderr, "hvsim: %s: run failed: %s: %s\n", scen, hv_strerror(err),
                 hv_error_detail());
@@ -463,6 +481,7 @@ out:
     free(cfg);
     free(setlist);
     free(sets);
+    hv_schedule_destroy(sched);
     run_handle_signals(false);
     if (run_signal) {
         fflush(stdout);

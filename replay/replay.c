@@ -99,6 +99,48 @@ static void print_event(FILE *f, const char *label, const struct saved_event *s)
             kd ? kd->name : "?", s->ev.detail);
 }
 
+int replay_schedule_read(struct trace_reader *r, const char *path, struct hv_schedule *s)
+{
+    void *text = NULL;
+    size_t len = 0;
+    if (trace_reader_blob(r, "schedule", &text, &len))
+        return hv_error_set(HV_EINVAL, "%s: the trace records no schedule (a trace of the "
+                                       "kvm backend, or of an older hvsim)", path);
+    int err = hv_schedule_load(s, text, len);
+    free(text);
+    if (err) {
+        char why[512];
+        snprintf(why, sizeof why, "%s", hv_error_detail());
+        return hv_error_set(err, "%s: recorded schedule: %s", path, why);
+    }
+    return 0;
+}
+
+int replay_schedule_from(const char *path, struct hv_schedule *s)
+{
+    struct trace_reader *r;
+    int err = trace_reader_open(&r, path);
+    if (err)
+        return *hv_error_detail() ? err : hv_error_set(err, "%s: %s", path, hv_strerror(err));
+    err = replay_schedule_read(r, path, s);
+    trace_reader_close(r);
+    return err;
+}
+
+int replay_schedule_write(struct trace_writer *w, const struct hv_schedule *s)
+{
+    const struct hv_sched_entry *e;
+    size_t n = hv_schedule_recorded(s, &e);
+    char *text = hv_schedule_format(e, n);
+    if (!text)
+        return HV_ENOMEM;
+    int err = trace_writer_put_blob(w, "schedule", text, strlen(text));
+    free(text);
+    if (!err)
+        err = trace_writer_set_info(w, "schedule", hv_schedule_loaded(s) ? "loaded" : "seed");
+    return err;
+}
+
 /* Splits the recorded "k=v\n" list of overrides. */
 static int apply_sets(struct scenario *sc, char *list)
 {
@@ -115,7 +157,8 @@ int replay_trace(const char *path, const char *const *sets, size_t nsets, FILE *
     struct cmp c;
     memset(&c, 0, sizeof c);
     struct scenario *sc = NULL;
-    char *text = NULL, *spath = NULL, *seed = NULL, *rsets = NULL;
+    char *text = NULL, *spath = NULL, *seed = NULL, *rsets = NULL, *source = NULL;
+    struct hv_schedule *sched = NULL;
     void *elf = NULL;
     size_t elf_len = 0, text_len;
     int code = HV_EXIT_BADINPUT;
@@ -178,10 +221,19 @@ int replay_trace(const char *path, const char *const *sets, size_t nsets, FILE *
         fprintf(errf, "hvsim: %s\n", msg);
         goto out;
     }
+    /* a run whose schedule was loaded is replayed with the decisions it made; a seeded run
+     * draws them again from the seed (so that replay --set sees the seed's choices) */
+    if (trace_reader_info(c.r, "schedule", &source) == 0 && strcmp(source, "loaded") == 0) {
+        if ((err = hv_schedule_create(&sched)) ||
+            (err = replay_schedule_read(c.r, path, sched))) {
+            fprintf(errf, "hvsim: %s\n", hv_error_detail());
+            goto out;
+        }
+    }
     bool complete = trace_reader_complete(c.r);
     if ((err = trace_reader_events_begin(c.r, NULL)))
         goto out;
-    struct runner_hooks hooks = { .inspect = inspect, .ctx = &c };
+    struct runner_hooks hooks = { .inspect = inspect, .ctx = &c, .schedule = sched };
     struct runner_result res;
     err = runner_execute(sc, elf, elf_len, compare_sink, &c, &hooks, &res);
     if (err && err != HV_EDIVERGED && !(c.diverged)) {
@@ -226,6 +278,8 @@ out:
     free(spath);
     free(seed);
     free(rsets);
+    free(source);
+    hv_schedule_destroy(sched);
     free(elf);
     return code;
 }

@@ -37,6 +37,9 @@ struct runner_hooks {
      * beside the actual one ("expect outcome: expected \"done\", got \"failed\""). May be
      * NULL. */
     void (*failed)(const char *line, void *ctx);
+    /* The run's schedule (hv.h): records every decision and, when loaded, makes them; NULL:
+     * the seed decides and nothing is recorded. */
+    struct hv_schedule *schedule;
 };
 
 /*
