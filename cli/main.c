@@ -7,6 +7,7 @@
  *   hvsim replay TRACE.db [--set KEY=VALUE]...
  *   hvsim show TRACE.db [--vm N] [--vcpu N] [--kind KIND[,KIND]...]... [--from SEQ]
  *              [--to SEQ] [--json]
+ *   hvsim shrink TRACE.db [-o SMALL.db] [--max-runs N]
  *   hvsim list [DIR]
  *   hvsim --version | help [COMMAND]
  *
@@ -26,6 +27,7 @@
 #include <unistd.h>
 
 #include "cli/show.h"
+#include "cli/shrinkcmd.h"
 #include "cli/xcheck.h"
 #include "kvmhost/kvmhost.h"
 #include "kvmhost/kvmrun.h"
@@ -42,6 +44,7 @@ static const char usage_text[] =
     "  hvsim replay TRACE.db [--set KEY=VALUE]...\n"
     "  hvsim show TRACE.db [--vm N] [--vcpu N] [--kind KIND[,KIND]...]... [--from SEQ]\n"
     "             [--to SEQ] [--json]\n"
+    "  hvsim shrink TRACE.db [-o SMALL.db] [--max-runs N]\n"
     "  hvsim list [DIR]\n"
     "  hvsim --version | help [COMMAND]\n";
 
@@ -86,6 +89,16 @@ static const struct {
               "  keep one VM's or one vCPU's events; --kind the events of the kinds it names\n"
               "  (comma-separated, repeatable; an unknown kind exits 2 with the list of\n"
               "  kinds); --from and --to a seq range.\n" },
+    { "shrink", "hvsim shrink TRACE.db [-o SMALL.db] [--max-runs N]\n"
+                "  Searches for a smaller run that fails the same way as the run TRACE.db\n"
+                "  records (same first failed expectation, step or guest assertion): fewer\n"
+                "  context switches (delta debugging over its schedule), fewer seeded\n"
+                "  preemption points, seeded step triggers moved within their range. Writes\n"
+                "  the smallest to SMALL.db (default TRACE-shrunk.db), a trace that replays\n"
+                "  identically, and prints switches, events and instructions before and\n"
+                "  after. --max-runs bounds the candidate runs (default 500). Exit 0 when\n"
+                "  written, 1 when it does not replay identically, 2 for bad input (not a\n"
+                "  failing model run).\n" },
     { "list", "hvsim list [DIR]\n"
               "  Lists the scenarios under DIR (default: the bundled scenarios).\n" },
 };
@@ -696,6 +709,8 @@ int main(int argc, char **argv)
         return cmd_show(argc - 2, argv + 2);
     if (strcmp(cmd, "list") == 0)
         return cmd_list(argc - 2, argv + 2);
+    if (strcmp(cmd, "shrink") == 0)
+        return shrinkcmd_main(argc - 2, argv + 2);
     fprintf(stderr, "hvsim: unknown command '%s'\n", cmd);
     return usage();
 }

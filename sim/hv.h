@@ -201,7 +201,8 @@ bool hv_vcpu_thumb(struct hv_vcpu *v);
  * and the number a seeded step trigger fires at (`point STEP VALUE`). A schedule records the
  * decisions of the run it is given to. A loaded schedule (hv_schedule_load or _set) makes them
  * instead of the seed, each kind from its own list in order; past the end of its list a slice
- * is round-robin (the next runnable vCPU after the last one, for `quantum` instructions), a
+ * is round-robin (the next runnable vCPU after the last one, for HV_SCHED_TAIL * quantum
+ * instructions: few switches, and a vCPU that spins waiting for another gives way), a
  * preemption check says no, and a point is the seed's. A slice naming a vCPU that cannot run
  * gives the slice to the next runnable vCPU after it. The recorded decisions of a run driven
  * by a schedule, loaded again, drive the same run: what replay and shrink rely on.
@@ -209,6 +210,7 @@ bool hv_vcpu_thumb(struct hv_vcpu *v);
  * Invariants: 1. a loaded list's cursor never passes its end; 2. every recorded slice names a
  * vCPU that was runnable and a budget >= 1.
  */
+#define HV_SCHED_TAIL 64
 enum hv_sched_kind { HV_SCHED_SLICE, HV_SCHED_PREEMPT, HV_SCHED_POINT, HV_SCHED__COUNT };
 struct hv_sched_entry {
     enum hv_sched_kind kind;

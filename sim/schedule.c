@@ -220,7 +220,8 @@ void sched_slice(struct hv_vm *vm, const unsigned *runnable, unsigned n, unsigne
         *budget = e->b;
     } else if (s && s->loaded) {
         *vcpu = runnable_from(runnable, n, vm->last_run ? vm->last_run->id + 1 : 0);
-        *budget = vm->cfg.quantum;
+        *budget = vm->cfg.quantum > UINT64_MAX / HV_SCHED_TAIL ? UINT64_MAX
+                                                                : HV_SCHED_TAIL * vm->cfg.quantum;
     } else {
         *vcpu = runnable[sched_below(&vm->prng, n)];
         *budget = 1 + sched_below(&vm->prng, vm->cfg.quantum);
