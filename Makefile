@@ -30,7 +30,7 @@ $(TEST_BUILD)/CMakeCache.txt:
 test: deps
 	@$(MAKE) --no-print-directory $(TEST_BUILD)/CMakeCache.txt
 	cmake --build $(TEST_BUILD) -j $(JOBS)
-	cd $(TEST_BUILD) && ctest --output-on-failure -j $(JOBS)
+	cd $(TEST_BUILD) && ctest --output-on-failure -j $(JOBS) -LE long
 
 bench: deps
 	@$(MAKE) --no-print-directory $(BUILD)/CMakeCache.txt

@@ -18,7 +18,9 @@
  *   6. creating N memslots (509, 4096, 32764) through the KVM model: time per slot, and how
  *      it grows with N;
  *   7. changing one 2 MiB memslot while the guest runs, at several places of the x86_64 and
- *      aarch64 address spaces (--only memslots runs 6 and 7 alone).
+ *      aarch64 address spaces (--only memslots runs 6 and 7 alone);
+ *   8. `hvsim explore` with -j 2 vs -j 1 on a bundled scenario: runs per second each, and the
+ *      throughput ratio (--only explore runs 8 alone).
  *
  * Both sides run the same ELF, built once per arch with guest_build(). The guest library
  * boots, enables paging and only makes a ucall at the very end (GUEST_DONE), so bare Unicorn
@@ -1226,6 +1228,58 @@ static void slot_figures(struct arch_bench *abs, size_t nab)
     }
 }
 
+/* ---- 8. exploration throughput ---- */
+
+#define EXPLORE_SCENARIO HVSIM_SOURCE_DIR "/scenarios/none/spinlock-x86_64.yaml"
+#define EXPLORE_RUNS 24
+#define TARGET_EXPLORE_SCALING 1.8  /* -j 2 throughput over -j 1, on 2 cores */
+
+/* Seconds `hvsim explore` takes for EXPLORE_RUNS runs with -j jobs (guest from the cache). */
+static double time_explore(unsigned jobs)
+{
+    char j[16], out[PATH_MAX], runs[16];
+    snprintf(j, sizeof j, "%u", jobs);
+    snprintf(runs, sizeof runs, "%d", EXPLORE_RUNS);
+    snprintf(out, sizeof out, "%s/explore-j%u", tmpdir, jobs);
+    char *argv[] = { self_hvsim, "explore", EXPLORE_SCENARIO, "--runs", runs, "-j", j,
+                     "--keep", "none", "--quiet", "--out", out, NULL };
+    int status;
+    double t = run_process(argv, NULL, NULL, &status);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        die("%s explore %s -j %u failed", self_hvsim, EXPLORE_SCENARIO, jobs);
+    return t;
+}
+
+static void explore_figures(void)
+{
+    char cache[PATH_MAX];
+    snprintf(cache, sizeof cache, "%s/guest-cache", tmpdir);
+    setenv("HVSIM_CACHE_DIR", cache, 1);
+    time_explore(1); /* builds the guest into the cache: not measured */
+    struct figure t1 = { .n = 0 }, t2 = { .n = 0 }, rps1 = { .n = 0 }, rps2 = { .n = 0 };
+    for (unsigned r = 0; r < reps; r++) {
+        double a = time_explore(1), b = time_explore(2);
+        fig_add(&t1, a);
+        fig_add(&t2, b);
+        fig_add(&rps1, EXPLORE_RUNS / a);
+        fig_add(&rps2, EXPLORE_RUNS / b);
+    }
+    struct figure scale = ratios(&rps2, &rps1);
+    char b1[64], b2[64], b3[64], b4[64], b5[64];
+    printf("\n8. Exploration: hvsim explore scenarios/none/spinlock-x86_64.yaml --runs %d, "
+           "guest cached\n", EXPLORE_RUNS);
+    printf("  %-6s %-22s %-16s\n", "jobs", "time", "runs/s");
+    printf("  %-6s %-22s %-16s\n", "-j 1", fig_ms(&t1, b1, sizeof b1),
+           fig_fmt(&rps1, 1, b2, sizeof b2));
+    printf("  %-6s %-22s %-16s\n", "-j 2", fig_ms(&t2, b3, sizeof b3),
+           fig_fmt(&rps2, 1, b4, sizeof b4));
+    printf("  throughput -j 2 / -j 1: %s (target >= %.1fx on 2 cores: %s)\n",
+           fig_fmt(&scale, 2, b5, sizeof b5), TARGET_EXPLORE_SCALING,
+           fig_min(&scale) >= TARGET_EXPLORE_SCALING   ? "ok"
+           : fig_max(&scale) < TARGET_EXPLORE_SCALING ? "MISSED"
+                                                       : "undecided");
+}
+
 static void usage(void)
 {
     fputs("usage: hvsim-bench [--reps N] [--keep] [--baseline DIR] [--only MODE:GUEST:ARCH:VCPUS |\n"
@@ -1238,7 +1292,7 @@ static void usage(void)
           "  --only    run one measurement --reps times and print its times, for profiling\n"
           "            (perf record): MODE bare, quanta, record or replay; GUEST compute,\n"
           "            alu, hypercall or empty; ARCH x86_64 or aarch64; VCPUS 1 or 2;\n"
-          "            or `memslots`: figures 6 and 7 only\n",
+          "            or `memslots`: figures 6 and 7 only; or `explore`: figure 8 only\n",
           stderr);
     exit(2);
 }
@@ -1324,7 +1378,7 @@ int main(int argc, char **argv)
         else if (strcmp(argv[i], "--baseline") == 0 && i + 1 < argc)
             baseline = argv[++i];
         else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc) {
-            if (strcmp(only = argv[++i], "memslots") != 0)
+            if (strcmp(only = argv[++i], "memslots") != 0 && strcmp(only, "explore") != 0)
                 parse_only(only, &o);
         } else if (strcmp(argv[i], "--reps") == 0 && i + 1 < argc) {
             char *end;
@@ -1366,6 +1420,10 @@ int main(int argc, char **argv)
             free(mabs[a].w[W_ALU].img.elf);
         return 0;
     }
+    if (only && strcmp(only, "explore") == 0) {
+        explore_figures();
+        return 0;
+    }
     if (only)
         return run_only(&o);
 
@@ -1398,6 +1456,7 @@ int main(int argc, char **argv)
     print_report(abs, nab);
     trace_report(abs, nab);
     slot_figures(abs, nab);
+    explore_figures();
 
     for (size_t a = 0; a < nab; a++) {
         for (int k = 0; k < W_COUNT; k++)

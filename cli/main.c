@@ -9,6 +9,8 @@
  *              [--to SEQ] [--json]
  *   hvsim shrink TRACE.db [-o SMALL.db] [--max-runs N]
  *   hvsim list [DIR]
+ *   hvsim explore SCENARIO.yaml [options] | --report DIR [--plot X:METRIC -o FILE]
+ *                 | --merge DIR... --out DIR
  *   hvsim --version | help [COMMAND]
  *
  * Exit codes: 0 success, 1 expectations failed (an outcome other than the expected one: the
@@ -29,10 +31,11 @@
 #include "cli/show.h"
 #include "cli/shrinkcmd.h"
 #include "cli/xcheck.h"
+#include "explore/explore.h"
 #include "kvmhost/kvmhost.h"
 #include "kvmhost/kvmrun.h"
 #include "replay/replay.h"
-#include "runner/guestbuild.h"
+#include "runner/guestcache.h"
 #include "runner/runner.h"
 #include "trace/trace.h"
 
@@ -46,6 +49,9 @@ static const char usage_text[] =
     "             [--to SEQ] [--json]\n"
     "  hvsim shrink TRACE.db [-o SMALL.db] [--max-runs N]\n"
     "  hvsim list [DIR]\n"
+    "  hvsim explore SCENARIO.yaml [--seeds A..B | --runs N] [--vary KEY=V1,V2]... [-j N]\n"
+    "                [--shard K/N] [--out DIR] [--metric NAME=SQL]... (help explore)\n"
+    "  hvsim explore --report DIR [--plot X:METRIC -o FILE.svg] | --merge DIR... --out DIR\n"
     "  hvsim --version | help [COMMAND]\n";
 
 static const struct {
@@ -99,6 +105,25 @@ static const struct {
                 "  after. --max-runs bounds the candidate runs (default 500). Exit 0 when\n"
                 "  written, 1 when it does not replay identically, 2 for bad input (not a\n"
                 "  failing model run).\n" },
+    { "explore",
+      "hvsim explore SCENARIO.yaml [--seeds A..B | --runs N] [--seed S] [--vary KEY=V1,V2]...\n"
+      "              [--set KEY=VALUE]... [-j JOBS] [--shard K/N] [--out DIR]\n"
+      "              [--keep failures|all|none] [--until-failure] [--time-budget SECONDS]\n"
+      "              [--metric NAME=SQL]... [--quiet]\n"
+      "hvsim explore --report DIR [--plot X:METRIC -o FILE.svg]\n"
+      "hvsim explore --merge DIR... --out DIR\n"
+      "  Runs the scenario once per seed (A..B, or N seeds drawn from S; default: the\n"
+      "  scenario's explore.runs, else 20) and per combination of varied values (a knob,\n"
+      "  quantum, limit, steps.N.at.KIND or steps.N.args.KEY), JOBS worker processes at\n"
+      "  a time (default: the core count), and records one row per run in\n"
+      "  DIR/results.db (default DIR: explore-NAME): seed, varied values, outcome, failure\n"
+      "  signature, instruction and event counts, wall time, metrics, kept trace. A\n"
+      "  scenario's explore.keep names the expectations that must hold on every schedule.\n"
+      "  --shard K/N runs the K-th of N slices of the run list; --merge combines shards.\n"
+      "  --report prints each failure signature with its count, rate, smallest failing\n"
+      "  seed and the hvsim run command that reproduces it; --plot aggregates a metric by\n"
+      "  a varied key into FILE's .csv and an SVG (or PNG) drawn by gnuplot. Exit 0 when\n"
+      "  every run passed, 1 when one failed, 2 for bad input. docs/exploration.md.\n" },
     { "list", "hvsim list [DIR]\n"
               "  Lists the scenarios under DIR (default: the bundled scenarios).\n" },
 };
@@ -123,33 +148,6 @@ static int cmd_help(int argc, char **argv)
     }
     fprintf(stderr, "hvsim: no command '%s'\n", argv[0]);
     return usage();
-}
-
-static int read_file(const char *path, void **data, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return HV_EIO;
-    size_t cap = 1 << 16, n = 0;
-    char *buf = malloc(cap);
-    size_t got;
-    while (buf && (got = fread(buf + n, 1, cap - n, f)) > 0) {
-        n += got;
-        if (n == cap) {
-            char *nb = realloc(buf, cap *= 2);
-            if (!nb) {
-                free(buf);
-                buf = NULL;
-            }
-            buf = nb;
-        }
-    }
-    fclose(f);
-    if (!buf)
-        return HV_ENOMEM;
-    *data = buf;
-    *len = n;
-    return 0;
 }
 
 /*
@@ -264,25 +262,15 @@ static char *default_trace_path(const char *scenario)
     return out;
 }
 
+/* The scenario's guest image, through the guest cache (runner/guestcache.h). */
 static int build_guest(const struct scenario *sc, void **elf, size_t *len)
 {
-    char dir[] = "/tmp/hvsim-guest-XXXXXX";
-    if (!mkdtemp(dir)) {
-        fprintf(stderr, "hvsim: cannot create a temporary folder: %s\n", strerror(errno));
-        return HV_EIO;
-    }
-    char out[sizeof dir + 16];
-    snprintf(out, sizeof out, "%s/guest.elf", dir);
     static char log[16384];
-    int err = guest_build(sc->arch, sc->guest_path, out, log, sizeof log);
-    if (err) {
-        fprintf(stderr, "hvsim: %s: building guest %s failed:\n%s\n", sc->path, sc->guest,
-                log);
-    } else if ((err = read_file(out, elf, len))) {
-        fprintf(stderr, "hvsim: cannot read the built guest %s\n", out);
-    }
-    unlink(out);
-    rmdir(dir);
+    bool hit;
+    int err = guest_cache_build(sc->arch, sc->guest_path, elf, len, &hit, log, sizeof log);
+    if (err)
+        fprintf(stderr, "hvsim: %s: building guest %s failed:\n%s%s\n", sc->path, sc->guest,
+                log, log[0] ? "" : hv_error_detail());
     return err;
 }
 
@@ -711,6 +699,8 @@ int main(int argc, char **argv)
         return cmd_list(argc - 2, argv + 2);
     if (strcmp(cmd, "shrink") == 0)
         return shrinkcmd_main(argc - 2, argv + 2);
+    if (strcmp(cmd, "explore") == 0)
+        return explore_main(argc - 2, argv + 2);
     fprintf(stderr, "hvsim: unknown command '%s'\n", cmd);
     return usage();
 }

@@ -10,6 +10,8 @@
  * 3. runs <= max_runs.
  */
 #include <inttypes.h>
+#include <limits.h>
+#include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -461,4 +463,76 @@ out:
     for (size_t i = 0; i < sizeof copied_info / sizeof copied_info[0]; i++)
         free(s.info[i]);
     return code;
+}
+
+/* ---- the failures of an exploration ---- */
+
+static const char shrunk_sql[] =
+    "CREATE TABLE IF NOT EXISTS shrunk(signature TEXT PRIMARY KEY, run INTEGER NOT NULL,"
+    " trace TEXT NOT NULL, shrunk TEXT, switches_before INTEGER, switches_after INTEGER,"
+    " events_before INTEGER, events_after INTEGER, instructions_before INTEGER,"
+    " instructions_after INTEGER, replays INTEGER NOT NULL)";
+static const char firsts_sql[] =
+    "SELECT run, signature, trace FROM runs r WHERE status != 'pass' AND trace IS NOT NULL"
+    " AND run = (SELECT min(run) FROM runs WHERE signature IS r.signature"
+    " AND status != 'pass' AND trace IS NOT NULL) ORDER BY run";
+static const char put_sql[] =
+    "INSERT OR REPLACE INTO shrunk VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)";
+
+int shrink_explored(const char *dir, FILE *log, FILE *errf)
+{
+    char path[PATH_MAX];
+    sqlite3 *db = NULL;
+    sqlite3_stmt *q = NULL, *put = NULL;
+    int err = 0;
+    snprintf(path, sizeof path, "%s/results.db", dir);
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK ||
+        sqlite3_exec(db, shrunk_sql, NULL, NULL, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(db, firsts_sql, -1, &q, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(db, put_sql, -1, &put, NULL) != SQLITE_OK) {
+        err = HV_ESQLITE;
+        fprintf(errf, "hvsim explore --shrink: %s: %s\n", path,
+                db ? sqlite3_errmsg(db) : "out of memory");
+        goto out;
+    }
+    while (sqlite3_step(q) == SQLITE_ROW) {
+        int64_t run = sqlite3_column_int64(q, 0);
+        const char *sig = (const char *)sqlite3_column_text(q, 1);
+        const char *trace = (const char *)sqlite3_column_text(q, 2);
+        char in[PATH_MAX], out[2 * PATH_MAX], rel[PATH_MAX];
+        snprintf(in, sizeof in, "%s/%s", dir, trace);
+        snprintf(rel, sizeof rel, "%.*s-shrunk.db", (int)strlen(trace) - 3, trace);
+        snprintf(out, sizeof out, "%s/%s", dir, rel);
+        if (log)
+            fprintf(log, "explore --shrink: %s: run %" PRId64 " (%s)\n", sig ? sig : "",
+                    run, trace);
+        struct shrink_result r;
+        int code = shrink_trace(in, out, 0, log, errf, &r);
+        sqlite3_reset(put);
+        sqlite3_bind_text(put, 1, sig ? sig : "", -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int64(put, 2, run);
+        sqlite3_bind_text(put, 3, trace, -1, SQLITE_TRANSIENT);
+        if (code == HV_EXIT_BADINPUT) {
+            for (int k = 4; k <= 10; k++)
+                sqlite3_bind_null(put, k);
+        } else {
+            sqlite3_bind_text(put, 4, rel, -1, SQLITE_TRANSIENT);
+            const uint64_t v[6] = { r.before.switches, r.after.switches, r.before.events,
+                                    r.after.events, r.before.instructions,
+                                    r.after.instructions };
+            for (int k = 0; k < 6; k++)
+                sqlite3_bind_int64(put, 5 + k, (int64_t)v[k]);
+        }
+        sqlite3_bind_int(put, 11, code == HV_EXIT_OK);
+        if (sqlite3_step(put) != SQLITE_DONE) {
+            err = HV_ESQLITE;
+            fprintf(errf, "hvsim explore --shrink: %s: %s\n", path, sqlite3_errmsg(db));
+            break;
+        }
+    }
+out:
+    sqlite3_finalize(q);
+    sqlite3_finalize(put);
+    sqlite3_close(db);
+    return err;
 }

@@ -40,4 +40,12 @@ struct shrink_result {
 int shrink_trace(const char *path, const char *out, unsigned max_runs, FILE *log, FILE *err,
                  struct shrink_result *res);
 
+/*
+ * `hvsim explore --shrink`: shrinks the first kept failure of each signature of the
+ * exploration in dir (its results.db) to traces/run-N-shrunk.db beside it, and records each
+ * in results.db's table `shrunk` (docs/exploration.md). 0, or an hv_err for an unreadable
+ * results database (message on err); a failure that does not shrink is reported and skipped.
+ */
+int shrink_explored(const char *dir, FILE *log, FILE *err);
+
 #endif

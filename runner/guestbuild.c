@@ -343,15 +343,45 @@ struct compile_args {
     const char *argv[48];
 };
 
+static const char *const common[] = {
+    "-ffreestanding", "-fno-builtin", "-nostdlib", "-nostdlibinc", "-fno-pic",
+    "-fno-stack-protector", "-fno-asynchronous-unwind-tables", "-fno-unwind-tables",
+    "-fno-common", "-O2", "-g", "-Wall", "-fdebug-compilation-dir=.",
+};
+
+static const char *const link_flags[] = {
+    "-static", "-nostdlib", "--no-pie", "--build-id=none", "-z", "max-page-size=4096",
+    "-z", "noexecstack",
+};
+
+int guest_build_recipe(enum hv_arch arch, char *buf, size_t size)
+{
+    const struct arch_build *ab = arch_build(arch);
+    if (!ab)
+        return HV_EUNSUPP;
+    struct log lg = { buf, size, 0 };
+    if (size > 0)
+        buf[0] = '\0';
+    log_printf(&lg, "target %s\nflags", ab->target);
+    for (size_t i = 0; ab->flags[i]; i++)
+        log_printf(&lg, " %s", ab->flags[i]);
+    log_printf(&lg, "\ncommon");
+    for (size_t i = 0; i < sizeof common / sizeof common[0]; i++)
+        log_printf(&lg, " %s", common[i]);
+    log_printf(&lg, "\nlink");
+    for (size_t i = 0; i < sizeof link_flags / sizeof link_flags[0]; i++)
+        log_printf(&lg, " %s", link_flags[i]);
+    log_printf(&lg, "\nlib");
+    for (size_t i = 0; i < ab->nlib; i++)
+        log_printf(&lg, " %s", ab->lib[i]);
+    log_printf(&lg, "\n");
+    return 0;
+}
+
 /* Fills ca->argv for compiling u into obj with the library at lib. */
 static void compile_argv(struct compile_args *ca, const struct arch_build *ab,
                          const struct unit *u, const char *obj, const char *lib)
 {
-    static const char *const common[] = {
-        "-ffreestanding", "-fno-builtin", "-nostdlib", "-nostdlibinc", "-fno-pic",
-        "-fno-stack-protector", "-fno-asynchronous-unwind-tables", "-fno-unwind-tables",
-        "-fno-common", "-O2", "-g", "-Wall", "-fdebug-compilation-dir=.",
-    };
     const char **argv = ca->argv;
     size_t n = 0;
     snprintf(ca->target, sizeof ca->target, "--target=%s", ab->target);
@@ -485,13 +515,9 @@ int guest_build(enum hv_arch arch, const char *src, const char *out_elf, char *l
         snprintf(script, sizeof script, "%s/%s/guest.ld", lib, ab->dir);
         build_path(&b, elf, sizeof elf, "guest.elf");
         build_path(&b, err, sizeof err, "link.err");
-        static const char *const flags[] = {
-            "-static", "-nostdlib", "--no-pie", "--build-id=none", "-z", "max-page-size=4096",
-            "-z", "noexecstack",
-        };
         argv[n++] = "ld.lld";
-        for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++)
-            argv[n++] = flags[i];
+        for (size_t i = 0; i < sizeof link_flags / sizeof link_flags[0]; i++)
+            argv[n++] = link_flags[i];
         argv[n++] = "-T";
         argv[n++] = script;
         argv[n++] = "-o";

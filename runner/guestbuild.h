@@ -36,4 +36,12 @@ int guest_build(enum hv_arch arch, const char *src, const char *out_elf, char *l
  */
 int guest_lib_sources(enum hv_arch arch, const char *const **out, size_t *n);
 
+/*
+ * The build recipe for arch as text (clang target, code-generation and common flags, link
+ * flags, library sources), written to buf (truncated to size, NUL-terminated): what the guest
+ * cache's key covers besides the sources and the tools' versions. HV_EUNSUPP for an arch the
+ * library does not support.
+ */
+int guest_build_recipe(enum hv_arch arch, char *buf, size_t size);
+
 #endif

@@ -23,6 +23,7 @@
 
 #include <assert.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,8 +39,9 @@
 
 static const char *const sc_top_keys[] = {
     "name", "description", "model", "arch", "vcpus", "seed", "quantum", "limit", "guest",
-    "config", "memory", "vmm", "steps", "expect", NULL,
+    "config", "memory", "vmm", "steps", "expect", "explore", NULL,
 };
+static const char *const sc_explore_keys[] = { "keep", "runs", NULL };
 static const char *const sc_required_keys[] = {
     "name", "description", "model", "arch", "guest", NULL,
 };
@@ -673,6 +675,62 @@ static int sc_resolve_paths(struct scenario *s)
     return s->guest_path ? 0 : HV_ENOMEM;
 }
 
+/* The expectation a `keep` entry names: "outcome", "vcpus", "steps" or an `expect` key,
+ * optionally followed by ".SUB" ("events.sched", "vcpus.1", "steps.2"). */
+static bool sc_keep_known(const struct scenario *s, const char *entry)
+{
+    size_t n = strcspn(entry, ".[");
+    char head[128];
+    if (n == 0 || n >= sizeof head)
+        return false;
+    memcpy(head, entry, n);
+    head[n] = '\0';
+    if (strcmp(head, "outcome") == 0 || strcmp(head, "vcpus") == 0)
+        return true;
+    if (strcmp(head, "steps") == 0)
+        return s->nsteps > 0;
+    return s->expect && hv_node_get(s->expect, head);
+}
+
+/* `explore: {keep: [NAME, ...], runs: N}` (docs/scenario-format.md). */
+static int sc_check_explore(struct scenario *s, const struct hv_node *n, struct hv_diag *d)
+{
+    int rc = hv_node_expect(n, HV_NODE_MAP, "explore", d);
+    if (rc || (rc = hv_node_check_keys(n, sc_explore_keys, "explore", d)))
+        return rc;
+    const struct hv_node *keep = hv_node_get(n, "keep"), *runs = hv_node_get(n, "runs");
+    if (runs && (rc = sc_check_range(runs, "runs", 1, 1000000000, &s->explore_runs, d)))
+        return rc;
+    if (keep) {
+        if ((rc = hv_node_expect(keep, HV_NODE_SEQ, "keep", d)))
+            return rc;
+        for (size_t i = 0; i < keep->n; i++) {
+            const char *e;
+            if ((rc = hv_node_str(&keep->items[i], "keep", &e, d)))
+                return rc;
+            if (!sc_keep_known(s, e))
+                return hv_diag_at(d, &keep->items[i], "'keep': '%s' names no expectation of "
+                                  "this scenario (outcome, vcpus, steps or a key of expect)",
+                                  e);
+        }
+        s->explore_keep = keep;
+    }
+    return 0;
+}
+
+bool scenario_keeps(const struct scenario *s, const char *what)
+{
+    if (!s->explore_mode || !s->explore_keep)
+        return true;
+    for (size_t i = 0; i < s->explore_keep->n; i++) {
+        const char *e = s->explore_keep->items[i].str;
+        size_t n = strlen(e);
+        if (strncmp(what, e, n) == 0 && (what[n] == '\0' || what[n] == '.' || what[n] == '['))
+            return true;
+    }
+    return false;
+}
+
 /* The top-level contract, on a tree whose root is a map. */
 static int sc_check(struct scenario *s, struct hv_diag *d)
 {
@@ -752,6 +810,8 @@ static int sc_check(struct scenario *s, struct hv_diag *d)
         if (rc)
             goto out;
     }
+    if ((n = hv_node_get(root, "explore")) && (rc = sc_check_explore(s, n, d)))
+        goto out;
     rc = sc_resolve_paths(s);
 out:
     return rc;
@@ -859,12 +919,92 @@ void scenario_destroy(struct scenario *s)
     free(s);
 }
 
+static int sc_set_u64(const char *kv, const char *v, uint64_t lo, uint64_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long x = strtoull(v, &end, 0);
+    if (errno || *end || !*v || v[0] == '-' || x < lo)
+        return hv_error_set(HV_EINVAL, "--set %s: expected an unsigned integer of at least "
+                            "%" PRIu64, kv, lo);
+    *out = x;
+    return 0;
+}
+
+/*
+ * The --set keys that are not knobs: quantum, limit, explore, steps.N.at.KIND (the trigger
+ * of step N, of the kind it has) and steps.N.args.KEY (an argument step N has). 1 when key is
+ * none of them.
+ */
+static int sc_set_special(struct scenario *s, const char *kv, const char *key, const char *v)
+{
+    static const char *const kinds[] = {
+        [SC_AT_SYNC] = "sync", [SC_AT_ICOUNT] = "icount", [SC_AT_SEQ] = "seq",
+        [SC_AT_LEG] = "leg",
+    };
+    uint64_t x;
+    int rc;
+    if (strcmp(key, "quantum") == 0)
+        return sc_set_u64(kv, v, 1, &s->quantum);
+    if (strcmp(key, "limit") == 0)
+        return sc_set_u64(kv, v, 1, &s->limit);
+    if (strcmp(key, "explore") == 0) {
+        if ((rc = sc_set_u64(kv, v, 0, &x)) || x > 1)
+            return rc ? rc : hv_error_set(HV_EINVAL, "--set %s: expected 0 or 1", kv);
+        s->explore_mode = x == 1;
+        return 0;
+    }
+    if (strncmp(key, "steps.", 6) != 0)
+        return 1;
+    char *end;
+    errno = 0;
+    unsigned long long i = strtoull(key + 6, &end, 10);
+    if (errno || end == key + 6 || *end != '.' || i >= s->nsteps)
+        return hv_error_set(HV_EINVAL, "--set %s: no step %.*s (the scenario has %zu)", kv,
+                            (int)strcspn(key + 6, "."), key + 6, s->nsteps);
+    struct sc_step *st = &s->steps[i];
+    if (strncmp(end, ".at.", 4) == 0) {
+        const char *kind = end + 4;
+        if (st->at >= sizeof kinds / sizeof kinds[0] || !kinds[st->at] ||
+            strcmp(kind, kinds[st->at]) != 0)
+            return hv_error_set(HV_EINVAL, "--set %s: step %llu has no '%s' trigger", kv, i,
+                                kind);
+        if ((rc = sc_set_u64(kv, v, 0, &st->value)))
+            return rc;
+        st->value_hi = 0;
+        return 0;
+    }
+    if (strncmp(end, ".args.", 6) == 0) {
+        const struct hv_node *a = st->args ? hv_node_get(st->args, end + 6) : NULL;
+        if (!a || a->type != HV_NODE_SCALAR)
+            return hv_error_set(HV_EINVAL, "--set %s: step %llu has no argument '%s'", kv, i,
+                                end + 6);
+        char *nv = sc_strdup(v);
+        if (!nv)
+            return HV_ENOMEM;
+        /* the tree owns its strings; the args map is the step's, reached through it */
+        struct hv_node *w = (struct hv_node *)a;
+        free(w->str);
+        w->str = nv;
+        return 0;
+    }
+    return hv_error_set(HV_EINVAL, "--set %s: expected steps.N.at.KIND or steps.N.args.KEY",
+                        kv);
+}
+
 int scenario_set(struct scenario *s, const char *kv)
 {
     const char *eq = strchr(kv, '=');
     if (!eq || eq == kv)
         return hv_error_set(HV_EINVAL, "--set %s: expected KEY=VALUE", kv);
     int rc = 0;
+    {
+        char k[256];
+        snprintf(k, sizeof k, "%.*s", (int)(eq - kv), kv);
+        if ((rc = sc_set_special(s, kv, k, eq + 1)) <= 0)
+            return rc;
+        rc = 0;
+    }
     char *key = sc_strndup(kv, (size_t)(eq - kv));
     char *value = sc_strdup(eq + 1);
     struct hv_node *node = value ? sc_set_node(kv, value) : NULL;

@@ -77,6 +77,11 @@ struct scenario {
 
     struct sc_step *steps;
     size_t nsteps;
+
+    /* `explore:` (docs/scenario-format.md) */
+    const struct hv_node *explore_keep;   /* `keep`: the invariants; NULL: every expectation */
+    uint64_t explore_runs;         /* `runs`: explore's default budget; 0 if not given */
+    bool explore_mode;             /* --set explore=1: only kept expectations fail the run */
 };
 
 /* Reads and parses a file. Caller owns *out; release with scenario_destroy(). */
@@ -92,9 +97,19 @@ void scenario_destroy(struct scenario *s);
 /*
  * Applies a --set KEY=VALUE override: replaces a config entry with the same key or appends
  * one; either way the entry is located at the option (sc_config.set_node). HV_EINVAL if kv
- * has no '=' or an empty key.
+ * has no '=' or an empty key. Keys that are not knobs change the scenario itself: `quantum`,
+ * `limit`, `explore` (0 or 1: explore_mode), `steps.N.at.KIND` (step N's trigger number, KIND
+ * the kind it has: sync, icount, seq or leg; a seq range becomes that one number) and
+ * `steps.N.args.KEY` (an argument step N has); a bad one is HV_EINVAL with a detail.
  */
 int scenario_set(struct scenario *s, const char *kv);
+/*
+ * Whether a failed expectation named `what` ("outcome", "vcpus.1", "events.sched",
+ * "memory[0x1000]", "steps.2", a model's key) fails the run: always, unless explore_mode is on
+ * and the scenario's explore.keep names neither it nor a prefix of it ending before a '.' or
+ * a '['.
+ */
+bool scenario_keeps(const struct scenario *s, const char *what);
 /* Value of a config key, or NULL. Borrowed. */
 const char *scenario_config(const struct scenario *s, const char *key);
 

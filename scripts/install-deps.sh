@@ -3,7 +3,7 @@
 # Usage: scripts/install-deps.sh   (run as root, or with sudo available)
 set -euo pipefail
 pkgs=(libunicorn-dev libcapstone-dev libsqlite3-dev sqlite3 libcunit1-dev libyaml-dev
-      clang lld llvm cmake pkg-config make)
+      clang lld llvm cmake pkg-config make gnuplot-nox parallel)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -55,6 +55,9 @@ static const struct hv_knob kvm_knobs[] = {
     { "kvm.bug.stale_slot_cache", "0", "bug knob: kvm_vcpu_gfn_to_memslot() skips the "
                                        "generation check, so a vCPU's cached slot survives a "
                                        "MOVE or DELETE (A.5)" },
+    { "kvm.slot_cache", "vcpu", "the cache kvm_vcpu_gfn_to_memslot() uses: vcpu (mainline: "
+                                "the vCPU's last-used slot), vm (before 2021: the VM-wide "
+                                "last-used slot), none (search every time)" },
     { "kvm.host_va_bits", "0", "user address bits of the VMM's host, giving TASK_SIZE_MAX for "
                                "access_ok() (A.3.4): 0 = x86 47 (4-level paging, 2^47 - 4096), "
                                "arm64 48 (2^48); x86 56 (5-level), arm64 52" },
@@ -213,6 +216,7 @@ struct kvm_knob_values {
     uint64_t user_va_limit;      /* 0: the arch's TASK_SIZE_MAX (kvm.host_va_bits) */
     uint64_t max_gpa_bits;       /* x86 kvm_mmu_max_gfn()'s width (kvm.max_gpa_bits) */
     bool amd, fix_insn, rfc, skip_dirty, xif_patch, stale_cache, smm;
+    enum kvmm_slot_cache slot_cache;
 };
 
 /* kvm.host_va_bits: 0 (the arch's default), else a VA size the host arch has (x86 47 or 56,
@@ -240,7 +244,9 @@ static int kvm_knobs_read(const struct hv_check_ctx *c, struct kvm_knob_values *
     static const char *const vendors[] = { "intel", "amd", NULL };
     static const char *const fwds[] = { "mainline", "rfc2019", NULL };
     static const char *const xifs[] = { "patch", "mainline", NULL };
-    unsigned vendor = 0, fwd = 0, xif = 0;
+    /* in enum kvmm_slot_cache order */
+    static const char *const caches[] = { "vcpu", "vm", "none", NULL };
+    unsigned vendor = 0, fwd = 0, xif = 0, cache = 0;
     int err;
     if ((err = hv_model_knob_u64(c, "kvm.max_slots", 0, KVMM_MEM_SLOTS_NUM, &o->max_slots, d)) ||
         (err = hv_model_knob_word(c, "kvm.vendor", vendors, &vendor, d)) ||
@@ -249,6 +255,7 @@ static int kvm_knobs_read(const struct hv_check_ctx *c, struct kvm_knob_values *
         (err = hv_model_knob_bool(c, "kvm.bug.kvm_write_skips_dirty", &o->skip_dirty, d)) ||
         (err = hv_model_knob_word(c, "kvm.xinterface", xifs, &xif, d)) ||
         (err = hv_model_knob_bool(c, "kvm.bug.stale_slot_cache", &o->stale_cache, d)) ||
+        (err = hv_model_knob_word(c, "kvm.slot_cache", caches, &cache, d)) ||
         (err = kvm_knob_va_bits(c, &o->user_va_limit, d)) ||
         (err = hv_model_knob_bool(c, "kvm.smm", &o->smm, d)) ||
         (err = hv_model_knob_u64(c, "kvm.max_gpa_bits", 13, 52, &o->max_gpa_bits, d)))
@@ -256,6 +263,7 @@ static int kvm_knobs_read(const struct hv_check_ctx *c, struct kvm_knob_values *
     o->amd = vendor == 1;
     o->rfc = fwd == 1;
     o->xif_patch = xif == 0;
+    o->slot_cache = (enum kvmm_slot_cache)cache;
     return 0;
 }
 
@@ -273,6 +281,7 @@ static void kvm_slots_params(enum hv_arch arch, const struct kvm_knob_values *kn
     if (kn->max_slots)
         p->max_user_slots = (unsigned)kn->max_slots;
     p->bug_stale_slot_cache = kn->stale_cache;
+    p->slot_cache = kn->slot_cache;
     if (kn->user_va_limit)
         p->user_va_limit = kn->user_va_limit;
     if (arch == HV_ARCH_X86_64) {

@@ -1004,6 +1004,13 @@ const struct kvmm_memslot *kvmm_memslot_vcpu_lookup(struct kvmm_slots *s,
                                                     enum kvmm_lookup_via *via)
 {
     assert(as_id < s->p.nr_as);
+    if (s->p.slot_cache == KVMM_SLOT_CACHE_VM)
+        return kvmm_memslot_lookup(s, as_id, gfn, via);
+    if (s->p.slot_cache == KVMM_SLOT_CACHE_NONE) {
+        const struct kvmm_memslot *found = kvmm_memslot_search(s, as_id, gfn);
+        set_via(via, found ? KVMM_LOOKUP_SEARCH : KVMM_LOOKUP_NONE);
+        return found;
+    }
     uint64_t gen = s->as[as_id].generation;
     /* The bug knob drops this check: a slot cached before an update stays in use for as
      * long as it holds the gfn (it stays readable: see "Retired slots" above). */

@@ -67,6 +67,15 @@ typedef void kvmm_rearm_fn(void *ctx, const struct kvmm_memslot *slot, uint64_t 
 /* Properties (KVMM_VMA_*) of the host mappings covering [hva, hva+len), ORed together. */
 typedef unsigned kvmm_host_vma_fn(void *ctx, uint64_t hva, uint64_t len);
 
+/*
+ * The cache kvm_vcpu_gfn_to_memslot() consults (kvm.slot_cache): KVMM_SLOT_CACHE_VCPU is
+ * mainline since David Matlack's 2021 patch "KVM: Cache the last used slot index per vCPU";
+ * KVMM_SLOT_CACHE_VM is the kernel before it (vCPU lookups read and refill the VM-wide
+ * last-used slot, as gfn_to_memslot() does); KVMM_SLOT_CACHE_NONE searches every time (a
+ * design point of comparison, no kernel).
+ */
+enum kvmm_slot_cache { KVMM_SLOT_CACHE_VCPU, KVMM_SLOT_CACHE_VM, KVMM_SLOT_CACHE_NONE };
+
 /* The VM's shape. kvmm_slots_params_default() fills a v6.12 host of each kind. */
 struct kvmm_slots_params {
     unsigned nr_as;              /* 1 or 2 (x86: 2, or 1 with private memory) */
@@ -90,6 +99,8 @@ struct kvmm_slots_params {
     /* Bug knob kvm.bug.stale_slot_cache: kvm_vcpu_gfn_to_memslot() skips the generation
      * check, so a vCPU's cached slot stays in use after the slot moved or was deleted. */
     bool bug_stale_slot_cache;
+    /* kvm.slot_cache: which cache kvm_vcpu_gfn_to_memslot() uses (a design knob). */
+    enum kvmm_slot_cache slot_cache;
 };
 
 enum kvmm_arch { KVMM_ARCH_X86, KVMM_ARCH_ARM64 };
@@ -334,7 +345,8 @@ const struct kvmm_memslot *kvmm_memslot_lookup(struct kvmm_slots *s, unsigned as
  * c, then searches and refills c only; the VM-wide cache is neither read nor written.
  * With params.bug_stale_slot_cache the reset is skipped: a cached slot that holds gfn is
  * returned even if it was replaced (a retired slot, kvmm_memslot_current() false), so this
- * one lookup's result can depend on the cache.
+ * one lookup's result can depend on the cache. With params.slot_cache VM this is
+ * kvmm_memslot_lookup() (c unused), with NONE kvmm_memslot_search().
  */
 const struct kvmm_memslot *kvmm_memslot_vcpu_lookup(struct kvmm_slots *s,
                                                     struct kvmm_vcpu_slot_cache *c,

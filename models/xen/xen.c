@@ -57,6 +57,9 @@ static const struct hv_knob xen_knobs[] = {
     { "xen.time_calibration", "1000000000", "ns (guest instructions) between the host's time "
                                             "calibrations, which give the time area a new "
                                             "record (Xen's EPOCH is 1 s) (C.5)" },
+    { "xen.stlb.shared", "0", "1 = every vCPU starts on vCPU 0's software TLB, as if each had "
+                              "called VCPUOP stlb_share(v, 0) at creation (C.6); needs "
+                              "xen.stlb.capacity > 0" },
     { "xen.stlb.encrypted", "0", "1 = an encrypted guest: Xen cannot walk its page tables, "
                                  "so a software TLB miss is -EFAULT (C.6)" },
     { "xen.hcpage_on_restore", "keep", "the hypercall page of a restored domain: keep (Xen: "
@@ -225,6 +228,7 @@ static int xen_knobs_read(const struct hv_check_ctx *c, uint64_t seed, struct xe
         (err = hv_model_knob_u64(c, "xen.domid", 0, 0x7fef, &domid, d)) ||
         (err = hv_model_knob_u64(c, "xen.stlb.capacity", 0, XENM_STLB_MAX, &cap, d)) ||
         (err = hv_model_knob_bool(c, "xen.stlb.encrypted", &x->stlb_encrypted, d)) ||
+        (err = hv_model_knob_bool(c, "xen.stlb.shared", &x->stlb_shared, d)) ||
         (err = hv_model_knob_word(c, "xen.cross_vcpu", crosses, &cross, d)) ||
         (err = hv_model_knob_u64(c, "xen.time_calibration", 1, UINT64_MAX, &period, d)) ||
         (err = hv_model_knob_bool(c, "xen.bug.continuation_progress", &x->bug_progress, d)) ||
@@ -234,6 +238,11 @@ static int xen_knobs_read(const struct hv_check_ctx *c, uint64_t seed, struct xe
         hv_model_knob(c, "xen.stlb.encrypted", &at);
         return hv_diag_at(d, at, "'xen.stlb.encrypted': needs xen.stlb.capacity > 0 (the "
                                  "software TLB is its only translation)");
+    }
+    if (x->stlb_shared && !cap) {
+        hv_model_knob(c, "xen.stlb.shared", &at);
+        return hv_diag_at(d, at, "'xen.stlb.shared': needs xen.stlb.capacity > 0 (there is "
+                                 "no table to share)");
     }
     const char *ver = hv_model_knob(c, "xen.version", &at);
     unsigned maj, min;
@@ -296,7 +305,7 @@ static int xen_vm_init(struct hv_vm *vm, const struct hv_node *mem, const struct
     x->preempt.sched = hv_vm_schedule(vm);
     for (unsigned i = 0; x->stlb_capacity && i < HV_MAX_VCPUS; i++) {
         xenm_stlb_init(&x->stlb[i], x->stlb_capacity);
-        x->stlb_of[i] = (uint8_t)i;
+        x->stlb_of[i] = x->stlb_shared ? 0 : (uint8_t)i;
     }
     for (unsigned i = 1; i < hv_vm_nr_vcpus(vm) && i < HV_MAX_VCPUS; i++)
         x->vcpu[i].down = true;

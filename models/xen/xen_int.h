@@ -126,6 +126,7 @@ struct xenm_vm {
     bool bug_progress;             /* xen.bug.continuation_progress */
     unsigned stlb_capacity; /* xen.stlb.capacity; 0: the proposal is off (Xen as it is) */
     bool stlb_encrypted;    /* xen.stlb.encrypted */
+    bool stlb_shared;       /* xen.stlb.shared: every vCPU starts on vCPU 0's table */
     struct xenm_stlb stlb[HV_MAX_VCPUS]; /* table i is vCPU i's own */
     uint8_t stlb_of[HV_MAX_VCPUS];       /* the table each vCPU uses (VCPUOP stlb_share) */
     bool vmasst_runstate_flag; /* vm_assist(enable, runstate_update_flag) */

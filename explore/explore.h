@@ -1,0 +1,27 @@
+/*
+ * explore.h - `hvsim explore`: runs one scenario many times over seeds and varied knobs in
+ * worker processes, and keeps the results (docs/exploration.md).
+ *
+ *   hvsim explore SCENARIO.yaml [--seeds A..B | --runs N] [--seed S] [--vary KEY=V1,V2]...
+ *                 [--set KEY=VALUE]... [-j JOBS] [--shard K/N] [--out DIR]
+ *                 [--keep failures|all|none] [--until-failure] [--time-budget SECONDS]
+ *                 [--metric NAME=SQL]... [--quiet]
+ *   hvsim explore --report DIR [--plot X:METRIC -o FILE.svg]
+ *   hvsim explore --merge DIR... --out DIR
+ *
+ * The run list is the cross product of the varied values (outer, in --vary order) and the
+ * seeds (inner); run i of that list is the same run on every machine, so --shard K/N takes
+ * the runs whose index is K-1 modulo N and shards merge into the unsharded result. Each run
+ * happens in its own forked process (a crash is a result, not the end of the exploration),
+ * at most JOBS at a time; the simulation inside stays single-threaded and deterministic. Wall
+ * time decides only how many runs start (--time-budget) and is recorded, never what a run
+ * does.
+ */
+#ifndef HV_EXPLORE_H
+#define HV_EXPLORE_H
+
+/* The command; argv holds the arguments after "explore". Returns the exit code: 0 every run
+ * passed, 1 some failed, 2 bad input, 128 + N when stopped by signal N. */
+int explore_main(int argc, char **argv);
+
+#endif
