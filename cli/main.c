@@ -109,7 +109,7 @@ static const struct {
       "hvsim explore SCENARIO.yaml [--seeds A..B | --runs N] [--seed S] [--vary KEY=V1,V2]...\n"
       "              [--set KEY=VALUE]... [-j JOBS] [--shard K/N] [--out DIR]\n"
       "              [--keep failures|all|none] [--until-failure] [--time-budget SECONDS]\n"
-      "              [--metric NAME=SQL]... [--quiet]\n"
+      "              [--metric NAME=SQL]... [--shrink] [--quiet]\n"
       "hvsim explore --report DIR [--plot X:METRIC -o FILE.svg]\n"
       "hvsim explore --merge DIR... --out DIR\n"
       "  Runs the scenario once per seed (A..B, or N seeds drawn from S; default: the\n"
@@ -122,7 +122,8 @@ static const struct {
       "  --shard K/N runs the K-th of N slices of the run list; --merge combines shards.\n"
       "  --report prints each failure signature with its count, rate, smallest failing\n"
       "  seed and the hvsim run command that reproduces it; --plot aggregates a metric by\n"
-      "  a varied key into FILE's .csv and an SVG (or PNG) drawn by gnuplot. Exit 0 when\n"
+      "  a varied key into FILE's .csv and an SVG (or PNG) drawn by gnuplot. --shrink\n"
+      "  shrinks the first kept failure of each signature (help shrink). Exit 0 when\n"
       "  every run passed, 1 when one failed, 2 for bad input. docs/exploration.md.\n" },
     { "list", "hvsim list [DIR]\n"
               "  Lists the scenarios under DIR (default: the bundled scenarios).\n" },
