@@ -712,8 +712,12 @@ static int check_plan(const struct ctx *c)
             char kv[1024];
             if (!err && k < o->nvary) {
                 snprintf(kv, sizeof kv, "%s=%s", o->vary[k].key, o->vary[k].values[j]);
-                if ((err = scenario_set(sc, kv)))
-                    fprintf(stderr, "hvsim explore: --vary %s\n", hv_error_detail());
+                if ((err = scenario_set(sc, kv))) {
+                    /* the detail names the option --set; here it came from --vary */
+                    const char *det = hv_error_detail();
+                    fprintf(stderr, "hvsim explore: --vary %s\n",
+                            strncmp(det, "--set ", 6) == 0 ? det + 6 : det);
+                }
             }
             if (!err && (err = runner_check(sc, &d))) {
                 hv_diag_format(&d, msg, sizeof msg);

@@ -22,7 +22,7 @@ src=$(cd "$here/../.." && pwd)
 all_cases="assert-unexpected vcpu-failed bad-key bad-config-value bad-knob set-unknown
            set-value bad-memory bad-vmm bad-step bad-expect bad-event-kind bad-outcome
            missing-scenario show-text show-vm show-kinds replay-text replay-tampered version
-           no-args help-run"
+           no-args help-run explore-bad-input"
 
 # Per case: its folder, the last command's exit code and output files.
 dir=
@@ -50,6 +50,33 @@ expect_code() {
 expect_in() {
   if ! grep -qF -- "$2" "$1"; then
     problem="${problem}$(basename "$1") lacks '$2'; "
+  fi
+}
+
+# hvsim explore refuses bad options before any run: exit 2, no results database.
+case_explore_bad_input() {
+  local s=$src/scenarios/kvm/mmio-exit-x86_64.yaml
+  run "$hvsim" explore "$s" --runs 2 --vary kvm.vendr=amd,intel --out x
+  expect_code 2
+  expect_in "$err" "unknown config key 'kvm.vendr' for model kvm (did you mean 'kvm.vendor'?)"
+  run "$hvsim" explore "$src/scenarios/migration/kvm-precopy-x86_64.yaml" --runs 2 \
+    --vary steps.0.args.nope=1 --out x
+  expect_code 2
+  expect_in "$err" "hvsim explore: --vary steps.0.args.nope=1: step 0 has no argument 'nope'"
+  run "$hvsim" explore "$s" --runs 2 --metric "m=DELETE FROM events" --out x
+  expect_code 2
+  expect_in "$err" "--metric m: a metric only reads the trace"
+  run "$hvsim" explore "$s" --runs 2 --metric "m=SELECT nope FROM events" --out x
+  expect_code 2
+  expect_in "$err" "--metric m: no such column: nope"
+  run "$hvsim" explore "$s" --shard 5/4 --out x
+  expect_code 2
+  expect_in "$err" "--shard 5/4: expected K/N with 1 <= K <= N"
+  run "$hvsim" explore --report nowhere
+  expect_code 2
+  expect_in "$err" "hvsim explore: nowhere: no results database"
+  if [ -e "$dir/x/results.db" ]; then
+    problem="${problem}a results database was written; "
   fi
 }
 

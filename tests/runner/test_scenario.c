@@ -11,6 +11,7 @@
 
 #include "runner/scenario.h"
 #include "sim/node.h"
+#include "tests/test_util.h"
 
 void test_scenario_register(void);
 
@@ -646,6 +647,106 @@ static void test_fuzz_sweep(void)
     }
 }
 
+/* The --set keys that are not knobs (scenario_set), one row each, from scenario.h's rules. */
+static void test_set_special(void)
+{
+    static const char text[] = HDR "quantum: 100\nsteps:\n"
+                                   "  - at: {seq: [10, 20]}\n    do: migrate\n"
+                                   "    args: {round_insns: 100}\n"
+                                   "  - at: {sync: 3}\n    do: x\n";
+    enum { Q, L, E, S0, S0HI, S1, ARG, NCFG };
+    static const struct {
+        const char *kv;
+        int rc;
+        int what;           /* which value the row checks */
+        uint64_t want;
+    } rows[] = {
+        { "quantum=5", 0, Q, 5 },
+        { "quantum=0", HV_EINVAL, Q, 100 },
+        { "quantum=x", HV_EINVAL, Q, 100 },
+        { "limit=77", 0, L, 77 },
+        { "explore=1", 0, E, 1 },
+        { "explore=2", HV_EINVAL, E, 0 },
+        { "steps.0.at.seq=15", 0, S0, 15 },
+        { "steps.0.at.seq=15", 0, S0HI, 0 },
+        { "steps.0.at.sync=15", HV_EINVAL, S0, 10 },
+        { "steps.1.at.sync=4", 0, S1, 4 },
+        { "steps.2.at.sync=4", HV_EINVAL, S1, 3 },
+        { "steps.x.at.seq=1", HV_EINVAL, S0, 10 },
+        { "steps.0.args.round_insns=900", 0, ARG, 900 },
+        { "steps.0.args.nope=1", HV_EINVAL, ARG, 100 },
+        { "steps.1.args.x=1", HV_EINVAL, S1, 3 },
+        { "steps.0.when=1", HV_EINVAL, S0, 10 },
+        { "kvm.max_slots=3", 0, NCFG, 1 },
+    };
+    for (size_t i = 0; i < TEST_N(rows); i++) {
+        struct scenario *sc = parse_ok(text);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(sc);
+        int rc = scenario_set(sc, rows[i].kv);
+        uint64_t v = 0;
+        switch (rows[i].what) {
+        case Q: v = sc->quantum; break;
+        case L: v = sc->limit; break;
+        case E: v = sc->explore_mode; break;
+        case S0: v = sc->steps[0].value; break;
+        case S0HI: v = sc->steps[0].value_hi; break;
+        case S1: v = sc->steps[1].value; break;
+        case ARG: v = strtoull(hv_node_get(sc->steps[0].args, "round_insns")->str, NULL, 0); break;
+        case NCFG: v = sc->nconfig; break;
+        }
+        TEST_CHECK(rc == rows[i].rc && v == rows[i].want,
+                   "--set %s: rc %d (want %d), value %llu (want %llu)", rows[i].kv, rc,
+                   rows[i].rc, (unsigned long long)v, (unsigned long long)rows[i].want);
+        scenario_destroy(sc);
+    }
+}
+
+/* `explore: {keep, runs}`: which failed expectations fail the run (scenario_keeps). */
+static void test_explore_keep(void)
+{
+    struct scenario *sc = parse_ok(HDR "expect:\n  outcome: done\n  events: {sched: 3}\n"
+                                       "explore:\n  keep: [outcome, events.sched]\n"
+                                       "  runs: 50\n");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(sc);
+    CU_ASSERT_EQUAL(sc->explore_runs, 50);
+    static const struct {
+        const char *what;
+        bool kept;      /* with explore_mode on; off, everything is kept */
+    } rows[] = {
+        { "outcome", true },         { "events.sched", true },  { "events.schedx", false },
+        { "events.vcpu_state", false }, { "vcpus.0", false },   { "steps.1", false },
+        { "memory[0x1000]", false },
+    };
+    for (int mode = 0; mode < 2; mode++) {
+        sc->explore_mode = mode;
+        for (size_t i = 0; i < TEST_N(rows); i++)
+            TEST_CHECK(scenario_keeps(sc, rows[i].what) == (!mode || rows[i].kept),
+                       "explore_mode %d: %s", mode, rows[i].what);
+    }
+    scenario_destroy(sc);
+
+    static const struct {
+        const char *yaml;
+        int line, col;
+        const char *msg;
+    } bad[] = {
+        { HDR "explore:\n  keep: [bogus]\n", 7, 10, "'keep': 'bogus' names no expectation" },
+        { HDR "explore:\n  keep: [steps]\n", 7, 10, "'keep': 'steps' names no expectation" },
+        { HDR "explore:\n  keep: outcome\n", 7, 9, "expected a sequence" },
+        { HDR "explore:\n  runs: 0\n", 7, 9, "'runs'" },
+        { HDR "explore:\n  run: 3\n", 7, 3, "unknown key 'run' in explore" },
+    };
+    for (size_t i = 0; i < TEST_N(bad); i++) {
+        struct scenario *s2 = NULL;
+        struct hv_diag d;
+        int rc = parse(&s2, bad[i].yaml, &d);
+        TEST_CHECK(rc == HV_ESCENARIO && d.line == bad[i].line && d.col == bad[i].col &&
+                       strstr(d.msg, bad[i].msg),
+                   "row %zu: rc %d at %d:%d: %s", i, rc, d.line, d.col, d.msg);
+        scenario_destroy(s2);
+    }
+}
+
 void test_scenario_register(void)
 {
     CU_pSuite s = CU_add_suite("scenario", NULL, NULL);
@@ -662,4 +763,6 @@ void test_scenario_register(void)
     CU_add_test(s, "node reads", test_node_reads);
     CU_add_test(s, "node shapes", test_node_shapes);
     CU_add_test(s, "fuzz sweep", test_fuzz_sweep);
+    CU_add_test(s, "--set keys that are not knobs", test_set_special);
+    CU_add_test(s, "explore keep and runs", test_explore_keep);
 }
