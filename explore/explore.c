@@ -32,8 +32,8 @@
 
 #include "explore/results.h"
 #include "explore/shrink.h"
-#include "runner/guestcache.h"
 #include "replay/replay.h"
+#include "runner/guestcache.h"
 #include "runner/runner.h"
 #include "trace/trace.h"
 

@@ -7,8 +7,9 @@
  * candidate replaces best by what it recorded.
  *
  * Invariants: 1. best's run fails with the target signature; 2. best's switches never grow;
- * 3. runs <= max_runs.
+ * 3. candidate runs <= max_runs (shrink_try starts none past it).
  */
+#include <assert.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <sqlite3.h>
@@ -34,56 +35,59 @@ struct shrink {
     size_t elf_len;
     char *info[sizeof copied_info / sizeof copied_info[0]];
     unsigned runs, max_runs;
-    FILE *log;
     struct shrink_stats target;      /* the original run */
     struct shrink_stats best_stats;
     struct hv_sched_entry *best;     /* invariant 1 */
     size_t nbest;
 };
 
+__attribute__((unused)) static bool shrink_check(const struct shrink *s)
+{
+    return strcmp(s->best_stats.signature, s->target.signature) == 0 &&
+           s->best_stats.switches <= s->target.switches && s->runs <= s->max_runs;
+}
+
 /* ---- one run ---- */
 
 struct shrink_obs {
-    char signature[256];
+    char assertion[256];      /* the guest assertion, if one failed */
+    char failed[256];         /* the first failed step or expectation */
     struct trace_writer *w;   /* the result's trace, or NULL */
 };
-
-static void shrink_signature(struct shrink_obs *o, const char *sig)
-{
-    if (!o->signature[0])
-        snprintf(o->signature, sizeof o->signature, "%s", sig);
-}
 
 static int shrink_sink(void *ctx, const struct hv_event *ev)
 {
     struct shrink_obs *o = ctx;
-    if (ev->kind == HV_EV_ucall_assert && !o->signature[0]) {
+    if (ev->kind == HV_EV_ucall_assert && !o->assertion[0]) {
         const struct hv_ev_ucall_assert *a = ev->fields;
-        char sig[256];
         if (a)
-            snprintf(sig, sizeof sig, "guest assertion %s:%" PRIu64, a->file, a->line);
+            snprintf(o->assertion, sizeof o->assertion, "guest assertion %s:%" PRIu64, a->file,
+                     a->line);
         else
-            snprintf(sig, sizeof sig, "guest assertion %s", ev->detail ? ev->detail : "");
-        shrink_signature(o, sig);
+            snprintf(o->assertion, sizeof o->assertion, "guest assertion %s",
+                     ev->detail ? ev->detail : "");
     }
     return o->w ? trace_writer_event(o->w, ev) : 0;
 }
 
-/* "expect KEY: expected ..., got ..." -> "expect KEY"; "step N (ACTION at AT): ..." -> "step
- * N (ACTION)": the values (and a seeded trigger's point) are left out. */
+/* The first failed line: "expect KEY: expected ..., got ..." -> "expect KEY"; "step N (ACTION
+ * at AT): ..." -> "step N (ACTION)": the values (and a seeded trigger's point) are left out. */
 static void shrink_failed(const char *line, void *ctx)
 {
-    char sig[256];
+    struct shrink_obs *o = ctx;
+    char *sig = o->failed;
+    const size_t size = sizeof o->failed;
+    if (sig[0])
+        return;
     size_t n = strcspn(line, ":");
     if (strncmp(line, "step ", 5) == 0) {
         const char *at = strstr(line, " at ");
         if (at && (size_t)(at - line) < n)
             n = (size_t)(at - line);
-        snprintf(sig, sizeof sig, "%.*s%s", (int)n, line, strchr(line, '(') ? ")" : "");
+        snprintf(sig, size, "%.*s%s", (int)n, line, strchr(line, '(') ? ")" : "");
     } else {
-        snprintf(sig, sizeof sig, "%.*s", (int)n, line);
+        snprintf(sig, size, "%.*s", (int)n, line);
     }
-    shrink_signature(ctx, sig);
 }
 
 /* Runs the scenario with the loaded schedule sched (borrowed). *st gets the run's numbers;
@@ -97,11 +101,16 @@ static int shrink_run(struct shrink *s, struct hv_schedule *sched, struct trace_
     struct runner_hooks hooks = { .failed = shrink_failed, .ctx = &o, .schedule = sched };
     s->runs++;
     err = runner_execute(s->sc, s->elf, s->elf_len, shrink_sink, &o, &hooks, &res);
-    if (err)
-        snprintf(o.signature, sizeof o.signature, "error %s", hv_err_name(err));
-    if (!o.signature[0] && !res.expect_ok)
-        snprintf(o.signature, sizeof o.signature, "expectations failed");
-    memcpy(st->signature, o.signature, sizeof st->signature);
+    /* as explore names it: the assertion when the run ended by one, else the first failure */
+    const char *sig = err                                          ? NULL
+                      : res.outcome == HV_OUT_ASSERT && o.assertion[0] ? o.assertion
+                      : o.failed[0]                                ? o.failed
+                      : !res.expect_ok                             ? "expectations failed"
+                                                                   : "";
+    if (sig)
+        snprintf(st->signature, sizeof st->signature, "%s", sig);
+    else
+        snprintf(st->signature, sizeof st->signature, "simulator error: %s", hv_strerror(err));
     st->switches = hv_schedule_switches(sched);
     st->events = res.events;
     st->instructions = res.instructions;
@@ -164,6 +173,7 @@ static bool shrink_try(struct shrink *s, const struct hv_sched_entry *e, size_t 
     s->best = rec;
     s->nbest = nrec;
     s->best_stats = st;
+    assert(shrink_check(s));
     return true;
 }
 
@@ -192,7 +202,8 @@ static struct hv_sched_entry *shrink_without(const struct shrink *s, const bool 
 
 /*
  * ddmin over the entries of best that `pick` selects: tries best without one of k chunks of
- * them (k = 2, 4, ... up to one entry a chunk), keeping each complement that shrink_try keeps.
+ * them (shrink_without; k = 2, 4, ... up to one entry a chunk), keeping each complement that
+ * shrink_try keeps.
  * Returns whether best changed.
  */
 static bool shrink_ddmin(struct shrink *s, bool (*pick)(const struct shrink *, size_t))
@@ -417,7 +428,7 @@ static void shrink_table(FILE *f, const struct shrink_result *r)
 int shrink_trace(const char *path, const char *out, unsigned max_runs, FILE *log, FILE *errf,
                  struct shrink_result *res)
 {
-    struct shrink s = { .path = path, .max_runs = max_runs ? max_runs : 500, .log = log };
+    struct shrink s = { .path = path, .max_runs = max_runs ? max_runs : 500 };
     int code = HV_EXIT_BADINPUT;
     memset(res, 0, sizeof *res);
     if (shrink_open(&s, errf))

@@ -2,16 +2,18 @@
  * shrink.h - from a failing run's trace, a smaller run with the same failure.
  *
  * The failure signature of a run is what failed first: "guest assertion FILE:LINE", "step N
- * (ACTION)", "expect KEY", or "error NAME" (a simulator error). shrink_trace() re-runs the
- * trace's scenario, guest image, seed and --set list with explicit schedules (sim/hv.h), each
- * candidate a fresh VM in this process, and keeps a candidate when it fails with the same
- * signature and no more context switches than the best so far:
- *   1. delta debugging (ddmin, Zeller and Hildebrandt 2002, complements only) over the
- *      recorded slices: the slices left out are decided round-robin;
- *   2. ddmin over the seeded preemption points that said yes (the others say no);
- *   3. each seeded step trigger (a migration point, say) moved as early in its [LO, HI]
- *      range as the failure allows (bisection), then as late, keeping the fewer events;
- *   then 1-3 again while a round improves. The best run is written as a trace whose schedule
+ * (ACTION)", "expect KEY", or "simulator error: WHAT", as `hvsim explore` names them.
+ * shrink_trace() re-runs the trace's scenario, guest image, seed and --set list with explicit
+ * schedules (sim/hv.h), each candidate a fresh VM in this process, and keeps a candidate when
+ * it fails with the same signature and no more context switches than the best so far:
+ *   1. the shortest prefix of the recorded slices that still fails (bisection; the rest are
+ *      decided round-robin);
+ *   2. delta debugging (ddmin, Zeller and Hildebrandt 2002, complements only) over the
+ *      context switches: a switch left out gives its slice to the previous slice's vCPU;
+ *   3. ddmin over the seeded preemption points that said yes (the others say no);
+ *   4. each seeded step trigger (a migration point, say) moved by bisection toward LO, then
+ *      toward HI of its range, while the failure stays and the run gets shorter;
+ * then 1-4 again while a round improves. The best run is written as a trace whose schedule
  * is loaded, so that `hvsim replay` repeats it exactly.
  */
 #ifndef HV_SHRINK_H

@@ -54,7 +54,7 @@ shrink)
   # the race on: the flag word the guest reads is 0
   "$hvsim" run "$scen" -o race.db --quiet --seed 16 --set steps.0.args.u64=0
   [ $? -eq 1 ] || fail "the race did not fail on seed 16"
-  "$hvsim" shrink race.db -o small.db --max-runs 120 >out.txt || fail "shrink exited $?"
+  "$hvsim" shrink race.db -o small.db --max-runs 40 >out.txt || fail "shrink exited $?"
   cat out.txt
   before=$(switches race.db); after=$(switches small.db)
   [ "$after" -lt "$before" ] || fail "switches $before -> $after"
