@@ -2,7 +2,7 @@
  * main.c - the hvsim program: argument parsing and output only.
  *
  *   hvsim run SCENARIO.yaml [-o TRACE.db] [--seed N] [--set KEY=VALUE]... [--quiet]
- *             [--backend model|kvm]
+ *             [--backend model|kvm] [--schedule-from TRACE.db]
  *   hvsim crosscheck SCENARIO.yaml [--json] [--kernel auto|reference]
  *   hvsim replay TRACE.db [--set KEY=VALUE]... [--gdb PORT]
  *   hvsim diff A.db B.db [--json]
@@ -11,6 +11,7 @@
  *              [--to SEQ] [--json]
  *   hvsim state TRACE.db [--at SEQ] [--vcpu N] [--mem ADDR:LEN] [--gva] [--json]
  *   hvsim blame TRACE.db (--gpa ADDR | --gva ADDR --vcpu N) [--len N] [--at SEQ]
+ *   hvsim shrink TRACE.db [-o SMALL.db] [--max-runs N]
  *   hvsim list [DIR]
  *   hvsim explore SCENARIO.yaml [options] | --report DIR [--plot X:METRIC -o FILE]
  *                 | --merge DIR... --out DIR
@@ -32,6 +33,7 @@
 #include <unistd.h>
 
 #include "cli/show.h"
+#include "cli/shrinkcmd.h"
 #include "cli/xcheck.h"
 #include "debug/diff.h"
 #include "debug/dcli.h"
@@ -47,7 +49,7 @@
 static const char usage_text[] =
     "usage:\n"
     "  hvsim run SCENARIO.yaml [-o TRACE.db] [--seed N] [--set KEY=VALUE]... [--quiet]\n"
-    "            [--backend model|kvm]\n"
+    "            [--backend model|kvm] [--schedule-from TRACE.db]\n"
     "  hvsim crosscheck SCENARIO.yaml [--json] [--kernel auto|reference]\n"
     "  hvsim replay TRACE.db [--set KEY=VALUE]... [--gdb PORT]\n"
     "  hvsim diff A.db B.db [--json]\n"
@@ -57,6 +59,7 @@ static const char usage_text[] =
     "             [--to SEQ] [--json]\n"
     "  hvsim state TRACE.db [--at SEQ] [--vcpu N] [--mem ADDR:LEN] [--gva] [--json]\n"
     "  hvsim blame TRACE.db (--gpa ADDR | --gva ADDR --vcpu N) [--len N] [--at SEQ]\n"
+    "  hvsim shrink TRACE.db [-o SMALL.db] [--max-runs N]\n"
     "  hvsim list [DIR]\n"
     "  hvsim explore SCENARIO.yaml [--seeds A..B | --runs N] [--vary KEY=V1,V2]... [-j N]\n"
     "                [--shard K/N] [--out DIR] [--metric NAME=SQL]... (help explore)\n"
@@ -68,7 +71,7 @@ static const struct {
     const char *text;
 } help_texts[] = {
     { "run", "hvsim run SCENARIO.yaml [-o TRACE.db] [--seed N] [--set KEY=VALUE]... [--quiet]\n"
-             "          [--backend model|kvm]\n"
+             "          [--backend model|kvm] [--schedule-from TRACE.db]\n"
              "  Builds the scenario's guest, runs it under the scenario's model and records\n"
              "  every event to TRACE.db (default: the scenario's file name with .db, in the\n"
              "  current folder). --seed replaces the scenario's schedule seed; --set overrides\n"
@@ -79,7 +82,11 @@ static const struct {
              "  --backend kvm runs an x86_64 KVM scenario on this machine's /dev/kvm instead\n"
              "  (docs/real-kvm.md): the trace says so in run_info (backend, kernel, the\n"
              "  capabilities it reported); a scenario this kernel cannot run is reported not\n"
-             "  runnable, with the reason, and exits 1; no usable /dev/kvm exits 2.\n" },
+             "  runnable, with the reason, and exits 1; no usable /dev/kvm exits 2.\n"
+             "  --schedule-from takes every schedule decision (which vCPU runs each slice\n"
+             "  and for how long, seeded preemption checks and step triggers) from the\n"
+             "  schedule TRACE.db recorded instead of the seed; the new trace stores it, and\n"
+             "  replay uses it.\n" },
     { "crosscheck", "hvsim crosscheck SCENARIO.yaml [--json] [--kernel auto|reference]\n"
                     "  Runs an x86_64 KVM scenario under the model and on /dev/kvm and prints\n"
                     "  one row per comparison of what both can see (step results, exits,\n"
@@ -131,11 +138,21 @@ static const struct {
                "  (default: the end): a guest store (vCPU, pc, instruction), a model write,\n"
                "  a host step or an xinterface write, and whether the dirty log saw it.\n"
                "  docs/debugging.md.\n" },
+    { "shrink", "hvsim shrink TRACE.db [-o SMALL.db] [--max-runs N]\n"
+                "  Searches for a smaller run that fails the same way as the run TRACE.db\n"
+                "  records (same first failed expectation, step or guest assertion): fewer\n"
+                "  context switches (delta debugging over its schedule), fewer seeded\n"
+                "  preemption points, seeded step triggers moved within their range. Writes\n"
+                "  the smallest to SMALL.db (default TRACE-shrunk.db), a trace that replays\n"
+                "  identically, and prints switches, events and instructions before and\n"
+                "  after. --max-runs bounds the candidate runs (default 500). Exit 0 when\n"
+                "  written, 1 when it does not replay identically, 2 for bad input (not a\n"
+                "  failing model run).\n" },
     { "explore",
       "hvsim explore SCENARIO.yaml [--seeds A..B | --runs N] [--seed S] [--vary KEY=V1,V2]...\n"
       "              [--set KEY=VALUE]... [-j JOBS] [--shard K/N] [--out DIR]\n"
       "              [--keep failures|all|none] [--until-failure] [--time-budget SECONDS]\n"
-      "              [--metric NAME=SQL]... [--quiet]\n"
+      "              [--metric NAME=SQL]... [--shrink] [--quiet]\n"
       "hvsim explore --report DIR [--plot X:METRIC -o FILE.svg]\n"
       "hvsim explore --merge DIR... --out DIR\n"
       "  Runs the scenario once per seed (A..B, or N seeds drawn from S; default: the\n"
@@ -148,7 +165,8 @@ static const struct {
       "  --shard K/N runs the K-th of N slices of the run list; --merge combines shards.\n"
       "  --report prints each failure signature with its count, rate, smallest failing\n"
       "  seed and the hvsim run command that reproduces it; --plot aggregates a metric by\n"
-      "  a varied key into FILE's .csv and an SVG (or PNG) drawn by gnuplot. Exit 0 when\n"
+      "  a varied key into FILE's .csv and an SVG (or PNG) drawn by gnuplot. --shrink\n"
+      "  shrinks the first kept failure of each signature (help shrink). Exit 0 when\n"
       "  every run passed, 1 when one failed, 2 for bad input. docs/exploration.md.\n" },
     { "list", "hvsim list [DIR]\n"
               "  Lists the scenarios under DIR (default: the bundled scenarios).\n" },
@@ -320,7 +338,7 @@ static int kernel_info(struct trace_writer *w, const struct kvmh_kernel *k)
 
 static int cmd_run(int argc, char **argv)
 {
-    const char *scen = NULL, *out = NULL, *seed = NULL, *backend = "model";
+    const char *scen = NULL, *out = NULL, *seed = NULL, *backend = "model", *from = NULL;
     const char **sets = calloc((size_t)argc + 1, sizeof *sets);
     size_t nsets = 0;
     bool quiet = false;
@@ -334,6 +352,8 @@ static int cmd_run(int argc, char **argv)
             sets[nsets++] = argv[++i];
         else if (strcmp(argv[i], "--backend") == 0 && i + 1 < argc)
             backend = argv[++i];
+        else if (strcmp(argv[i], "--schedule-from") == 0 && i + 1 < argc)
+            from = argv[++i];
         else if (strcmp(argv[i], "--quiet") == 0)
             quiet = true;
         else if (argv[i][0] == '-' || scen) {
@@ -349,9 +369,19 @@ static int cmd_run(int argc, char **argv)
         fprintf(stderr, "hvsim run: --backend %s: expected model or kvm\n", backend);
         return usage();
     }
-    if (!scen) {
+    if (!scen || (kvm && from)) {
         free(sets);
+        if (scen)
+            fprintf(stderr, "hvsim run: --schedule-from drives the model's scheduler; the kvm "
+                            "backend has none\n");
         return usage();
+    }
+    struct hv_schedule *sched = NULL;
+    if (!kvm && (hv_schedule_create(&sched) || (from && replay_schedule_from(from, sched)))) {
+        fprintf(stderr, "hvsim run: --schedule-from %s\n", hv_error_detail());
+        hv_schedule_destroy(sched);
+        free(sets);
+        return HV_EXIT_BADINPUT;
     }
     struct scenario *sc = NULL;
     struct trace_writer *w = NULL;
@@ -436,7 +466,7 @@ static int cmd_run(int argc, char **argv)
     }
     struct run_sink rs = { .w = w, .quiet = quiet };
     run_test_signal(&rs);
-    struct runner_hooks hooks = { .failed = quiet ? NULL : print_failed };
+    struct runner_hooks hooks = { .failed = quiet ? NULL : print_failed, .schedule = sched };
     struct kvmrun_result kres;
     struct runner_result *res = &kres.run;
     run_handle_signals(true);
@@ -467,6 +497,8 @@ static int cmd_run(int argc, char **argv)
     else
         trace_writer_set_info_int(w, "instructions", (int64_t)res->instructions);
     trace_writer_set_info_int(w, "events", (int64_t)res->events);
+    if (!err && sched)
+        err = replay_schedule_write(w, sched);
     if (err) {
         fprintf(stderr, "hvsim: %s: run failed: %s: %s\n", scen, hv_strerror(err),
                 hv_error_detail());
@@ -494,6 +526,7 @@ out:
     free(cfg);
     free(setlist);
     free(sets);
+    hv_schedule_destroy(sched);
     run_handle_signals(false);
     if (run_signal) {
         fflush(stdout);
@@ -748,6 +781,8 @@ int main(int argc, char **argv)
         return dcli_blame(argc - 2, argv + 2);
     if (strcmp(cmd, "list") == 0)
         return cmd_list(argc - 2, argv + 2);
+    if (strcmp(cmd, "shrink") == 0)
+        return shrinkcmd_main(argc - 2, argv + 2);
     if (strcmp(cmd, "explore") == 0)
         return explore_main(argc - 2, argv + 2);
     fprintf(stderr, "hvsim: unknown command '%s'\n", cmd);

@@ -742,7 +742,7 @@ static void ex_main(int fd, struct replay_inputs *in, bool insns)
     ex.go.until = NONE;
     serve(&ex);
     struct runner_hooks hooks = { .inspect = ex_inspect, .vm_created = ex_vm_created,
-                                  .ctx = &ex };
+                                  .ctx = &ex, .schedule = in->sched };
     struct runner_result res;
     runner_execute(in->sc, in->elf, in->elf_len, ex_sink, &ex, &hooks, &res);
     /* the run could not even start: its end is the only stop point */

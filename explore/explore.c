@@ -31,6 +31,8 @@
 #include <unistd.h>
 
 #include "explore/results.h"
+#include "explore/shrink.h"
+#include "replay/replay.h"
 #include "runner/guestcache.h"
 #include "runner/runner.h"
 #include "trace/trace.h"
@@ -64,7 +66,7 @@ struct opts {
     struct metric metrics[MAX_METRICS];
     size_t nmetrics;
     uint64_t seed_lo, seed_hi, runs, base_seed;
-    bool have_seeds, have_runs, have_base, until_failure, quiet;
+    bool have_seeds, have_runs, have_base, until_failure, quiet, shrink;
     double time_budget;       /* seconds; 0: none */
     long jobs;
     uint64_t shard_k, shard_n;  /* 1-based K of N */
@@ -205,6 +207,10 @@ static int parse_opts(struct opts *o, int argc, char **argv)
             o->until_failure = true;
             continue;
         }
+        if (strcmp(a, "--shrink") == 0) {
+            o->shrink = true;
+            continue;
+        }
         if (strcmp(a, "--merge") == 0) {
             while (i + 1 < argc && argv[i + 1][0] != '-')
                 o->merge[o->nmerge++] = argv[++i];
@@ -293,6 +299,8 @@ static int parse_opts(struct opts *o, int argc, char **argv)
     }
     if (o->have_seeds && o->have_runs)
         return bad("give --seeds or --runs, not both");
+    if (o->shrink && o->keep == KEEP_NONE)
+        return bad("--shrink shrinks the failures' traces: not with --keep none");
     if (o->nplot != o->nplot_out)
         return bad("each --plot X:METRIC needs its -o FILE");
     return 0;
@@ -486,7 +494,11 @@ static void worker(const struct ctx *c, uint64_t r, int fd)
     struct runner_result res;
     memset(&res, 0, sizeof res);
     struct hooks_ctx hc = { .first = { 0 }, .assert_at = { 0 } };
-    struct runner_hooks hooks = { .inspect = hook_inspect, .failed = hook_failed, .ctx = &hc };
+    struct hv_schedule *sched = NULL;
+    if (!err && w)
+        err = hv_schedule_create(&sched);  /* recorded in the trace, for hvsim shrink */
+    struct runner_hooks hooks = { .inspect = hook_inspect, .failed = hook_failed, .ctx = &hc,
+                                  .schedule = sched };
     if (!err)
         err = runner_execute(sc, c->elf, c->elf_len, w ? trace_writer_sink : NULL, w, &hooks,
                              &res);
@@ -508,6 +520,8 @@ static void worker(const struct ctx *c, uint64_t r, int fd)
         trace_writer_set_info_int(w, "exit_code", x.exit_code);
         trace_writer_set_info_int(w, "instructions", (int64_t)res.instructions);
         trace_writer_set_info_int(w, "events", (int64_t)res.events);
+        if (!err && sched)
+            replay_schedule_write(w, sched);
         if (err)
             trace_writer_flush(w);
         else
@@ -522,6 +536,7 @@ static void worker(const struct ctx *c, uint64_t r, int fd)
         else
             unlink(path);
     }
+    hv_schedule_destroy(sched);
     ssize_t n = write(fd, &x, sizeof x);
     _exit(n == (ssize_t)sizeof x ? 0 : 1);
 }
@@ -919,6 +934,9 @@ static int explore_runs(struct opts *o)
         results_report(o->out, stdout, stderr);
     }
     code = stop_signal ? 128 + stop_signal : failed ? HV_EXIT_FAILED : HV_EXIT_OK;
+    /* the first kept failure of each signature, shrunk */
+    if (o->shrink && failed && !stop_signal && shrink_explored(o->out, stdout, stderr))
+        code = HV_EXIT_BADINPUT;
     /* the plots of a study, once its runs are in */
     for (size_t i = 0; i < o->nplot && !stop_signal; i++) {
         int pc = results_plot(o->out, o->plot[i], o->plot_out[i], stdout, stderr);

@@ -72,6 +72,59 @@ static void inspect(struct hv_vm *vm, void *ctx)
              c->got.ev.vcpu, dis, c->got.ev.vcpu, regs);
 }
 
+int replay_schedule_read(struct trace_reader *r, const char *path, struct hv_schedule *s)
+{
+    void *text = NULL;
+    size_t len = 0;
+    if (trace_reader_blob(r, "schedule", &text, &len))
+        return hv_error_set(HV_EINVAL, "%s: the trace records no schedule (a trace of the "
+                                       "kvm backend, or of an older hvsim)", path);
+    int err = hv_schedule_load(s, text, len);
+    free(text);
+    if (err) {
+        char why[512];
+        snprintf(why, sizeof why, "%s", hv_error_detail());
+        return hv_error_set(err, "%s: recorded schedule: %s", path, why);
+    }
+    return 0;
+}
+
+int replay_schedule_from(const char *path, struct hv_schedule *s)
+{
+    struct trace_reader *r;
+    int err = trace_reader_open(&r, path);
+    if (err)
+        return *hv_error_detail() ? err : hv_error_set(err, "%s: %s", path, hv_strerror(err));
+    err = replay_schedule_read(r, path, s);
+    trace_reader_close(r);
+    return err;
+}
+
+int replay_schedule_write(struct trace_writer *w, const struct hv_schedule *s)
+{
+    const struct hv_sched_entry *e;
+    size_t n = hv_schedule_recorded(s, &e);
+    char *text = hv_schedule_format(e, n);
+    if (!text)
+        return HV_ENOMEM;
+    int err = trace_writer_put_blob(w, "schedule", text, strlen(text));
+    free(text);
+    if (!err)
+        err = trace_writer_set_info(w, "schedule", hv_schedule_loaded(s) ? "loaded" : "seed");
+    return err;
+}
+
+/* Splits the recorded "k=v\n" list of overrides. */
+static int apply_sets(struct scenario *sc, char *list)
+{
+    for (char *line = strtok(list, "\n"); line; line = strtok(NULL, "\n")) {
+        int err = scenario_set(sc, line);
+        if (err)
+            return err;
+    }
+    return 0;
+}
+
 /* A reader or runner error, naming the trace (the reader's details begin with its path). */
 static void report(FILE *errf, const char *path, const char *what, int err)
 {
@@ -143,7 +196,7 @@ int replay_inputs_open(struct replay_inputs *in, const char *path, const char *c
                        size_t nsets, FILE *errf)
 {
     memset(in, 0, sizeof *in);
-    char *text = NULL, *seed = NULL, *label = NULL, *backend = NULL;
+    char *text = NULL, *seed = NULL, *label = NULL, *backend = NULL, *source = NULL;
     struct stored_sets ss = { NULL, NULL, 0 };
     struct hv_diag d;
     char msg[1200];
@@ -205,12 +258,22 @@ int replay_inputs_open(struct replay_inputs *in, const char *path, const char *c
             fprintf(errf, "hvsim: %s\n", msg);
         goto out;
     }
+    /* a run whose schedule was loaded is replayed with the decisions it made; a seeded run
+     * draws them again from the seed (so that replay --set sees the seed's choices) */
+    if (trace_reader_info(in->r, "schedule", &source) == 0 && strcmp(source, "loaded") == 0) {
+        if ((err = hv_schedule_create(&in->sched)) ||
+            (err = replay_schedule_read(in->r, path, in->sched))) {
+            fprintf(errf, "hvsim: %s\n", hv_error_detail());
+            goto out;
+        }
+    }
     in->complete = trace_reader_complete(in->r);
 out:
     free(text);
     free(seed);
     free(label);
     free(backend);
+    free(source);
     free(ss.text);
     free(ss.lines);
     if (err)
@@ -221,6 +284,7 @@ out:
 void replay_inputs_close(struct replay_inputs *in)
 {
     scenario_destroy(in->sc);
+    hv_schedule_destroy(in->sched);
     trace_reader_close(in->r);
     free(in->elf);
     memset(in, 0, sizeof *in);
@@ -248,7 +312,7 @@ int replay_trace_at(const char *path, const char *const *sets, size_t nsets, FIL
         report(errf, path, "read events", err);
         goto out;
     }
-    struct runner_hooks hooks = { .inspect = inspect, .ctx = &c };
+    struct runner_hooks hooks = { .inspect = inspect, .ctx = &c, .schedule = in.sched };
     struct runner_result res;
     err = runner_execute(in.sc, in.elf, in.elf_len, compare_sink, &c, &hooks, &res);
     if (err && err != HV_EDIVERGED && !(c.diverged)) {

@@ -17,6 +17,8 @@
 #include "runner/scenario.h"
 #include "trace/trace.h"
 
+struct hv_schedule;
+
 /* What re-executing a recorded run needs, read from its trace. */
 struct replay_inputs {
     struct trace_reader *r;   /* the trace, open */
@@ -25,6 +27,8 @@ struct replay_inputs {
     void *elf;                /* the guest image */
     size_t elf_len;
     bool complete;            /* the recording finished (trace_reader_complete) */
+    struct hv_schedule *sched; /* the recorded schedule when the run's was loaded (run_info
+                                * schedule: loaded), else NULL: the seed decides again */
 };
 
 /*
@@ -43,5 +47,22 @@ int replay_trace(const char *path, const char *const *sets, size_t nsets, FILE *
 /* The same; when the replay diverged (3), *seq receives the seq of the first differing event. */
 int replay_trace_at(const char *path, const char *const *sets, size_t nsets, FILE *out,
                     FILE *err, uint64_t *seq);
+
+struct trace_reader;
+struct trace_writer;
+
+/*
+ * Loads the schedule the trace at path recorded (its `schedule` blob) into s, so that a run
+ * given s makes the same decisions. 0, or HV_EINVAL / HV_EIO with hv_error_detail() naming
+ * the trace and the problem (no such trace, no recorded schedule, malformed).
+ */
+int replay_schedule_from(const char *path, struct hv_schedule *s);
+/* The same from an open trace. */
+int replay_schedule_read(struct trace_reader *r, const char *path, struct hv_schedule *s);
+/*
+ * Stores what s recorded in w: the `schedule` blob and run_info `schedule` (`loaded` when s
+ * made the decisions, `seed` when the seed did), the inputs replay feeds back.
+ */
+int replay_schedule_write(struct trace_writer *w, const struct hv_schedule *s);
 
 #endif

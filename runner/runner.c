@@ -926,6 +926,7 @@ int runner_execute(const struct scenario *sc, const void *elf, size_t elf_len,
     struct run_ctx rc = { .sc = sc, .sink = sink, .sink_ctx = sink_ctx, .ok = true,
                           .hooks = hooks };
     struct hv_kv *kv = runner_config(sc);
+    struct hv_schedule *sched = hooks ? hooks->schedule : NULL;
     rc.done = calloc(sc->nsteps + 1, sizeof *rc.done);
     rc.value = calloc(sc->nsteps + 1, sizeof *rc.value);
     int err = 0;
@@ -936,14 +937,15 @@ int runner_execute(const struct scenario *sc, const void *elf, size_t elf_len,
     for (size_t i = 0; i < sc->nsteps; i++) {
         const struct sc_step *st = &sc->steps[i];
         rc.value[i] = st->at == SC_AT_SEQ && st->value_hi > st->value
-                          ? draw_point(sc->seed, i, st->value, st->value_hi)
+                          ? hv_schedule_point(sched, (uint32_t)i, st->value, st->value_hi,
+                                              draw_point(sc->seed, i, st->value, st->value_hi))
                           : st->value;
     }
     struct hv_vm_config cfg = {
         .arch = sc->arch, .nr_vcpus = (unsigned)sc->vcpus, .seed = sc->seed,
         .quantum = sc->quantum, .limit = sc->limit, .model = hv_model_lookup(sc->model),
         .sink = counting_sink, .sink_ctx = &rc, .config = kv, .nconfig = sc->nconfig,
-        .memory = sc->memory, .vmm = sc->vmm,
+        .memory = sc->memory, .vmm = sc->vmm, .schedule = sched,
     };
     if ((err = hv_vm_create(&rc.vm, &cfg)))
         goto out;

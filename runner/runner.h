@@ -41,6 +41,9 @@ struct runner_hooks {
      * a migration's destination once it has taken the vCPUs over (its source is then
      * destroyed). May be NULL. */
     void (*vm_created)(struct hv_vm *vm, void *ctx);
+    /* The run's schedule (hv.h): records every decision and, when loaded, makes them; NULL:
+     * the seed decides and nothing is recorded. */
+    struct hv_schedule *schedule;
 };
 
 /*

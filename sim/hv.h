@@ -73,6 +73,9 @@ struct hv_vm_config {
     const struct hv_node *vmm;
     unsigned vm_id;             /* which VM of the run this is: 0 the first, n the destination
                                  * of the n-th migration; recorded in every event */
+    struct hv_schedule *schedule; /* borrowed: records every schedule decision and, when it
+                                   * was loaded, makes them (schedule.c); NULL: the seed
+                                   * alone decides, nothing is recorded */
 };
 
 /* Caller owns *out; release with hv_vm_destroy(). The model's vm_init runs here. */
@@ -190,6 +193,52 @@ void hv_disasm_insn(struct hv_disasm *d, const uint8_t *code, size_t len, uint64
 void hv_disasm_close(struct hv_disasm *d);
 /* arm: true if v executes T32 code (CPSR.T); false for other arches. */
 bool hv_vcpu_thumb(struct hv_vcpu *v);
+
+/*
+ * ---- schedules (schedule.c) ----
+ * A run's schedule is every decision the seed makes, in order: which vCPU runs a slice and
+ * its length (`slice VCPU BUDGET`), each answer of a seeded preemption check (`preempt 0|1`),
+ * and the number a seeded step trigger fires at (`point STEP VALUE`). A schedule records the
+ * decisions of the run it is given to. A loaded schedule (hv_schedule_load or _set) makes them
+ * instead of the seed, each kind from its own list in order; past the end of its list a slice
+ * is round-robin (the next runnable vCPU after the last one, for HV_SCHED_TAIL * quantum
+ * instructions: few switches, and a vCPU that spins waiting for another gives way), a
+ * preemption check says no, and a point is the seed's. A slice naming a vCPU that cannot run
+ * gives the slice to the next runnable vCPU after it. The recorded decisions of a run driven
+ * by a schedule, loaded again, drive the same run: what replay and shrink rely on.
+ *
+ * Invariants: 1. a loaded list's cursor never passes its end; 2. every recorded slice names a
+ * vCPU that was runnable and a budget >= 1.
+ */
+#define HV_SCHED_TAIL 64
+enum hv_sched_kind { HV_SCHED_SLICE, HV_SCHED_PREEMPT, HV_SCHED_POINT, HV_SCHED__COUNT };
+struct hv_sched_entry {
+    enum hv_sched_kind kind;
+    uint32_t a;      /* slice: vCPU id; preempt: 1 yes, 0 no; point: step index */
+    uint64_t b;      /* slice: budget; point: value; preempt: 0 */
+};
+struct hv_schedule;
+int hv_schedule_create(struct hv_schedule **out);
+void hv_schedule_destroy(struct hv_schedule *s);
+/* Loads the text form (one decision a line, as hv_schedule_text writes it). HV_EINVAL with
+ * the line number in hv_error_detail() for malformed text. Clears what was recorded. */
+int hv_schedule_load(struct hv_schedule *s, const char *text, size_t len);
+/* Loads n entries (any order of kinds). Clears what was recorded. */
+int hv_schedule_set(struct hv_schedule *s, const struct hv_sched_entry *e, size_t n);
+bool hv_schedule_loaded(const struct hv_schedule *s);
+/* The decisions recorded so far, in order. */
+size_t hv_schedule_recorded(const struct hv_schedule *s, const struct hv_sched_entry **out);
+/* Context switches among the recorded slices: slices whose vCPU differs from the previous
+ * slice's. */
+uint64_t hv_schedule_switches(const struct hv_schedule *s);
+/* The text form of e[0..n); caller frees. NULL: no memory. */
+char *hv_schedule_format(const struct hv_sched_entry *e, size_t n);
+/* A seeded preemption check: drawn is the seed's answer; returns the schedule's (recorded). */
+bool hv_schedule_preempt(struct hv_schedule *s, bool drawn);
+/* A seeded trigger of step `step` over [lo, hi]: drawn is the seed's number; returns the
+ * schedule's, kept within [lo, hi] (recorded). */
+uint64_t hv_schedule_point(struct hv_schedule *s, uint32_t step, uint64_t lo, uint64_t hi,
+                           uint64_t drawn);
 
 /* Version strings of the libraries, for the trace's run_info. */
 void hv_lib_versions(char *unicorn, size_t usize, char *capstone, size_t csize);

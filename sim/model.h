@@ -274,6 +274,9 @@ enum hv_arch hv_vm_arch(const struct hv_vm *vm);
 const struct hv_model_ops *hv_vm_model(const struct hv_vm *vm);
 /* The run's seed (hv_vm_config.seed), for a model's own deterministic stream. */
 uint64_t hv_vm_seed(const struct hv_vm *vm);
+/* The run's schedule (hv_vm_config.schedule), or NULL: seeded choices a model makes go
+ * through it (hv_schedule_preempt). */
+struct hv_schedule *hv_vm_schedule(const struct hv_vm *vm);
 
 /*
  * The VM's clock: guest instructions retired by all vCPUs together, exact at the instruction

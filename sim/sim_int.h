@@ -509,6 +509,10 @@ void prov_record(struct hv_vm *vm, int32_t vcpu, uint64_t pc, uint64_t icount, u
 /* sched.c: splitmix64 */
 uint64_t sched_next(uint64_t *state);
 uint64_t sched_below(uint64_t *state, uint64_t n);
+/* schedule.c: the next slice of vm: *vcpu among runnable[0..n) (n >= 2, in id order), *budget
+ * >= 1, from vm->cfg.schedule when loaded, else drawn from vm->prng; recorded either way. */
+void sched_slice(struct hv_vm *vm, const unsigned *runnable, unsigned n, unsigned *vcpu,
+                 uint64_t *budget);
 
 /* loader.c */
 int loader_load(struct hv_vm *vm, const void *image, size_t len, uint64_t *entry);

@@ -4,8 +4,9 @@
  *
  * Scheduling: hv_vm_run() repeatedly draws, from the seeded splitmix64 stream (sched.c),
  * first the index of a vCPU among the runnable ones (in id order), then a slice length in
- * [1, quantum]. The vCPU runs until its retired-instruction count reaches the budget at a
- * block boundary, or it exits in a way that ends the slice. Each decision is a `sched` event.
+ * [1, quantum], or takes both from a loaded schedule (schedule.c). The vCPU runs until its
+ * retired-instruction count reaches the budget at a block boundary, or it exits in a way that
+ * ends the slice. Each decision is a `sched` event.
  * Nothing else influences the order: no clock, no host state.
  *
  * Deferred callbacks (hv_vm_after): kept sorted by (due, id); the scheduler cuts each budget so
@@ -415,6 +416,7 @@ enum hv_outcome hv_vm_outcome(const struct hv_vm *vm) { return vm->outcome; }
 enum hv_arch hv_vm_arch(const struct hv_vm *vm) { return vm->arch; }
 const struct hv_model_ops *hv_vm_model(const struct hv_vm *vm) { return vm->model; }
 uint64_t hv_vm_seed(const struct hv_vm *vm) { return vm->cfg.seed; }
+struct hv_schedule *hv_vm_schedule(const struct hv_vm *vm) { return vm->cfg.schedule; }
 void hv_vm_set_model_data(struct hv_vm *vm, void *data) { vm->model_data = data; }
 void *hv_vm_model_data(const struct hv_vm *vm) { return vm->model_data; }
 uint64_t hv_vm_next_seq(const struct hv_vm *vm)
@@ -938,8 +940,11 @@ int hv_vm_run(struct hv_vm *vm, bool *paused)
         }
         /* One runnable vCPU: nothing to interleave, so no draw; it runs until the budget, a
          * pause point, or another vCPU becoming runnable (vcpu_set_state ends the slice). */
-        struct hv_vcpu *v = &vm->vcpus[runnable[n > 1 ? sched_below(&vm->prng, n) : 0]];
-        uint64_t budget = n > 1 ? 1 + sched_below(&vm->prng, vm->cfg.quantum) : UINT64_MAX;
+        unsigned pick = runnable[0];
+        uint64_t budget = UINT64_MAX;
+        if (n > 1)
+            sched_slice(vm, runnable, n, &pick, &budget);
+        struct hv_vcpu *v = &vm->vcpus[pick];
         if (budget > vm->cfg.limit - total)
             budget = vm->cfg.limit - total;
         if (vm->nafters && budget > vm->afters[0].due - total)

@@ -64,7 +64,7 @@ bool xenm_preempt_check(struct xenm_preempt *p, uint64_t done_in_leg)
     case XENM_PREEMPT_EVERY:
         return done_in_leg % p->every == 0;
     case XENM_PREEMPT_SEED:
-        return (splitmix64(&p->state) & 3) == 0;
+        return hv_schedule_preempt(p->sched, (splitmix64(&p->state) & 3) == 0);
     default:
         return false;
     }

@@ -27,6 +27,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+struct hv_schedule;
+
 #define XENM_MEMOP_EXTENT_SHIFT 6
 #define XENM_MEMOP_CMD_MASK 0x3fu
 #define XENM_MEMOP_MAX_EXTENTS (UINT32_MAX >> XENM_MEMOP_EXTENT_SHIFT)  /* 0x3ffffff */
@@ -57,6 +59,8 @@ struct xenm_preempt {
     enum { XENM_PREEMPT_NEVER, XENM_PREEMPT_EVERY, XENM_PREEMPT_SEED } kind;
     uint64_t every;     /* EVERY: after this many extents of a leg */
     uint64_t state;     /* SEED: the splitmix64 state */
+    struct hv_schedule *sched; /* SEED: the run's schedule, which records (or, when loaded,
+                                * makes) each answer; NULL: the draw alone */
 };
 
 /* Parses "never", "every:N" (N >= 1) or "seed"; seed is the run's seed. 0 or -1. */

@@ -302,6 +302,7 @@ static int xen_vm_init(struct hv_vm *vm, const struct hv_node *mem, const struct
         hv_diag_format(&d, msg, sizeof msg);
         return hv_error_set(err, "%s", msg);
     }
+    x->preempt.sched = hv_vm_schedule(vm);
     for (unsigned i = 0; x->stlb_capacity && i < HV_MAX_VCPUS; i++) {
         xenm_stlb_init(&x->stlb[i], x->stlb_capacity);
         x->stlb_of[i] = x->stlb_shared ? 0 : (uint8_t)i;
