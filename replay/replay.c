@@ -114,17 +114,6 @@ int replay_schedule_write(struct trace_writer *w, const struct hv_schedule *s)
     return err;
 }
 
-/* Splits the recorded "k=v\n" list of overrides. */
-static int apply_sets(struct scenario *sc, char *list)
-{
-    for (char *line = strtok(list, "\n"); line; line = strtok(NULL, "\n")) {
-        int err = scenario_set(sc, line);
-        if (err)
-            return err;
-    }
-    return 0;
-}
-
 /* A reader or runner error, naming the trace (the reader's details begin with its path). */
 static void report(FILE *errf, const char *path, const char *what, int err)
 {
