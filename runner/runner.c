@@ -389,6 +389,15 @@ static int check_dest_config(const struct hv_check_ctx *c, const struct sc_step 
     return err;
 }
 
+/* Out of memory while checking: d names the scenario and what ran out. */
+static int check_nomem(const struct scenario *sc, struct hv_diag *d)
+{
+    memset(d, 0, sizeof *d);
+    snprintf(d->file, sizeof d->file, "%s", sc->path ? sc->path : "");
+    snprintf(d->msg, sizeof d->msg, "out of memory checking the scenario");
+    return HV_ENOMEM;
+}
+
 int runner_check(const struct scenario *sc, struct hv_diag *d)
 {
     const struct hv_model_ops *m = hv_model_lookup(sc->model);
@@ -400,7 +409,7 @@ int runner_check(const struct scenario *sc, struct hv_diag *d)
         return hv_diag_at(d, mnode ? mnode : sc->root, "unknown model '%s'", sc->model);
     struct hv_kv *kv = runner_config(sc);
     if (!kv)
-        return HV_ENOMEM;
+        return check_nomem(sc, d);
     struct hv_check_ctx c = { .model = m, .arch = sc->arch, .nr_vcpus = (unsigned)sc->vcpus,
                               .config = kv, .nconfig = sc->nconfig };
     if ((err = check_config(&c, sc, d)))
@@ -440,7 +449,7 @@ int runner_check(const struct scenario *sc, struct hv_diag *d)
         err = check_expect(sc, m, d);
 out:
     free(kv);
-    return err;
+    return err == HV_ENOMEM ? check_nomem(sc, d) : err;
 }
 
 /* ---- running ---- */
@@ -921,6 +930,9 @@ int runner_execute(const struct scenario *sc, const void *elf, size_t elf_len,
     memset(res, 0, sizeof *res);
     struct run_ctx rc = { .sc = sc, .sink = sink, .sink_ctx = sink_ctx, .ok = true,
                           .hooks = hooks };
+    /* what was under way, for an error that comes without a detail (out of memory) */
+    const char *phase = "preparing the run";
+    hv_error_set(0, "%s", "");
     struct hv_kv *kv = runner_config(sc);
     rc.done = calloc(sc->nsteps + 1, sizeof *rc.done);
     rc.value = calloc(sc->nsteps + 1, sizeof *rc.value);
@@ -941,10 +953,13 @@ int runner_execute(const struct scenario *sc, const void *elf, size_t elf_len,
         .sink = counting_sink, .sink_ctx = &rc, .config = kv, .nconfig = sc->nconfig,
         .memory = sc->memory, .vmm = sc->vmm,
     };
+    phase = "building the VM";
     if ((err = hv_vm_create(&rc.vm, &cfg)))
         goto out;
+    phase = "loading the guest";
     if ((err = hv_vm_load_elf(rc.vm, elf, elf_len)))
         goto out;
+    phase = "running the guest";
     struct hv_ev_run_start rs = { .scenario = sc->name, .model = sc->model,
                                   .arch = hv_arch_name(sc->arch), .vcpus = sc->vcpus,
                                   .seed = sc->seed, .quantum = sc->quantum, .limit = sc->limit };
@@ -970,6 +985,7 @@ int runner_execute(const struct scenario *sc, const void *elf, size_t elf_len,
     }
     if (err)
         goto out;
+    phase = "ending the run";
     for (size_t i = 0; i < sc->nsteps && !err; i++)
         if (sc->steps[i].at == SC_AT_END)
             err = run_step(&rc, i);
@@ -985,6 +1001,8 @@ int runner_execute(const struct scenario *sc, const void *elf, size_t elf_len,
         err = hv_vm_emit(rc.vm, -1, HV_EV_run_end, &re);
     }
 out:
+    if (err && !*hv_error_detail())
+        hv_error_set(err, "%s, after %" PRIu64 " events", phase, rc.events);
     if (rc.vm) {
         res->outcome = hv_vm_outcome(rc.vm);
         res->instructions = hv_vm_icount(rc.vm);

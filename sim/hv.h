@@ -86,6 +86,13 @@ void hv_vm_destroy(struct hv_vm *vm);
  */
 int hv_vm_add_ram(struct hv_vm *vm, uint64_t gpa, uint64_t size);   /* sim allocates, zeroed */
 /*
+ * Host memory for guest RAM or a VMM buffer: page aligned, zero, and costing nothing until
+ * touched (an anonymous mapping the kernel fills on first touch). Caller owns *out; release
+ * with hv_host_mem_free(*out, size). HV_ENOMEM (no detail set) if the host refuses it.
+ */
+int hv_host_mem_alloc(uint64_t size, void **out);
+void hv_host_mem_free(void *host, uint64_t size);   /* host NULL: a no-op */
+/*
  * Maps a caller-owned, page-aligned host buffer as RAM at gpa (several regions may share one
  * buffer: aliases). Borrowed: host must outlive the region. With readonly, guest loads are
  * served and guest stores become MMIO exits, memory unchanged. Takes effect in every engine
