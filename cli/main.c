@@ -371,7 +371,7 @@ static int cmd_run(int argc, char **argv)
         strcat(setlist, sets[i]);
         strcat(setlist, "\n");
     }
-    if ((err = runner_check(sc, &d))) {
+    if ((err = runner_check(sc, &d)) || (err = runner_check_guest(sc, &d))) {
         hv_diag_format(&d, msg, sizeof msg);
         fprintf(stderr, "hvsim: %s\n", msg);
         goto out;

@@ -44,6 +44,8 @@ enum hv_outcome {
     HV_OUT_ERROR,      /* a simulator error (hv_err) ended the run */
     HV_OUT_FAILED,     /* the model failed a vCPU (hv_vcpu_fail): the hypervisor gave up on
                         * it, e.g. KVM_EXIT_INTERNAL_ERROR or KVM_RUN returning an error */
+    HV_OUT_BUDGET,     /* the event budget or the trace-size budget ran out
+                        * (hv_vm_config.max_events, max_trace_bytes) */
 };
 const char *hv_outcome_name(enum hv_outcome o);
 int hv_outcome_from_name(const char *name, enum hv_outcome *out);
@@ -73,7 +75,13 @@ struct hv_vm_config {
     const struct hv_node *vmm;
     unsigned vm_id;             /* which VM of the run this is: 0 the first, n the destination
                                  * of the n-th migration; recorded in every event */
+    /* Budgets (0: none): the run ends with HV_OUT_BUDGET at the event that reaches max_events
+     * events, or max_trace_bytes bytes counted as HV_EVENT_ROW_BYTES per event plus its
+     * detail JSON (the events as the trace's `events` view gives them back). */
+    uint64_t max_events;
+    uint64_t max_trace_bytes;
 };
+#define HV_EVENT_ROW_BYTES 32   /* seq, vm, vcpu, icount, kind and pc of an event row */
 
 /* Caller owns *out; release with hv_vm_destroy(). The model's vm_init runs here. */
 int hv_vm_create(struct hv_vm **out, const struct hv_vm_config *cfg);

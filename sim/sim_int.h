@@ -294,6 +294,7 @@ struct hv_vm {
     size_t nregions, regions_cap;
 
     uint64_t seq;
+    uint64_t ev_bytes;        /* what the trace-size budget counts (hv_vm_config) */
     struct hv_vm *seq_owner;  /* a migration's destination numbers its events with its
                                * source's counter until it takes over (migrate.h) */
     uint64_t prng;

@@ -73,14 +73,17 @@ int vm_emit(struct hv_vm *vm, int32_t vcpu, uint64_t icount, uint64_t pc, enum h
             c->stop_next = STOP_SLICE;
         }
     }
-    if (!vm->cfg.sink)
-        return 0;
-    int err = vm->cfg.sink(vm->cfg.sink_ctx, &ev);
+    int err = vm->cfg.sink ? vm->cfg.sink(vm->cfg.sink_ctx, &ev) : 0;
     /* kept even when the run has already ended: an event the sink lost is the run's error */
     if (err && !vm->err)
         vm->err = err;
-    if (err && vm->outcome == HV_OUT_RUNNING) {
-        vm->outcome = HV_OUT_ERROR;
+    /* the budgets count every VM of the run (a migration's destination too) */
+    uint64_t *bytes = vm->seq_owner ? &vm->seq_owner->ev_bytes : &vm->ev_bytes;
+    *bytes += HV_EVENT_ROW_BYTES + n;
+    bool spent = (vm->cfg.max_events && *seq >= vm->cfg.max_events) ||
+                 (vm->cfg.max_trace_bytes && *bytes >= vm->cfg.max_trace_bytes);
+    if ((err || spent) && vm->outcome == HV_OUT_RUNNING) {
+        vm->outcome = err ? HV_OUT_ERROR : HV_OUT_BUDGET;
         for (unsigned i = 0; i < vm->nr; i++)
             if (vm->vcpus[i].uc)
                 uc_emu_stop(vm->vcpus[i].uc);

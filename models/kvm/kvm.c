@@ -347,6 +347,14 @@ static int kvm_check_memory(const struct hv_node *mem, const struct hv_check_ctx
         (err = hv_node_check_keys(mem, mem_keys, "memory", d)) ||
         (err = kvmm_parse_buffers(mem, bufs, &nbuf, d)) || (err = kvm_knobs_read(c, &kn, d)))
         return err;
+    /* the buffers are the guest memory (what a slot maps is in one of them) */
+    uint64_t total = 0;
+    for (size_t i = 0; i < nbuf; i++) {
+        total += bufs[i].size;
+        const struct hv_node *b = &hv_node_get(mem, "buffers")->items[i];
+        if ((err = hv_model_memory_budget(c, hv_node_get(b, "size"), total, d)))
+            return err;
+    }
     kvm_slots_params(c->arch, &kn, &p);
     if ((err = kvmm_slots_create(&slots, &p)))
         return err;
