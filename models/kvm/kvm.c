@@ -363,6 +363,29 @@ static int kvm_check_memory(const struct hv_node *mem, const struct hv_check_ctx
     return err;
 }
 
+/*
+ * vmm.dirty_ring's KVM_ENABLE_CAP as setup_dirty_ring() will make it, on a VM with no ring and
+ * no vCPU yet (kvmm_ring_enable_cap()): a size KVM refuses is an error located at `bytes`.
+ */
+static int kvm_check_ring_size(const struct hv_node *dr, uint64_t bytes,
+                               const struct hv_check_ctx *c, struct hv_diag *d)
+{
+    const struct hv_node *x = hv_node_get(dr, "cap");
+    const char *cap = x ? x->str : "dirty_log_ring_acq_rel";
+    struct kvmm_slots_params p;
+    enum kvmm_ring_rule rule = KVMM_RING_RULE_NO_CAP;
+    int e = -EINVAL, err = kvmm_config_slots_params(c, &p, d);
+    if (err)
+        return err;
+    if (kvmm_check_extension(&p, (uint64_t)kvmm_cap_number(cap)))
+        e = kvmm_ring_enable(bytes, KVMM_DIRTY_RING_RSVD_ENTRIES, 0, false, &rule);
+    if (e)
+        return hv_diag_at(d, hv_node_get(dr, "bytes"), "vmm.dirty_ring: KVM refuses %s of %"
+                          PRIu64 " bytes: %s (%s)", cap, bytes, strerror(-e),
+                          kvmm_ring_rule_name(rule));
+    return 0;
+}
+
 static int kvm_check_vmm(const struct hv_node *vmm, const struct hv_check_ctx *c,
                          struct hv_diag *d)
 {
@@ -440,6 +463,8 @@ static int kvm_check_vmm(const struct hv_node *vmm, const struct hv_check_ctx *c
         if (!err && (x = hv_node_get(dr, "full")) && !(err = hv_node_str(x, "full", &str, d)) &&
             strcmp(str, "all") != 0 && strcmp(str, "vcpu") != 0)
             return hv_diag_at(d, x, "'full': all (reap every ring) or vcpu (the exiting one)");
+        if (!err)
+            err = kvm_check_ring_size(dr, u, c, d);
     }
     return err;
 }

@@ -5,7 +5,7 @@ set(HVSIM_CLI_CASES assert-unexpected vcpu-failed bad-key bad-config-value bad-k
                     set-unknown set-value bad-memory bad-vmm bad-step bad-expect bad-event-kind
                     bad-outcome missing-scenario show-text show-vm show-kinds replay-text
                     replay-tampered version no-args help-run step-no-args bad-guest
-                    memory-budget memory-budget-set event-budget)
+                    memory-budget memory-budget-set event-budget bad-dirty-ring)
 foreach(case ${HVSIM_CLI_CASES})
   add_test(NAME cli.${case}
            COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/exit-codes.sh $<TARGET_FILE:hvsim>

@@ -23,7 +23,7 @@ all_cases="assert-unexpected vcpu-failed bad-key bad-config-value bad-knob set-u
            set-value bad-memory bad-vmm bad-step bad-expect bad-event-kind bad-outcome
            missing-scenario show-text show-vm show-kinds replay-text replay-tampered version
            no-args help-run step-no-args bad-guest memory-budget memory-budget-set
-           event-budget"
+           event-budget bad-dirty-ring"
 
 # Per case: its folder, the last command's exit code and output files.
 dir=
@@ -143,6 +143,11 @@ case_bad_outcome() {
 
 case_step_no_args() {
   located step-no-args.yaml '  - at: {sync: 1}' 5 "'set_memory_region' needs args"
+}
+
+case_bad_dirty_ring() {
+  located bad-dirty-ring.yaml 'dirty_ring:' 23 \
+    "vmm.dirty_ring: KVM refuses dirty_log_ring_acq_rel of 1000 bytes: Invalid argument (NOT_POW2)"
 }
 
 case_bad_guest() {
