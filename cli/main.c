@@ -343,6 +343,10 @@ static int cmd_run(int argc, char **argv)
     size_t nsets = 0;
     bool quiet = false;
     int code = HV_EXIT_BADINPUT;
+    if (!sets) {
+        fprintf(stderr, "hvsim run: out of memory: the argument list\n");
+        return code;
+    }
     for (int i = 0; i < argc; i++) {
         if (strcmp(argv[i], "-o") == 0 && i + 1 < argc)
             out = argv[++i];
@@ -392,6 +396,10 @@ static int cmd_run(int argc, char **argv)
     struct hv_diag d;
     struct kvmh_kernel kernel;
     char msg[1200];
+    if (!trace_path) {
+        fprintf(stderr, "hvsim run: out of memory: the trace path\n");
+        goto out;
+    }
     int err = scenario_load(&sc, scen, &d);
     if (err) {
         hv_diag_format(&d, msg, sizeof msg);
@@ -416,12 +424,15 @@ static int cmd_run(int argc, char **argv)
         }
         setlen += strlen(sets[i]) + 1;
     }
-    setlist = calloc(1, setlen);
-    for (size_t i = 0; setlist && i < nsets; i++) {
+    if (!(setlist = calloc(1, setlen))) {
+        fprintf(stderr, "hvsim run: out of memory: the --set list\n");
+        goto out;
+    }
+    for (size_t i = 0; i < nsets; i++) {
         strcat(setlist, sets[i]);
         strcat(setlist, "\n");
     }
-    if ((err = runner_check(sc, &d))) {
+    if ((err = runner_check(sc, &d)) || (err = runner_check_guest(sc, &d))) {
         hv_diag_format(&d, msg, sizeof msg);
         fprintf(stderr, "hvsim: %s\n", msg);
         goto out;
@@ -446,11 +457,14 @@ static int cmd_run(int argc, char **argv)
     char uv[32], cv[32], seedtxt[32];
     hv_lib_versions(uv, sizeof uv, cv, sizeof cv);
     snprintf(seedtxt, sizeof seedtxt, "%" PRIu64, sc->seed);
-    cfg = runner_config_json(sc);
+    if (!(cfg = runner_config_json(sc))) {
+        fprintf(stderr, "hvsim run: out of memory: the config of %s\n", scen);
+        goto out;
+    }
     const char *info[][2] = {
         { "scenario_name", sc->name }, { "scenario_path", scen },
-        { "scenario_text", sc->text }, { "seed", seedtxt }, { "sets", setlist ? setlist : "" },
-        { "config", cfg ? cfg : "{}" }, { "model", sc->model },
+        { "scenario_text", sc->text }, { "seed", seedtxt }, { "sets", setlist },
+        { "config", cfg }, { "model", sc->model },
         { "arch", hv_arch_name(sc->arch) }, { "hvsim_version", HVSIM_VERSION },
         { "unicorn_version", uv }, { "capstone_version", cv },
     };

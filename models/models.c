@@ -44,6 +44,20 @@ int hv_model_parse_ram(const struct hv_node *mem, uint64_t *base, uint64_t *size
     return err;
 }
 
+int hv_model_memory_budget(const struct hv_check_ctx *c, const struct hv_node *at,
+                           uint64_t total, struct hv_diag *d)
+{
+    if (!c->max_memory || total <= c->max_memory)
+        return 0;
+    const struct hv_node *knob = NULL;
+    for (size_t i = 0; i < c->nconfig; i++)
+        if (strcmp(c->config[i].key, "run.max_memory") == 0)
+            knob = c->config[i].node;
+    return hv_diag_at(d, at ? at : knob, "%" PRIu64 " bytes of guest memory exceed the memory "
+                      "budget of %" PRIu64 " bytes (run.max_memory; raise it with --set "
+                      "run.max_memory=BYTES)", total, c->max_memory);
+}
+
 const char *hv_model_knob(const struct hv_check_ctx *c, const char *key,
                           const struct hv_node **where)
 {

@@ -16,6 +16,12 @@ extern const struct hv_model_ops hv_model_xen;
  */
 int hv_model_parse_ram(const struct hv_node *mem, uint64_t *base, uint64_t *size,
                        struct hv_diag *d);
+/*
+ * Guest memory of total bytes against the budget of c (run.max_memory, docs/limits.md): an
+ * error located at `at` (the size that crosses it; NULL: the knob) if total exceeds it.
+ */
+int hv_model_memory_budget(const struct hv_check_ctx *c, const struct hv_node *at,
+                           uint64_t total, struct hv_diag *d);
 
 /*
  * Knob readers, for a model's check_config and its vm_init alike, so a value is parsed in one

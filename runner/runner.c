@@ -7,11 +7,14 @@
  * else is asked of the model; what neither knows is an error located at its key, with a "did
  * you mean", found before the run starts.
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "runner/migrate.h"
 #include "sim/migrate.h"
@@ -82,10 +85,49 @@ static const char *const runner_actions[] = { "mem_write", "mem_read", "reg_read
 static const char *const core_expects[] = { "outcome", "assert", "events", "output", "memory",
                                             "registers", "vcpus", NULL };
 static const char *const outcome_names[] = { "done", "assert", "limit", "exception", "failed",
-                                             "deadlock", "error", NULL };
+                                             "deadlock", "error", "budget", NULL };
 static const char *const state_names[] = { "runnable", "halted", "done", "stopped", "failed",
                                            NULL };
 static const char *const vcpu_keys[] = { "state", "why", NULL };
+
+/*
+ * The runner's own knobs: budgets that bound what a run may cost (docs/limits.md). Set in
+ * `config` or with --set like a model's knobs; every model takes them.
+ */
+static const struct hv_knob runner_knobs[] = {
+    { "run.max_memory", "17179869184", "guest memory budget in bytes (buffers, RAM): the "
+                                       "checks refuse a scenario whose memory exceeds it" },
+    { "run.max_events", "10000000", "event budget: the run ends with outcome budget at "
+                                    "this many events" },
+    { "run.max_trace_bytes", "1073741824", "trace-size budget in bytes (32 per event plus "
+                                           "its detail JSON): the run ends with outcome "
+                                           "budget when its events reach it" },
+    { NULL, NULL, NULL },
+};
+
+/*
+ * A runner knob's value in config[0..n) (the last entry, else the default), 1 .. UINT64_MAX;
+ * an unusable value is an error located at it.
+ */
+static int runner_knob(const struct hv_kv *config, size_t n, const char *key, uint64_t *out,
+                       struct hv_diag *d)
+{
+    const char *s = NULL;
+    const struct hv_node *at = NULL;
+    for (size_t i = n; !s && i-- > 0;)
+        if (strcmp(config[i].key, key) == 0) {
+            s = config[i].value;
+            at = config[i].node;
+        }
+    for (const struct hv_knob *k = runner_knobs; !s && k->key; k++)
+        if (strcmp(k->key, key) == 0)
+            s = k->def;
+    struct hv_node v = { .type = HV_NODE_SCALAR, .str = (char *)(s ? s : "") };
+    if (hv_node_u64(&v, key, out, NULL) || *out == 0)
+        return hv_diag_at(d, at, "'%s': expected a positive integer, got '%s'", key,
+                          s ? s : "");
+    return 0;
+}
 
 static bool in_list(const char *const *l, const char *s)
 {
@@ -95,12 +137,14 @@ static bool in_list(const char *const *l, const char *s)
     return false;
 }
 
-/* Every knob name of m, NULL-terminated, in names[0..max). */
+/* Every knob name of m and the runner's, NULL-terminated, in names[0..max). */
 static const char *const *knob_names(const struct hv_model_ops *m, const char **names,
                                      size_t max)
 {
     size_t n = 0;
     for (const struct hv_knob *k = m->knobs; k && k->key && n + 1 < max; k++)
+        names[n++] = k->key;
+    for (const struct hv_knob *k = runner_knobs; k->key && n + 1 < max; k++)
         names[n++] = k->key;
     names[n] = NULL;
     return names;
@@ -351,6 +395,7 @@ static int check_config(const struct hv_check_ctx *c, const struct scenario *sc,
     const struct hv_model_ops *m = c->model;
     const char *names[512];
     char hint[200];
+    int err;
     knob_names(m, names, sizeof names / sizeof names[0]);
     for (size_t i = 0; i < c->nconfig; i++) {
         size_t k = 0;
@@ -364,6 +409,10 @@ static int check_config(const struct hv_check_ctx *c, const struct scenario *sc,
         return hv_diag_at(d, at, "unknown config key '%s' for model %s%s", c->config[i].key,
                           m->name, hv_suggest_hint(c->config[i].key, names, hint, sizeof hint));
     }
+    uint64_t v;
+    for (const struct hv_knob *k = runner_knobs; k->key; k++)
+        if ((err = runner_knob(c->config, c->nconfig, k->key, &v, d)))
+            return err;
     return m->check_config ? m->check_config(c, d) : 0;
 }
 
@@ -389,6 +438,15 @@ static int check_dest_config(const struct hv_check_ctx *c, const struct sc_step 
     return err;
 }
 
+/* Out of memory while checking: d names the scenario and what ran out. */
+static int check_nomem(const struct scenario *sc, struct hv_diag *d)
+{
+    memset(d, 0, sizeof *d);
+    snprintf(d->file, sizeof d->file, "%s", sc->path ? sc->path : "");
+    snprintf(d->msg, sizeof d->msg, "out of memory checking the scenario");
+    return HV_ENOMEM;
+}
+
 int runner_check(const struct scenario *sc, struct hv_diag *d)
 {
     const struct hv_model_ops *m = hv_model_lookup(sc->model);
@@ -400,10 +458,11 @@ int runner_check(const struct scenario *sc, struct hv_diag *d)
         return hv_diag_at(d, mnode ? mnode : sc->root, "unknown model '%s'", sc->model);
     struct hv_kv *kv = runner_config(sc);
     if (!kv)
-        return HV_ENOMEM;
+        return check_nomem(sc, d);
     struct hv_check_ctx c = { .model = m, .arch = sc->arch, .nr_vcpus = (unsigned)sc->vcpus,
                               .config = kv, .nconfig = sc->nconfig };
-    if ((err = check_config(&c, sc, d)))
+    if ((err = check_config(&c, sc, d)) ||
+        (err = runner_knob(kv, sc->nconfig, "run.max_memory", &c.max_memory, d)))
         goto out;
     if (m->check_memory && (err = m->check_memory(sc->memory, &c, d)))
         goto out;
@@ -429,7 +488,14 @@ int runner_check(const struct scenario *sc, struct hv_diag *d)
         } else if (in_list(core_actions, st->action)) {
             err = check_core_step(st, d);
         } else {
+            d->file[0] = '\0';
             err = m->check_step ? m->check_step(st->action, st->args, st->expect, d) : HV_ENOENT;
+            /* a rule about the step as a whole ("needs args") is located at the step */
+            if (err == HV_ESCENARIO && !d->file[0]) {
+                char msg[sizeof d->msg];
+                snprintf(msg, sizeof msg, "%s", d->msg);
+                hv_diag_at(d, st->node, "%s", msg);
+            }
             if (err == HV_ENOENT)
                 err = hv_diag_at(d, st->action_node, "unknown step action '%s' for model %s%s",
                                  st->action, m->name,
@@ -440,7 +506,23 @@ int runner_check(const struct scenario *sc, struct hv_diag *d)
         err = check_expect(sc, m, d);
 out:
     free(kv);
-    return err;
+    return err == HV_ENOMEM ? check_nomem(sc, d) : err;
+}
+
+int runner_check_guest(const struct scenario *sc, struct hv_diag *d)
+{
+    static const char *const kinds[] = { ".c", ".S", ".s", ".elf", NULL };
+    const struct hv_node *g = hv_node_get(sc->root, "guest");
+    const char *dot = strrchr(sc->guest, '.');
+    struct stat st;
+    if (!dot || !in_list(kinds, dot))
+        return hv_diag_at(d, g, "'guest': %s is not a .c, .S, .s or .elf file", sc->guest);
+    if (stat(sc->guest_path, &st) != 0 || access(sc->guest_path, R_OK) != 0)
+        return hv_diag_at(d, g, "'guest': cannot read %s: %s", sc->guest_path,
+                          strerror(errno));
+    if (!S_ISREG(st.st_mode))
+        return hv_diag_at(d, g, "'guest': %s is not a regular file", sc->guest_path);
+    return 0;
 }
 
 /* ---- running ---- */
@@ -925,6 +1007,9 @@ int runner_execute(const struct scenario *sc, const void *elf, size_t elf_len,
     memset(res, 0, sizeof *res);
     struct run_ctx rc = { .sc = sc, .sink = sink, .sink_ctx = sink_ctx, .ok = true,
                           .hooks = hooks };
+    /* what was under way, for an error that comes without a detail (out of memory) */
+    const char *phase = "preparing the run";
+    hv_error_set(0, "%s", "");
     struct hv_kv *kv = runner_config(sc);
     struct hv_schedule *sched = hooks ? hooks->schedule : NULL;
     rc.done = calloc(sc->nsteps + 1, sizeof *rc.done);
@@ -947,12 +1032,23 @@ int runner_execute(const struct scenario *sc, const void *elf, size_t elf_len,
         .sink = counting_sink, .sink_ctx = &rc, .config = kv, .nconfig = sc->nconfig,
         .memory = sc->memory, .vmm = sc->vmm, .schedule = sched,
     };
+    struct hv_diag d;
+    if (runner_knob(kv, sc->nconfig, "run.max_events", &cfg.max_events, &d) ||
+        runner_knob(kv, sc->nconfig, "run.max_trace_bytes", &cfg.max_trace_bytes, &d)) {
+        char msg[1200];
+        hv_diag_format(&d, msg, sizeof msg);
+        err = hv_error_set(HV_ESCENARIO, "%s", msg);
+        goto out;
+    }
+    phase = "building the VM";
     if ((err = hv_vm_create(&rc.vm, &cfg)))
         goto out;
     if (hooks && hooks->vm_created)
         hooks->vm_created(rc.vm, hooks->ctx);
+    phase = "loading the guest";
     if ((err = hv_vm_load_elf(rc.vm, elf, elf_len)))
         goto out;
+    phase = "running the guest";
     struct hv_ev_run_start rs = { .scenario = sc->name, .model = sc->model,
                                   .arch = hv_arch_name(sc->arch), .vcpus = sc->vcpus,
                                   .seed = sc->seed, .quantum = sc->quantum, .limit = sc->limit };
@@ -978,6 +1074,7 @@ int runner_execute(const struct scenario *sc, const void *elf, size_t elf_len,
     }
     if (err)
         goto out;
+    phase = "ending the run";
     for (size_t i = 0; i < sc->nsteps && !err; i++)
         if (sc->steps[i].at == SC_AT_END)
             err = run_step(&rc, i);
@@ -993,6 +1090,8 @@ int runner_execute(const struct scenario *sc, const void *elf, size_t elf_len,
         err = hv_vm_emit(rc.vm, -1, HV_EV_run_end, &re);
     }
 out:
+    if (err && !*hv_error_detail())
+        hv_error_set(err, "%s, after %" PRIu64 " events", phase, rc.events);
     if (rc.vm) {
         res->outcome = hv_vm_outcome(rc.vm);
         res->instructions = hv_vm_icount(rc.vm);

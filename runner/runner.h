@@ -18,6 +18,13 @@ enum { HV_EXIT_OK = 0, HV_EXIT_FAILED = 1, HV_EXIT_BADINPUT = 2, HV_EXIT_DIVERGE
  */
 int runner_check(const struct scenario *sc, struct hv_diag *d);
 
+/*
+ * Checks that sc's `guest` can be built: a readable regular .c, .S, .s or .elf file. An error
+ * is located at the `guest` key. (Not part of runner_check: a replay takes the guest image
+ * from the trace, whatever became of the file.)
+ */
+int runner_check_guest(const struct scenario *sc, struct hv_diag *d);
+
 struct runner_result {
     enum hv_outcome outcome;
     bool expect_ok;          /* every step and end expectation held */

@@ -27,7 +27,7 @@ int hv_arch_from_name(const char *name, enum hv_arch *out)
 static const char *const outcome_names[] = {
     [HV_OUT_RUNNING] = "running", [HV_OUT_DONE] = "done",         [HV_OUT_ASSERT] = "assert",
     [HV_OUT_LIMIT] = "limit",     [HV_OUT_EXCEPTION] = "exception", [HV_OUT_DEADLOCK] = "deadlock",
-    [HV_OUT_ERROR] = "error",     [HV_OUT_FAILED] = "failed",
+    [HV_OUT_ERROR] = "error",     [HV_OUT_FAILED] = "failed",       [HV_OUT_BUDGET] = "budget",
 };
 
 const char *hv_outcome_name(enum hv_outcome o)

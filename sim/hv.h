@@ -44,6 +44,8 @@ enum hv_outcome {
     HV_OUT_ERROR,      /* a simulator error (hv_err) ended the run */
     HV_OUT_FAILED,     /* the model failed a vCPU (hv_vcpu_fail): the hypervisor gave up on
                         * it, e.g. KVM_EXIT_INTERNAL_ERROR or KVM_RUN returning an error */
+    HV_OUT_BUDGET,     /* the event budget or the trace-size budget ran out
+                        * (hv_vm_config.max_events, max_trace_bytes) */
 };
 const char *hv_outcome_name(enum hv_outcome o);
 int hv_outcome_from_name(const char *name, enum hv_outcome *out);
@@ -76,7 +78,13 @@ struct hv_vm_config {
     struct hv_schedule *schedule; /* borrowed: records every schedule decision and, when it
                                    * was loaded, makes them (schedule.c); NULL: the seed
                                    * alone decides, nothing is recorded */
+    /* Budgets (0: none): the run ends with HV_OUT_BUDGET at the event that reaches max_events
+     * events, or max_trace_bytes bytes counted as HV_EVENT_ROW_BYTES per event plus its
+     * detail JSON (the events as the trace's `events` view gives them back). */
+    uint64_t max_events;
+    uint64_t max_trace_bytes;
 };
+#define HV_EVENT_ROW_BYTES 32   /* seq, vm, vcpu, icount, kind and pc of an event row */
 
 /* Caller owns *out; release with hv_vm_destroy(). The model's vm_init runs here. */
 int hv_vm_create(struct hv_vm **out, const struct hv_vm_config *cfg);
@@ -88,6 +96,13 @@ void hv_vm_destroy(struct hv_vm *vm);
  * everything else is unbacked and reaches the model as MMIO.
  */
 int hv_vm_add_ram(struct hv_vm *vm, uint64_t gpa, uint64_t size);   /* sim allocates, zeroed */
+/*
+ * Host memory for guest RAM or a VMM buffer: page aligned, zero, and costing nothing until
+ * touched (an anonymous mapping the kernel fills on first touch). Caller owns *out; release
+ * with hv_host_mem_free(*out, size). HV_ENOMEM (no detail set) if the host refuses it.
+ */
+int hv_host_mem_alloc(uint64_t size, void **out);
+void hv_host_mem_free(void *host, uint64_t size);   /* host NULL: a no-op */
 /*
  * Maps a caller-owned, page-aligned host buffer as RAM at gpa (several regions may share one
  * buffer: aliases). Borrowed: host must outlive the region. With readonly, guest loads are

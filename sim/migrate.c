@@ -127,6 +127,7 @@ int hv_vm_move_vcpus(struct hv_vm *src, struct hv_vm *dst)
     /* one timeline: the destination numbers events from here on */
     struct hv_vm *owner = dst->seq_owner ? dst->seq_owner : dst;
     dst->seq = owner->seq;
+    dst->ev_bytes = owner->ev_bytes;
     dst->seq_owner = NULL;
     return 0;
 }

@@ -152,6 +152,8 @@ struct hv_check_ctx {
                                   * applied, each entry located (hv_kv.node); a knob it does
                                   * not name is at its default (hv_config_lookup) */
     size_t nconfig;
+    uint64_t max_memory;         /* the guest memory budget (run.max_memory): check_memory
+                                  * refuses memory beyond it, located; 0 = none */
 };
 
 /*

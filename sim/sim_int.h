@@ -296,6 +296,7 @@ struct hv_vm {
     size_t nregions, regions_cap;
 
     uint64_t seq;
+    uint64_t ev_bytes;        /* what the trace-size budget counts (hv_vm_config) */
     struct hv_vm *seq_owner;  /* a migration's destination numbers its events with its
                                * source's counter until it takes over (migrate.h) */
     uint64_t prng;
@@ -344,6 +345,9 @@ struct hv_vm {
 int vm_emit(struct hv_vm *vm, int32_t vcpu, uint64_t icount, uint64_t pc,
             enum hv_ev_kind kind, const void *fields);
 void vm_end(struct hv_vm *vm, enum hv_outcome o);
+/* Ends the run with a simulator error (out of memory, ...) that hv_vm_run() returns; the
+ * first error is kept. Returns err. */
+int vm_fail(struct hv_vm *vm, int err);
 /* A vCPU's engine to its power-on state (and, Arm, that state kept for PSCI CPU_ON). */
 int vm_power_on(struct hv_vcpu *v);
 struct hv_region *vm_region_find(struct hv_vm *vm, uint64_t gpa);

@@ -138,7 +138,10 @@ static void exit_at(struct hv_vcpu *v, uint64_t pc)
     struct hv_blk *b = blk_lookup(&v->blocks, v->blk_pc, v->blk_size);
     uint32_t idx = 0;
     v->exit_pc = pc;
-    if (b && blk_index(v, b, pc, &idx) == 0)
+    int err = b ? blk_index(v, b, pc, &idx) : HV_EINVAL;
+    if (err == HV_ENOMEM)   /* the icount would be a guess: the run ends */
+        vm_fail(v->vm, hv_error_set(err, "vCPU %u: the instruction offsets of a block", v->id));
+    if (!err)
         v->exit_icount = v->blk_base + idx;
     else
         v->exit_icount = v->icount ? v->icount - 1 : 0;
@@ -209,8 +212,12 @@ static bool x86_scan_block(struct hv_vcpu *v, uint64_t pc, uint32_t size, unsign
     while (cs_disasm_iter(cs, &p, &left, &a, insn)) {
         if (x86_special(insn->bytes, insn->size) != SP_NONE && !is_hooked(v, insn->address)) {
             uint64_t *nt = realloc(v->to_hook, (v->nto_hook + 1) * sizeof *nt);
-            if (!nt)
+            if (!nt) {
+                /* a special instruction left unhooked would run wrong: the run ends */
+                vm_fail(v->vm, hv_error_set(HV_ENOMEM, "vCPU %u: the hooks of a block", v->id));
+                need = true;
                 break;
+            }
             v->to_hook = nt;
             v->to_hook[v->nto_hook++] = insn->address;
             need = true;
@@ -246,8 +253,10 @@ static bool a32_scan_block(struct hv_vcpu *v, uint64_t pc, uint32_t size)
         is_hooked(v, last))
         return false;
     uint64_t *nt = realloc(v->to_hook, (v->nto_hook + 1) * sizeof *nt);
-    if (!nt)
-        return false;
+    if (!nt) {
+        vm_fail(v->vm, hv_error_set(HV_ENOMEM, "vCPU %u: the hooks of a block", v->id));
+        return true;
+    }
     v->to_hook = nt;
     v->to_hook[v->nto_hook++] = last;
     return true;
@@ -410,7 +419,7 @@ __attribute__((noinline, cold)) static void block_slow(uc_engine *uc, uint64_t p
     struct hv_blk *b = blk_insert(&v->blocks, pc, size, icount);
     if (!b) {
         stop_now(v, STOP_END, pc);
-        vm_end(v->vm, HV_OUT_ERROR);
+        vm_fail(v->vm, hv_error_set(HV_ENOMEM, "vCPU %u: the block table", v->id));
         return;
     }
     b->thumb = thumb;

@@ -34,9 +34,11 @@
 #include <inttypes.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "sim/sim_int.h"
 
@@ -72,12 +74,17 @@ int vm_emit(struct hv_vm *vm, int32_t vcpu, uint64_t icount, uint64_t pc, enum h
             c->stop_next = STOP_SLICE;
         }
     }
-    if (!vm->cfg.sink)
-        return 0;
-    int err = vm->cfg.sink(vm->cfg.sink_ctx, &ev);
-    if (err && vm->outcome == HV_OUT_RUNNING) {
+    int err = vm->cfg.sink ? vm->cfg.sink(vm->cfg.sink_ctx, &ev) : 0;
+    /* kept even when the run has already ended: an event the sink lost is the run's error */
+    if (err && !vm->err)
         vm->err = err;
-        vm->outcome = HV_OUT_ERROR;
+    /* the budgets count every VM of the run (a migration's destination too) */
+    uint64_t *bytes = vm->seq_owner ? &vm->seq_owner->ev_bytes : &vm->ev_bytes;
+    *bytes += HV_EVENT_ROW_BYTES + n;
+    bool spent = (vm->cfg.max_events && *seq >= vm->cfg.max_events) ||
+                 (vm->cfg.max_trace_bytes && *bytes >= vm->cfg.max_trace_bytes);
+    if ((err || spent) && vm->outcome == HV_OUT_RUNNING) {
+        vm->outcome = err ? HV_OUT_ERROR : HV_OUT_BUDGET;
         for (unsigned i = 0; i < vm->nr; i++)
             if (vm->vcpus[i].uc)
                 uc_emu_stop(vm->vcpus[i].uc);
@@ -118,6 +125,14 @@ void vm_end(struct hv_vm *vm, enum hv_outcome o)
 {
     if (vm->outcome == HV_OUT_RUNNING)
         vm->outcome = o;
+}
+
+int vm_fail(struct hv_vm *vm, int err)
+{
+    if (!vm->err)
+        vm->err = err;
+    vm_end(vm, HV_OUT_ERROR);
+    return err;
 }
 
 static const char *const state_names[] = { "runnable", "halted", "done", "stopped", "failed" };
@@ -204,7 +219,7 @@ void hv_vm_destroy(struct hv_vm *vm)
         vcpu_close(&vm->vcpus[i]);
     for (size_t i = 0; i < vm->nregions; i++)
         if (vm->regions[i].owned)
-            free(vm->regions[i].host);
+            hv_host_mem_free(vm->regions[i].host, vm->regions[i].size);
     free(vm->regions);
     free(vm->vcpus);
     if (vm->cs)
@@ -287,6 +302,29 @@ static int region_insert(struct hv_vm *vm, const struct hv_region *reg)
     return 0;
 }
 
+/*
+ * Anonymous private memory, reserved but not committed (MAP_NORESERVE): the kernel gives a
+ * page, zero-filled, when it is first touched, so memory a guest never touches costs nothing.
+ */
+int hv_host_mem_alloc(uint64_t size, void **out)
+{
+    *out = NULL;
+    if (size == 0 || size > SIZE_MAX)
+        return HV_ENOMEM;
+    void *p = mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED)
+        return HV_ENOMEM;
+    *out = p;
+    return 0;
+}
+
+void hv_host_mem_free(void *host, uint64_t size)
+{
+    if (host)
+        munmap(host, (size_t)size);
+}
+
 int hv_vm_add_ram(struct hv_vm *vm, uint64_t gpa, uint64_t size)
 {
     int err = region_check(vm, gpa, size);
@@ -294,13 +332,12 @@ int hv_vm_add_ram(struct hv_vm *vm, uint64_t gpa, uint64_t size)
         return err;
     if (size > (1ULL << 34))
         return hv_error_set(HV_ELIMIT, "RAM region larger than 16 GiB");
-    void *host = NULL;
-    if (posix_memalign(&host, 4096, size))
-        return HV_ENOMEM;
-    memset(host, 0, size);
+    void *host;
+    if (hv_host_mem_alloc(size, &host))
+        return hv_error_set(HV_ENOMEM, "RAM of %" PRIu64 " bytes at 0x%" PRIx64, size, gpa);
     struct hv_region reg = { gpa, size, host, true, false };
     if ((err = region_insert(vm, &reg)))
-        free(host);
+        hv_host_mem_free(host, size);
     return err;
 }
 
@@ -322,7 +359,7 @@ int hv_vm_unmap_ram(struct hv_vm *vm, uint64_t gpa)
         return hv_error_set(HV_EINVAL, "no RAM region starts at 0x%llx",
                             (unsigned long long)gpa);
     if (vm->regions[i].owned)
-        free(vm->regions[i].host);
+        hv_host_mem_free(vm->regions[i].host, vm->regions[i].size);
     memmove(&vm->regions[i], &vm->regions[i + 1], (vm->nregions - i - 1) * sizeof vm->regions[0]);
     vm->nregions--;
     layout_changed(vm);
@@ -997,7 +1034,7 @@ int hv_vm_run(struct hv_vm *vm, bool *paused)
     }
 out:
     vm_running = outer;
-    if (!err && vm->err == HV_EINTR)
-        err = HV_EINTR;
+    if (!err && vm->err)
+        err = vm->err;
     return err;
 }

@@ -34,6 +34,7 @@ int tail_open(struct tail *t, const char *db_path)
     t->fd = -1;
     t->map = NULL;
     t->cap = t->used = 0;
+    t->path = NULL;
     if (!path)
         return hv_error_set(HV_ENOMEM, "%s: out of memory", db_path);
     t->fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -57,7 +58,10 @@ out:
         t->fd = -1;
         unlink(path);
     }
-    free(path);
+    if (err)
+        free(path);
+    else
+        t->path = path;
     return err;
 }
 
@@ -108,16 +112,14 @@ void tail_reset(struct tail *t)
     t->used = TAIL_HEADER;
 }
 
-void tail_close(struct tail *t, const char *db_path, bool remove)
+void tail_close(struct tail *t, bool remove)
 {
     if (t->map)
         munmap(t->map, t->cap);
-    if (remove) {
-        char *path = tail_path(db_path);
-        if (path)
-            unlink(path);
-        free(path);
-    }
+    if (remove && t->path)
+        unlink(t->path);
+    free(t->path);
+    t->path = NULL;
     if (t->fd >= 0)
         close(t->fd);
     t->fd = -1;

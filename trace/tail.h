@@ -38,6 +38,7 @@ struct tail {
     int fd;
     unsigned char *map;
     size_t cap, used;
+    char *path;                 /* the file's name, owned (tail_close removes it by name) */
 };
 
 /* Creates DB_PATH-tail (replacing it), locks and maps it. 0, or HV_EIO / HV_ENOMEM with a
@@ -48,7 +49,7 @@ int tail_put(struct tail *t, char type, const void *a, size_t alen, const void *
 /* Forgets every record (after they were committed to the database). */
 void tail_reset(struct tail *t);
 /* Unmaps and closes; with remove, deletes the file (everything is in the database). */
-void tail_close(struct tail *t, const char *db_path, bool remove);
+void tail_close(struct tail *t, bool remove);
 bool tail_check(const struct tail *t);
 
 /* A record read back. */

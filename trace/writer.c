@@ -72,6 +72,8 @@ struct trace_writer {
     int64_t last_commit_ms;    /* host time of the last commit (CLOCK_MONOTONIC_COARSE) */
     bool finished;             /* finish() or interrupt() succeeded */
     bool commit_failed;        /* a commit failed: the tail is never reset or removed again */
+    bool event_failed;         /* an event failed part-way (out of memory): no event after it,
+                                * and its chunk start or string may be alone in the tail */
 };
 
 __attribute__((unused)) static bool trace_writer_check(const struct trace_writer *w)
@@ -81,7 +83,7 @@ __attribute__((unused)) static bool trace_writer_check(const struct trace_writer
            (w->n == 0 || (w->base.seq + w->n == w->next_seq && w->chunk.len > 0 &&
                           w->chunk.p[0] == '[')) &&
            (w->tail.used == TAIL_HEADER || !sqlite3_get_autocommit(w->db) || w->n > 0 ||
-            w->finished || w->commit_failed);
+            w->finished || w->commit_failed || w->event_failed);
 }
 
 static int64_t trace_writer_now_ms(void)
@@ -214,7 +216,7 @@ static void trace_writer_free(struct trace_writer *w, bool remove_tail)
 {
     trace_writer_release(w);
     if (w->tail.map)
-        tail_close(&w->tail, w->path, remove_tail);
+        tail_close(&w->tail, remove_tail);
     tbuf_fini(&w->chunk);
     tbuf_fini(&w->el);
     chunk_coder_fini(&w->coder);
@@ -369,7 +371,10 @@ static int trace_writer_start_chunk(struct trace_writer *w, const struct hv_even
     memcpy(rec + 16, &w->base.pc, 8);
     memcpy(rec + 24, &w->base.vm, 4);
     w->chunk.len = 0;
-    int err = tail_put(&w->tail, 'C', rec, sizeof rec, NULL, 0);
+    /* room first: once the tail holds the chunk start, the chunk must too (invariant 3) */
+    int err = tbuf_reserve(&w->chunk, 1);
+    if (!err)
+        err = tail_put(&w->tail, 'C', rec, sizeof rec, NULL, 0);
     return err ? err : tbuf_put(&w->chunk, "[", 1);
 }
 
@@ -377,8 +382,9 @@ int trace_writer_event(struct trace_writer *w, const struct hv_event *ev)
 {
     int err = 0;
     const struct hv_kind_desc *kd = hv_kind_desc(ev->kind);
-    if (w->finished) {
-        err = hv_error_set(HV_EINVAL, "%s: event after the trace was finished", w->path);
+    if (w->finished || w->event_failed) {
+        err = hv_error_set(HV_EINVAL, "%s: event after the trace was %s", w->path,
+                           w->finished ? "finished" : "left by a failed event");
         goto out;
     }
     if (ev->seq != w->next_seq || !kd || (kd->nfields && !ev->fields)) {
@@ -396,7 +402,8 @@ int trace_writer_event(struct trace_writer *w, const struct hv_event *ev)
     w->el.len = 0;
     if ((err = chunk_encode(&w->el, &w->coder, (int64_t)ev->kind, ev, &w->base)))
         goto out;
-    if ((err = tail_put(&w->tail, 'E', w->el.p, w->el.len, NULL, 0)))
+    if ((err = tbuf_reserve(&w->chunk, w->el.len + 1)) ||
+        (err = tail_put(&w->tail, 'E', w->el.p, w->el.len, NULL, 0)))
         goto out;
     if ((w->n && (err = tbuf_put(&w->chunk, ",", 1))) ||
         (err = tbuf_put(&w->chunk, w->el.p, w->el.len)))
@@ -408,8 +415,10 @@ int trace_writer_event(struct trace_writer *w, const struct hv_event *ev)
     if (trace_writer_now_ms() - w->last_commit_ms >= HV_TRACE_COMMIT_MS)
         err = trace_writer_commit(w);
 out:
-    if (err == HV_ENOMEM)
+    if (err == HV_ENOMEM) {
         hv_error_set(err, "%s: out of memory", w->path);
+        w->event_failed = true;
+    }
     assert(trace_writer_check(w));
     return err;
 }

@@ -3,8 +3,8 @@
  * updates and dirty-log ioctls as scenario steps, and KVM_EXIT_MMIO answered by the scenario's
  * VMM section.
  *
- * Host memory: each `memory.buffers` entry is a page-aligned host buffer given a host virtual
- * address (its userspace_addr) in a fixed layout from KVMM_HVA_BASE, one guard page apart, so
+ * Host memory: each `memory.buffers` entry is a page-aligned host buffer (hv_host_mem_alloc:
+ * zero, committed only where touched) given a host virtual address (its userspace_addr) in a fixed layout from KVMM_HVA_BASE, one guard page apart, so
  * traces never depend on where the host allocator put it. A slot's userspace_addr selects the
  * buffer and offset, so two slots can alias one buffer, and a MOVE keeps the contents.
  *
@@ -23,6 +23,8 @@
  *   1. The sim/ RAM regions are exactly the usable AS-0 slots whose host range lies in one
  *      buffer, each mapped at base_gfn << 12 on that buffer's bytes.
  *   2. Write tracking is on iff some slot logs (LOG_DIRTY_PAGES): nlogging > 0.
+ *   3. buf[0..nbuf) each own a copy of their name and their host memory, and nothing past
+ *      nbuf is owned, so kvm_vm_fini frees each once whatever point vm_init failed at.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -354,12 +356,43 @@ static int kvm_check_memory(const struct hv_node *mem, const struct hv_check_ctx
         (err = hv_node_check_keys(mem, mem_keys, "memory", d)) ||
         (err = kvmm_parse_buffers(mem, bufs, &nbuf, d)) || (err = kvm_knobs_read(c, &kn, d)))
         return err;
+    /* the buffers are the guest memory (what a slot maps is in one of them) */
+    uint64_t total = 0;
+    for (size_t i = 0; i < nbuf; i++) {
+        total += bufs[i].size;
+        const struct hv_node *b = &hv_node_get(mem, "buffers")->items[i];
+        if ((err = hv_model_memory_budget(c, hv_node_get(b, "size"), total, d)))
+            return err;
+    }
     kvm_slots_params(c->arch, &kn, &p);
     if ((err = kvmm_slots_create(&slots, &p)))
         return err;
     err = kvm_set_slots(slots, hv_node_get(mem, "slots"), bufs, nbuf, d);
     kvmm_slots_destroy(slots);
     return err;
+}
+
+/*
+ * vmm.dirty_ring's KVM_ENABLE_CAP as setup_dirty_ring() will make it, on a VM with no ring and
+ * no vCPU yet (kvmm_ring_enable_cap()): a size KVM refuses is an error located at `bytes`.
+ */
+static int kvm_check_ring_size(const struct hv_node *dr, uint64_t bytes,
+                               const struct hv_check_ctx *c, struct hv_diag *d)
+{
+    const struct hv_node *x = hv_node_get(dr, "cap");
+    const char *cap = x ? x->str : "dirty_log_ring_acq_rel";
+    struct kvmm_slots_params p;
+    enum kvmm_ring_rule rule = KVMM_RING_RULE_NO_CAP;
+    int e = -EINVAL, err = kvmm_config_slots_params(c, &p, d);
+    if (err)
+        return err;
+    if (kvmm_check_extension(&p, (uint64_t)kvmm_cap_number(cap)))
+        e = kvmm_ring_enable(bytes, KVMM_DIRTY_RING_RSVD_ENTRIES, 0, false, &rule);
+    if (e)
+        return hv_diag_at(d, hv_node_get(dr, "bytes"), "vmm.dirty_ring: KVM refuses %s of %"
+                          PRIu64 " bytes: %s (%s)", cap, bytes, strerror(-e),
+                          kvmm_ring_rule_name(rule));
+    return 0;
 }
 
 static int kvm_check_vmm(const struct hv_node *vmm, const struct hv_check_ctx *c,
@@ -439,6 +472,8 @@ static int kvm_check_vmm(const struct hv_node *vmm, const struct hv_check_ctx *c
         if (!err && (x = hv_node_get(dr, "full")) && !(err = hv_node_str(x, "full", &str, d)) &&
             strcmp(str, "all") != 0 && strcmp(str, "vcpu") != 0)
             return hv_diag_at(d, x, "'full': all (reap every ring) or vcpu (the exiting one)");
+        if (!err)
+            err = kvm_check_ring_size(dr, u, c, d);
     }
     return err;
 }
@@ -619,20 +654,25 @@ static int kvm_vm_init(struct hv_vm *vm, const struct hv_node *mem, const struct
     k->synced = calloc((size_t)p.nr_as * p.max_user_slots, sizeof *k->synced);
     if (!k->synced)
         return HV_ENOMEM;
-    if (!mem) {
-        k->buf[0] = (struct kvmm_buffer){ "ram", KVMM_DEFAULT_RAM, KVMM_HVA_BASE, NULL };
-        k->nbuf = 1;
-    } else if ((err = kvmm_parse_buffers(mem, k->buf, &k->nbuf, &d))) {
+    /* parsed[] borrows its names from mem; k->buf[] owns copies (invariant 3) */
+    struct kvmm_buffer parsed[KVMM_MAX_BUFFERS];
+    size_t nparsed = 1;
+    if (!mem)
+        parsed[0] = (struct kvmm_buffer){ "ram", KVMM_DEFAULT_RAM, KVMM_HVA_BASE, NULL };
+    else if ((err = kvmm_parse_buffers(mem, parsed, &nparsed, &d)))
         return kvm_refused(err, &d);
-    }
     const struct hv_node *dr = vmm ? hv_node_get(vmm, "dirty_ring") : NULL;
     if (dr && (err = setup_dirty_ring(vm, k, dr)))
         return err;
-    for (size_t i = 0; i < k->nbuf; i++) {
-        k->buf[i].name = strdup(k->buf[i].name);
-        if (!k->buf[i].name || posix_memalign((void **)&k->buf[i].host, 4096, k->buf[i].size))
-            return HV_ENOMEM;
-        memset(k->buf[i].host, 0, k->buf[i].size);
+    for (size_t i = 0; i < nparsed; i++) {
+        struct kvmm_buffer *b = &k->buf[i];
+        *b = parsed[i];
+        if (!(b->name = strdup(parsed[i].name)))
+            return hv_error_set(HV_ENOMEM, "buffer %s of %" PRIu64 " bytes", parsed[i].name,
+                                b->size);
+        k->nbuf = i + 1;
+        if (hv_host_mem_alloc(b->size, (void **)&b->host))
+            return hv_error_set(HV_ENOMEM, "buffer %s of %" PRIu64 " bytes", b->name, b->size);
     }
     if (!mem) {
         struct kvmm_region r = { .slot = 0, .guest_phys_addr = kvm_default_base(arch),
@@ -692,7 +732,7 @@ static void kvm_vm_fini(struct hv_vm *vm)
     free(k->synced);
     for (size_t i = 0; i < k->nbuf; i++) {
         free(k->buf[i].name);
-        free(k->buf[i].host);
+        hv_host_mem_free(k->buf[i].host, k->buf[i].size);
     }
     free(k);
 }

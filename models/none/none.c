@@ -24,7 +24,8 @@ static int none_check_memory(const struct hv_node *mem, const struct hv_check_ct
                              struct hv_diag *d)
 {
     uint64_t base = default_base(c->arch), size = NONE_DEFAULT_RAM;
-    return hv_model_parse_ram(mem, &base, &size, d);
+    int err = hv_model_parse_ram(mem, &base, &size, d);
+    return err ? err : hv_model_memory_budget(c, mem ? hv_node_get(mem, "size") : NULL, size, d);
 }
 
 static int none_vm_init(struct hv_vm *vm, const struct hv_node *mem, const struct hv_node *vmm)

@@ -205,6 +205,8 @@ static int xen_check_memory(const struct hv_node *mem, const struct hv_check_ctx
     int err = parse_memory(mem, &base, &size, d);
     if (!err && c->arch != HV_ARCH_X86_64)
         err = hv_diag_at(d, mem, "model xen supports arch x86_64 only");
+    if (!err)
+        err = hv_model_memory_budget(c, mem ? hv_node_get(mem, "size") : NULL, size, d);
     return err;
 }
 

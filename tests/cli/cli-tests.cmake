@@ -5,7 +5,9 @@ set(HVSIM_CLI_CASES diff-codes help-diff
                     assert-unexpected vcpu-failed bad-key bad-config-value bad-knob
                     set-unknown set-value bad-memory bad-vmm bad-step bad-expect bad-event-kind
                     bad-outcome missing-scenario show-text show-vm show-kinds replay-text
-                    replay-tampered version no-args help-run state-bad blame-bad explore-bad-input)
+                    replay-tampered version no-args help-run state-bad blame-bad explore-bad-input
+                    step-no-args bad-guest
+                    memory-budget memory-budget-set event-budget bad-dirty-ring)
 foreach(case ${HVSIM_CLI_CASES})
   add_test(NAME cli.${case}
            COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/exit-codes.sh $<TARGET_FILE:hvsim>

@@ -23,7 +23,9 @@ all_cases="diff-codes help-diff
            assert-unexpected vcpu-failed bad-key bad-config-value bad-knob set-unknown
            set-value bad-memory bad-vmm bad-step bad-expect bad-event-kind bad-outcome
            missing-scenario show-text show-vm show-kinds replay-text replay-tampered version
-           no-args help-run state-bad blame-bad explore-bad-input"
+           no-args help-run state-bad blame-bad explore-bad-input
+           step-no-args bad-guest memory-budget memory-budget-set
+           event-budget bad-dirty-ring"
 
 # Per case: its folder, the last command's exit code and output files.
 dir=
@@ -166,6 +168,60 @@ case_bad_event_kind() {
 case_bad_outcome() {
   located bad-outcome.yaml 'outcome: faild' 12 \
     "'outcome': unknown outcome 'faild' (did you mean 'failed'?)"
+}
+
+case_step_no_args() {
+  located step-no-args.yaml '  - at: {sync: 1}' 5 "'set_memory_region' needs args"
+}
+
+case_bad_dirty_ring() {
+  located bad-dirty-ring.yaml 'dirty_ring:' 23 \
+    "vmm.dirty_ring: KVM refuses dirty_log_ring_acq_rel of 1000 bytes: Invalid argument (NOT_POW2)"
+}
+
+case_bad_guest() {
+  located bad-guest.yaml 'guest:' 8 \
+    "'guest': cannot read $here/no-such-guest.c: No such file or directory"
+}
+
+case_memory_budget() {
+  located over-budget.yaml '{name: e,' 23 \
+    "21474836480 bytes of guest memory exceed the memory budget of 17179869184 bytes (run.max_memory; raise it with --set run.max_memory=BYTES)"
+}
+
+# A budget raised with --set lets the same scenario through the checks; a lower one refuses
+# it at the buffer that crosses that budget.
+case_memory_budget_set() {
+  run "$hvsim" run "$here/over-budget.yaml" -o t.db --set run.max_memory=0x500000000 \
+    --set run.max_events=1 --quiet
+  expect_code 1
+  expect_in "$out" "outcome budget"
+  local line
+  line=$(grep -n -F '{name: d,' "$here/over-budget.yaml" | cut -d: -f1)
+  run "$hvsim" run "$here/over-budget.yaml" -o t.db --set run.max_memory=0x300000000
+  expect_code 2
+  expect_in "$err" "hvsim: $here/over-budget.yaml:$line:23: 17179869184 bytes of guest memory exceed the memory budget of 12884901888 bytes"
+}
+
+# The event budget ends the run with outcome budget (exit 1: the expected outcome was done);
+# the trace is complete up to there and replays identically.
+case_event_budget() {
+  run "$hvsim" run "$src/scenarios/kvm/mmio-exit-x86_64.yaml" -o t.db --set run.max_events=5
+  expect_code 1
+  expect_in "$out" 'FAILED expect outcome: expected "done", got "budget"'
+  run "$hvsim" show t.db
+  expect_code 0
+  expect_in "$out" '{"outcome":"budget"'
+  run "$hvsim" replay t.db
+  expect_code 1
+  expect_in "$out" "replay identical"
+  run "$hvsim" run "$src/scenarios/kvm/mmio-exit-x86_64.yaml" -o t.db \
+    --set run.max_trace_bytes=100 --quiet
+  expect_code 1
+  expect_in "$out" "outcome budget"
+  run "$hvsim" run "$src/scenarios/kvm/mmio-exit-x86_64.yaml" -o t.db --set run.max_events=0
+  expect_code 2
+  expect_in "$err" "'run.max_events': expected a positive integer, got '0'"
 }
 
 case_missing_scenario() {

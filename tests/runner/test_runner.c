@@ -211,7 +211,7 @@ static void test_expect_checks(void)
     } rows[] = {
         { "  outcome: faild\n", 2, 12, "'outcome': unknown outcome 'faild' (did you mean 'failed'?)" },
         { "  outcome: bogus\n", 2, 12, "'outcome': unknown outcome 'bogus' (allowed: done, assert, "
-                                       "limit, exception, failed, deadlock, error)" },
+                                       "limit, exception, failed, deadlock, error, budget)" },
         { "  vcpus: {0: stoped}\n", 2, 14, "'vcpus': unknown state 'stoped' (did you mean 'stopped'?)" },
         { "  vcpus: {2: done}\n", 2, 11, "'vcpus': vCPU 2 is out of range (the scenario has 2 vCPUs)" },
         { "  vcpus: {one: done}\n", 2, 11, "'vcpus': expected an unsigned integer, got 'one'" },

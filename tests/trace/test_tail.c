@@ -90,13 +90,13 @@ static void test_records(void)
     CU_ASSERT_EQUAL(tl_read(db, types, lens, 16, &live), 0);
     tl_put(&t, 'E', 5);
     CU_ASSERT_EQUAL(tl_read(db, types, lens, 16, &live), 1);
-    tail_close(&t, db, false);
+    tail_close(&t, false);
     /* the writer is gone: the file stays, and its lock with it */
     n = tl_read(db, types, lens, 16, &live);
     CU_ASSERT_EQUAL(n, 1);
     CU_ASSERT(!live);
     CU_ASSERT_EQUAL_FATAL(tail_open(&t, db), 0);
-    tail_close(&t, db, true);
+    tail_close(&t, true);
     struct stat st;
     char path[160];
     snprintf(path, sizeof path, "%s" TAIL_SUFFIX, db);
@@ -144,7 +144,7 @@ static void test_half_records(void)
     fclose(f);
     CU_ASSERT_EQUAL(tl_read(copy, types, lens, 8, &live), 0);
     free(whole);
-    tail_close(&t, db, true);
+    tail_close(&t, true);
 }
 
 /* A second writer of the same trace cannot take the tail while the first holds it. */
@@ -162,7 +162,7 @@ static void test_lock(void)
     int status = 0;
     CU_ASSERT_EQUAL(waitpid(pid, &status, 0), pid);
     CU_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-    tail_close(&a, db, true);
+    tail_close(&a, true);
 }
 
 static int tl_suite_init(void)
