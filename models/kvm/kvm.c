@@ -827,6 +827,25 @@ int kvmm_report_lookup(struct kvmm_vm *k, struct hv_vcpu *v, const char *user, u
     return k->on_lookup(k->on_lookup_ctx, v, &ev);
 }
 
+/*
+ * A write through a stale slot (a cached slot that a DELETE or MOVE replaced) lands in host
+ * memory that the current slots may map at other guest addresses, or not at all: the write's
+ * provenance is recorded where the guest sees the bytes, at every address-space-0 gpa whose
+ * current slot maps them.
+ */
+static void note_stale_write(struct kvmm_vm *k, struct hv_vcpu *v, uint64_t hva, size_t len)
+{
+    size_t n = kvmm_memslot_count(k->slots, 0);
+    for (size_t i = 0; i < n; i++) {
+        const struct kvmm_memslot *s = kvmm_memslot_at(k->slots, 0, i);
+        uint64_t lo = s->userspace_addr, hi = lo + (s->npages << 12);
+        if (!kvmm_memslot_usable(s) || hva + len <= lo || hva >= hi)
+            continue;
+        uint64_t a = hva > lo ? hva : lo, b = hva + len < hi ? hva + len : hi;
+        hv_vm_note_write(k->vm, v, (s->base_gfn << 12) + (a - lo), b - a, "model write");
+    }
+}
+
 int kvmm_vcpu_write_guest(struct kvmm_vm *k, struct hv_vcpu *v, const char *user, uint64_t gpa,
                           const void *data, size_t len, int *err, size_t *not_written)
 {
@@ -853,7 +872,10 @@ int kvmm_vcpu_write_guest(struct kvmm_vm *k, struct hv_vcpu *v, const char *user
             break;
         }
         memcpy(host, src + done, seg);
-        hv_vm_note_write(k->vm, v, (gfn << 12) + off, seg, "model write");
+        if (kvmm_memslot_current(k->slots, slot))
+            hv_vm_note_write(k->vm, v, (gfn << 12) + off, seg, "model write");
+        else
+            note_stale_write(k, v, kvmm_memslot_hva(slot, gfn) + off, seg);
         done += seg;
         uint32_t rslot;
         uint64_t roff;
