@@ -88,9 +88,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct show_opts o;
     memset(&o, 0, sizeof o);
     o.filter = (struct trace_filter)TRACE_FILTER_ALL;
-    show_trace(path, &o, null, null);
+    /* exit 0, or 2 for a bad trace: nothing else (README.md, exit codes) */
+    int text = show_trace(path, &o, null, null);
     o.json = true;
-    show_trace(path, &o, null, null);
+    int json = show_trace(path, &o, null, null);
+    if ((text != 0 && text != 2) || (json != 0 && json != 2))
+        abort();
     prepare_replay(path);
     remove_all(path);
     return 0;
