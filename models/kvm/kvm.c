@@ -610,18 +610,23 @@ static int kvm_vm_init(struct hv_vm *vm, const struct hv_node *mem, const struct
     k->synced = calloc((size_t)p.nr_as * p.max_user_slots, sizeof *k->synced);
     if (!k->synced)
         return HV_ENOMEM;
+    size_t nbuf = 0;
     if (!mem) {
         k->buf[0] = (struct kvmm_buffer){ "ram", KVMM_DEFAULT_RAM, KVMM_HVA_BASE, NULL };
-        k->nbuf = 1;
-    } else if ((err = kvmm_parse_buffers(mem, k->buf, &k->nbuf, &d))) {
+        nbuf = 1;
+    } else if ((err = kvmm_parse_buffers(mem, k->buf, &nbuf, &d))) {
         return kvm_refused(err, &d);
     }
+    /* each name becomes the VM's own before anything can fail: kvm_vm_fini frees the first
+     * k->nbuf, and the others still belong to the scenario tree */
+    for (; k->nbuf < nbuf; k->nbuf++)
+        if (!(k->buf[k->nbuf].name = strdup(k->buf[k->nbuf].name)))
+            return HV_ENOMEM;
     const struct hv_node *dr = vmm ? hv_node_get(vmm, "dirty_ring") : NULL;
     if (dr && (err = setup_dirty_ring(vm, k, dr)))
         return err;
     for (size_t i = 0; i < k->nbuf; i++) {
-        k->buf[i].name = strdup(k->buf[i].name);
-        if (!k->buf[i].name || posix_memalign((void **)&k->buf[i].host, 4096, k->buf[i].size))
+        if (posix_memalign((void **)&k->buf[i].host, 4096, k->buf[i].size))
             return HV_ENOMEM;
         memset(k->buf[i].host, 0, k->buf[i].size);
     }

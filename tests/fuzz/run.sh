@@ -57,13 +57,13 @@ hypercall)
         i=$((i + 1))
     done
     dict=$here/hypercall.dict
-    max_len=4096 ;;
+    max_len=4096 ;;   # every input may set all registers and memory from the start
 *)
     echo "run.sh: no harness named $name" >&2
     exit 2 ;;
 esac
 
-args=(-dict="$dict" ${max_len:+-max_len=$max_len} -timeout=20 -rss_limit_mb=4096 -artifact_prefix="$dir/crash-"
+args=(-dict="$dict" ${max_len:+-max_len=$max_len -len_control=0} -timeout=20 -rss_limit_mb=4096 -artifact_prefix="$dir/"
       -print_final_stats=1)
 case $mode in
 runs=*)
