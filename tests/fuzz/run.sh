@@ -63,7 +63,7 @@ hypercall)
     exit 2 ;;
 esac
 
-args=(-dict="$dict" ${max_len:+-max_len=$max_len -len_control=0} -timeout=20 -rss_limit_mb=4096 -artifact_prefix="$dir/"
+args=(-dict="$dict" ${max_len:+-max_len=$max_len -len_control=0} -timeout=120 -rss_limit_mb=4096 -artifact_prefix="$dir/"
       -print_final_stats=1)
 case $mode in
 runs=*)
