@@ -1625,7 +1625,7 @@ int vcpu_run_slice(struct hv_vcpu *v, uint64_t budget)
         case STOP_RETRANSLATE:
         case STOP_EXCEPTION:
             continue;
-        case STOP_NONE:
+        case STOP_NONE: { /* a declaration cannot follow a label in C11 */
             unsigned hlen = v->resume_valid ? 0 : halted_insn(v, now);
             if (hlen) {
                 /* hlt / wfi stop the engine by themselves, with the pc after them */
@@ -1645,6 +1645,7 @@ int vcpu_run_slice(struct hv_vcpu *v, uint64_t budget)
                 return 0;
             }
             continue;
+        }
         }
     }
 }

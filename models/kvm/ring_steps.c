@@ -221,7 +221,8 @@ int kvmm_ring_collected(struct kvmm_vm *k, int (*page)(void *ctx, uint64_t gpa),
 {
     if (k->collect_oom)
         return hv_error_set(HV_ENOMEM, "kvm: the VMM's record of harvested pages");
-    qsort(k->collected, k->ncollected, sizeof k->collected[0], cmp_u64);
+    if (k->ncollected) /* nothing harvested yet: no list at all */
+        qsort(k->collected, k->ncollected, sizeof k->collected[0], cmp_u64);
     int err = 0;
     for (size_t i = 0; i < k->ncollected && !err; i++)
         if (i == 0 || k->collected[i] != k->collected[i - 1])

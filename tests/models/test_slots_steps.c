@@ -17,6 +17,7 @@
 
 #include "models/kvm/caps.h"
 #include "models/kvm/kvm_int.h"
+#include "runner/runner.h"
 #include "runner/scenario.h"
 #include "tests/models/slots_steps_rows.h"
 #include "tests/test_util.h"
@@ -238,6 +239,54 @@ static void fuzz_vm(const char *arch, const char *vmm, uint64_t seed, size_t nst
     free(t.p);
 }
 
+static int count_page(void *ctx, uint64_t gpa)
+{
+    (void)gpa;
+    ++*(unsigned *)ctx;
+    return 0;
+}
+
+/* A migration over the dirty ring that syncs before any page was harvested (a migrate step at
+ * start) reports no page: found by tests/fuzz (fuzz_steps), a qsort of the empty, unallocated
+ * list before. */
+static void test_nothing_collected(void)
+{
+    struct vmx x;
+    if (!vmx_open(&x, "x86_64", "", RING_X86, ""))
+        return;
+    unsigned n = 0;
+    int err = kvmm_ring_collected(hv_vm_model_data(x.vm), count_page, &n);
+    TEST_CHECK(err == 0 && n == 0, "err %d, %u pages", err, n);
+    vmx_close(&x);
+}
+
+/* A vmm.dirty_ring KVM refuses (not a power of two: kvm_vm_ioctl_enable_dirty_log_ring())
+ * fails the VM after the buffers were parsed: the names the model did not copy yet belong to
+ * the scenario, and only it frees them (a double free before; found by tests/fuzz). */
+static void test_refused_vm(void)
+{
+    char *text = slots_steps_text("x86_64", "", "vmm:\n  dirty_ring: {bytes: 65537}\n", "");
+    struct scenario *sc = NULL;
+    struct hv_diag d;
+    if (!text || scenario_parse(&sc, "/refused.yaml", text, strlen(text), &d)) {
+        TEST_CHECK(false, "the scenario does not parse");
+        free(text);
+        return;
+    }
+    struct hv_kv *kv = runner_config(sc);
+    struct hv_vm_config cfg = { .arch = sc->arch, .nr_vcpus = 2, .seed = 1, .quantum = 100,
+                                .limit = 1000, .model = hv_model_lookup("kvm"),
+                                .config = kv, .nconfig = sc->nconfig, .memory = sc->memory,
+                                .vmm = sc->vmm };
+    struct hv_vm *vm = NULL;
+    int err = kv ? hv_vm_create(&vm, &cfg) : HV_ENOMEM;
+    TEST_CHECK(err == HV_ESCENARIO, "err %d: %s", err, hv_error_detail());
+    hv_vm_destroy(vm);
+    free(kv);
+    scenario_destroy(sc);
+    free(text);
+}
+
 static void test_fuzz(void)
 {
     static const char *const archs[] = { "x86_64", "aarch64", "arm" };
@@ -255,4 +304,6 @@ void test_slots_steps_register(void)
     CU_pSuite s = CU_add_suite("slots_steps", NULL, NULL);
     CU_add_test(s, "exact results of the ioctls' validation order", test_rows);
     CU_add_test(s, "fuzzed step arguments (splitmix64)", test_fuzz);
+    CU_add_test(s, "a migration sync with nothing harvested", test_nothing_collected);
+    CU_add_test(s, "a VM the model refuses frees each buffer name once", test_refused_vm);
 }
