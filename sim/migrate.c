@@ -112,8 +112,11 @@ int hv_vm_move_vcpus(struct hv_vm *src, struct hv_vm *dst)
     }
     dst->started = true;
     dst->prng = src->prng;
-    dst->last_run = src->last_run ? &dst->vcpus[src->last_run->id] : NULL;
-    dst->last_why = src->last_why;
+    /* nothing has run on the destination yet: its first slice is a context switch from no
+     * vCPU (model.h sched_switch), whichever vCPU the stream picks, even the one that ran
+     * the source's last slice */
+    dst->last_run = NULL;
+    dst->last_why = HV_DESCHED_PREEMPTED;
     dst->outcome = src->outcome;
     if (src->output_len) {
         free(dst->output);

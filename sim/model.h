@@ -214,12 +214,13 @@ struct hv_model_ops {
     enum hv_exit_action (*dabt_nisv)(struct hv_vcpu *v, struct hv_exit_dabt *e);
     /*
      * A context switch: the scheduler is about to give next a slice, and the slice before it
-     * was prev's (NULL at the first decision), which left prev as why says. Called after
-     * next's `sched` event, only when the running vCPU changes: next != prev, or prev blocked
-     * or stopped after its slice (then prev == next is possible, as when a halted vCPU is
-     * woken with nothing else to run: a real scheduler ran its idle vCPU in between). No guest
-     * instruction runs between prev's slice and this call, so hv_vm_now() is the time of both
-     * the deschedule and the reschedule. Events may be emitted for either vCPU.
+     * was prev's (NULL at the first decision, a migration destination's too: nothing has run
+     * on it), which left prev as why says. Called after next's `sched` event, only when the
+     * running vCPU changes: next != prev, or prev blocked or stopped after its slice (then
+     * prev == next is possible, as when a halted vCPU is woken with nothing else to run: a
+     * real scheduler ran its idle vCPU in between). No guest instruction runs between prev's
+     * slice and this call, so hv_vm_now() is the time of both the deschedule and the
+     * reschedule. Events may be emitted for either vCPU.
      */
     void (*sched_switch)(struct hv_vm *vm, struct hv_vcpu *prev, enum hv_desched why,
                          struct hv_vcpu *next);

@@ -5,9 +5,9 @@
  * migration (GUEST_SYNC(1)). Both keep yielding; vCPU 0 watches the CPUID time leaf's
  * incarnation, the only sign of the restore a guest gets. Once it moves from 1 to 2 the guest
  * does what Linux's resume path does: it checks that the areas no longer move (the new domain
- * has no registration), registers them again at the same addresses, and finds the runstate
- * times restarted and the areas updated again. A hypercall buffer at VA still lands at
- * GPA_TLB: the software TLB came along.
+ * has no registration), registers them again at the same addresses, and finds itself running
+ * with the runstate times restarted, and the area updated again once vCPU 1 has run (a context
+ * switch). A hypercall buffer at VA still lands at GPA_TLB: the software TLB came along.
  */
 #include "../xen/stlb_guest.h"
 
@@ -33,7 +33,7 @@ struct time_info {
 
 static volatile struct runstate rs0 __attribute__((aligned(64)));
 static volatile struct time_info t0 __attribute__((aligned(64)));
-static volatile unsigned stop;
+static volatile unsigned stop, ticks;
 
 static uint32_t incarnation(void)
 {
@@ -58,8 +58,10 @@ static int written(uint64_t gpa)
 void guest_main(void)
 {
     if (guest_vcpu_id() == 1) {
-        while (!stop)
+        while (!stop) {
+            ticks++;
             yield();
+        }
         GUEST_DONE();
     }
     xen_init_hypercall_page();
@@ -85,14 +87,22 @@ void guest_main(void)
         yield();
     GUEST_ASSERT_EQ(rs0.entry, entry);
 
-    /* register again, at the same addresses: the runstate restarted at the restore */
+    /* register again, at the same addresses: a vCPU reading its own area always finds it
+     * running (Xen rewrites it at every context switch, running again before the vCPU
+     * resumes), and the runstate restarted at the restore */
     GUEST_ASSERT_EQ(xen_hc3(HC_vcpu_op, 5, 0, &rs_va), 0);
     GUEST_ASSERT_EQ(rs0.state, 0);
     GUEST_ASSERT(total() < before);
+
+    /* updated again at the next context switch: hvsim runs one vCPU at a time, so once
+     * vCPU 1's counter moves vCPU 0 has been switched out and back in */
     entry = rs0.entry;
-    for (int i = 0; i < 20 && rs0.entry == entry; i++)
+    unsigned seen = ticks;
+    for (polls = 0; ticks == seen;) {
         yield();
-    GUEST_ASSERT(rs0.entry > entry);                              /* updated again */
+        GUEST_ASSERT(++polls < 1000000);
+    }
+    GUEST_ASSERT(rs0.entry > entry);
     GUEST_ASSERT_EQ(xen_hc3(HC_vcpu_op, 13, 0, &t_va), 0);
     GUEST_ASSERT_EQ(t0.version % 2, 0);
     GUEST_ASSERT_EQ(t0.mul, 0x80000000u);

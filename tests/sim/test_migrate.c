@@ -1,8 +1,9 @@
 /*
  * test_migrate.c - the simulator's side of a migration (sim/migrate.h) without running a
  * guest: write provenance as a table of writes and the last write expected per page (the
- * table grows past its first capacity), page copies and comparisons between two VMs, and
- * the destination's event numbers continuing the source's.
+ * table grows past its first capacity), page copies and comparisons between two VMs, the
+ * destination's event numbers continuing the source's, and its first slice being a context
+ * switch (no vCPU has run on it, whichever ran the source's last slice).
  */
 #include <CUnit/CUnit.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 #include "tests/test_util.h"
 #include "sim/migrate.h"
 #include "sim/model.h"
+#include "sim/sim_int.h"
 
 void test_migrate_register(void);
 
@@ -123,7 +125,10 @@ static void test_pages_and_timeline(void)
                "the destination reads what the source wrote");
     TEST_CHECK(hv_vm_copy_page(src, dst, 0x7fff0000ULL) == HV_EINVAL,
                "copying a page no RAM backs");
+    src->last_run = &src->vcpus[0]; /* vCPU 0 ran the source's last slice and may go on */
+    src->last_why = HV_DESCHED_PREEMPTED;
     TEST_CHECK(hv_vm_move_vcpus(src, dst) == 0, "moving the vCPUs: %s", hv_error_detail());
+    TEST_CHECK(dst->last_run == NULL, "the destination's first slice is a context switch");
     hv_vm_destroy(src);
     TEST_CHECK(hv_vm_emit(dst, -1, HV_EV_halt, NULL) == 0 && next_seq_seen == before + 3,
                "the destination took the sequence over");
