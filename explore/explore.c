@@ -405,26 +405,23 @@ static void hook_inspect(struct hv_vm *vm, void *ctx)
     snprintf(hc->assert_at, sizeof hc->assert_at, "%s:%" PRIu64, file, line);
 }
 
-/*
- * The failure signature: the guest assertion's file:line when the guest asserted, else the
- * first failed expectation without its actual value ("expect events.sched", "step 3
- * (kvm_lookup)"): what stays the same for one bug across schedules.
- */
-static void signature(const struct runner_result *res, const struct hooks_ctx *hc, char *out,
-                      size_t size)
+void explore_signature(const char *assert_at, const char *first_failed, char *out, size_t size)
 {
-    if (res->outcome == HV_OUT_ASSERT && hc->assert_at[0]) {
-        snprintf(out, size, "guest assertion %s", hc->assert_at);
+    if (assert_at && assert_at[0]) {
+        snprintf(out, size, "guest assertion %s", assert_at);
         return;
     }
-    const char *l = hc->first;
+    const char *l = first_failed ? first_failed : "";
+    size_t n = strcspn(l, ":");
     const char *open = strchr(l, '('), *at = open ? strstr(open, " at ") : NULL;
-    if (strncmp(l, "step ", 5) == 0 && at) { /* "step N (action" */
+    if (strncmp(l, "step ", 5) == 0 && at && (size_t)(at - l) < n) { /* "step N (ACTION at" */
         snprintf(out, size, "%.*s)", (int)(at - l), l);
         return;
     }
-    size_t n = strcspn(l, ":");
-    snprintf(out, size, "%.*s", (int)n, l[0] ? l : "expectations failed");
+    if (!l[0])
+        snprintf(out, size, "expectations failed");
+    else
+        snprintf(out, size, "%.*s", (int)n, l);
 }
 
 /* The trace's run_info and guest image, as `hvsim run` records them, so it replays. */
@@ -511,7 +508,8 @@ static void worker(const struct ctx *c, uint64_t r, int fd)
         snprintf(x.signature, sizeof x.signature, "simulator error: %s", hv_strerror(err));
     } else if (!res.expect_ok) {
         snprintf(x.status, sizeof x.status, "fail");
-        signature(&res, &hc, x.signature, sizeof x.signature);
+        explore_signature(res.outcome == HV_OUT_ASSERT ? hc.assert_at : NULL, hc.first,
+                          x.signature, sizeof x.signature);
     } else {
         snprintf(x.status, sizeof x.status, "pass");
     }

@@ -21,8 +21,19 @@
 #ifndef HV_EXPLORE_H
 #define HV_EXPLORE_H
 
+#include <stddef.h>
+
 /* The command; argv holds the arguments after "explore". Returns the exit code: 0 every run
  * passed, 1 some failed, 2 bad input, 128 + N when stopped by signal N. */
 int explore_main(int argc, char **argv);
+
+/*
+ * A failed run's signature, what stays the same for one bug across schedules: "guest
+ * assertion FILE:LINE" when the guest asserted (assert_at "FILE:LINE", or NULL/"" if it did
+ * not), else the first failed line without its values ("expect KEY: expected ..." -> "expect
+ * KEY"; "step N (ACTION at AT): ..." -> "step N (ACTION)"), else "expectations failed".
+ * explore and shrink name failures with it.
+ */
+void explore_signature(const char *assert_at, const char *first_failed, char *out, size_t size);
 
 #endif

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "explore/explore.h"
 #include "explore/shrink.h"
 #include "replay/replay.h"
 #include "runner/runner.h"
@@ -50,44 +51,30 @@ __attribute__((unused)) static bool shrink_check(const struct shrink *s)
 /* ---- one run ---- */
 
 struct shrink_obs {
-    char assertion[256];      /* the guest assertion, if one failed */
-    char failed[256];         /* the first failed step or expectation */
+    char assert_at[256];      /* the guest assertion's FILE:LINE, if one failed */
+    char failed[480];         /* the first failed step or expectation, as printed */
     struct trace_writer *w;   /* the result's trace, or NULL */
 };
 
 static int shrink_sink(void *ctx, const struct hv_event *ev)
 {
     struct shrink_obs *o = ctx;
-    if (ev->kind == HV_EV_ucall_assert && !o->assertion[0]) {
+    if (ev->kind == HV_EV_ucall_assert && !o->assert_at[0]) {
         const struct hv_ev_ucall_assert *a = ev->fields;
         if (a)
-            snprintf(o->assertion, sizeof o->assertion, "guest assertion %s:%" PRIu64, a->file,
-                     a->line);
+            snprintf(o->assert_at, sizeof o->assert_at, "%s:%" PRIu64, a->file, a->line);
         else
-            snprintf(o->assertion, sizeof o->assertion, "guest assertion %s",
-                     ev->detail ? ev->detail : "");
+            snprintf(o->assert_at, sizeof o->assert_at, "%s", ev->detail ? ev->detail : "");
     }
     return o->w ? trace_writer_event(o->w, ev) : 0;
 }
 
-/* The first failed line: "expect KEY: expected ..., got ..." -> "expect KEY"; "step N (ACTION
- * at AT): ..." -> "step N (ACTION)": the values (and a seeded trigger's point) are left out. */
+/* The first failed line, kept as printed (explore_signature() names it). */
 static void shrink_failed(const char *line, void *ctx)
 {
     struct shrink_obs *o = ctx;
-    char *sig = o->failed;
-    const size_t size = sizeof o->failed;
-    if (sig[0])
-        return;
-    size_t n = strcspn(line, ":");
-    if (strncmp(line, "step ", 5) == 0) {
-        const char *at = strstr(line, " at ");
-        if (at && (size_t)(at - line) < n)
-            n = (size_t)(at - line);
-        snprintf(sig, size, "%.*s%s", (int)n, line, strchr(line, '(') ? ")" : "");
-    } else {
-        snprintf(sig, size, "%.*s", (int)n, line);
-    }
+    if (!o->failed[0])
+        snprintf(o->failed, sizeof o->failed, "%s", line);
 }
 
 /* Runs the scenario with the loaded schedule sched (borrowed). *st gets the run's numbers;
@@ -102,15 +89,13 @@ static int shrink_run(struct shrink *s, struct hv_schedule *sched, struct trace_
     s->runs++;
     err = runner_execute(s->sc, s->elf, s->elf_len, shrink_sink, &o, &hooks, &res);
     /* as explore names it: the assertion when the run ended by one, else the first failure */
-    const char *sig = err                                          ? NULL
-                      : res.outcome == HV_OUT_ASSERT && o.assertion[0] ? o.assertion
-                      : o.failed[0]                                ? o.failed
-                      : !res.expect_ok                             ? "expectations failed"
-                                                                   : "";
-    if (sig)
-        snprintf(st->signature, sizeof st->signature, "%s", sig);
-    else
+    if (err)
         snprintf(st->signature, sizeof st->signature, "simulator error: %s", hv_strerror(err));
+    else if (res.outcome == HV_OUT_ASSERT || o.failed[0] || !res.expect_ok)
+        explore_signature(res.outcome == HV_OUT_ASSERT ? o.assert_at : NULL, o.failed,
+                          st->signature, sizeof st->signature);
+    else
+        st->signature[0] = '\0';
     st->switches = hv_schedule_switches(sched);
     st->events = res.events;
     st->instructions = res.instructions;
