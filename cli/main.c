@@ -392,7 +392,7 @@ static int cmd_run(int argc, char **argv)
     char *trace_path = out ? strdup(out) : default_trace_path(scen);
     void *elf = NULL;
     size_t elf_len = 0;
-    char *cfg = NULL, *setlist = NULL;
+    char *setlist = NULL;
     struct hv_diag d;
     struct kvmh_kernel kernel;
     char msg[1200];
@@ -454,26 +454,9 @@ static int cmd_run(int argc, char **argv)
         fprintf(stderr, "hvsim: %s\n", hv_error_detail());
         goto out;
     }
-    char uv[32], cv[32], seedtxt[32];
-    hv_lib_versions(uv, sizeof uv, cv, sizeof cv);
-    snprintf(seedtxt, sizeof seedtxt, "%" PRIu64, sc->seed);
-    if (!(cfg = runner_config_json(sc))) {
-        fprintf(stderr, "hvsim run: out of memory: the config of %s\n", scen);
-        goto out;
-    }
-    const char *info[][2] = {
-        { "scenario_name", sc->name }, { "scenario_path", scen },
-        { "scenario_text", sc->text }, { "seed", seedtxt }, { "sets", setlist },
-        { "config", cfg }, { "model", sc->model },
-        { "arch", hv_arch_name(sc->arch) }, { "hvsim_version", HVSIM_VERSION },
-        { "unicorn_version", uv }, { "capstone_version", cv },
-    };
-    for (size_t i = 0; i < sizeof info / sizeof info[0] && !err; i++)
-        err = trace_writer_set_info(w, info[i][0], info[i][1]);
-    if (!err)
-        err = kvm ? kernel_info(w, &kernel) : trace_writer_set_info(w, "backend", "model");
-    if (!err)
-        err = trace_writer_put_blob(w, "guest.elf", elf, elf_len);
+    err = replay_inputs_write(w, sc, scen, setlist, elf, elf_len, kvm ? NULL : "model");
+    if (!err && kvm)
+        err = kernel_info(w, &kernel);
     if (err) {
         fprintf(stderr, "hvsim: %s: %s\n", trace_path, hv_error_detail());
         goto out;
@@ -537,7 +520,6 @@ out:
     scenario_destroy(sc);
     free(trace_path);
     free(elf);
-    free(cfg);
     free(setlist);
     free(sets);
     hv_schedule_destroy(sched);

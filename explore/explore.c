@@ -424,30 +424,6 @@ void explore_signature(const char *assert_at, const char *first_failed, char *ou
         snprintf(out, size, "%.*s", (int)n, l);
 }
 
-/* The trace's run_info and guest image, as `hvsim run` records them, so it replays. */
-static int record_inputs(struct trace_writer *w, const struct scenario *sc, const char *sets,
-                         const void *elf, size_t elf_len)
-{
-    char uv[32], cv[32], seedtxt[32];
-    hv_lib_versions(uv, sizeof uv, cv, sizeof cv);
-    snprintf(seedtxt, sizeof seedtxt, "%" PRIu64, sc->seed);
-    char *cfg = runner_config_json(sc);
-    const char *info[][2] = {
-        { "scenario_name", sc->name }, { "scenario_path", sc->path },
-        { "scenario_text", sc->text }, { "seed", seedtxt }, { "sets", sets },
-        { "config", cfg ? cfg : "{}" }, { "model", sc->model },
-        { "arch", hv_arch_name(sc->arch) }, { "hvsim_version", HVSIM_VERSION },
-        { "unicorn_version", uv }, { "capstone_version", cv }, { "backend", "model" },
-    };
-    int err = cfg ? 0 : HV_ENOMEM;
-    for (size_t i = 0; i < sizeof info / sizeof info[0] && !err; i++)
-        err = trace_writer_set_info(w, info[i][0], info[i][1]);
-    if (!err)
-        err = trace_writer_put_blob(w, "guest.elf", elf, elf_len);
-    free(cfg);
-    return err;
-}
-
 /* Each metric's value: the first column of the first row its SQL gives on the trace. */
 static void compute_metrics(const struct ctx *c, const char *path, struct xrun *x)
 {
@@ -487,7 +463,7 @@ static void worker(const struct ctx *c, uint64_t r, int fd)
     int err = sets ? apply_sets(sc, sets) : HV_ENOMEM;
     trace_path(c, r, path, sizeof path, false);
     if (!err && tracing && !(err = trace_writer_open(&w, path)))
-        err = record_inputs(w, sc, sets, c->elf, c->elf_len);
+        err = replay_inputs_write(w, sc, sc->path, sets, c->elf, c->elf_len, "model");
     struct runner_result res;
     memset(&res, 0, sizeof res);
     struct hooks_ctx hc = { .first = { 0 }, .assert_at = { 0 } };

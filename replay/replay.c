@@ -114,6 +114,32 @@ int replay_schedule_write(struct trace_writer *w, const struct hv_schedule *s)
     return err;
 }
 
+int replay_inputs_write(struct trace_writer *w, const struct scenario *sc, const char *path,
+                        const char *sets, const void *elf, size_t elf_len, const char *backend)
+{
+    char uv[32], cv[32], seedtxt[32];
+    hv_lib_versions(uv, sizeof uv, cv, sizeof cv);
+    snprintf(seedtxt, sizeof seedtxt, "%" PRIu64, sc->seed);
+    char *cfg = runner_config_json(sc);
+    if (!cfg)
+        return hv_error_set(HV_ENOMEM, "out of memory: the config of %s", path);
+    const char *info[][2] = {
+        { "scenario_name", sc->name }, { "scenario_path", path },
+        { "scenario_text", sc->text }, { "seed", seedtxt }, { "sets", sets },
+        { "config", cfg }, { "model", sc->model },
+        { "arch", hv_arch_name(sc->arch) }, { "hvsim_version", HVSIM_VERSION },
+        { "unicorn_version", uv }, { "capstone_version", cv }, { "backend", backend },
+    };
+    int err = 0;
+    for (size_t i = 0; i < sizeof info / sizeof info[0] && !err; i++)
+        if (info[i][1])
+            err = trace_writer_set_info(w, info[i][0], info[i][1]);
+    if (!err)
+        err = trace_writer_put_blob(w, "guest.elf", elf, elf_len);
+    free(cfg);
+    return err;
+}
+
 /* A reader or runner error, naming the trace (the reader's details begin with its path). */
 static void report(FILE *errf, const char *path, const char *what, int err)
 {

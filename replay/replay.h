@@ -32,6 +32,15 @@ struct replay_inputs {
 };
 
 /*
+ * Records what re-executing a run needs, as `hvsim run` does: run_info scenario_name,
+ * scenario_path (path), scenario_text, seed, sets (the "KEY=VALUE\n" list of --set), config,
+ * model, arch, the hvsim, Unicorn and Capstone versions, and backend (when not NULL), and the
+ * blob guest.elf. 0 or the writer's hv_err.
+ */
+int replay_inputs_write(struct trace_writer *w, const struct scenario *sc, const char *path,
+                        const char *sets, const void *elf, size_t elf_len, const char *backend);
+
+/*
  * Reads the inputs of the run recorded in path, for replay and the debugger's cursor
  * (debug/cursor.c). Returns 0, or an hv_err after printing one line naming the problem to
  * err (a real-kernel trace, missing inputs, a stored scenario or --set that no longer
