@@ -366,6 +366,7 @@ int vm_write_hooks(struct hv_vm *vm);
 int vcpu_open(struct hv_vcpu *v);
 /* Adds the instruction observer's code hook to v's engine if the VM has one (migrate.h). */
 int vcpu_insn_hook(struct hv_vcpu *v);
+/* Adds the read observer's load hook to v's engine if the VM has one (migrate.h). */
 int vcpu_read_hook(struct hv_vcpu *v);
 void vcpu_close(struct hv_vcpu *v);
 /* A new engine for v in the same state, with nothing mapped (mem.c maps it). */
