@@ -312,17 +312,17 @@ static void test_read_watch(void)
         struct hv_cursor_range w = { CODE + 2, 1, rows[i].access };
         struct hv_cursor_run rw = { .watch = &w, .nwatch = 1 };
         memset(&hit, 0, sizeof hit);
-        TEST_CHECK(hv_cursor_run(c, rows[i].dir, &rw, &hit) == 0 && hit.why == rows[i].why &&
-                       strcmp(hit.write.path, rows[i].path) == 0,
-                   "row %zu: why %d, %s", i, (int)hit.why, hit.write.path);
+        int err = hv_cursor_run(c, rows[i].dir, &rw, &hit);
+        TEST_CHECK(err == 0 && hit.why == rows[i].why && strcmp(hit.write.path, rows[i].path) == 0,
+                   "row %zu: error %d, why %d, %s", i, err, (int)hit.why, hit.write.path);
         if (strcmp(rows[i].path, "guest load") != 0)
             continue;
         hv_cursor_pos(c, &p);
         /* stopped just after the loading instruction, which read the rewritten byte */
         uint8_t b = 0;
-        TEST_CHECK(hit.write.read && hit.write.vcpu == 0 && p.kind == HV_CSTOP_INSN &&
-                       p.icount == hit.write.icount + 1 &&
-                       hv_cursor_read_gpa(c, CODE + 2, &b, 1) == 0 && b == 0xc1,
+        err = hv_cursor_read_gpa(c, CODE + 2, &b, 1);
+        TEST_CHECK(err == 0 && hit.write.read && hit.write.vcpu == 0 &&
+                       p.kind == HV_CSTOP_INSN && p.icount == hit.write.icount + 1 && b == 0xc1,
                    "row %zu: load by vCPU %d at icount %" PRIu64 ", stop at %" PRIu64 ", 0x%x",
                    i, hit.write.vcpu, hit.write.icount, p.icount, b);
         TEST_CHECK(!load_step || p.step == load_step, "row %zu: the same load both ways", i);
