@@ -331,6 +331,12 @@ static bool overlaps(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
     return a < b + blen && b < a + alen;
 }
 
+/* Whether watch w is for an access of this kind (a load, else a write). */
+static bool kind_matches(const struct hv_cursor_range *w, bool read)
+{
+    return read ? w->access != HV_CWATCH_WRITE : w->access != HV_CWATCH_READ;
+}
+
 static void reply_done(struct ex *ex, uint32_t why, const struct hv_cursor_write *w)
 {
     struct done d;
@@ -376,7 +382,8 @@ static void at_stop(struct ex *ex, enum hv_cursor_stop kind, int32_t vcpu, uint6
                 const struct hv_cursor_write *p =
                     &ex->pend[(ex->pend_next + MAX_PENDING - 1 - i) % MAX_PENDING];
                 for (unsigned j = 0; j < g->nwatch && !hit; j++)
-                    if (overlaps(p->gpa, p->len, g->watch[j].gpa, g->watch[j].len)) {
+                    if (kind_matches(&g->watch[j], p->read) &&
+                        overlaps(p->gpa, p->len, g->watch[j].gpa, g->watch[j].len)) {
                         hit = true;
                         why = HV_CWHY_WATCH;
                         w = *p;
@@ -426,16 +433,41 @@ static void obs_insn(void *ctx, struct hv_vcpu *v, uint64_t pc, uint64_t icount)
             ex->at.pos.seq);
 }
 
-static bool watched(const struct go *g, uint64_t gpa, uint64_t len)
+static bool watched(const struct go *g, uint64_t gpa, uint64_t len, bool read)
 {
     if (g->mode == GO_BLAME && !g->blame_len)
         return false;
     if (g->mode == GO_BLAME)
-        return overlaps(gpa, len, g->blame_gpa, g->blame_len);
+        return !read && overlaps(gpa, len, g->blame_gpa, g->blame_len);
     for (unsigned j = 0; j < g->nwatch; j++)
-        if (overlaps(gpa, len, g->watch[j].gpa, g->watch[j].len))
+        if (kind_matches(&g->watch[j], read) &&
+            overlaps(gpa, len, g->watch[j].gpa, g->watch[j].len))
             return true;
     return false;
+}
+
+static void pend_push(struct ex *ex, const struct hv_cursor_write *w)
+{
+    ex->pend[ex->pend_next] = *w;
+    ex->pend_next = (ex->pend_next + 1) % MAX_PENDING;
+    if (ex->npend < MAX_PENDING)
+        ex->npend++;
+}
+
+static bool want_read(void *ctx, uint64_t gpa, uint64_t len)
+{
+    struct ex *ex = ctx;
+    return watched(&ex->go, gpa, len, true);
+}
+
+static void obs_read(void *ctx, struct hv_vm *vm, uint64_t gpa, uint64_t len,
+                     const struct hv_write_rec *r)
+{
+    struct hv_cursor_write w = { .gpa = gpa, .len = len, .vcpu = r->vcpu, .pc = r->pc,
+                                 .icount = r->icount, .seq = hv_vm_next_seq(vm), .logged = -1,
+                                 .read = true };
+    snprintf(w.path, sizeof w.path, "%s", r->path);
+    pend_push(ctx, &w);
 }
 
 /* Whether the dirty log saw w, once the writer is done with it: a guest store's logging ran
@@ -446,7 +478,7 @@ static bool watched(const struct go *g, uint64_t gpa, uint64_t len)
 static bool want_write(void *ctx, uint64_t gpa, uint64_t len)
 {
     struct ex *ex = ctx;
-    return watched(&ex->go, gpa, len);
+    return watched(&ex->go, gpa, len, false);
 }
 
 static void obs_write(void *ctx, struct hv_vm *vm, uint64_t gpa, uint64_t len,
@@ -454,7 +486,7 @@ static void obs_write(void *ctx, struct hv_vm *vm, uint64_t gpa, uint64_t len,
 {
     struct ex *ex = ctx;
     const struct go *g = &ex->go;
-    if (!watched(g, gpa, len) || (g->mode == GO_BLAME && ex->step >= g->until))
+    if (!watched(g, gpa, len, false) || (g->mode == GO_BLAME && ex->step >= g->until))
         return;
     struct hv_cursor_write w = { .gpa = gpa, .len = len, .vcpu = r->vcpu, .pc = r->pc,
                                  .icount = r->icount, .seq = hv_vm_next_seq(vm) };
@@ -470,10 +502,7 @@ static void obs_write(void *ctx, struct hv_vm *vm, uint64_t gpa, uint64_t len,
             ex->blame[a - g->blame_gpa] = w;
         return;
     }
-    ex->pend[ex->pend_next] = w;
-    ex->pend_next = (ex->pend_next + 1) % MAX_PENDING;
-    if (ex->npend < MAX_PENDING)
-        ex->npend++;
+    pend_push(ex, &w);
 }
 
 /* Resolves the LOGGED_LATER writes at a stop point. */
@@ -494,8 +523,10 @@ static void ex_vm_created(struct hv_vm *vm, void *ctx)
     struct ex *ex = ctx;
     ex->vm = vm;
     hv_vm_observe_writes(vm, want_write, obs_write, ex);
-    if (ex->insns)
+    if (ex->insns) {
         hv_vm_observe_insns(vm, obs_insn, ex);
+        hv_vm_observe_reads(vm, want_read, obs_read, ex);
+    }
 }
 
 static void ex_inspect(struct hv_vm *vm, void *ctx)
@@ -1296,6 +1327,9 @@ static int run_spec(struct hv_cursor *c, const struct hv_cursor_run *r, int32_t 
                             "ranges and %d bytes of context", MAX_WATCH, MAX_CTX);
     g->fn = r->stop;
     g->ctx_len = (uint32_t)(r->stop ? r->ctx_len : 0);
+    for (size_t i = 0; i < r->nwatch; i++)
+        if (r->watch[i].access != HV_CWATCH_WRITE && !c->insns)
+            return hv_error_set(HV_EUNSUPP, "a read watch needs instruction stops");
     g->nwatch = (uint32_t)r->nwatch;
     if (r->nwatch)
         memcpy(g->watch, r->watch, r->nwatch * sizeof *r->watch);

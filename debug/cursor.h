@@ -145,12 +145,23 @@ int hv_cursor_stepi(struct hv_cursor *c, unsigned vcpu, int dir);
  *
  * A write into a watched guest-physical range stops at the first stop point after the write,
  * whoever wrote it: a guest store, a model write (a hypercall's copy to the guest, a runstate
- * update), a host step (mem_write, a migration copy) or an xinterface write.
+ * update), a host step (mem_write, a migration copy) or an xinterface write. A read watch
+ * (HV_CWATCH_READ, HV_CWATCH_ACCESS; only on a cursor opened with insns, else HV_EUNSUPP)
+ * stops at the first stop point after a guest load from the range: the hit is then a write
+ * record with read set and path "guest load". A model's reads of guest memory (a hypercall's
+ * copy from the guest) are not seen. Backward, the last such access before the current point.
  */
 typedef bool (*hv_cursor_stop_fn)(const void *ctx, unsigned vcpu, uint64_t pc);
 
+enum hv_cursor_access {
+    HV_CWATCH_WRITE,  /* writes (the default) */
+    HV_CWATCH_READ,   /* guest loads (insns only) */
+    HV_CWATCH_ACCESS, /* both */
+};
+
 struct hv_cursor_range {
     uint64_t gpa, len;
+    enum hv_cursor_access access;
 };
 
 struct hv_cursor_run {
@@ -172,11 +183,12 @@ struct hv_cursor_write {
     char path[24];             /* "guest store", "model write", "host write",
                                 * "xinterface write" */
     int logged;                /* the dirty log saw it: 1 yes, 0 no, -1 no log was on */
+    bool read;                 /* a guest load (a read watch's hit), not a write */
 };
 
 enum hv_cursor_why {
     HV_CWHY_STOP,     /* the predicate returned true */
-    HV_CWHY_WATCH,    /* a watched range was written: hit.write says by whom */
+    HV_CWHY_WATCH,    /* a watched range was written or read: hit.write says by whom */
     HV_CWHY_END,      /* forward: the end of the run */
     HV_CWHY_BEGIN,    /* backward: the first stop point, with no hit on the way */
 };

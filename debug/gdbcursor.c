@@ -145,9 +145,12 @@ static int op_resume(void *ctx, const struct gdbt_resume *r, struct gdbt_stop *s
         uint64_t gpa;
         if (pt->type <= GDBT_BREAK_HW)
             b.addr[b.n++] = pt->addr;
-        else if (pt->type == GDBT_WATCH_WRITE &&
-                 hv_cursor_gva_to_gpa(g->c, via, pt->addr, &gpa) == 0) {
-            watch[nwatch] = (struct hv_cursor_range){ gpa, pt->len ? pt->len : 1 };
+        else if (hv_cursor_gva_to_gpa(g->c, via, pt->addr, &gpa) == 0) {
+            watch[nwatch] = (struct hv_cursor_range){
+                gpa, pt->len ? pt->len : 1,
+                pt->type == GDBT_WATCH_WRITE  ? HV_CWATCH_WRITE
+                : pt->type == GDBT_WATCH_READ ? HV_CWATCH_READ
+                                              : HV_CWATCH_ACCESS };
             wpt[nwatch++] = pt;
         }
     }
@@ -197,11 +200,14 @@ static int op_resume(void *ctx, const struct gdbt_resume *r, struct gdbt_stop *s
     st->wtype = GDBT_WATCH_WRITE;
     st->waddr = wpt[0]->addr;
     for (size_t i = 0; i < nwatch; i++)
-        if (w->gpa < watch[i].gpa + watch[i].len && watch[i].gpa < w->gpa + w->len) {
+        if (w->gpa < watch[i].gpa + watch[i].len && watch[i].gpa < w->gpa + w->len &&
+            (w->read ? watch[i].access != HV_CWATCH_WRITE : watch[i].access != HV_CWATCH_READ)) {
             st->waddr = wpt[i]->addr + (w->gpa > watch[i].gpa ? w->gpa - watch[i].gpa : 0);
+            st->wtype = wpt[i]->type;
             break;
         }
-    bool store = strcmp(w->path, "guest store") == 0;
+    /* a guest load stops like a guest store: after the instruction (x86), before it (Arm) */
+    bool store = w->read || strcmp(w->path, "guest store") == 0;
     if (!store)
         describe_write(w, st->writer, sizeof st->writer);
     /*
@@ -462,7 +468,7 @@ int gdbc_create(struct gdbc **out, struct hv_cursor *c, const char *trace)
     g->t = (struct gdbt){
         .arch = arch[hv_cursor_arch(c)], .nvcpus = hv_cursor_nr_vcpus(c), .ctx = g,
         .current = op_current, .read_regs = op_read_regs, .read_mem = op_read_mem,
-        .resume = op_resume, .monitor = op_monitor,
+        .resume = op_resume, .monitor = op_monitor, .read_watch = true,
     };
     assert(gdbc_check(g));
     *out = g;

@@ -4,8 +4,9 @@
  *
  * Positions are the cursor's stop points: before a vCPU's instruction or just after an
  * event. Stepping is the cursor's stepi of one vCPU; continuing runs the cursor with a
- * predicate (the breakpoint addresses) and the write watchpoints' guest-physical ranges, so a
- * watchpoint also stops on a model's, the host's or an xinterface write, and says whose.
+ * predicate (the breakpoint addresses) and the watchpoints' guest-physical ranges, so a write
+ * watchpoint also stops on a model's, the host's or an xinterface write, and says whose; a
+ * read or access watchpoint (rwatch, awatch) stops on the guest's loads, like a store.
  * Backward, a watched write stops just before it: before the storing instruction, or after
  * the event that precedes a model or host write. (On Arm, where gdb steps over the access
  * itself, a guest store stops before the storing instruction forward, after it backward.)

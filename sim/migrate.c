@@ -26,7 +26,8 @@ int hv_vm_create_incoming(struct hv_vm **out, struct hv_vm *src, const struct hv
         return err;
     (*out)->seq_owner = src->seq_owner ? src->seq_owner : src;
     if ((err = hv_vm_observe_writes(*out, src->wobs_want, src->wobs, src->wobs_ctx)) ||
-        (err = hv_vm_observe_insns(*out, src->iobs, src->iobs_ctx))) {
+        (err = hv_vm_observe_insns(*out, src->iobs, src->iobs_ctx)) ||
+        (err = hv_vm_observe_reads(*out, src->robs_want, src->robs, src->robs_ctx))) {
         hv_vm_destroy(*out);
         *out = NULL;
     }
@@ -226,6 +227,20 @@ int hv_vm_observe_insns(struct hv_vm *vm, hv_insn_observer_fn fn, void *ctx)
     vm->iobs_ctx = ctx;
     for (unsigned i = 0; fn && i < vm->nr; i++) {
         int err = vcpu_insn_hook(&vm->vcpus[i]);
+        if (err)
+            return err;
+    }
+    return 0;
+}
+
+int hv_vm_observe_reads(struct hv_vm *vm, hv_write_want_fn want, hv_write_observer_fn fn,
+                        void *ctx)
+{
+    vm->robs_want = want;
+    vm->robs = fn;
+    vm->robs_ctx = ctx;
+    for (unsigned i = 0; fn && i < vm->nr; i++) {
+        int err = vcpu_read_hook(&vm->vcpus[i]);
         if (err)
             return err;
     }

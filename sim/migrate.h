@@ -64,7 +64,12 @@ bool hv_vm_last_write(const struct hv_vm *vm, uint64_t gpa, struct hv_write_rec 
  * The instruction observer is called before each guest instruction a vCPU executes, with its
  * address (x86: linear) and the vCPU's exact retired count before it; once per count (an
  * instruction a REP prefix repeats is reported once). Set it before the VM first runs.
- * A migration's destination (hv_vm_create_incoming) inherits both from its source.
+ * The read observer sees guest loads from memory the want function asks for, before the
+ * bytes are read, as a record with path "guest load" and the loading instruction's exact pc
+ * and count (a model's or the host's reads of guest memory are not reported). Its engine
+ * hook (UC_HOOK_MEM_READ) makes every load slower: set it, like the instruction observer,
+ * before the VM first runs, and only for a debugger that watches reads.
+ * A migration's destination (hv_vm_create_incoming) inherits all three from its source.
  */
 typedef void (*hv_write_observer_fn)(void *ctx, struct hv_vm *vm, uint64_t gpa, uint64_t len,
                                      const struct hv_write_rec *w);
@@ -74,6 +79,8 @@ int hv_vm_observe_writes(struct hv_vm *vm, hv_write_want_fn want, hv_write_obser
 typedef void (*hv_insn_observer_fn)(void *ctx, struct hv_vcpu *v, uint64_t pc,
                                     uint64_t icount);
 int hv_vm_observe_insns(struct hv_vm *vm, hv_insn_observer_fn fn, void *ctx);
+int hv_vm_observe_reads(struct hv_vm *vm, hv_write_want_fn want, hv_write_observer_fn fn,
+                        void *ctx);
 
 /* Reads the register Unicorn numbers id (unicorn/x86.h, arm64.h, arm.h) of v's engine into
  * buf, as uc_reg_read() writes it (buf must hold the register: at most 64 bytes); HV_EINVAL

@@ -262,6 +262,7 @@ struct hv_vcpu {
     uc_context *reset_ctx;    /* Arm: the engine before its first run, for hv_vcpu_start */
     uint64_t iobs_last;       /* the count hook_insn() last reported + 1 (0: none yet) */
     bool iobs_hooked;         /* this engine has the instruction observer's code hook */
+    bool robs_hooked;         /* this engine has the read observer's load hook */
     uc_hook write_hook;       /* UC_HOOK_MEM_WRITE while write tracking is on */
     bool write_hooked;
     uint64_t last_fault_pc;
@@ -312,6 +313,9 @@ struct hv_vm {
     void *wobs_ctx;
     hv_insn_observer_fn iobs;   /* hv_vm_observe_insns(), NULL = none */
     void *iobs_ctx;
+    hv_write_observer_fn robs;  /* hv_vm_observe_reads(), NULL = none */
+    hv_write_want_fn robs_want;
+    void *robs_ctx;
     uint64_t pause_total;     /* hv_vm_pause_at_total(), 0 = none */
     uint64_t pause_seq;       /* hv_vm_pause_at_seq(), 0 = none */
     uint64_t legs;            /* continuation legs so far (HV_ACT_YIELD) */
@@ -362,6 +366,8 @@ int vm_write_hooks(struct hv_vm *vm);
 int vcpu_open(struct hv_vcpu *v);
 /* Adds the instruction observer's code hook to v's engine if the VM has one (migrate.h). */
 int vcpu_insn_hook(struct hv_vcpu *v);
+/* Adds the read observer's load hook to v's engine if the VM has one (migrate.h). */
+int vcpu_read_hook(struct hv_vcpu *v);
 void vcpu_close(struct hv_vcpu *v);
 /* A new engine for v in the same state, with nothing mapped (mem.c maps it). */
 int vcpu_reopen(struct hv_vcpu *v);

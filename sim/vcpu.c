@@ -1365,8 +1365,11 @@ int vcpu_open(struct hv_vcpu *v)
             err = add_insn_hook(v, (void *)hook_cpuid, UC_X86_INS_CPUID);
     }
     v->iobs_hooked = false;
+    v->robs_hooked = false;
     if (!err)
         err = vcpu_insn_hook(v);
+    if (!err)
+        err = vcpu_read_hook(v);
     return err;
 }
 
@@ -1376,6 +1379,35 @@ int vcpu_insn_hook(struct hv_vcpu *v)
         return 0;
     v->iobs_hooked = true;
     return add_hook(v, UC_HOOK_CODE, (void *)hook_insn, 1, 0);
+}
+
+/* The read observer (migrate.h): a guest load, before its bytes are read, with the exact pc
+ * and count of the loading instruction. */
+static void hook_read(uc_engine *uc, uc_mem_type type, uint64_t addr, int size, int64_t value,
+                      void *ud)
+{
+    struct hv_vcpu *v = ud;
+    struct hv_vm *vm = v->vm;
+    uint64_t gpa;
+    if (v->nisv.pending || !store_gpa(v, addr, &gpa) ||
+        !vm->robs_want(vm->robs_ctx, gpa, (uint64_t)size))
+        return;
+    uint64_t pc = v->blk_pc, ic = v->blk_base;
+    uint32_t idx;
+    unsigned sz;
+    if (pcfind_access(v, addr, false, &pc, &idx, &sz) == 0)
+        ic = v->blk_base + idx;
+    struct hv_write_rec r = { .vcpu = (int32_t)v->id, .pc = pc, .icount = ic,
+                              .path = "guest load" };
+    vm->robs(vm->robs_ctx, vm, gpa, (uint64_t)size, &r);
+}
+
+int vcpu_read_hook(struct hv_vcpu *v)
+{
+    if (!v->uc || !v->vm->robs || v->robs_hooked)
+        return 0;
+    v->robs_hooked = true;
+    return add_hook(v, UC_HOOK_MEM_READ, (void *)hook_read, 1, 0);
 }
 
 void vcpu_close(struct hv_vcpu *v)

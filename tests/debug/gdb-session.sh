@@ -4,7 +4,8 @@
 #
 # usage: tests/debug/gdb-session.sh HVSIM WORKDIR CASE
 #   CASE x86_64 | aarch64 | arm: the spinlock scenario of that arch, checked by gdb_checks.py
-#        (reverse-stepi, a watchpoint reached by reverse-continue, the start of the recording)
+#        (reverse-stepi, a watchpoint reached by reverse-continue, a read watchpoint both ways,
+#        the start of the recording)
 #   CASE stale-lookup: bug-stale-slot-cache-x86_64 recorded with its bug knob on; from the end,
 #        `monitor reverse-until` finds the kvm_lookup served by a stale cache
 #   CASE replay-gdb: replaying that trace with the knob off stops at the divergence and serves
@@ -73,7 +74,7 @@ x86_64|aarch64|arm)
   wait_server 0 server.log
   grep -q "CHECK FAIL" gdb.out && fail "a check failed"
   n=$(grep -c "CHECK ok" gdb.out)
-  [ "$n" -eq 7 ] || fail "$n of 7 checks passed"
+  [ "$n" -eq 9 ] || fail "$n of 9 checks passed"
   ;;
 stale-lookup)
   "$hvsim" run "$src/scenarios/kvm/bug-stale-slot-cache-x86_64.yaml" -o t.db --quiet \

@@ -1,7 +1,8 @@
 # gdb_checks.py - what tests/debug/gdb-session.sh checks inside gdb-multiarch (batch mode)
 # against `hvsim debug` on a spinlock trace: reverse-stepi restores the previous pc and
 # registers, a write watchpoint reached by reverse-continue stops at the store that wrote the
-# value, and reverse execution ends at the start of the recording. Each check prints one
+# value, a read watchpoint stops at a load both ways, and reverse execution ends at the start
+# of the recording. Each check prints one
 # "CHECK ok" or "CHECK FAIL" line; the script counts them.
 import re
 
@@ -66,6 +67,16 @@ check(re.search(r"\b(mov|str|stp|strd|stur)", insn.split(":", 1)[-1]) is not Non
 run("delete")
 run("stepi")
 check(counter() == value, "stepping over it writes counter %d back" % counter())
+
+# a read watchpoint stops at the next load of counter, and reverse-continue at the last one
+run("rwatch counter")
+for cmd in ("continue", "reverse-continue"):
+    del stops[:]
+    out = run(cmd)
+    rw = [b for ev in stops if isinstance(ev, gdb.BreakpointEvent) for b in ev.breakpoints
+          if b.type == gdb.BP_READ_WATCHPOINT]
+    check(len(stops) == 1 and rw, "%s stopped at a read of counter: %s" % (cmd, out.strip()))
+run("delete")
 
 # reverse execution ends at the start of the recording
 run("reverse-continue")

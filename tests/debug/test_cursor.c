@@ -258,7 +258,7 @@ static void test_insns(void)
     TEST_CHECK(hv_cursor_reg_by_name(c, 0, "rip", &rip) == 0 && rip == CODE, "rip 0x%" PRIx64,
                rip);
     /* a watch on the rewritten byte: backward finds the guest's copy, forward KVM's */
-    struct hv_cursor_range wr = { CODE + 2, 1 };
+    struct hv_cursor_range wr = { CODE + 2, 1, HV_CWATCH_WRITE };
     struct hv_cursor_run rw = { .watch = &wr, .nwatch = 1 };
     TEST_CHECK(hv_cursor_run(c, -1, &rw, &hit) == 0 && hit.why == HV_CWHY_WATCH &&
                    strcmp(hit.write.path, "guest store") == 0,
@@ -270,6 +270,64 @@ static void test_insns(void)
                "forward to KVM's rewrite: %s", hit.write.path);
     TEST_CHECK(hv_cursor_read_gpa(c, CODE + 2, &b, 1) == 0 && b == 0xc1, "0xc1 written");
     TEST_CHECK(hv_cursor_run(c, 1, &rw, &hit) == 0 && hit.why == HV_CWHY_END, "then the end");
+    hv_cursor_close(c);
+}
+
+/*
+ * Read and access watches on the rewritten byte CODE + 2. The guest fetches it as code (not a
+ * load) and loads it once, in GUEST_ASSERT_EQ(p[2], 0xc1), after KVM's rewrite; its copy
+ * only stores. Each row starts at the stop before the instruction at CODE or at the end.
+ */
+static void test_read_watch(void)
+{
+    static const struct {
+        bool from_end;
+        int dir;
+        enum hv_cursor_access access;
+        enum hv_cursor_why why;
+        const char *path;          /* HV_CWHY_WATCH: the access found */
+    } rows[] = {
+        { false, 1, HV_CWATCH_READ, HV_CWHY_WATCH, "guest load" },
+        { false, 1, HV_CWATCH_ACCESS, HV_CWHY_WATCH, "model write" },  /* the rewrite first */
+        { true, -1, HV_CWATCH_READ, HV_CWHY_WATCH, "guest load" },
+        { true, -1, HV_CWATCH_ACCESS, HV_CWHY_WATCH, "guest load" },   /* the last access */
+        { false, -1, HV_CWATCH_READ, HV_CWHY_BEGIN, "" },              /* no load before */
+    };
+    struct hv_cursor_opts o = { .insns = true, .ckpt_insns = 4000 };
+    struct hv_cursor *c = open_cursor(&o);
+    if (!c)
+        return;
+    uint64_t code = CODE;
+    struct hv_cursor_run r = { .stop = at_code, .ctx = &code, .ctx_len = sizeof code };
+    struct hv_cursor_hit hit = { 0 };
+    struct hv_cursor_pos at_call, end, p;
+    TEST_CHECK(hv_cursor_run(c, 1, &r, &hit) == 0 && hit.why == HV_CWHY_STOP, "run to CODE");
+    hv_cursor_pos(c, &at_call);
+    TEST_CHECK(hv_cursor_run(c, 1, NULL, &hit) == 0 && hit.why == HV_CWHY_END, "to the end");
+    hv_cursor_pos(c, &end);
+    uint64_t load_step = 0;
+    for (size_t i = 0; i < TEST_N(rows); i++) {
+        TEST_CHECK(hv_cursor_seek_step(c, rows[i].from_end ? end.step : at_call.step) == 0,
+                   "row %zu: seek", i);
+        struct hv_cursor_range w = { CODE + 2, 1, rows[i].access };
+        struct hv_cursor_run rw = { .watch = &w, .nwatch = 1 };
+        memset(&hit, 0, sizeof hit);
+        int err = hv_cursor_run(c, rows[i].dir, &rw, &hit);
+        TEST_CHECK(err == 0 && hit.why == rows[i].why && strcmp(hit.write.path, rows[i].path) == 0,
+                   "row %zu: error %d, why %d, %s", i, err, (int)hit.why, hit.write.path);
+        if (strcmp(rows[i].path, "guest load") != 0)
+            continue;
+        hv_cursor_pos(c, &p);
+        /* stopped just after the loading instruction, which read the rewritten byte */
+        uint8_t b = 0;
+        err = hv_cursor_read_gpa(c, CODE + 2, &b, 1);
+        TEST_CHECK(err == 0 && hit.write.read && hit.write.vcpu == 0 &&
+                       p.kind == HV_CSTOP_INSN && p.icount == hit.write.icount + 1 && b == 0xc1,
+                   "row %zu: load by vCPU %d at icount %" PRIu64 ", stop at %" PRIu64 ", 0x%x",
+                   i, hit.write.vcpu, hit.write.icount, p.icount, b);
+        TEST_CHECK(!load_step || p.step == load_step, "row %zu: the same load both ways", i);
+        load_step = p.step;
+    }
     hv_cursor_close(c);
 }
 
@@ -329,6 +387,10 @@ static void test_errors(void)
     if (!c)
         return;
     TEST_CHECK(hv_cursor_stepi(c, 0, 1) == HV_EUNSUPP, "stepi needs insns");
+    struct hv_cursor_range rd = { CODE, 1, HV_CWATCH_READ };
+    struct hv_cursor_run rr = { .watch = &rd, .nwatch = 1 };
+    struct hv_cursor_hit hit;
+    TEST_CHECK(hv_cursor_run(c, 1, &rr, &hit) == HV_EUNSUPP, "a read watch needs insns");
     struct hv_cursor_write w[2];
     TEST_CHECK(hv_cursor_blame(c, CODE, 0, w) == HV_EINVAL, "an empty blame");
     uint8_t b;
@@ -343,6 +405,7 @@ void test_cursor_register(void)
     CU_add_test(s, "blame", test_blame);
     CU_add_test(s, "blame a stale-cache write", test_blame_stale);
     CU_add_test(s, "instructions and watches", test_insns);
+    CU_add_test(s, "read and access watches", test_read_watch);
     CU_add_test(s, "xen runstate", test_xen_runstate);
     CU_add_test(s, "errors", test_errors);
 }
