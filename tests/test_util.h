@@ -7,10 +7,16 @@
 
 #define TEST_N(a) (sizeof(a) / sizeof((a)[0]))
 
-/* Asserts ok; the printf-style message (copied by CUnit) names the row or value at fault. */
+/* Asserts ok; the printf-style message (copied by CUnit) names the row or value at fault.
+ * TEST_CHECK evaluates cond before the message's arguments (function arguments have no
+ * order), so a message may print values that cond computed. */
 void test_check(bool ok, const char *file, unsigned line, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
-#define TEST_CHECK(cond, ...) test_check((cond), __FILE__, __LINE__, __VA_ARGS__)
+#define TEST_CHECK(cond, ...)                                                                 \
+    do {                                                                                      \
+        bool test_ok_ = (cond);                                                               \
+        test_check(test_ok_, __FILE__, __LINE__, __VA_ARGS__);                                \
+    } while (0)
 
 /*
  * A test that cannot run here (a missing device or permission) says why and returns: the
