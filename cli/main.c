@@ -75,8 +75,10 @@ static const struct {
              "  Builds the scenario's guest, runs it under the scenario's model and records\n"
              "  every event to TRACE.db (default: the scenario's file name with .db, in the\n"
              "  current folder). --seed replaces the scenario's schedule seed; --set overrides\n"
-             "  a model knob (repeatable). The last line says how the run ended and which\n"
-             "  vCPUs did not reach GUEST_DONE, and why. Exit 0 when every expectation held\n"
+             "  a model knob (repeatable). Guest GUEST_PRINTF output is printed as text,\n"
+             "  \"[vcpuN] \" before each line (control bytes but tab as \\xNN). The last\n"
+             "  line says how the run ended and which vCPUs did not reach GUEST_DONE, and\n"
+             "  why. Exit 0 when every expectation held\n"
              "  (by default: outcome done, every vCPU done), 1 when one failed (each is\n"
              "  printed with the expected value beside the actual one), 2 for bad input.\n"
              "  --backend kvm runs an x86_64 KVM scenario on this machine's /dev/kvm instead\n"
@@ -245,6 +247,36 @@ struct run_sink {
     int test_sig;           /* 0: none */
 };
 
+/*
+ * A guest's GUEST_PRINTF as text: "[vcpuN] " before each line, a final newline dropped,
+ * and control bytes other than tab written as \xNN so that a guest cannot drive the
+ * terminal. Bytes >= 0x80 pass as they are (UTF-8 text stays text).
+ */
+static void print_guest_text(const struct hv_event *ev)
+{
+    const struct hv_ev_ucall_printf *p = ev->fields;
+    if (!p || !p->text) {
+        printf("[vcpu%d] %s\n", ev->vcpu, ev->detail);
+        return;
+    }
+    const unsigned char *t = (const unsigned char *)p->text;
+    size_t n = strlen(p->text);
+    if (n && t[n - 1] == '\n')
+        n--;
+    printf("[vcpu%d] ", ev->vcpu);
+    for (size_t i = 0; i < n; i++) {
+        if (t[i] == '\n')
+            printf("\n[vcpu%d] ", ev->vcpu);
+        else if (t[i] < 0x20 && t[i] != '\t')
+            printf("\\x%02x", t[i]);
+        else if (t[i] == 0x7f)
+            printf("\\x7f");
+        else
+            putchar(t[i]);
+    }
+    putchar('\n');
+}
+
 static int run_sink_fn(void *ctx, const struct hv_event *ev)
 {
     struct run_sink *rs = ctx;
@@ -252,7 +284,7 @@ static int run_sink_fn(void *ctx, const struct hv_event *ev)
         return HV_EINTR;
     if (!rs->quiet) {
         if (ev->kind == HV_EV_ucall_printf)
-            printf("[vcpu%d] %s\n", ev->vcpu, ev->detail); /* the JSON text, escapes kept */
+            print_guest_text(ev);
         else if (ev->kind == HV_EV_ucall_assert)
             printf("[vcpu%d] GUEST_ASSERT failed %s\n", ev->vcpu, ev->detail);
     }

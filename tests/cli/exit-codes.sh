@@ -25,7 +25,7 @@ all_cases="diff-codes help-diff
            missing-scenario show-text show-vm show-kinds replay-text replay-tampered version
            no-args help-run state-bad blame-bad explore-bad-input
            step-no-args bad-guest memory-budget memory-budget-set
-           event-budget bad-dirty-ring"
+           event-budget bad-dirty-ring guest-text"
 
 # Per case: its folder, the last command's exit code and output files.
 dir=
@@ -87,6 +87,14 @@ case_assert_unexpected() {
   run "$hvsim" run "$here/assert-unexpected.yaml" -o t.db --quiet
   expect_code 1
   expect_in "$out" "guest assertion failed at assert_fail.c:10"
+}
+
+# A guest's printf is printed as text: a prefix per line, control bytes but tab escaped.
+case_guest_text() {
+  run "$hvsim" run "$here/guest-text.yaml" -o t.db
+  expect_code 0
+  expect_in "$out" "[vcpu0] line one"
+  expect_in "$out" "$(printf '[vcpu0] line\ttwo \\x1b[31mred\\x1b[0m caf\303\251')"
 }
 
 case_vcpu_failed() {
