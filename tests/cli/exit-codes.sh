@@ -253,7 +253,8 @@ case_show_vm() {
     problem="skip: sqlite3 is not installed"
     return 77
   fi
-  cp "$src/tests/trace/fixtures/v2-assert-fail.db" "$dir/t.db"
+  rm -f "$dir/t.db"
+  sqlite3 "$dir/t.db" <"$src/tests/trace/fixtures/v2-assert-fail.sql"
   local seq n
   seq=$(sqlite3 "$dir/t.db" "SELECT seq FROM events WHERE kind = 'ucall_sync'")
   n=$(sqlite3 "$dir/t.db" "SELECT count(*) FROM events")

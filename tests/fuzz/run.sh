@@ -37,7 +37,10 @@ steps)
     done
     dict=$here/scenario.dict ;;
 trace)
-    cp "$src"/tests/trace/fixtures/*.db "$seeds/"
+    for f in "$src"/tests/trace/fixtures/*.sql; do
+        rm -f "$seeds/$(basename "$f" .sql).db"
+        sqlite3 "$seeds/$(basename "$f" .sql).db" <"$f"
+    done
     # schema version 3, recorded now: a run of model none and a KVM run with steps
     for s in none/exits-x86_64 kvm/move-window-aarch64; do
         out=$dir/record
