@@ -55,6 +55,7 @@
 #include <time.h>
 
 #include "kvmhost/kvmhost.h"
+#include "runner/expectchk.h"
 #include "models/kvm/caps.h"
 #include "models/kvm/vmm.h"
 #include "scenarios/lib/hv_abi.h"
@@ -1348,140 +1349,51 @@ static bool recorded_kind(int k)
     return false;
 }
 
-static void json_state(char *buf, size_t size, const char *state, const char *why)
+static const char *view_vcpu_state(void *ctx, unsigned id, const char **why)
 {
-    size_t l = (size_t)snprintf(buf, size, "{\"state\":");
-    hv_json_str(buf, size, &l, state);
-    if (why) {
-        l += (size_t)snprintf(buf + l, size > l ? size - l : 0, ",\"why\":");
-        hv_json_str(buf, size, &l, why);
-    }
-    if (l < size)
-        snprintf(buf + l, size - l, "}");
+    struct kvmrun *r = ctx;
+    *why = r->vcpu[id].why;
+    return state_names[r->vcpu[id].state];
 }
 
-/* outcome, vcpus, assert, events, output, memory, registers, as runner/runner.c checks them. */
+static bool view_count(void *ctx, int kind, uint64_t *n)
+{
+    struct kvmrun *r = ctx;
+    if (!recorded_kind(kind))
+        return false;
+    *n = r->counts[kind];
+    return true;
+}
+
+static int view_read_gpa(void *ctx, uint64_t gpa, void *buf, size_t len)
+{
+    return gpa_copy(ctx, gpa, buf, len, false);
+}
+
+static int view_reg(void *ctx, unsigned id, const char *name, uint64_t *val)
+{
+    struct kvmrun *r = ctx;
+    return r->vcpus_created ? kvmh_vcpu_reg(r->h, id, name, val) : HV_EINVAL;
+}
+
+static int view_emit(void *ctx, const char *what, const char *expected, const char *actual,
+                     bool ok)
+{
+    return expect_event(ctx, what, expected, actual, ok);
+}
+
+/* The scenario's expectations as runner/runner.c checks them; keys of the model's own are
+ * not checked. */
 static int check_end(struct kvmrun *r)
 {
-    const struct hv_node *e = r->sc->expect;
-    struct hv_diag d;
-    char exp[1024], act[1024], what[128];
-    size_t l;
-    const struct hv_node *on = e ? hv_node_get(e, "outcome") : NULL;
-    const char *want = on ? on->str : "done", *have = hv_outcome_name(r->outcome);
-    l = 0;
-    hv_json_str(exp, sizeof exp, &l, want);
-    l = 0;
-    hv_json_str(act, sizeof act, &l, have);
-    int err = expect_event(r, "outcome", exp, act, strcmp(want, have) == 0);
-    const struct hv_node *vn = e ? hv_node_get(e, "vcpus") : NULL;
-    for (unsigned i = 0; i < r->nr_vcpus && !err; i++) {
-        const struct hv_node *en = NULL;
-        for (size_t j = 0; vn && j < vn->n; j++) {
-            uint64_t k;
-            if (hv_node_u64(hv_node_key(vn, j), "vcpus", &k, NULL) == 0 && k == i)
-                en = &vn->items[j];
-        }
-        if (!en && strcmp(want, "done") != 0)
-            continue;
-        const struct hv_node *wn = en && en->type == HV_NODE_MAP ? hv_node_get(en, "why") : NULL;
-        const char *ws = !en ? "done" : en->type == HV_NODE_MAP ? hv_node_get(en, "state")->str
-                                                                : en->str;
-        const struct kvcpu *v = &r->vcpu[i];
-        snprintf(what, sizeof what, "vcpus.%u", i);
-        json_state(exp, sizeof exp, ws, wn ? wn->str : NULL);
-        json_state(act, sizeof act, state_names[v->state], v->why);
-        err = expect_event(r, what, exp, act, strcmp(ws, state_names[v->state]) == 0 &&
-                                                  (!wn || strcmp(wn->str, v->why) == 0));
-    }
-    for (size_t i = 0; e && i < e->n && !err; i++) {
-        const char *key = hv_node_key(e, i)->str;
-        const struct hv_node *v = &e->items[i];
-        if (strcmp(key, "assert") == 0) {
-            const struct hv_node *f = hv_node_get(v, "file"), *ln = hv_node_get(v, "line");
-            uint64_t wline = 0;
-            bool ok = r->outcome == HV_OUT_ASSERT;
-            if (f) {
-                size_t fl = strlen(f->str), hl = strlen(r->assert_file);
-                ok = ok && hl >= fl && strcmp(r->assert_file + hl - fl, f->str) == 0 &&
-                     (hl == fl || r->assert_file[hl - fl - 1] == '/');
-            }
-            if (ln) {
-                hv_node_u64(ln, "line", &wline, &d);
-                ok = ok && wline == r->assert_line;
-            }
-            l = (size_t)snprintf(exp, sizeof exp, "{\"file\":");
-            hv_json_str(exp, sizeof exp, &l, f ? f->str : "*");
-            snprintf(exp + l, sizeof exp - l, ",\"line\":%" PRIu64 "}", wline);
-            l = (size_t)snprintf(act, sizeof act, "{\"file\":");
-            hv_json_str(act, sizeof act, &l, r->assert_file);
-            snprintf(act + l, sizeof act - l, ",\"line\":%" PRIu64 "}", r->assert_line);
-            err = expect_event(r, "assert", exp, act, ok);
-        } else if (strcmp(key, "events") == 0) {
-            for (size_t j = 0; j < v->n && !err; j++) {
-                const char *kind = hv_node_key(v, j)->str;
-                int k = hv_kind_lookup(kind);
-                if (!recorded_kind(k))
-                    continue;
-                snprintf(what, sizeof what, "events.%s", kind);
-                l = 0;
-                hv_json_str(exp, sizeof exp, &l, v->items[j].str);
-                snprintf(act, sizeof act, "%" PRIu64, r->counts[k]);
-                err = expect_event(r, what, exp, act, runner_count_ok(&v->items[j], r->counts[k]));
-            }
-        } else if (strcmp(key, "output") == 0) {
-            const char *out = r->output ? r->output : "";
-            size_t el = strlen(v->str) * 6 + 3, al = strlen(out) * 6 + 3;
-            char *eb = malloc(el), *ab = malloc(al);
-            if (!eb || !ab) {
-                free(eb);
-                free(ab);
-                return HV_ENOMEM;
-            }
-            l = 0;
-            hv_json_str(eb, el, &l, v->str);
-            l = 0;
-            hv_json_str(ab, al, &l, out);
-            err = expect_event(r, "output", eb, ab, strcmp(v->str, out) == 0);
-            free(eb);
-            free(ab);
-        } else if (strcmp(key, "memory") == 0) {
-            for (size_t j = 0; j < v->n && !err; j++) {
-                uint64_t gpa = 0;
-                struct runner_bytes mv;
-                uint8_t got[256];
-                char eh[520], ah[520];
-                hv_node_u64(hv_node_get(&v->items[j], "gpa"), "gpa", &gpa, &d);
-                runner_mem_value(&v->items[j], &mv, &d);
-                bool ok = gpa_copy(r, gpa, got, mv.len, false) == 0;
-                hv_hex(mv.bytes, mv.len, eh);
-                if (ok)
-                    hv_hex(got, mv.len, ah);
-                else
-                    strcpy(ah, "unbacked");
-                snprintf(what, sizeof what, "memory[0x%" PRIx64 "]", gpa);
-                snprintf(exp, sizeof exp, "\"%s\"", eh);
-                snprintf(act, sizeof act, "\"%s\"", ah);
-                err = expect_event(r, what, exp, act, ok && memcmp(got, mv.bytes, mv.len) == 0);
-            }
-        } else if (strcmp(key, "registers") == 0) {
-            for (size_t j = 0; j < v->n && !err; j++) {
-                const struct hv_node *rv = &v->items[j];
-                unsigned id = (unsigned)strtoul(hv_node_key(v, j)->str + 4, NULL, 10);
-                for (size_t k = 0; k < rv->n && !err; k++) {
-                    const char *reg = hv_node_key(rv, k)->str;
-                    uint64_t wantv = 0, got = 0;
-                    hv_node_u64(&rv->items[k], reg, &wantv, &d);
-                    int e2 = r->vcpus_created ? kvmh_vcpu_reg(r->h, id, reg, &got) : HV_EINVAL;
-                    snprintf(what, sizeof what, "registers.vcpu%u.%s", id, reg);
-                    snprintf(exp, sizeof exp, "%" PRIu64, wantv);
-                    snprintf(act, sizeof act, e2 ? "null" : "%" PRIu64, got);
-                    err = expect_event(r, what, exp, act, !e2 && got == wantv);
-                }
-            }
-        }
-    }
-    return err;
+    struct expect_view view = {
+        .ctx = r, .outcome = hv_outcome_name(r->outcome), .nr_vcpus = r->nr_vcpus,
+        .vcpu_state = view_vcpu_state, .asserted = r->outcome == HV_OUT_ASSERT,
+        .assert_file = r->assert_file, .assert_line = r->assert_line, .count = view_count,
+        .output = r->output ? r->output : "", .read_gpa = view_read_gpa, .reg = view_reg,
+        .emit = view_emit,
+    };
+    return runner_check_expect(r->sc->expect, &view);
 }
 
 /* The result's one-line summary, as runner_summary() words it. */

@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "runner/expectchk.h"
 #include "runner/migrate.h"
 #include "sim/migrate.h"
 #include "runner/runner.h"
@@ -778,195 +779,57 @@ static int expect_event(struct run_ctx *rc, const char *what, const char *expect
     return hv_vm_emit(rc->vm, -1, HV_EV_expect, &ev);
 }
 
-/* {"state":S} or {"state":S,"why":W} (why not NULL). Caller frees; NULL: no memory. */
-static char *state_json(const char *state, const char *why)
+static const char *view_vcpu_state(void *ctx, unsigned id, const char **why)
 {
-    /* a character takes at most 6 bytes in a JSON string (\u00XX) */
-    size_t size = 32 + 6 * (strlen(state) + (why ? strlen(why) : 0)), l = 0;
-    char *buf = malloc(size);
-    if (!buf)
-        return NULL;
-    l = (size_t)snprintf(buf, size, "{\"state\":");
-    hv_json_str(buf, size, &l, state);
-    if (why) {
-        l += (size_t)snprintf(buf + l, size - l, ",\"why\":");
-        hv_json_str(buf, size, &l, why);
-    }
-    snprintf(buf + l, size - l, "}");
-    return buf;
+    struct run_ctx *rc = ctx;
+    return hv_vcpu_state(hv_vm_vcpu(rc->vm, id), why, NULL);
 }
 
-/* The `vcpus` entry for vCPU id, or NULL. */
-static const struct hv_node *vcpus_entry(const struct hv_node *vn, unsigned id)
+static bool view_count(void *ctx, int kind, uint64_t *n)
 {
-    for (size_t j = 0; vn && j < vn->n; j++) {
-        uint64_t k;
-        if (hv_node_u64(hv_node_key(vn, j), "vcpus", &k, NULL) == 0 && k == id)
-            return &vn->items[j];
-    }
-    return NULL;
+    struct run_ctx *rc = ctx;
+    *n = rc->counts[kind];
+    return true;
 }
 
-/*
- * Each vCPU's end state: as its `vcpus` entry says, else (when the run is expected to end
- * done) "done", as GUEST_DONE leaves it; a run expected to end otherwise checks only the
- * vCPUs listed.
- */
-static int check_end_vcpus(struct run_ctx *rc, const char *want_outcome)
+static int view_read_gpa(void *ctx, uint64_t gpa, void *buf, size_t len)
 {
-    const struct hv_node *vn = rc->sc->expect ? hv_node_get(rc->sc->expect, "vcpus") : NULL;
-    bool all = strcmp(want_outcome, "done") == 0;
-    int err = 0;
-    for (unsigned i = 0; i < hv_vm_nr_vcpus(rc->vm) && !err; i++) {
-        const struct hv_node *en = vcpus_entry(vn, i);
-        if (!en && !all)
-            continue;
-        const struct hv_node *wn = en && en->type == HV_NODE_MAP ? hv_node_get(en, "why") : NULL;
-        const char *want = !en ? "done" : en->type == HV_NODE_MAP ? hv_node_get(en, "state")->str
-                                                                   : en->str;
-        const char *why;
-        const char *have = hv_vcpu_state(hv_vm_vcpu(rc->vm, i), &why, NULL);
-        char what[32];
-        snprintf(what, sizeof what, "vcpus.%u", i);
-        char *exp = state_json(want, wn ? wn->str : NULL), *act = state_json(have, why);
-        if (!exp || !act) {
-            free(exp);
-            free(act);
-            return HV_ENOMEM;
-        }
-        err = expect_event(rc, what, exp, act,
-                           strcmp(want, have) == 0 && (!wn || strcmp(wn->str, why) == 0));
-        free(exp);
-        free(act);
-    }
-    return err;
+    struct run_ctx *rc = ctx;
+    return hv_vm_read_gpa(rc->vm, gpa, buf, len);
+}
+
+static int view_reg(void *ctx, unsigned id, const char *name, uint64_t *val)
+{
+    struct run_ctx *rc = ctx;
+    return hv_vcpu_reg_by_name(hv_vm_vcpu(rc->vm, id), name, val);
+}
+
+static int view_model_key(void *ctx, const char *key, const struct hv_node *v, char *actual,
+                          size_t size, bool *ok)
+{
+    struct run_ctx *rc = ctx;
+    const struct hv_model_ops *m = hv_vm_model(rc->vm);
+    return m->expect ? m->expect(rc->vm, key, v, actual, size, ok) : HV_EINVAL;
+}
+
+static int view_emit(void *ctx, const char *what, const char *expected, const char *actual,
+                     bool ok)
+{
+    return expect_event(ctx, what, expected, actual, ok);
 }
 
 static int check_end(struct run_ctx *rc)
 {
-    const struct hv_node *e = rc->sc->expect;
-    struct hv_vm *vm = rc->vm;
-    struct hv_diag d;
-    char exp[1024], act[1024], what[128];
-    size_t l;
-    int err = 0;
-    const struct hv_node *on = e ? hv_node_get(e, "outcome") : NULL;
-    const char *want = on ? on->str : "done";
-    const char *have = hv_outcome_name(hv_vm_outcome(vm));
-    l = 0;
-    hv_json_str(exp, sizeof exp, &l, want);
-    l = 0;
-    hv_json_str(act, sizeof act, &l, have);
-    if ((err = expect_event(rc, "outcome", exp, act, strcmp(want, have) == 0)) ||
-        (err = check_end_vcpus(rc, want)))
-        return err;
-    for (size_t i = 0; e && i < e->n && !err; i++) {
-        const char *key = hv_node_key(e, i)->str;
-        const struct hv_node *v = &e->items[i];
-        if (strcmp(key, "outcome") == 0 || strcmp(key, "vcpus") == 0)
-            continue;
-        if (strcmp(key, "assert") == 0) {
-            const char *file, *expr, *text;
-            uint64_t line, wline = 0;
-            hv_vm_assert_info(vm, &file, &line, &expr, &text);
-            const struct hv_node *f = hv_node_get(v, "file"), *ln = hv_node_get(v, "line");
-            bool ok = hv_vm_outcome(vm) == HV_OUT_ASSERT;
-            if (f) {
-                size_t fl = strlen(f->str), hl = strlen(file);
-                ok = ok && hl >= fl && strcmp(file + hl - fl, f->str) == 0 &&
-                     (hl == fl || file[hl - fl - 1] == '/');
-            }
-            if (ln) {
-                hv_node_u64(ln, "line", &wline, &d);
-                ok = ok && wline == line;
-            }
-            l = 0;
-            snprintf(exp, sizeof exp, "{\"file\":");
-            l = strlen(exp);
-            hv_json_str(exp, sizeof exp, &l, f ? f->str : "*");
-            snprintf(exp + l, sizeof exp - l, ",\"line\":%" PRIu64 "}", wline);
-            snprintf(act, sizeof act, "{\"file\":");
-            l = strlen(act);
-            hv_json_str(act, sizeof act, &l, file);
-            snprintf(act + l, sizeof act - l, ",\"line\":%" PRIu64 "}", line);
-            err = expect_event(rc, "assert", exp, act, ok);
-        } else if (strcmp(key, "events") == 0) {
-            for (size_t j = 0; j < v->n && !err; j++) {
-                const char *kind = hv_node_key(v, j)->str;
-                uint64_t have_n = rc->counts[hv_kind_lookup(kind)];
-                snprintf(what, sizeof what, "events.%s", kind);
-                l = 0;
-                hv_json_str(exp, sizeof exp, &l, v->items[j].str);
-                snprintf(act, sizeof act, "%" PRIu64, have_n);
-                err = expect_event(rc, what, exp, act, runner_count_ok(&v->items[j], have_n));
-            }
-        } else if (strcmp(key, "output") == 0) {
-            char *ebuf = malloc(strlen(v->str) * 6 + 3), *abuf;
-            const char *out = hv_vm_output(vm);
-            abuf = malloc(strlen(out) * 6 + 3);
-            if (!ebuf || !abuf) {
-                free(ebuf);
-                free(abuf);
-                return HV_ENOMEM;
-            }
-            l = 0;
-            hv_json_str(ebuf, strlen(v->str) * 6 + 3, &l, v->str);
-            l = 0;
-            hv_json_str(abuf, strlen(out) * 6 + 3, &l, out);
-            err = expect_event(rc, "output", ebuf, abuf, strcmp(v->str, out) == 0);
-            free(ebuf);
-            free(abuf);
-        } else if (strcmp(key, "memory") == 0) {
-            for (size_t j = 0; j < v->n && !err; j++) {
-                uint64_t gpa;
-                struct runner_bytes mv;
-                uint8_t got[256];
-                hv_node_u64(hv_node_get(&v->items[j], "gpa"), "gpa", &gpa, &d);
-                runner_mem_value(&v->items[j], &mv, &d);
-                bool ok = hv_vm_read_gpa(vm, gpa, got, mv.len) == 0;
-                snprintf(what, sizeof what, "memory[0x%" PRIx64 "]", gpa);
-                char eh[520], ah[520];
-                hv_hex(mv.bytes, mv.len, eh);
-                if (ok)
-                    hv_hex(got, mv.len, ah);
-                else
-                    strcpy(ah, "unbacked");
-                snprintf(exp, sizeof exp, "\"%s\"", eh);
-                snprintf(act, sizeof act, "\"%s\"", ah);
-                err = expect_event(rc, what, exp, act, ok && memcmp(got, mv.bytes, mv.len) == 0);
-            }
-        } else if (strcmp(key, "registers") == 0) {
-            for (size_t j = 0; j < v->n && !err; j++) {
-                const struct hv_node *rv = &v->items[j];
-                unsigned id = (unsigned)strtoul(hv_node_key(v, j)->str + 4, NULL, 10);
-                for (size_t r = 0; r < rv->n && !err; r++) {
-                    const char *reg = hv_node_key(rv, r)->str;
-                    uint64_t wantv = 0, got = 0;
-                    hv_node_u64(&rv->items[r], reg, &wantv, &d);
-                    int e2 = hv_vcpu_reg_by_name(hv_vm_vcpu(vm, id), reg, &got);
-                    snprintf(what, sizeof what, "registers.vcpu%u.%s", id, reg);
-                    snprintf(exp, sizeof exp, "%" PRIu64, wantv);
-                    snprintf(act, sizeof act, e2 ? "null" : "%" PRIu64, got);
-                    err = expect_event(rc, what, exp, act, !e2 && got == wantv);
-                }
-            }
-        } else {
-            const struct hv_model_ops *m = hv_vm_model(vm);
-            bool ok = false;
-            char actual[4096] = "null";
-            err = m->expect ? m->expect(vm, key, v, actual, sizeof actual, &ok) : HV_EINVAL;
-            size_t elen = hv_node_json(v, NULL, 0) + 1;
-            char *expected = err ? NULL : malloc(elen);
-            if (!err && !expected)
-                err = HV_ENOMEM;
-            if (!err) {
-                hv_node_json(v, expected, elen);
-                err = expect_event(rc, key, expected, actual, ok);
-            }
-            free(expected);
-        }
-    }
-    return err;
+    struct expect_view view = {
+        .ctx = rc, .outcome = hv_outcome_name(hv_vm_outcome(rc->vm)),
+        .nr_vcpus = hv_vm_nr_vcpus(rc->vm), .vcpu_state = view_vcpu_state,
+        .asserted = hv_vm_outcome(rc->vm) == HV_OUT_ASSERT, .count = view_count,
+        .output = hv_vm_output(rc->vm), .read_gpa = view_read_gpa, .reg = view_reg,
+        .model_key = view_model_key, .emit = view_emit,
+    };
+    const char *expr, *text;
+    hv_vm_assert_info(rc->vm, &view.assert_file, &view.assert_line, &expr, &text);
+    return runner_check_expect(rc->sc->expect, &view);
 }
 
 /* The steps whose trigger the paused vCPU reached, in file order; then the next icount
