@@ -39,6 +39,7 @@
 #include "debug/dcli.h"
 #include "debug/debug.h"
 #include "explore/explore.h"
+#include "export/export.h"
 #include "kvmhost/kvmhost.h"
 #include "kvmhost/kvmrun.h"
 #include "replay/replay.h"
@@ -60,6 +61,7 @@ static const char usage_text[] =
     "  hvsim state TRACE.db [--at SEQ] [--vcpu N] [--mem ADDR:LEN] [--gva] [--json]\n"
     "  hvsim blame TRACE.db (--gpa ADDR | --gva ADDR --vcpu N) [--len N] [--at SEQ]\n"
     "  hvsim shrink TRACE.db [-o SMALL.db] [--max-runs N]\n"
+    "  hvsim export TRACE.db [--format perfetto|csv|svg|png] [-o FILE]\n"
     "  hvsim list [DIR]\n"
     "  hvsim explore SCENARIO.yaml [--seeds A..B | --runs N] [--vary KEY=V1,V2]... [-j N]\n"
     "                [--shard K/N] [--out DIR] [--metric NAME=SQL]... (help explore)\n"
@@ -170,6 +172,17 @@ static const struct {
       "  a varied key into FILE's .csv and an SVG (or PNG) drawn by gnuplot. --shrink\n"
       "  shrinks the first kept failure of each signature (help shrink). Exit 0 when\n"
       "  every run passed, 1 when one failed, 2 for bad input. docs/exploration.md.\n" },
+    { "export", "hvsim export TRACE.db [--format perfetto|csv|svg|png] [-o FILE]\n"
+                "  Writes the trace as a timeline for other tools (docs/export.md). perfetto:\n"
+                "  Chrome trace-event JSON for ui.perfetto.dev or chrome://tracing, a process\n"
+                "  per VM, a thread per vCPU, a VMM and a migration track, flows from each\n"
+                "  forwarded exit to the VMM's answer, between continuation legs and from a\n"
+                "  migration's source to its destination. csv: one row per event, a column\n"
+                "  per detail key. svg, png: the timeline drawn (vCPU lanes, exits marked by\n"
+                "  class, migration rounds shaded). Time is the instructions retired by all\n"
+                "  vCPUs. --format defaults from -o's extension; -o defaults to TRACE with\n"
+                "  the format's extension; -o - writes JSON or CSV to stdout. Exit 0, or 2\n"
+                "  for bad input (not a trace, unknown format, unwritable file).\n" },
     { "list", "hvsim list [DIR]\n"
               "  Lists the scenarios under DIR (default: the bundled scenarios).\n" },
 };
@@ -807,6 +820,8 @@ int main(int argc, char **argv)
         return dcli_state(argc - 2, argv + 2);
     if (strcmp(cmd, "blame") == 0)
         return dcli_blame(argc - 2, argv + 2);
+    if (strcmp(cmd, "export") == 0)
+        return export_main(argc - 2, argv + 2);
     if (strcmp(cmd, "list") == 0)
         return cmd_list(argc - 2, argv + 2);
     if (strcmp(cmd, "shrink") == 0)

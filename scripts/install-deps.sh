@@ -2,9 +2,13 @@
 # Installs the Debian packages hvsim needs, only those that are missing.
 # Usage: scripts/install-deps.sh   (run as root, or with sudo available)
 set -euo pipefail
+# libcairo2-dev, fonts-dejavu-core: `hvsim export --format svg|png` draws with cairo
+# (docs/export.md) and labels with DejaVu Sans; libxml2-utils: tests/export checks the SVG
+# with xmllint.
 # jq: tests/trace/corrupt.sh checks that every line `hvsim show --json` prints parses.
 pkgs=(libunicorn-dev libcapstone-dev libsqlite3-dev sqlite3 libcunit1-dev libyaml-dev
-      clang lld llvm cmake pkg-config make jq libdw-dev gdb-multiarch gnuplot-nox parallel)
+      clang lld llvm cmake pkg-config make jq libdw-dev gdb-multiarch gnuplot-nox parallel
+      libcairo2-dev fonts-dejavu-core libxml2-utils)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
