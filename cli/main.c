@@ -40,6 +40,7 @@
 #include "debug/debug.h"
 #include "explore/explore.h"
 #include "export/export.h"
+#include "narrate/explain.h"
 #include "kvmhost/kvmhost.h"
 #include "kvmhost/kvmrun.h"
 #include "replay/replay.h"
@@ -50,14 +51,14 @@
 static const char usage_text[] =
     "usage:\n"
     "  hvsim run SCENARIO.yaml [-o TRACE.db] [--seed N] [--set KEY=VALUE]... [--quiet]\n"
-    "            [--backend model|kvm] [--schedule-from TRACE.db]\n"
+    "            [--explain] [--backend model|kvm] [--schedule-from TRACE.db]\n"
     "  hvsim crosscheck SCENARIO.yaml [--json] [--kernel auto|reference]\n"
     "  hvsim replay TRACE.db [--set KEY=VALUE]... [--gdb PORT]\n"
     "  hvsim diff A.db B.db [--json]\n"
     "  hvsim debug TRACE.db [--port N] [--elf FILE] [--at SEQ] [--set KEY=VALUE]...\n"
     "              [--verbose]\n"
     "  hvsim show TRACE.db [--vm N] [--vcpu N] [--kind KIND[,KIND]...]... [--from SEQ]\n"
-    "             [--to SEQ] [--json]\n"
+    "             [--to SEQ] [--json | --explain]\n"
     "  hvsim state TRACE.db [--at SEQ] [--vcpu N] [--mem ADDR:LEN] [--gva] [--json]\n"
     "  hvsim blame TRACE.db (--gpa ADDR | --gva ADDR --vcpu N) [--len N] [--at SEQ]\n"
     "  hvsim shrink TRACE.db [-o SMALL.db] [--max-runs N]\n"
@@ -73,7 +74,7 @@ static const struct {
     const char *text;
 } help_texts[] = {
     { "run", "hvsim run SCENARIO.yaml [-o TRACE.db] [--seed N] [--set KEY=VALUE]... [--quiet]\n"
-             "          [--backend model|kvm] [--schedule-from TRACE.db]\n"
+             "          [--explain] [--backend model|kvm] [--schedule-from TRACE.db]\n"
              "  Builds the scenario's guest, runs it under the scenario's model and records\n"
              "  every event to TRACE.db (default: the scenario's file name with .db, in the\n"
              "  current folder). --seed replaces the scenario's schedule seed; --set overrides\n"
@@ -90,7 +91,8 @@ static const struct {
              "  --schedule-from takes every schedule decision (which vCPU runs each slice\n"
              "  and for how long, seeded preemption checks and step triggers) from the\n"
              "  schedule TRACE.db recorded instead of the seed; the new trace stores it, and\n"
-             "  replay uses it.\n" },
+             "  replay uses it. --explain prints one plain sentence per event as the run\n"
+             "  makes it, in place of the guest's text (hvsim show --explain).\n" },
     { "crosscheck", "hvsim crosscheck SCENARIO.yaml [--json] [--kernel auto|reference]\n"
                     "  Runs an x86_64 KVM scenario under the model and on /dev/kvm and prints\n"
                     "  one row per comparison of what both can see (step results, exits,\n"
@@ -124,13 +126,14 @@ static const struct {
               "  object. Exit 0 identical, 1 different, 2 bad input (not a trace, or traces\n"
               "  of different scenarios).\n" },
     { "show", "hvsim show TRACE.db [--vm N] [--vcpu N] [--kind KIND[,KIND]...]... [--from SEQ]\n"
-              "           [--to SEQ] [--json]\n"
+              "           [--to SEQ] [--json | --explain]\n"
               "  Prints the trace's events, with the instruction at each event's pc, or one\n"
               "  JSON object per line with --json. Each event names its VM: 0 is the VM the\n"
               "  run starts with, n the destination of the n-th migration. --vm and --vcpu\n"
               "  keep one VM's or one vCPU's events; --kind the events of the kinds it names\n"
               "  (comma-separated, repeatable; an unknown kind exits 2 with the list of\n"
-              "  kinds); --from and --to a seq range.\n" },
+              "  kinds); --from and --to a seq range. --explain prints one plain sentence\n"
+              "  per event instead (docs/trace-format.md, \"Narration\").\n" },
     { "state", "hvsim state TRACE.db [--at SEQ] [--vcpu N] [--mem ADDR:LEN] [--gva] [--json]\n"
                "  Re-executes the run to just after event SEQ (default: the last) and prints\n"
                "  every vCPU's registers, run state and code (--vcpu: one), LEN bytes of\n"
@@ -254,6 +257,7 @@ static const char *run_signal_name(int sig)
 struct run_sink {
     struct trace_writer *w;
     bool quiet;
+    struct explainer *explain;  /* --explain: a sentence per event instead of guest text */
     /* HVSIM_TEST_SIGNAL=SEQ:SIG (tests only): raise SIG (INT, TERM, HUP or KILL) right after
      * event SEQ is written: a kill or an interruption at an exact point of the run. */
     uint64_t test_seq;
@@ -295,7 +299,13 @@ static int run_sink_fn(void *ctx, const struct hv_event *ev)
     struct run_sink *rs = ctx;
     if (run_signal)
         return HV_EINTR;
-    if (!rs->quiet) {
+    if (rs->explain) {
+        char buf[4096];
+        struct hv_event e = *ev;
+        e.detail_len = hv_event_encode(buf, sizeof buf, ev->kind, ev->fields);
+        e.detail = e.detail_len < sizeof buf ? buf : NULL;
+        explain_line(rs->explain, &e, stdout);
+    } else if (!rs->quiet) {
         if (ev->kind == HV_EV_ucall_printf)
             print_guest_text(ev);
         else if (ev->kind == HV_EV_ucall_assert)
@@ -386,7 +396,8 @@ static int cmd_run(int argc, char **argv)
     const char *scen = NULL, *out = NULL, *seed = NULL, *backend = "model", *from = NULL;
     const char **sets = calloc((size_t)argc + 1, sizeof *sets);
     size_t nsets = 0;
-    bool quiet = false;
+    bool quiet = false, explain = false;
+    struct explainer *explainer = NULL;
     int code = HV_EXIT_BADINPUT;
     if (!sets) {
         fprintf(stderr, "hvsim run: out of memory: the argument list\n");
@@ -405,6 +416,8 @@ static int cmd_run(int argc, char **argv)
             from = argv[++i];
         else if (strcmp(argv[i], "--quiet") == 0)
             quiet = true;
+        else if (strcmp(argv[i], "--explain") == 0)
+            explain = true;
         else if (argv[i][0] == '-' || scen) {
             free(sets);
             fprintf(stderr, "hvsim run: unexpected argument '%s'\n", argv[i]);
@@ -506,7 +519,11 @@ static int cmd_run(int argc, char **argv)
         fprintf(stderr, "hvsim: %s: %s\n", trace_path, hv_error_detail());
         goto out;
     }
-    struct run_sink rs = { .w = w, .quiet = quiet };
+    if (explain && explainer_open(&explainer)) {
+        fprintf(stderr, "hvsim run: out of memory\n");
+        goto out;
+    }
+    struct run_sink rs = { .w = w, .quiet = quiet, .explain = explainer };
     run_test_signal(&rs);
     struct runner_hooks hooks = { .failed = quiet ? NULL : print_failed, .schedule = sched };
     struct kvmrun_result kres;
@@ -561,6 +578,7 @@ static int cmd_run(int argc, char **argv)
                sc->name, res->summary, res->expect_ok ? "held" : "FAILED", res->instructions,
                res->events, trace_path);
 out:
+    explainer_close(explainer);
     trace_writer_close(w);
     scenario_destroy(sc);
     free(trace_path);
@@ -681,6 +699,8 @@ static int cmd_show(int argc, char **argv)
         int64_t v;
         if (strcmp(argv[i], "--json") == 0)
             o.json = true;
+        else if (strcmp(argv[i], "--explain") == 0)
+            o.explain = true;
         else if (i + 1 < argc && strcmp(argv[i], "--kind") == 0) {
             if (add_kinds(&o, argv[++i]))
                 return HV_EXIT_BADINPUT;
@@ -716,6 +736,10 @@ static int cmd_show(int argc, char **argv)
     }
     if (!trace)
         return usage();
+    if (o.json && o.explain) {
+        fprintf(stderr, "hvsim show: --explain prints sentences and --json JSON: choose one\n");
+        return HV_EXIT_BADINPUT;
+    }
     /* one kind: the reader filters in SQL; several: show does */
     for (int k = 0; o.nkinds == 1 && k < HV_EV__COUNT; k++)
         if (o.kinds[k])

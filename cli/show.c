@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "cli/show.h"
+#include "narrate/explain.h"
 #include "runner/runner.h"
 #include "sim/hv.h"
 #include "trace/json.h"
@@ -324,8 +325,9 @@ int show_trace(const char *path, const struct show_opts *o, FILE *out, FILE *err
                 real ? " (/dev/kvm: icount not counted, pc is RIP at each exit)" : "");
         free(backend);
         free(release);
-        fprintf(out, "%6s %2s %4s %12s %18s %-13s %-34s %s\n", "seq", "vm", "vcpu", "icount",
-                "pc", "kind", "instruction", "detail");
+        if (!o->explain)
+            fprintf(out, "%6s %2s %4s %12s %18s %-13s %-34s %s\n", "seq", "vm", "vcpu",
+                    "icount", "pc", "kind", "instruction", "detail");
         /* without Capstone the listing still has every event, without instructions */
         (void)hv_disasm_open(&cache.dis, im.arch);
     }
@@ -335,16 +337,26 @@ int show_trace(const char *path, const struct show_opts *o, FILE *out, FILE *err
     }
     struct hv_event ev;
     int got;
+    struct explainer *x = NULL;
+    if (o->explain && explainer_open(&x)) {
+        fprintf(errf, "hvsim: %s: out of memory\n", path);
+        goto out;
+    }
+    ob_flush(ob);
+    fflush(out);
     while ((got = trace_reader_events_next(r, &ev)) > 0) {
         if (o->nkinds && !o->kinds[ev.kind])
             continue;
         const struct hv_kind_desc *kd = hv_kind_desc(ev.kind);
         const char *kind = kd ? kd->name : "?";
-        if (o->json)
+        if (x)
+            explain_line(x, &ev, out);
+        else if (o->json)
             put_json(ob, &ev, kind);
         else
             put_text(ob, &ev, kind, insn_text(&cache, ev.pc));
     }
+    explainer_close(x);
     ob_flush(ob);
     fflush(out);
     if (got < 0) {

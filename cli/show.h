@@ -12,6 +12,7 @@ struct show_opts {
     bool kinds[HV_EV__COUNT];     /* with nkinds > 0: the kinds to print */
     size_t nkinds;
     bool json;
+    bool explain;                 /* a sentence per event (narrate/explain.h) */
 };
 
 /* Returns the exit code (0, or 2 for an unreadable trace). */

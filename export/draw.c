@@ -191,7 +191,9 @@ static void mark(struct pic *p, struct lane *l, int c, const struct tl_item *it)
 static void lane_label(struct pic *p, struct lane *l, double x, const char *s)
 {
     double w = text_width(p->cr, 9, s);
-    if (x < l->last_label + 4 || x + w > W - RIGHT)
+    if (x + w > W - RIGHT)
+        x -= w + 10;                  /* at the right edge: to the left of the mark */
+    if (x < l->last_label + 4 || x < LEFT)
         return;
     cairo_set_source_rgb(p->cr, 0.15, 0.15, 0.15);
     text(p->cr, x + 2, l->y + LANE - 4, 9, false, s);
