@@ -258,9 +258,29 @@ static void current_reservation(struct xenm_call *c)
     c->rule = "XENMEM_current_reservation: tot_pages";
 }
 
+/*
+ * cmd as a hypervisor with MEMOP_EXTENT_SHIFT shift reads it, in the layout of shift 6 that
+ * xenm_memop_leg() takes: the start extent of a continuation saved on a hypervisor with
+ * another shift comes out wrong (xen.bug.continuation_extent_shift, C.4).
+ */
+static uint64_t cmd_from(uint64_t cmd, unsigned shift)
+{
+    if (shift == XENM_MEMOP_EXTENT_SHIFT)
+        return cmd;
+    return (cmd & ((1u << shift) - 1)) | (cmd >> shift) << XENM_MEMOP_EXTENT_SHIFT;
+}
+
+/* The inverse: a shift-6 cmd as this hypervisor encodes it. */
+static uint64_t cmd_to(uint64_t cmd, unsigned shift)
+{
+    if (shift == XENM_MEMOP_EXTENT_SHIFT)
+        return cmd;
+    return xenm_memop_op(cmd) | xenm_memop_start(cmd) << shift;
+}
+
 void xenm_memory_op(struct xenm_call *c)
 {
-    uint64_t cmd = c->args[0];
+    uint64_t raw = c->args[0], cmd = cmd_from(raw, c->x->extent_shift);
     unsigned op = xenm_memop_op(cmd);
     if (op == XENM_MEM_current_reservation) {
         current_reservation(c);
@@ -292,13 +312,14 @@ void xenm_memory_op(struct xenm_call *c)
     }
     if (leg.preempted) {
         c->preempted = true;
-        c->cont_a0 = leg.next_cmd;
+        c->cont_a0 = cmd_to(leg.next_cmd, c->x->extent_shift);
     }
     if (op == XENM_MEM_exchange)
         return;
     struct hv_ev_xen_continuation ev = {
-        .cmd = cmd, .op = op, .start = leg.start, .nr_extents = leg.nr_extents,
-        .done = leg.done, .preempted = leg.preempted, .next_cmd = leg.next_cmd,
+        .cmd = raw, .op = op, .start = leg.start, .nr_extents = leg.nr_extents,
+        .done = leg.done, .preempted = leg.preempted,
+        .next_cmd = leg.preempted ? c->cont_a0 : 0,
         .next_start = xenm_memop_start(leg.next_cmd), .tot_pages = c->x->mem->tot_pages,
     };
     hv_vcpu_emit(c->v, HV_EV_xen_continuation, &ev);

@@ -214,6 +214,7 @@ int xenm_mig_finish(struct hv_vm *src, struct hv_vm *dst, char *result, size_t s
     unsigned nr = hv_vm_nr_vcpus(src), up = 0;
     xenm_mig_carry(x, d, nr, hv_vm_now(dst));
     xenm_logdirty_disable(&x->dirty);
+    d->extent_shift = d->restore_shift;
     for (unsigned i = 0; i < nr && i < HV_MAX_VCPUS; i++)
         up += !d->vcpu[i].down;
     const char *hp = !d->hcpage_set ? "none" : d->hcpage_rewrite ? "rewrite" : "keep";

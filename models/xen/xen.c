@@ -47,6 +47,11 @@ static const struct hv_knob xen_knobs[] = {
                               "seed (a draw from the run's seed per check) (C.4)" },
     { "xen.bug.continuation_progress", "0", "bug: a memory_op continuation encodes start "
                                             "extent nr_done + 1, losing one extent (C.4)" },
+    { "xen.bug.continuation_extent_shift", "6", "bug: the MEMOP_EXTENT_SHIFT (3..26) of the "
+                                                "hypervisor a domain is restored on: a "
+                                                "memory_op continuation saved mid-call by a "
+                                                "migration resumes at the wrong start extent "
+                                                "when it differs from the source's 6 (C.4)" },
     { "xen.stlb.capacity", "0", "entries per software TLB of the 2022 proposal (C.6), "
                                 "1..64; 0 = no software TLB, no VCPUOPs 16-18 and no "
                                 "physical-address flavour (Xen as it is)" },
@@ -218,7 +223,7 @@ static int xen_knobs_read(const struct hv_check_ctx *c, uint64_t seed, struct xe
     static const char *const crosses[] = { "current", "subject", NULL };
     static const char *const hcpages[] = { "keep", "rewrite", NULL };
     unsigned vendor = 0, cross = 0, hcpage = 0;
-    uint64_t lim, domid, cap, period;
+    uint64_t lim, domid, cap, period, shift;
     const struct hv_node *at;
     int err;
     if ((err = hv_model_knob_word(c, "xen.vendor", vendors, &vendor, d)) ||
@@ -234,6 +239,8 @@ static int xen_knobs_read(const struct hv_check_ctx *c, uint64_t seed, struct xe
         (err = hv_model_knob_word(c, "xen.cross_vcpu", crosses, &cross, d)) ||
         (err = hv_model_knob_u64(c, "xen.time_calibration", 1, UINT64_MAX, &period, d)) ||
         (err = hv_model_knob_bool(c, "xen.bug.continuation_progress", &x->bug_progress, d)) ||
+        /* op 6 (populate_physmap) must still fit the command mask; start << shift < 2^32 */
+        (err = hv_model_knob_u64(c, "xen.bug.continuation_extent_shift", 3, 26, &shift, d)) ||
         (err = hv_model_knob_word(c, "xen.hcpage_on_restore", hcpages, &hcpage, d)))
         return err;
     if (x->stlb_encrypted && !cap) {
@@ -267,6 +274,8 @@ static int xen_knobs_read(const struct hv_check_ctx *c, uint64_t seed, struct xe
     x->cross_subject = cross == 1;
     x->time_period = period;
     x->hcpage_rewrite = hcpage == 1;
+    x->restore_shift = (unsigned)shift;
+    x->extent_shift = XENM_MEMOP_EXTENT_SHIFT;
     x->major = maj;
     x->minor = min;
     memcpy(x->extraversion, ev, strlen(ev) + 1);

@@ -124,6 +124,9 @@ struct xenm_vm {
     struct xenm_memop *mem;        /* the domain's pages (memop.h) */
     struct xenm_preempt preempt;   /* xen.preempt */
     bool bug_progress;             /* xen.bug.continuation_progress */
+    /* MEMOP_EXTENT_SHIFT this hypervisor decodes and encodes memory_op's cmd with: 6, or on a
+     * restored domain xen.bug.continuation_extent_shift (restore_shift) */
+    unsigned extent_shift, restore_shift;
     unsigned stlb_capacity; /* xen.stlb.capacity; 0: the proposal is off (Xen as it is) */
     bool stlb_encrypted;    /* xen.stlb.encrypted */
     bool stlb_shared;       /* xen.stlb.shared: every vCPU starts on vCPU 0's table */
