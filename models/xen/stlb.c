@@ -122,6 +122,12 @@ enum xenm_walk_why xenm_stlb_translate(const struct xenm_mem *m, const struct xe
         return xenm_walk(m, p, va, access, w);
     uint64_t gpa;
     bool hit = xenm_stlb_lookup(u->t, va, &gpa);
+    if (hit && u->last)
+        *u->last = (struct xenm_stlb_last){ true, va & ~0xfffULL, gpa & ~0xfffULL };
+    else if (!hit && u->last && u->last->valid && (va & ~0xfffULL) == u->last->va) {
+        gpa = u->last->gpa | (va & 0xfff);   /* the bug: a purged entry still answers */
+        hit = true;
+    }
     if (hit)
         *w = (struct xenm_walk){ .gpa = gpa, .why = XENM_WALK_OK };
     else if (u->encrypted)
@@ -170,6 +176,8 @@ void xenm_stlb_vcpu_op(struct xenm_call *c, int cmd, unsigned vcpuid)
         }
         c->ret = xenm_stlb_purge(t, a[0], a[1]);
         c->rule = "stlb_purge";
+        /* xen.bug.stlb_purge_shared: only the purging vCPU's lookaside is cleared */
+        c->x->stlb_last[hv_vcpu_id(c->v)].valid = false;
         break;
     case XENM_VCPUOP_stlb_share:
         if (c->args[2] >= hv_vm_nr_vcpus(hv_vcpu_vm(c->v))) {

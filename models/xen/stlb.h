@@ -68,6 +68,17 @@ unsigned xenm_stlb_purge(struct xenm_stlb *t, uint64_t va, uint64_t size);
 bool xenm_stlb_lookup(struct xenm_stlb *t, uint64_t va, uint64_t *gpa);
 
 /*
+ * xen.bug.stlb_purge_shared: an implementation mistake in the proposal's design. Each vCPU
+ * keeps its last hit (one page) in a private lookaside in front of the table, and a purge
+ * clears only the purging vCPU's: a vCPU sharing the table (VCPUOP stlb_share) still
+ * translates the purged page through its lookaside, to where the entry pointed.
+ */
+struct xenm_stlb_last {
+    bool valid;
+    uint64_t va, gpa;      /* page-aligned */
+};
+
+/*
  * How copy.c translates one page of a buffer (xenm_paging.stlb): the physical flavour takes
  * the address as the GPA; otherwise the table is looked up first, then the walk, unless the
  * guest is encrypted. Every lookup is reported to note().
@@ -80,6 +91,9 @@ struct xenm_stlb_use {
     /* w->why is XENM_WALK_OK with w->gpa, or why the translation failed */
     void (*note)(void *ctx, unsigned table, uint64_t va, bool hit, const struct xenm_walk *w);
     void *ctx;
+    /* xen.bug.stlb_purge_shared: the translating vCPU's one-page lookaside of its last hit,
+     * consulted after a table miss; NULL without the bug */
+    struct xenm_stlb_last *last;
 };
 
 enum xenm_walk_why xenm_stlb_translate(const struct xenm_mem *m, const struct xenm_paging *p,

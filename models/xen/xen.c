@@ -65,6 +65,10 @@ static const struct hv_knob xen_knobs[] = {
     { "xen.stlb.shared", "0", "1 = every vCPU starts on vCPU 0's software TLB, as if each had "
                               "called VCPUOP stlb_share(v, 0) at creation (C.6); needs "
                               "xen.stlb.capacity > 0" },
+    { "xen.bug.stlb_purge_shared", "0", "bug: each vCPU keeps its last software TLB hit in "
+                                         "a private one-page lookaside that a purge clears "
+                                         "only for the purging vCPU, so a vCPU sharing the "
+                                         "table uses a purged entry (C.6)" },
     { "xen.stlb.encrypted", "0", "1 = an encrypted guest: Xen cannot walk its page tables, "
                                  "so a software TLB miss is -EFAULT (C.6)" },
     { "xen.hcpage_on_restore", "keep", "the hypercall page of a restored domain: keep (Xen: "
@@ -236,6 +240,7 @@ static int xen_knobs_read(const struct hv_check_ctx *c, uint64_t seed, struct xe
         (err = hv_model_knob_u64(c, "xen.stlb.capacity", 0, XENM_STLB_MAX, &cap, d)) ||
         (err = hv_model_knob_bool(c, "xen.stlb.encrypted", &x->stlb_encrypted, d)) ||
         (err = hv_model_knob_bool(c, "xen.stlb.shared", &x->stlb_shared, d)) ||
+        (err = hv_model_knob_bool(c, "xen.bug.stlb_purge_shared", &x->bug_stlb_purge, d)) ||
         (err = hv_model_knob_word(c, "xen.cross_vcpu", crosses, &cross, d)) ||
         (err = hv_model_knob_u64(c, "xen.time_calibration", 1, UINT64_MAX, &period, d)) ||
         (err = hv_model_knob_bool(c, "xen.bug.continuation_progress", &x->bug_progress, d)) ||
@@ -550,6 +555,7 @@ static void copy_ctx_of(struct xenm_vm *x, struct hv_vcpu *via, struct hv_vcpu *
     cc->u = (struct xenm_stlb_use){
         .t = x->stlb_capacity ? &x->stlb[table] : NULL, .table = table,
         .encrypted = x->stlb_encrypted, .phys = phys, .note = note_stlb, .ctx = emit,
+        .last = x->bug_stlb_purge ? &x->stlb_last[hv_vcpu_id(via)] : NULL,
     };
     cc->p.stlb = &cc->u;
 }

@@ -132,6 +132,8 @@ struct xenm_vm {
     bool stlb_shared;       /* xen.stlb.shared: every vCPU starts on vCPU 0's table */
     struct xenm_stlb stlb[HV_MAX_VCPUS]; /* table i is vCPU i's own */
     uint8_t stlb_of[HV_MAX_VCPUS];       /* the table each vCPU uses (VCPUOP stlb_share) */
+    bool bug_stlb_purge;                 /* xen.bug.stlb_purge_shared */
+    struct xenm_stlb_last stlb_last[HV_MAX_VCPUS];   /* with the bug: each vCPU's last hit */
     bool vmasst_runstate_flag; /* vm_assist(enable, runstate_update_flag) */
     bool cross_subject;        /* xen.cross_vcpu = subject */
     uint64_t time_period;      /* xen.time_calibration, ns */

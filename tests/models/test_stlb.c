@@ -172,7 +172,7 @@ static void test_translate(void)
     CU_ASSERT_EQUAL(xenm_stlb_insert(&t, 0x7000, 0x2000, K, NULL), 0);
     for (size_t i = 0; i < sizeof rows2 / sizeof rows2[0]; i++) {
         struct xenm_stlb_use u = { rows2[i].has_table ? &t : NULL, 5, rows2[i].encrypted,
-                                   rows2[i].phys, note, NULL };
+                                   rows2[i].phys, note, NULL, NULL };
         struct xenm_paging p = { .maxphysaddr = 48, .stlb = &u }; /* CR0.PG = 0 */
         struct xenm_walk w;
         notes = note_hits = 0;
@@ -184,7 +184,7 @@ static void test_translate(void)
             CU_ASSERT_EQUAL(note_why, rows2[i].why);
     }
     /* through copy: an encrypted miss stops the copy on the page that missed */
-    struct xenm_stlb_use u = { &t, 5, true, false, note, NULL };
+    struct xenm_stlb_use u = { &t, 5, true, false, note, NULL, NULL };
     struct xenm_paging p = { .maxphysaddr = 48, .stlb = &u };
     struct xenm_copy c;
     memset(ram[2], 0, 4096);
@@ -194,10 +194,43 @@ static void test_translate(void)
     CU_ASSERT_EQUAL(memcmp(ram[2] + 0xffc, "abcd", 4), 0);
 }
 
+/* xen.bug.stlb_purge_shared: a vCPU's lookaside keeps answering for a page another vCPU
+ * purged from their shared table; the purging vCPU's own lookaside is cleared. */
+static void test_purge_lookaside(void)
+{
+    struct xenm_mem m = { page_of, NULL, NULL };
+    struct xenm_stlb t;
+    xenm_stlb_init(&t, 2);
+    CU_ASSERT_EQUAL(xenm_stlb_insert(&t, 0x7000, 0x2000, K, NULL), 0);
+    struct xenm_stlb_last a = { false, 0, 0 }, b = { false, 0, 0 };
+    struct xenm_stlb_use ua = { &t, 5, false, false, note, NULL, &a };
+    struct xenm_stlb_use ub = { &t, 5, false, false, note, NULL, &b };
+    struct xenm_paging pa = { .maxphysaddr = 48, .stlb = &ua };
+    struct xenm_paging pb = { .maxphysaddr = 48, .stlb = &ub };
+    struct xenm_walk w;
+    /* both hit, so both lookasides hold the page */
+    CU_ASSERT_EQUAL(xenm_stlb_translate(&m, &pa, 0x7123, 0, &w), XENM_WALK_OK);
+    CU_ASSERT_EQUAL(w.gpa, 0x2123);
+    CU_ASSERT_EQUAL(xenm_stlb_translate(&m, &pb, 0x7456, 0, &w), XENM_WALK_OK);
+    CU_ASSERT(a.valid && a.va == 0x7000 && a.gpa == 0x2000 && b.valid);
+    /* vCPU b purges: the table loses the entry, b's lookaside is cleared, a's is not */
+    CU_ASSERT_EQUAL(xenm_stlb_purge(&t, 0x7000, K), 1);
+    b.valid = false;
+    notes = note_hits = 0;
+    CU_ASSERT_EQUAL(xenm_stlb_translate(&m, &pa, 0x7010, 0, &w), XENM_WALK_OK);
+    CU_ASSERT_EQUAL(w.gpa, 0x2010);                     /* the purged entry answers */
+    CU_ASSERT_EQUAL(note_hits, 1);
+    notes = note_hits = 0;
+    CU_ASSERT_EQUAL(xenm_stlb_translate(&m, &pb, 0x7010, 0, &w), XENM_WALK_OK);
+    CU_ASSERT_EQUAL(w.gpa, 0x7010);                     /* a miss: the walk (CR0.PG = 0) */
+    CU_ASSERT_EQUAL(note_hits, 0);
+}
+
 void test_stlb_register(void)
 {
     CU_pSuite s = CU_add_suite("stlb", NULL, NULL);
     CU_add_test(s, "insert/purge/lookup/eviction table (C.6)", test_table_ops);
+    CU_add_test(s, "xen.bug.stlb_purge_shared: a lookaside outlives a purge", test_purge_lookaside);
     CU_add_test(s, "capacity 1..64 evicts the oldest (C.6)", test_capacity);
     CU_add_test(s, "translation order: physical, lookup, walk, encrypted (C.6)",
                 test_translate);
