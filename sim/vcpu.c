@@ -868,21 +868,27 @@ static bool hook_invalid(uc_engine *uc, void *ud)
     v->xc_fresh = true;
     uc_reg_read(uc, UC_X86_REG_RIP, &rip);
     rip += c.seg[X86_SEG_CS].base;
-    uint8_t b[3] = { 0 };
+    uint8_t b[7] = { 0 };
     uc_mem_read(uc, rip, b, sizeof b);
     exit_at(v, rip);
-    bool vmcall = b[0] == 0x0f && b[1] == 0x01 && b[2] == 0xc1;
-    bool vmmcall = b[0] == 0x0f && b[1] == 0x01 && b[2] == 0xd9;
+    /* segment-override prefixes (2e 36 3e 26 64 65) are ignored by vmcall and vmmcall, so a
+     * prefixed one is the same instruction, longer (the hypercall page of
+     * xen.bug.hcpage_insn_len) */
+    unsigned pre = 0;
+    while (pre < 4 && memchr("\x2e\x36\x3e\x26\x64\x65", b[pre], 6))
+        pre++;
+    bool vmcall = b[pre] == 0x0f && b[pre + 1] == 0x01 && b[pre + 2] == 0xc1;
+    bool vmmcall = b[pre] == 0x0f && b[pre + 1] == 0x01 && b[pre + 2] == 0xd9;
     if (vmcall || vmmcall) {
         v->in_exit = true;
         struct hv_exit_hypercall e = { .insn = vmcall ? HV_HC_VMCALL : HV_HC_VMMCALL,
-                                       .pc = rip, .len = 3,
+                                       .pc = rip, .len = pre + 3,
                                        .x86 = { .mode = x86cpu_mode(&c),
                                                 .cpl = x86cpu_cpl(&c),
                                                 .cs_base = c.seg[X86_SEG_CS].base } };
         enum hv_exit_action act = hypercall_exit(v, &e);
         v->in_exit = false;
-        hypercall_finish(v, act, rip, rip + 3, false);
+        hypercall_finish(v, act, rip, rip + pre + 3, false);
         return true;
     }
     v->icount = v->exit_icount;

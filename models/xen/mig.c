@@ -201,10 +201,10 @@ static int hcpage_rewrite(struct hv_vm *vm, void *ctx, char *result, size_t size
     if (!page)
         return hv_error_set(HV_EINVAL, "hypercall page rewrite: gfn 0x%" PRIx64 " not RAM",
                             d->hcpage_gfn);
-    xenm_hcpage_fill(page, d->amd);
+    xenm_hcpage_fill(page, d->amd, d->hcpage_insn_len);
     hv_vm_code_written(vm, d->hcpage_gfn << 12, 4096);
-    snprintf(result, size, "{\"gfn\":\"0x%" PRIx64 "\",\"insn\":\"%s\"}", d->hcpage_gfn,
-             d->amd ? "vmmcall" : "vmcall");
+    snprintf(result, size, "{\"gfn\":\"0x%" PRIx64 "\",\"insn\":\"%s\",\"insn_len\":%u}",
+             d->hcpage_gfn, d->amd ? "vmmcall" : "vmcall", d->hcpage_insn_len);
     return 0;
 }
 

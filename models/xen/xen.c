@@ -52,6 +52,12 @@ static const struct hv_knob xen_knobs[] = {
                                                 "memory_op continuation saved mid-call by a "
                                                 "migration resumes at the wrong start extent "
                                                 "when it differs from the source's 6 (C.4)" },
+    { "xen.bug.hcpage_insn_len", "3", "bug: the length (3..6) of the hypercall instruction "
+                                      "in the stubs the restore rewrite (xen.hcpage_on_restore "
+                                      "rewrite) writes, a longer one being the same "
+                                      "instruction after CS prefixes: the stubs' ret moves, so "
+                                      "a vCPU saved at a stub's ret resumes mid-instruction "
+                                      "(C.2)" },
     { "xen.stlb.capacity", "0", "entries per software TLB of the 2022 proposal (C.6), "
                                 "1..64; 0 = no software TLB, no VCPUOPs 16-18 and no "
                                 "physical-address flavour (Xen as it is)" },
@@ -166,8 +172,9 @@ void xenm_abi_clobber(uint64_t gpr[16], bool mode64, unsigned nargs)
 
 /* ---- C.2: the hypercall page ---- */
 
-void xenm_hcpage_fill(uint8_t page[4096], bool amd)
+void xenm_hcpage_fill(uint8_t page[4096], bool amd, unsigned insn_len)
 {
+    unsigned pre = insn_len > 3 ? insn_len - 3 : 0;  /* CS prefixes before the instruction */
     memset(page, 0xcc, 4096);
     for (unsigned i = 0; i < 4096 / 32; i++) {
         uint8_t *p = page + 32 * i;
@@ -179,10 +186,11 @@ void xenm_hcpage_fill(uint8_t page[4096], bool amd)
         p[0] = 0xb8; /* mov imm32, %eax */
         p[1] = (uint8_t)i;
         p[2] = p[3] = p[4] = 0;
-        p[5] = 0x0f;
-        p[6] = 0x01;
-        p[7] = amd ? 0xd9 : 0xc1; /* vmmcall / vmcall */
-        p[8] = 0xc3; /* ret */
+        memset(p + 5, 0x2e, pre);
+        p[5 + pre] = 0x0f;
+        p[6 + pre] = 0x01;
+        p[7 + pre] = amd ? 0xd9 : 0xc1; /* vmmcall / vmcall */
+        p[8 + pre] = 0xc3; /* ret */
     }
 }
 
@@ -227,7 +235,7 @@ static int xen_knobs_read(const struct hv_check_ctx *c, uint64_t seed, struct xe
     static const char *const crosses[] = { "current", "subject", NULL };
     static const char *const hcpages[] = { "keep", "rewrite", NULL };
     unsigned vendor = 0, cross = 0, hcpage = 0;
-    uint64_t lim, domid, cap, period, shift;
+    uint64_t lim, domid, cap, period, shift, hclen;
     const struct hv_node *at;
     int err;
     if ((err = hv_model_knob_word(c, "xen.vendor", vendors, &vendor, d)) ||
@@ -246,6 +254,7 @@ static int xen_knobs_read(const struct hv_check_ctx *c, uint64_t seed, struct xe
         (err = hv_model_knob_bool(c, "xen.bug.continuation_progress", &x->bug_progress, d)) ||
         /* op 6 (populate_physmap) must still fit the command mask; start << shift < 2^32 */
         (err = hv_model_knob_u64(c, "xen.bug.continuation_extent_shift", 3, 26, &shift, d)) ||
+        (err = hv_model_knob_u64(c, "xen.bug.hcpage_insn_len", 3, 6, &hclen, d)) ||
         (err = hv_model_knob_word(c, "xen.hcpage_on_restore", hcpages, &hcpage, d)))
         return err;
     if (x->stlb_encrypted && !cap) {
@@ -280,6 +289,7 @@ static int xen_knobs_read(const struct hv_check_ctx *c, uint64_t seed, struct xe
     x->time_period = period;
     x->hcpage_rewrite = hcpage == 1;
     x->restore_shift = (unsigned)shift;
+    x->hcpage_insn_len = (unsigned)hclen;
     x->extent_shift = XENM_MEMOP_EXTENT_SHIFT;
     x->major = maj;
     x->minor = min;
@@ -452,7 +462,7 @@ static enum hv_exit_action xen_msr(struct hv_vcpu *v, struct hv_exit_msr *e)
         return HV_ACT_HANDLED;
     }
     uint8_t *page = hv_vm_gpa_ptr(vm, gfn << 12, 4096);
-    xenm_hcpage_fill(page, x->amd);
+    xenm_hcpage_fill(page, x->amd, 3);
     /* guest_wrmsr_xen writes through __map_domain_page and calls no paging_mark_dirty: a
      * write the log does not see */
     hv_vm_note_write(vm, v, gfn << 12, 4096, "model write");

@@ -75,8 +75,10 @@ void xenm_abi_clobber(uint64_t gpr[16], bool mode64, unsigned nargs);
 
 /* ---- C.2: the hypercall page ---- */
 
-/* Fills page (4096 bytes) as init_hypercall_page + {vmx,svm}_init_hypercall_page. */
-void xenm_hcpage_fill(uint8_t page[4096], bool amd);
+/* Fills page (4096 bytes) as init_hypercall_page + {vmx,svm}_init_hypercall_page, with a
+ * hypercall instruction of insn_len bytes: 3, Xen's, or longer with CS prefixes before it
+ * (xen.bug.hcpage_insn_len), which moves each stub's ret. */
+void xenm_hcpage_fill(uint8_t page[4096], bool amd, unsigned insn_len);
 /*
  * WRMSR(0x40000000, value) without Viridian: *gfn_out = value >> 12. Returns NULL if the write
  * is accepted, else the #GP rule ("page index != 0" / "gfn not a writable RAM page");
@@ -127,6 +129,7 @@ struct xenm_vm {
     /* MEMOP_EXTENT_SHIFT this hypervisor decodes and encodes memory_op's cmd with: 6, or on a
      * restored domain xen.bug.continuation_extent_shift (restore_shift) */
     unsigned extent_shift, restore_shift;
+    unsigned hcpage_insn_len;      /* xen.bug.hcpage_insn_len: the restore rewrite's stubs */
     unsigned stlb_capacity; /* xen.stlb.capacity; 0: the proposal is off (Xen as it is) */
     bool stlb_encrypted;    /* xen.stlb.encrypted */
     bool stlb_shared;       /* xen.stlb.shared: every vCPU starts on vCPU 0's table */

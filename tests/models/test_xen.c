@@ -77,22 +77,26 @@ static void test_hcpage_bytes(void)
         bool amd;
         unsigned off;
         const char *hex;   /* expected bytes at off */
+        unsigned len;      /* xen.bug.hcpage_insn_len; 0: 3 */
     } rows[] = {
-        { false, 0, "b8000000000f01c1c3cccccccccccccccccccccccccccccccccccccccccccccc" },
-        { false, 32 * 17, "b8110000000f01c1c3cc" },
-        { false, 32 * 22 + 8, "c3cc" },
-        { false, 32 * 23, "0f0bcccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc" },
-        { false, 32 * 24, "b8180000000f01c1c3" },
-        { false, 32 * 127, "b87f0000000f01c1c3cccccccccccccccccccccccccccccccccccccccccccccc" },
-        { true, 0, "b8000000000f01d9c3cccccccccccccccccccccccccccccccccccccccccccccc" },
-        { true, 32 * 18, "b8120000000f01d9c3cc" },
-        { true, 32 * 23, "0f0bcccc" },
-        { true, 32 * 127 + 9, "cccccccccccccccccccccccccccccccccccccccccccccc" },
+        { false, 0, "b8000000000f01c1c3cccccccccccccccccccccccccccccccccccccccccccccc", 0 },
+        { false, 32 * 17, "b8110000000f01c1c3cc", 0 },
+        { false, 32 * 22 + 8, "c3cc", 0 },
+        { false, 32 * 23, "0f0bcccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc", 0 },
+        { false, 32 * 24, "b8180000000f01c1c3", 0 },
+        { false, 32 * 127, "b87f0000000f01c1c3cccccccccccccccccccccccccccccccccccccccccccccc", 0 },
+        { true, 0, "b8000000000f01d9c3cccccccccccccccccccccccccccccccccccccccccccccc", 0 },
+        { true, 32 * 18, "b8120000000f01d9c3cc", 0 },
+        { true, 32 * 23, "0f0bcccc", 0 },
+        { true, 32 * 127 + 9, "cccccccccccccccccccccccccccccccccccccccccccccc", 0 },
+        /* xen.bug.hcpage_insn_len 4: one CS prefix, and ret moves to offset 9 */
+        { true, 32 * 24, "b8180000002e0f01d9c3cc", 4 },
+        { false, 32 * 1, "b8010000002e2e0f01c1c3cc", 5 },
     };
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
         uint8_t page[4096];
         memset(page, 0x55, sizeof page);
-        xenm_hcpage_fill(page, rows[i].amd);
+        xenm_hcpage_fill(page, rows[i].amd, rows[i].len ? rows[i].len : 3);
         size_t n = strlen(rows[i].hex) / 2;
         for (size_t k = 0; k < n; k++) {
             unsigned b;
@@ -103,7 +107,7 @@ static void test_hcpage_bytes(void)
     }
     /* every byte is a stub byte or int3: count them */
     uint8_t page[4096];
-    xenm_hcpage_fill(page, false);
+    xenm_hcpage_fill(page, false, 3);
     unsigned cc = 0;
     for (unsigned k = 0; k < 4096; k++)
         cc += page[k] == 0xcc;
