@@ -32,6 +32,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cli/bugs.h"
 #include "cli/show.h"
 #include "cli/shrinkcmd.h"
 #include "cli/xcheck.h"
@@ -60,7 +61,7 @@ static const char usage_text[] =
     "  hvsim state TRACE.db [--at SEQ] [--vcpu N] [--mem ADDR:LEN] [--gva] [--json]\n"
     "  hvsim blame TRACE.db (--gpa ADDR | --gva ADDR --vcpu N) [--len N] [--at SEQ]\n"
     "  hvsim shrink TRACE.db [-o SMALL.db] [--max-runs N]\n"
-    "  hvsim list [DIR]\n"
+    "  hvsim list [DIR] | list --bugs [--tsv]\n"
     "  hvsim explore SCENARIO.yaml [--seeds A..B | --runs N] [--vary KEY=V1,V2]... [-j N]\n"
     "                [--shard K/N] [--out DIR] [--metric NAME=SQL]... (help explore)\n"
     "  hvsim explore --report DIR [--plot X:METRIC -o FILE.svg] | --merge DIR... --out DIR\n"
@@ -171,7 +172,12 @@ static const struct {
       "  shrinks the first kept failure of each signature (help shrink). Exit 0 when\n"
       "  every run passed, 1 when one failed, 2 for bad input. docs/exploration.md.\n" },
     { "list", "hvsim list [DIR]\n"
-              "  Lists the scenarios under DIR (default: the bundled scenarios).\n" },
+              "  Lists the scenarios under DIR (default: the bundled scenarios).\n"
+              "hvsim list --bugs [--tsv]\n"
+              "  Lists the bug zoo (models/bugs.def): per bug knob, its bad and fixed values,\n"
+              "  the bug class and its public source, the scenario that catches it, the\n"
+              "  command that pinpoints it and what the fix changes in the trace; --tsv: one\n"
+              "  tab-separated line per knob. docs/bug-zoo.md.\n" },
 };
 
 static int usage(void)
@@ -765,6 +771,8 @@ static void list_dir(const char *dir, int *count)
 
 static int cmd_list(int argc, char **argv)
 {
+    if (argc > 0 && strcmp(argv[0], "--bugs") == 0)
+        return bugs_list(argc - 1, argv + 1);
     const char *dir = argc > 0 ? argv[0] : HVSIM_SOURCE_DIR "/scenarios";
     struct stat st;
     if (stat(dir, &st) || !S_ISDIR(st.st_mode)) {
