@@ -32,6 +32,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cli/bugs.h"
 #include "cli/show.h"
 #include "cli/shrinkcmd.h"
 #include "cli/xcheck.h"
@@ -63,7 +64,7 @@ static const char usage_text[] =
     "  hvsim blame TRACE.db (--gpa ADDR | --gva ADDR --vcpu N) [--len N] [--at SEQ]\n"
     "  hvsim shrink TRACE.db [-o SMALL.db] [--max-runs N]\n"
     "  hvsim export TRACE.db [--format perfetto|csv|svg|png] [-o FILE]\n"
-    "  hvsim list [DIR]\n"
+    "  hvsim list [DIR] | list --bugs [--tsv]\n"
     "  hvsim explore SCENARIO.yaml [--seeds A..B | --runs N] [--vary KEY=V1,V2]... [-j N]\n"
     "                [--shard K/N] [--out DIR] [--metric NAME=SQL]... (help explore)\n"
     "  hvsim explore --report DIR [--plot X:METRIC -o FILE.svg] | --merge DIR... --out DIR\n"
@@ -187,7 +188,12 @@ static const struct {
                 "  the format's extension; -o - writes JSON or CSV to stdout. Exit 0, or 2\n"
                 "  for bad input (not a trace, unknown format, unwritable file).\n" },
     { "list", "hvsim list [DIR]\n"
-              "  Lists the scenarios under DIR (default: the bundled scenarios).\n" },
+              "  Lists the scenarios under DIR (default: the bundled scenarios).\n"
+              "hvsim list --bugs [--tsv]\n"
+              "  Lists the bug zoo (models/bugs.def): per bug knob, its bad and fixed values,\n"
+              "  the bug class and its public source, the scenario that catches it, the\n"
+              "  command that pinpoints it and what the fix changes in the trace; --tsv: one\n"
+              "  tab-separated line per knob. docs/bug-zoo.md.\n" },
 };
 
 static int usage(void)
@@ -802,6 +808,8 @@ static void list_dir(const char *dir, int *count)
 
 static int cmd_list(int argc, char **argv)
 {
+    if (argc > 0 && strcmp(argv[0], "--bugs") == 0)
+        return bugs_list(argc - 1, argv + 1);
     const char *dir = argc > 0 ? argv[0] : HVSIM_SOURCE_DIR "/scenarios";
     struct stat st;
     if (stat(dir, &st) || !S_ISDIR(st.st_mode)) {

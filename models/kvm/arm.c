@@ -365,6 +365,10 @@ static const struct kvmm_hc_answer *vmm_answer(const struct kvmm_vm *k, uint64_t
  * function ID and flags (SMC, 16-bit); args and ret are zero, the PC is already past the
  * instruction. The VMM writes x0..x3 with KVM_SET_ONE_REG; an SMCCC VMM that does not know the
  * call answers x0 = ~0 (NOT_SUPPORTED), which is what an answer without x0 gets here.
+ * kvm.bug.vmm_smccc_x0_unset: the VMM writes x1..x3 only. arm64 has no completion hook and
+ * ignores hypercall.ret (linux:arch/arm64/kvm/arm.c completes MMIO exits only), so x0 keeps
+ * the function ID the guest passed; the 2019 RFC's ret initialised to all-ones would have
+ * given NOT_SUPPORTED instead.
  */
 static void forward_mainline(struct call *c, struct kvmm_vm *k, bool smc, bool t16,
                              uint64_t next_pc)
@@ -376,7 +380,7 @@ static void forward_mainline(struct call *c, struct kvmm_vm *k, bool smc, bool t
              c->fn, flags, next_pc);
     c->exit = "KVM_EXIT_HYPERCALL";
     const struct kvmm_hc_answer *a = vmm_answer(k, c->fn);
-    for (unsigned i = 0; i < 4; i++) {
+    for (unsigned i = k->bug_x0_unset ? 1 : 0; i < 4; i++) {
         if (a && (a->set & (1U << i)))
             set_reg(c->v, c->a32, i, a->x[i]);
         else if (i == 0)

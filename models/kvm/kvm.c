@@ -57,6 +57,9 @@ static const struct hv_knob kvm_knobs[] = {
     { "kvm.bug.stale_slot_cache", "0", "bug knob: kvm_vcpu_gfn_to_memslot() skips the "
                                        "generation check, so a vCPU's cached slot survives a "
                                        "MOVE or DELETE (A.5)" },
+    { "kvm.bug.vmm_smccc_x0_unset", "0", "bug knob: the VMM answers a forwarded SMCCC call "
+                                         "(FWD_TO_USER, mainline) by writing x1..x3 but not "
+                                         "x0, so the guest gets its function ID back (B.4)" },
     { "kvm.slot_cache", "vcpu", "the cache kvm_vcpu_gfn_to_memslot() uses: vcpu (mainline: "
                                 "the vCPU's last-used slot), vm (before 2021: the VM-wide "
                                 "last-used slot), none (search every time)" },
@@ -217,7 +220,7 @@ struct kvm_knob_values {
     uint64_t max_slots;          /* 0: the arch's */
     uint64_t user_va_limit;      /* 0: the arch's TASK_SIZE_MAX (kvm.host_va_bits) */
     uint64_t max_gpa_bits;       /* x86 kvm_mmu_max_gfn()'s width (kvm.max_gpa_bits) */
-    bool amd, fix_insn, rfc, skip_dirty, xif_patch, stale_cache, smm;
+    bool amd, fix_insn, rfc, skip_dirty, xif_patch, stale_cache, smm, x0_unset;
     enum kvmm_slot_cache slot_cache;
 };
 
@@ -257,6 +260,7 @@ static int kvm_knobs_read(const struct hv_check_ctx *c, struct kvm_knob_values *
         (err = hv_model_knob_bool(c, "kvm.bug.kvm_write_skips_dirty", &o->skip_dirty, d)) ||
         (err = hv_model_knob_word(c, "kvm.xinterface", xifs, &xif, d)) ||
         (err = hv_model_knob_bool(c, "kvm.bug.stale_slot_cache", &o->stale_cache, d)) ||
+        (err = hv_model_knob_bool(c, "kvm.bug.vmm_smccc_x0_unset", &o->x0_unset, d)) ||
         (err = hv_model_knob_word(c, "kvm.slot_cache", caches, &cache, d)) ||
         (err = kvm_knob_va_bits(c, &o->user_va_limit, d)) ||
         (err = hv_model_knob_bool(c, "kvm.smm", &o->smm, d)) ||
@@ -643,6 +647,7 @@ static int kvm_vm_init(struct hv_vm *vm, const struct hv_node *mem, const struct
     k->amd = kn.amd;
     k->fix_insn = kn.fix_insn;
     k->bug_skip_dirty = kn.skip_dirty;
+    k->bug_x0_unset = kn.x0_unset;
     k->rfc_mode = kn.rfc;
     for (size_t i = 0; i < HV_MAX_VCPUS; i++)
         kvmm_vcpu_slot_cache_init(&k->vcpu_slots[i]);

@@ -73,6 +73,7 @@ struct kvmm_vm {
     bool amd;                    /* kvm.vendor */
     bool fix_insn;               /* kvm.fix_hypercall_insn */
     bool bug_skip_dirty;         /* kvm.bug.kvm_write_skips_dirty */
+    bool bug_x0_unset;           /* kvm.bug.vmm_smccc_x0_unset (arm.c forward_mainline) */
     struct kvmm_hc_answer hc_answers[64];
     size_t nhc;
     struct kvmm_buffer buf[KVMM_MAX_BUFFERS];

@@ -8,7 +8,7 @@ set(HVSIM_CLI_CASES diff-codes help-diff
                     replay-tampered version no-args help-run state-bad blame-bad explore-bad-input
                     step-no-args bad-guest
                     memory-budget memory-budget-set event-budget bad-dirty-ring
-                    guest-text)
+                    guest-text list-bugs)
 foreach(case ${HVSIM_CLI_CASES})
   add_test(NAME cli.${case}
            COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/exit-codes.sh $<TARGET_FILE:hvsim>

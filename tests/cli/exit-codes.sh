@@ -25,7 +25,7 @@ all_cases="diff-codes help-diff
            missing-scenario show-text show-vm show-kinds replay-text replay-tampered version
            no-args help-run state-bad blame-bad explore-bad-input
            step-no-args bad-guest memory-budget memory-budget-set
-           event-budget bad-dirty-ring guest-text"
+           event-budget bad-dirty-ring guest-text list-bugs"
 
 # Per case: its folder, the last command's exit code and output files.
 dir=
@@ -442,6 +442,28 @@ case_help_diff() {
   run "$hvsim" help diff
   expect_code 0
   expect_in "$out" "hvsim diff A.db B.db [--json]"
+}
+
+# hvsim list --bugs: one block per row of models/bugs.def, each line within 80 columns when
+# stdout is not a terminal; --tsv: one line of 8 fields per row; anything else exits 2.
+case_list_bugs() {
+  run "$hvsim" list --bugs --tsv
+  expect_code 0
+  expect_in "$out" "$(printf 'kvm.bug.stale_slot_cache\t1\t0\tkvm/bug-stale-slot-cache-x86_64.yaml\t')"
+  local rows fields
+  rows=$(grep -c '^B("' <(sed 's/^ *//' "$src/models/bugs.def"))
+  fields=$(awk -F'\t' 'NF != 8' "$out" | wc -l)
+  [ "$(wc -l <"$out")" -eq "$rows" ] || problem="${problem}--tsv has not $rows lines; "
+  [ "$fields" -eq 0 ] || problem="${problem}--tsv has lines without 8 fields; "
+  run "$hvsim" list --bugs
+  expect_code 0
+  expect_in "$out" "kvm.bug.stale_slot_cache=1 (fixed: 0)"
+  expect_in "$out" "  caught by: hvsim run scenarios/kvm/bug-stale-slot-cache-x86_64.yaml"
+  [ "$(grep -c '(fixed: ' "$out")" -eq "$rows" ] || problem="${problem}not $rows blocks; "
+  ! awk 'length > 80 { exit 1 }' "$out" && problem="${problem}a line over 80 columns; "
+  run "$hvsim" list --bugs --json
+  expect_code 2
+  expect_in "$err" "unexpected argument '--json'"
 }
 
 cases=${*:-$all_cases}
