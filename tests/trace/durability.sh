@@ -272,6 +272,10 @@ case_crash_points() {
     elif [ "$code" -eq 130 ]; then
       check_trace "outside-$delay" "x$delay.db" any interrupted
       replays_all "outside-$delay" "x$delay.db"
+    elif [ "$code" -eq 137 ] &&
+         [ "$(sqlite3 "x$delay.db" "SELECT value FROM run_info WHERE key = 'status'")" = complete ]; then
+      # killed after the trace was finished, while the process was ending: a whole run
+      check_trace "outside-$delay" "x$delay.db" "$total" complete
     elif [ "$code" -eq 137 ]; then
       check_trace "outside-$delay" "x$delay.db" any recording
     else
