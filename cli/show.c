@@ -265,17 +265,6 @@ static void put_text(struct out_buf *o, const struct hv_event *ev, const char *k
 }
 
 /* The reader's error: its detail names the trace (a detail of another layer gets the path). */
-static void report(FILE *errf, const char *path, int err)
-{
-    const char *d = hv_error_detail();
-    if (!*d)
-        fprintf(errf, "hvsim: %s: %s\n", path, hv_strerror(err));
-    else if (strncmp(d, path, strlen(path)) == 0)
-        fprintf(errf, "hvsim: %s\n", d);
-    else
-        fprintf(errf, "hvsim: %s: %s\n", path, d);
-}
-
 int show_trace(const char *path, const struct show_opts *o, FILE *out, FILE *errf)
 {
     struct trace_reader *r = NULL;
@@ -286,7 +275,7 @@ int show_trace(const char *path, const struct show_opts *o, FILE *out, FILE *err
     struct out_buf *ob = NULL;
     int err = trace_reader_open(&r, path);
     if (err) {
-        report(errf, path, err);
+        hv_error_print(errf, "hvsim", path, err);
         return code;
     }
     struct image im = { NULL, 0, HV_ARCH_X86_64 };
@@ -332,7 +321,7 @@ int show_trace(const char *path, const struct show_opts *o, FILE *out, FILE *err
         (void)hv_disasm_open(&cache.dis, im.arch);
     }
     if ((err = trace_reader_events_begin(r, &o->filter))) {
-        report(errf, path, err);
+        hv_error_print(errf, "hvsim", path, err);
         goto out;
     }
     struct hv_event ev;
@@ -360,7 +349,7 @@ int show_trace(const char *path, const struct show_opts *o, FILE *out, FILE *err
     ob_flush(ob);
     fflush(out);
     if (got < 0) {
-        report(errf, path, got);
+        hv_error_print(errf, "hvsim", path, got);
         goto out;
     }
     code = 0;

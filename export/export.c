@@ -45,17 +45,6 @@ static char *default_output(const char *trace, const char *ext)
     return s;
 }
 
-static void report(const char *path, int err)
-{
-    const char *d = hv_error_detail();
-    if (!*d)
-        fprintf(stderr, "hvsim export: %s: %s\n", path, hv_strerror(err));
-    else if (strncmp(d, path, strlen(path)) == 0)
-        fprintf(stderr, "hvsim export: %s\n", d);
-    else
-        fprintf(stderr, "hvsim export: %s: %s\n", path, d);
-}
-
 int export_main(int argc, char **argv)
 {
     const char *trace = NULL, *format = NULL, *outp = NULL;
@@ -115,7 +104,7 @@ int export_main(int argc, char **argv)
     }
     struct timeline *tl = NULL;
     if (f != 1 && (err = timeline_load(trace, &tl))) {
-        report(trace, err);
+        hv_error_print(stderr, "hvsim export", trace, err);
         free(dflt);
         return HV_EXIT_BADINPUT;
     }
@@ -139,7 +128,7 @@ int export_main(int argc, char **argv)
         }
     }
     if (err)
-        report(f == 1 && err != HV_EIO ? trace : path, err);
+        hv_error_print(stderr, "hvsim export", f == 1 && err != HV_EIO ? trace : path, err);
     else if (!to_stdout)
         fprintf(stderr, "hvsim export: wrote %s\n", path);
     timeline_free(tl);

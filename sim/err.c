@@ -3,6 +3,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 const char *hv_strerror(int err)
 {
@@ -32,6 +33,17 @@ static char detail_buf[1024];
 const char *hv_error_detail(void)
 {
     return detail_buf;
+}
+
+void hv_error_print(void *f, const char *who, const char *path, int err)
+{
+    const char *d = hv_error_detail();
+    if (!*d)
+        fprintf(f, "%s: %s: %s\n", who, path, hv_strerror(err));
+    else if (strncmp(d, path, strlen(path)) == 0)
+        fprintf(f, "%s: %s\n", who, d);
+    else
+        fprintf(f, "%s: %s: %s\n", who, path, d);
 }
 
 int hv_error_set(int err, const char *fmt, ...)

@@ -45,6 +45,11 @@ const char *hv_err_name(int err);
  * the code (a file name, SQLite's or Unicorn's own text). Borrowed; valid until the next call.
  */
 const char *hv_error_detail(void);
+/*
+ * Prints "WHO: PATH: why" to f for err about the file at path: the detail when there is one
+ * (alone when it already names path), else the code's message.
+ */
+void hv_error_print(void *f, const char *who, const char *path, int err);
 /* Records a printf-style detail and returns err, so callers can `return hv_error_set(...)`. */
 int hv_error_set(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

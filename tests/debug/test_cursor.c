@@ -52,7 +52,7 @@ static int suite_init(void)
         return -1;
     snprintf(trace, sizeof trace, "%s/pd.db", dir);
     snprintf(xen_trace, sizeof xen_trace, "%s/rs.db", dir);
-    char cmd[2048];
+    char cmd[8192];
     /* the stale-slot-cache scenario with the fix and with the bug (which fails: exit 1) */
     for (int bug = 0; bug < 2; bug++) {
         snprintf(stale_trace[bug], sizeof stale_trace[bug], "%s/stale%d.db", dir, bug);
