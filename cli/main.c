@@ -12,7 +12,7 @@
  *   hvsim state TRACE.db [--at SEQ] [--vcpu N] [--mem ADDR:LEN] [--gva] [--json]
  *   hvsim blame TRACE.db (--gpa ADDR | --gva ADDR --vcpu N) [--len N] [--at SEQ]
  *   hvsim shrink TRACE.db [-o SMALL.db] [--max-runs N]
- *   hvsim list [DIR]
+ *   hvsim list [DIR] [--knobs]
  *   hvsim explore SCENARIO.yaml [options] | --report DIR [--plot X:METRIC -o FILE]
  *                 | --merge DIR... --out DIR
  *   hvsim --version | help [COMMAND]
@@ -22,16 +22,15 @@
  * A run stopped by SIGINT, SIGTERM or SIGHUP finishes its trace (status interrupted), then
  * ends by that signal, so a shell sees 128 + its number (130 for Ctrl-C).
  */
-#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
+#include "cli/list.h"
 #include "cli/show.h"
 #include "cli/shrinkcmd.h"
 #include "cli/xcheck.h"
@@ -60,7 +59,7 @@ static const char usage_text[] =
     "  hvsim state TRACE.db [--at SEQ] [--vcpu N] [--mem ADDR:LEN] [--gva] [--json]\n"
     "  hvsim blame TRACE.db (--gpa ADDR | --gva ADDR --vcpu N) [--len N] [--at SEQ]\n"
     "  hvsim shrink TRACE.db [-o SMALL.db] [--max-runs N]\n"
-    "  hvsim list [DIR]\n"
+    "  hvsim list [DIR] [--knobs]\n"
     "  hvsim explore SCENARIO.yaml [--seeds A..B | --runs N] [--vary KEY=V1,V2]... [-j N]\n"
     "                [--shard K/N] [--out DIR] [--metric NAME=SQL]... (help explore)\n"
     "  hvsim explore --report DIR [--plot X:METRIC -o FILE.svg] | --merge DIR... --out DIR\n"
@@ -170,8 +169,11 @@ static const struct {
       "  a varied key into FILE's .csv and an SVG (or PNG) drawn by gnuplot. --shrink\n"
       "  shrinks the first kept failure of each signature (help shrink). Exit 0 when\n"
       "  every run passed, 1 when one failed, 2 for bad input. docs/exploration.md.\n" },
-    { "list", "hvsim list [DIR]\n"
-              "  Lists the scenarios under DIR (default: the bundled scenarios).\n" },
+    { "list", "hvsim list [DIR] [--knobs]\n"
+              "  Lists the scenarios under DIR (default: the bundled scenarios, installed\n"
+              "  with hvsim): name, model, arch, file and description, wrapped to the\n"
+              "  terminal's width (COLUMNS, else 80 when not a terminal). --knobs lists\n"
+              "  every knob --set takes instead, as KEY=DEFAULT and what it does.\n" },
 };
 
 static int usage(void)
@@ -710,74 +712,6 @@ static int cmd_show(int argc, char **argv)
     return show_trace(trace, &o, stdout, stderr);
 }
 
-static void list_dir(const char *dir, int *count)
-{
-    DIR *d = opendir(dir);
-    if (!d)
-        return;
-    struct dirent *e;
-    char **names = NULL;
-    size_t n = 0;
-    while ((e = readdir(d))) {
-        if (e->d_name[0] == '.')
-            continue;
-        char **nn = realloc(names, (n + 1) * sizeof *nn);
-        if (!nn)
-            break;
-        names = nn;
-        names[n++] = strdup(e->d_name);
-    }
-    closedir(d);
-    /* sorted, so the listing is the same on every machine */
-    for (size_t i = 1; i < n; i++)
-        for (size_t j = i; j > 0 && strcmp(names[j - 1], names[j]) > 0; j--) {
-            char *t = names[j];
-            names[j] = names[j - 1];
-            names[j - 1] = t;
-        }
-    for (size_t i = 0; i < n; i++) {
-        char path[4096];
-        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
-        struct stat st;
-        size_t len = strlen(names[i]);
-        if (stat(path, &st) == 0 && S_ISDIR(st.st_mode) && strcmp(names[i], "lib") != 0) {
-            list_dir(path, count);
-        } else if (len > 5 && strcmp(names[i] + len - 5, ".yaml") == 0) {
-            struct scenario *sc;
-            struct hv_diag dg;
-            if (scenario_load(&sc, path, &dg) == 0) {
-                const char *desc = sc->description;
-                size_t dl = strcspn(desc, "\n");
-                printf("%-28s %-5s %-8s %s\n    %.*s\n", sc->name, sc->model,
-                       hv_arch_name(sc->arch), path, (int)(dl > 100 ? 100 : dl), desc);
-                scenario_destroy(sc);
-            } else {
-                char msg[1200];
-                hv_diag_format(&dg, msg, sizeof msg);
-                printf("%-28s (invalid) %s\n", names[i], msg);
-            }
-            (*count)++;
-        }
-        free(names[i]);
-    }
-    free(names);
-}
-
-static int cmd_list(int argc, char **argv)
-{
-    const char *dir = argc > 0 ? argv[0] : HVSIM_SOURCE_DIR "/scenarios";
-    struct stat st;
-    if (stat(dir, &st) || !S_ISDIR(st.st_mode)) {
-        fprintf(stderr, "hvsim list: %s: not a folder\n", dir);
-        return HV_EXIT_BADINPUT;
-    }
-    int count = 0;
-    list_dir(dir, &count);
-    if (!count)
-        printf("no scenarios under %s\n", dir);
-    return 0;
-}
-
 int main(int argc, char **argv)
 {
     if (argc < 2)
@@ -808,7 +742,7 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "blame") == 0)
         return dcli_blame(argc - 2, argv + 2);
     if (strcmp(cmd, "list") == 0)
-        return cmd_list(argc - 2, argv + 2);
+        return list_main(argc - 2, argv + 2);
     if (strcmp(cmd, "shrink") == 0)
         return shrinkcmd_main(argc - 2, argv + 2);
     if (strcmp(cmd, "explore") == 0)
