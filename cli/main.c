@@ -42,6 +42,7 @@
 #include "kvmhost/kvmrun.h"
 #include "replay/replay.h"
 #include "runner/guestcache.h"
+#include "runner/progress.h"
 #include "runner/runner.h"
 #include "trace/trace.h"
 
@@ -63,7 +64,10 @@ static const char usage_text[] =
     "  hvsim explore SCENARIO.yaml [--seeds A..B | --runs N] [--vary KEY=V1,V2]... [-j N]\n"
     "                [--shard K/N] [--out DIR] [--metric NAME=SQL]... (help explore)\n"
     "  hvsim explore --report DIR [--plot X:METRIC -o FILE.svg] | --merge DIR... --out DIR\n"
-    "  hvsim --version | help [COMMAND]\n";
+    "  hvsim --version | help [COMMAND]\n"
+    "Any command takes --no-progress: no progress line on stderr (explore, a long run, a\n"
+    "seek of state, blame or debug), as HVSIM_NO_PROGRESS=1 does; it is shown only on a\n"
+    "terminal.\n";
 
 static const struct {
     const char *cmd;
@@ -87,7 +91,8 @@ static const struct {
              "  --schedule-from takes every schedule decision (which vCPU runs each slice\n"
              "  and for how long, seeded preemption checks and step triggers) from the\n"
              "  schedule TRACE.db recorded instead of the seed; the new trace stores it, and\n"
-             "  replay uses it.\n" },
+             "  replay uses it. A run that lasts over 3 s shows its events and instructions\n"
+             "  so far on one line of stderr when that is a terminal (--no-progress: not).\n" },
     { "crosscheck", "hvsim crosscheck SCENARIO.yaml [--json] [--kernel auto|reference]\n"
                     "  Runs an x86_64 KVM scenario under the model and on /dev/kvm and prints\n"
                     "  one row per comparison of what both can see (step results, exits,\n"
@@ -133,7 +138,9 @@ static const struct {
                "  every vCPU's registers, run state and code (--vcpu: one), LEN bytes of\n"
                "  memory at a guest-physical ADDR (--gva: virtual, through the vCPU's page\n"
                "  tables), and the model's state: memslots, caches, dirty logs, TLBs,\n"
-               "  registrations. docs/debugging.md.\n" },
+               "  registrations. A re-execution that lasts over 1 s shows the events replayed\n"
+               "  on one line of stderr when that is a terminal (as blame and debug do;\n"
+               "  --no-progress: not). docs/debugging.md.\n" },
     { "blame", "hvsim blame TRACE.db (--gpa ADDR | --gva ADDR --vcpu N) [--len N] [--at SEQ]\n"
                "  Names the last write to each byte before the point just after event SEQ\n"
                "  (default: the end): a guest store (vCPU, pc, instruction), a model write,\n"
@@ -167,7 +174,9 @@ static const struct {
       "  --report prints each failure signature with its count, rate, smallest failing\n"
       "  seed and the hvsim run command that reproduces it; --plot aggregates a metric by\n"
       "  a varied key into FILE's .csv and an SVG (or PNG) drawn by gnuplot. --shrink\n"
-      "  shrinks the first kept failure of each signature (help shrink). Exit 0 when\n"
+      "  shrinks the first kept failure of each signature (help shrink). -j and --jobs\n"
+      "  are one option. On a terminal one line of stderr shows the runs done and the\n"
+      "  failures so far (--no-progress: not). Exit 0 when\n"
       "  every run passed, 1 when one failed, 2 for bad input. docs/exploration.md.\n" },
     { "list", "hvsim list [DIR] [--knobs]\n"
               "  Lists the scenarios under DIR (default: the bundled scenarios, installed\n"
@@ -247,7 +256,14 @@ struct run_sink {
      * event SEQ is written: a kill or an interruption at an exact point of the run. */
     uint64_t test_seq;
     int test_sig;           /* 0: none */
+    /* the progress line of a run that lasts (runner/progress.h): events and instructions */
+    struct progress prog;
+    uint64_t icount[HV_MAX_VCPUS];  /* each vCPU's count at its last event */
+    uint64_t insns;                 /* their sum, across migrations */
 };
+
+/* A run shows its progress line once it has lasted this long. */
+#define RUN_PROGRESS_DELAY_MS 3000
 
 /*
  * A guest's GUEST_PRINTF as text: "[vcpuN] " before each line, a final newline dropped,
@@ -284,12 +300,22 @@ static int run_sink_fn(void *ctx, const struct hv_event *ev)
     struct run_sink *rs = ctx;
     if (run_signal)
         return HV_EINTR;
+    if (!rs->quiet && (ev->kind == HV_EV_ucall_printf || ev->kind == HV_EV_ucall_assert))
+        progress_end(&rs->prog);  /* the text goes where the line was; it comes back after */
     if (!rs->quiet) {
         if (ev->kind == HV_EV_ucall_printf)
             print_guest_text(ev);
         else if (ev->kind == HV_EV_ucall_assert)
             printf("[vcpu%d] GUEST_ASSERT failed %s\n", ev->vcpu, ev->detail);
     }
+    if (ev->vcpu >= 0 && ev->vcpu < HV_MAX_VCPUS) {
+        uint64_t *c = &rs->icount[ev->vcpu];
+        rs->insns += ev->icount >= *c ? ev->icount - *c : ev->icount;
+        *c = ev->icount;
+    }
+    if ((ev->seq & 1023) == 0 && progress_due(&rs->prog))
+        progress_update(&rs->prog, "%" PRIu64 " events, %" PRIu64 " instructions", ev->seq + 1,
+                        rs->insns);
     int err = trace_writer_event(rs->w, ev);
     if (!err && rs->test_sig && ev->seq == rs->test_seq) {
         fflush(stdout);
@@ -496,6 +522,7 @@ static int cmd_run(int argc, char **argv)
         goto out;
     }
     struct run_sink rs = { .w = w, .quiet = quiet };
+    progress_init_stderr(&rs.prog, RUN_PROGRESS_DELAY_MS);
     run_test_signal(&rs);
     struct runner_hooks hooks = { .failed = quiet ? NULL : print_failed, .schedule = sched };
     struct kvmrun_result kres;
@@ -505,6 +532,7 @@ static int cmd_run(int argc, char **argv)
         err = kvmrun_execute(sc, elf, elf_len, NULL, run_sink_fn, &rs, &hooks, &kres);
     else
         err = runner_execute(sc, elf, elf_len, run_sink_fn, &rs, &hooks, res);
+    progress_end(&rs.prog);
     code = runner_exit_code(res);
     if (run_signal) {
         /* Every event up to the signal is written; the run ends by the same signal below. */
@@ -714,6 +742,14 @@ static int cmd_show(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+    /* --no-progress, wherever it is: no progress line for any command (runner/progress.h) */
+    int n = 1;
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--no-progress") == 0)
+            progress_disable();
+        else
+            argv[n++] = argv[i];
+    argc = n;
     if (argc < 2)
         return usage();
     const char *cmd = argv[1];
