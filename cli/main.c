@@ -15,7 +15,8 @@
  *   hvsim list [DIR] [--knobs]
  *   hvsim explore SCENARIO.yaml [options] | --report DIR [--plot X:METRIC -o FILE]
  *                 | --merge DIR... --out DIR
- *   hvsim --version | help [COMMAND]
+ *   hvsim --version | -h | --help | help [COMMAND]
+ *   any command: --no-progress
  *
  * Exit codes: 0 success, 1 expectations failed (an outcome other than the expected one: the
  * guest asserted, a vCPU failed, ...), 2 bad input, 3 replay diverged.
@@ -64,7 +65,7 @@ static const char usage_text[] =
     "  hvsim explore SCENARIO.yaml [--seeds A..B | --runs N] [--vary KEY=V1,V2]... [-j N]\n"
     "                [--shard K/N] [--out DIR] [--metric NAME=SQL]... (help explore)\n"
     "  hvsim explore --report DIR [--plot X:METRIC -o FILE.svg] | --merge DIR... --out DIR\n"
-    "  hvsim --version | help [COMMAND]\n"
+    "  hvsim --version | -h | --help | help [COMMAND]\n"
     "Any command takes --no-progress: no progress line on stderr (explore, a long run, a\n"
     "seek of state, blame or debug), as HVSIM_NO_PROGRESS=1 does; it is shown only on a\n"
     "terminal.\n";
@@ -176,8 +177,8 @@ static const struct {
       "  a varied key into FILE's .csv and an SVG (or PNG) drawn by gnuplot. --shrink\n"
       "  shrinks the first kept failure of each signature (help shrink). -j and --jobs\n"
       "  are one option. On a terminal one line of stderr shows the runs done and the\n"
-      "  failures so far (--no-progress: not). Exit 0 when\n"
-      "  every run passed, 1 when one failed, 2 for bad input. docs/exploration.md.\n" },
+      "  failures so far (--no-progress: not). Exit 0 when every run passed, 1 when one\n"
+      "  failed, 2 for bad input. docs/exploration.md.\n" },
     { "list", "hvsim list [DIR] [--knobs]\n"
               "  Lists the scenarios under DIR (default: the bundled scenarios, installed\n"
               "  with hvsim): name, model, arch, file and description, wrapped to the\n"

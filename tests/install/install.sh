@@ -24,7 +24,8 @@ fail() { echo "install.$case: $*"; exit 1; }
 install_tree() {
   rm -rf "$P"
   cmake --install "$build" --prefix "$P" >/dev/null || fail "cmake --install failed"
-  for f in bin/hvsim share/hvsim/scenarios/lib/guest.h share/hvsim/scenarios/lib/x86_64/guest.ld \
+  for f in bin/hvsim share/man/man1/hvsim.1 share/bash-completion/completions/hvsim \
+           share/hvsim/scenarios/lib/guest.h share/hvsim/scenarios/lib/x86_64/guest.ld \
            share/hvsim/scenarios/none/spinlock-x86_64.yaml share/hvsim/scenarios/none/spinlock.c
   do
     [ -e "$P/$f" ] || fail "P/$f is not installed"
@@ -51,6 +52,58 @@ tree)
   ! grep -qF "$src/scenarios" list.out || fail "hvsim list lists the source tree's scenarios"
   ! grep -q "(invalid)" list.out || fail "an installed scenario does not load"
   echo "install.tree: ran, replayed and listed from $P"
+  ;;
+man)
+  command -v man >/dev/null || { echo "SKIP: man is not installed (scripts/install-deps.sh)"; exit 77; }
+  page=$P/share/man/man1/hvsim.1
+  warn=$(MANWIDTH=80 man --warnings -l "$page" 2>&1 >/dev/null)
+  [ -z "$warn" ] || { echo "$warn"; fail "man warns"; }
+  text=$(MANWIDTH=80 man -l "$page" 2>/dev/null)
+  for section in NAME SYNOPSIS DESCRIPTION COMMANDS OPTIONS "EXIT STATUS" ENVIRONMENT FILES \
+                 EXAMPLES "SEE ALSO"; do
+    grep -qx "$section" <<<"$text" || fail "no section $section"
+  done
+  for v in HVSIM_CACHE_DIR HVSIM_NO_PROGRESS HVSIM_FAIL_ALLOC; do
+    grep -q "^       $v" <<<"$text" || fail "ENVIRONMENT does not describe $v"
+  done
+  echo "install.man: renders without warnings, with its sections"
+  ;;
+completion)
+  work=$(mktemp -d /tmp/hvsim-completion.XXXXXX)
+  trap 'rm -rf "$work"' EXIT
+  cd "$work" || exit 1
+  mkdir sub
+  touch a.yaml b.db c.txt
+  # t WORD...: the completions of the last word, as bash computes them for that line
+  bash --norc --noprofile -c '
+    source "$1" || exit 1
+    complete -p hvsim | grep -q -- "-F _hvsim" || { echo "not bound to hvsim"; exit 1; }
+    t() {
+      COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); COMP_LINE="$*"; COMP_POINT=${#COMP_LINE}
+      COMPREPLY=(); _hvsim 2>/dev/null; echo "${COMPREPLY[*]}"
+    }
+    x() { local want=$1; shift; local got; got=$(t "$@")
+          [ "$got" = "$want" ] || { echo "$*: completes to \"$got\", want \"$want\""; bad=1; }; }
+    bad=0
+    hvsim=$2
+    x run "$hvsim" ru
+    x "replay" "$hvsim" --no-progress rep
+    x "--schedule-from" "$hvsim" run a.yaml --sch
+    x "--jobs" "$hvsim" explore a.yaml --j
+    x "kvm.max_slots=" "$hvsim" run a.yaml --set kvm.max_sl
+    x "run.max_memory= run.max_events= run.max_trace_bytes=" "$hvsim" explore a.yaml --vary run.
+    x "model kvm" "$hvsim" run a.yaml --backend ""
+    x "sub a.yaml" "$hvsim" run ""
+    x "sub b.db" "$hvsim" replay ""
+    x "sub" "$hvsim" list ""
+    x "diff" "$hvsim" help di
+    exit $bad
+  ' _ "$P/share/bash-completion/completions/hvsim" "$P/bin/hvsim" || fail "completion"
+  echo "install.completion: loads and completes commands, options, knobs and files"
+  ;;
+help-man)
+  bash "$src/tests/install/help-man.sh" "$P/bin/hvsim" "$P/share/man/man1/hvsim.1" ||
+    fail "help and man page differ"
   ;;
 *)
   fail "no case '$case'"
