@@ -347,10 +347,11 @@ static void run_test_signal(struct run_sink *rs)
         }
 }
 
-/* A step or expectation that failed, as it happens (runner_hooks.failed). */
+/* A step or expectation that failed, as it happens (runner_hooks.failed; ctx the run_sink). */
 static void print_failed(const char *line, void *ctx)
 {
-    (void)ctx;
+    struct run_sink *rs = ctx;
+    progress_end(&rs->prog);
     printf("FAILED %s\n", line);
 }
 
@@ -525,7 +526,8 @@ static int cmd_run(int argc, char **argv)
     struct run_sink rs = { .w = w, .quiet = quiet };
     progress_init_stderr(&rs.prog, RUN_PROGRESS_DELAY_MS);
     run_test_signal(&rs);
-    struct runner_hooks hooks = { .failed = quiet ? NULL : print_failed, .schedule = sched };
+    struct runner_hooks hooks = { .failed = quiet ? NULL : print_failed, .ctx = &rs,
+                                  .schedule = sched };
     struct kvmrun_result kres;
     struct runner_result *res = &kres.run;
     run_handle_signals(true);
@@ -751,6 +753,7 @@ int main(int argc, char **argv)
         else
             argv[n++] = argv[i];
     argc = n;
+    argv[argc] = NULL;
     if (argc < 2)
         return usage();
     const char *cmd = argv[1];
