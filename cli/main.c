@@ -12,27 +12,26 @@
  *   hvsim state TRACE.db [--at SEQ] [--vcpu N] [--mem ADDR:LEN] [--gva] [--json]
  *   hvsim blame TRACE.db (--gpa ADDR | --gva ADDR --vcpu N) [--len N] [--at SEQ]
  *   hvsim shrink TRACE.db [-o SMALL.db] [--max-runs N]
- *   hvsim list [DIR]
+ *   hvsim list [DIR] [--knobs]
  *   hvsim explore SCENARIO.yaml [options] | --report DIR [--plot X:METRIC -o FILE]
  *                 | --merge DIR... --out DIR
- *   hvsim --version | help [COMMAND]
+ *   hvsim --version | -h | --help | help [COMMAND]
+ *   any command: --no-progress
  *
  * Exit codes: 0 success, 1 expectations failed (an outcome other than the expected one: the
  * guest asserted, a vCPU failed, ...), 2 bad input, 3 replay diverged.
  * A run stopped by SIGINT, SIGTERM or SIGHUP finishes its trace (status interrupted), then
  * ends by that signal, so a shell sees 128 + its number (130 for Ctrl-C).
  */
-#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
-#include "cli/bugs.h"
+#include "cli/list.h"
 #include "cli/show.h"
 #include "cli/shrinkcmd.h"
 #include "cli/xcheck.h"
@@ -46,6 +45,7 @@
 #include "kvmhost/kvmrun.h"
 #include "replay/replay.h"
 #include "runner/guestcache.h"
+#include "runner/progress.h"
 #include "runner/runner.h"
 #include "trace/trace.h"
 
@@ -64,11 +64,14 @@ static const char usage_text[] =
     "  hvsim blame TRACE.db (--gpa ADDR | --gva ADDR --vcpu N) [--len N] [--at SEQ]\n"
     "  hvsim shrink TRACE.db [-o SMALL.db] [--max-runs N]\n"
     "  hvsim export TRACE.db [--format perfetto|csv|svg|png] [-o FILE]\n"
-    "  hvsim list [DIR] | list --bugs [--tsv]\n"
+    "  hvsim list [DIR] [--knobs] | list --bugs [--tsv]\n"
     "  hvsim explore SCENARIO.yaml [--seeds A..B | --runs N] [--vary KEY=V1,V2]... [-j N]\n"
     "                [--shard K/N] [--out DIR] [--metric NAME=SQL]... (help explore)\n"
     "  hvsim explore --report DIR [--plot X:METRIC -o FILE.svg] | --merge DIR... --out DIR\n"
-    "  hvsim --version | help [COMMAND]\n";
+    "  hvsim --version | -h | --help | help [COMMAND]\n"
+    "Any command takes --no-progress: no progress line on stderr (explore, a long run, a\n"
+    "seek of state, blame or debug), as HVSIM_NO_PROGRESS=1 does; it is shown only on a\n"
+    "terminal.\n";
 
 static const struct {
     const char *cmd;
@@ -93,7 +96,9 @@ static const struct {
              "  and for how long, seeded preemption checks and step triggers) from the\n"
              "  schedule TRACE.db recorded instead of the seed; the new trace stores it, and\n"
              "  replay uses it. --explain prints one plain sentence per event as the run\n"
-             "  makes it, in place of the guest's text (hvsim show --explain).\n" },
+             "  makes it, in place of the guest's text (hvsim show --explain). A run that\n"
+             "  lasts over 3 s shows its events and instructions so far on one line of\n"
+             "  stderr when that is a terminal (--no-progress: not).\n" },
     { "crosscheck", "hvsim crosscheck SCENARIO.yaml [--json] [--kernel auto|reference]\n"
                     "  Runs an x86_64 KVM scenario under the model and on /dev/kvm and prints\n"
                     "  one row per comparison of what both can see (step results, exits,\n"
@@ -140,7 +145,9 @@ static const struct {
                "  every vCPU's registers, run state and code (--vcpu: one), LEN bytes of\n"
                "  memory at a guest-physical ADDR (--gva: virtual, through the vCPU's page\n"
                "  tables), and the model's state: memslots, caches, dirty logs, TLBs,\n"
-               "  registrations. docs/debugging.md.\n" },
+               "  registrations. A re-execution that lasts over 1 s shows the events replayed\n"
+               "  on one line of stderr when that is a terminal (as blame and debug do;\n"
+               "  --no-progress: not). docs/debugging.md.\n" },
     { "blame", "hvsim blame TRACE.db (--gpa ADDR | --gva ADDR --vcpu N) [--len N] [--at SEQ]\n"
                "  Names the last write to each byte before the point just after event SEQ\n"
                "  (default: the end): a guest store (vCPU, pc, instruction), a model write,\n"
@@ -174,8 +181,10 @@ static const struct {
       "  --report prints each failure signature with its count, rate, smallest failing\n"
       "  seed and the hvsim run command that reproduces it; --plot aggregates a metric by\n"
       "  a varied key into FILE's .csv and an SVG (or PNG) drawn by gnuplot. --shrink\n"
-      "  shrinks the first kept failure of each signature (help shrink). Exit 0 when\n"
-      "  every run passed, 1 when one failed, 2 for bad input. docs/exploration.md.\n" },
+      "  shrinks the first kept failure of each signature (help shrink). -j and --jobs\n"
+      "  are one option. On a terminal one line of stderr shows the runs done and the\n"
+      "  failures so far (--no-progress: not). Exit 0 when every run passed, 1 when one\n"
+      "  failed, 2 for bad input. docs/exploration.md.\n" },
     { "export", "hvsim export TRACE.db [--format perfetto|csv|svg|png] [-o FILE]\n"
                 "  Writes the trace as a timeline for other tools (docs/export.md). perfetto:\n"
                 "  Chrome trace-event JSON for ui.perfetto.dev or chrome://tracing, a process\n"
@@ -187,8 +196,11 @@ static const struct {
                 "  vCPUs. --format defaults from -o's extension; -o defaults to TRACE with\n"
                 "  the format's extension; -o - writes JSON or CSV to stdout. Exit 0, or 2\n"
                 "  for bad input (not a trace, unknown format, unwritable file).\n" },
-    { "list", "hvsim list [DIR]\n"
-              "  Lists the scenarios under DIR (default: the bundled scenarios).\n"
+    { "list", "hvsim list [DIR] [--knobs]\n"
+              "  Lists the scenarios under DIR (default: the bundled scenarios, installed\n"
+              "  with hvsim): name, model, arch, file and description, wrapped to the\n"
+              "  terminal's width (COLUMNS, else 80 when not a terminal). --knobs lists\n"
+              "  every knob --set takes instead, as KEY=DEFAULT and what it does.\n"
               "hvsim list --bugs [--tsv]\n"
               "  Lists the bug zoo (models/bugs.def): per bug knob, its bad and fixed values,\n"
               "  the bug class and its public source, the scenario that catches it, the\n"
@@ -268,7 +280,14 @@ struct run_sink {
      * event SEQ is written: a kill or an interruption at an exact point of the run. */
     uint64_t test_seq;
     int test_sig;           /* 0: none */
+    /* the progress line of a run that lasts (runner/progress.h): events and instructions */
+    struct progress prog;
+    uint64_t icount[HV_MAX_VCPUS];  /* each vCPU's count at its last event */
+    uint64_t insns;                 /* their sum, across migrations */
 };
+
+/* A run shows its progress line once it has lasted this long. */
+#define RUN_PROGRESS_DELAY_MS 3000
 
 /*
  * A guest's GUEST_PRINTF as text: "[vcpuN] " before each line, a final newline dropped,
@@ -305,11 +324,14 @@ static int run_sink_fn(void *ctx, const struct hv_event *ev)
     struct run_sink *rs = ctx;
     if (run_signal)
         return HV_EINTR;
+    if (!rs->quiet && (ev->kind == HV_EV_ucall_printf || ev->kind == HV_EV_ucall_assert))
+        progress_end(&rs->prog);  /* the text goes where the line was; it comes back after */
     if (rs->explain) {
         char buf[4096];
         struct hv_event e = *ev;
         e.detail_len = hv_event_encode(buf, sizeof buf, ev->kind, ev->fields);
         e.detail = e.detail_len < sizeof buf ? buf : NULL;
+        progress_end(&rs->prog);
         explain_line(rs->explain, &e, stdout);
     } else if (!rs->quiet) {
         if (ev->kind == HV_EV_ucall_printf)
@@ -317,6 +339,14 @@ static int run_sink_fn(void *ctx, const struct hv_event *ev)
         else if (ev->kind == HV_EV_ucall_assert)
             printf("[vcpu%d] GUEST_ASSERT failed %s\n", ev->vcpu, ev->detail);
     }
+    if (ev->vcpu >= 0 && ev->vcpu < HV_MAX_VCPUS) {
+        uint64_t *c = &rs->icount[ev->vcpu];
+        rs->insns += ev->icount >= *c ? ev->icount - *c : ev->icount;
+        *c = ev->icount;
+    }
+    if ((ev->seq & 1023) == 0 && progress_due(&rs->prog))
+        progress_update(&rs->prog, "%" PRIu64 " events, %" PRIu64 " instructions", ev->seq + 1,
+                        rs->insns);
     int err = trace_writer_event(rs->w, ev);
     if (!err && rs->test_sig && ev->seq == rs->test_seq) {
         fflush(stdout);
@@ -347,10 +377,11 @@ static void run_test_signal(struct run_sink *rs)
         }
 }
 
-/* A step or expectation that failed, as it happens (runner_hooks.failed). */
+/* A step or expectation that failed, as it happens (runner_hooks.failed; ctx the run_sink). */
 static void print_failed(const char *line, void *ctx)
 {
-    (void)ctx;
+    struct run_sink *rs = ctx;
+    progress_end(&rs->prog);
     printf("FAILED %s\n", line);
 }
 
@@ -530,8 +561,10 @@ static int cmd_run(int argc, char **argv)
         goto out;
     }
     struct run_sink rs = { .w = w, .quiet = quiet, .explain = explainer };
+    progress_init_stderr(&rs.prog, RUN_PROGRESS_DELAY_MS);
     run_test_signal(&rs);
-    struct runner_hooks hooks = { .failed = quiet ? NULL : print_failed, .schedule = sched };
+    struct runner_hooks hooks = { .failed = quiet ? NULL : print_failed, .ctx = &rs,
+                                  .schedule = sched };
     struct kvmrun_result kres;
     struct runner_result *res = &kres.run;
     run_handle_signals(true);
@@ -539,6 +572,7 @@ static int cmd_run(int argc, char **argv)
         err = kvmrun_execute(sc, elf, elf_len, NULL, run_sink_fn, &rs, &hooks, &kres);
     else
         err = runner_execute(sc, elf, elf_len, run_sink_fn, &rs, &hooks, res);
+    progress_end(&rs.prog);
     code = runner_exit_code(res);
     if (run_signal) {
         /* Every event up to the signal is written; the run ends by the same signal below. */
@@ -753,78 +787,17 @@ static int cmd_show(int argc, char **argv)
     return show_trace(trace, &o, stdout, stderr);
 }
 
-static void list_dir(const char *dir, int *count)
-{
-    DIR *d = opendir(dir);
-    if (!d)
-        return;
-    struct dirent *e;
-    char **names = NULL;
-    size_t n = 0;
-    while ((e = readdir(d))) {
-        if (e->d_name[0] == '.')
-            continue;
-        char **nn = realloc(names, (n + 1) * sizeof *nn);
-        if (!nn)
-            break;
-        names = nn;
-        names[n++] = strdup(e->d_name);
-    }
-    closedir(d);
-    /* sorted, so the listing is the same on every machine */
-    for (size_t i = 1; i < n; i++)
-        for (size_t j = i; j > 0 && strcmp(names[j - 1], names[j]) > 0; j--) {
-            char *t = names[j];
-            names[j] = names[j - 1];
-            names[j - 1] = t;
-        }
-    for (size_t i = 0; i < n; i++) {
-        char path[4096];
-        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
-        struct stat st;
-        size_t len = strlen(names[i]);
-        if (stat(path, &st) == 0 && S_ISDIR(st.st_mode) && strcmp(names[i], "lib") != 0) {
-            list_dir(path, count);
-        } else if (len > 5 && strcmp(names[i] + len - 5, ".yaml") == 0) {
-            struct scenario *sc;
-            struct hv_diag dg;
-            if (scenario_load(&sc, path, &dg) == 0) {
-                const char *desc = sc->description;
-                size_t dl = strcspn(desc, "\n");
-                printf("%-28s %-5s %-8s %s\n    %.*s\n", sc->name, sc->model,
-                       hv_arch_name(sc->arch), path, (int)(dl > 100 ? 100 : dl), desc);
-                scenario_destroy(sc);
-            } else {
-                char msg[1200];
-                hv_diag_format(&dg, msg, sizeof msg);
-                printf("%-28s (invalid) %s\n", names[i], msg);
-            }
-            (*count)++;
-        }
-        free(names[i]);
-    }
-    free(names);
-}
-
-static int cmd_list(int argc, char **argv)
-{
-    if (argc > 0 && strcmp(argv[0], "--bugs") == 0)
-        return bugs_list(argc - 1, argv + 1);
-    const char *dir = argc > 0 ? argv[0] : HVSIM_SOURCE_DIR "/scenarios";
-    struct stat st;
-    if (stat(dir, &st) || !S_ISDIR(st.st_mode)) {
-        fprintf(stderr, "hvsim list: %s: not a folder\n", dir);
-        return HV_EXIT_BADINPUT;
-    }
-    int count = 0;
-    list_dir(dir, &count);
-    if (!count)
-        printf("no scenarios under %s\n", dir);
-    return 0;
-}
-
 int main(int argc, char **argv)
 {
+    /* --no-progress, wherever it is: no progress line for any command (runner/progress.h) */
+    int n = 1;
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--no-progress") == 0)
+            progress_disable();
+        else
+            argv[n++] = argv[i];
+    argc = n;
+    argv[argc] = NULL;
     if (argc < 2)
         return usage();
     const char *cmd = argv[1];
@@ -855,7 +828,7 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "export") == 0)
         return export_main(argc - 2, argv + 2);
     if (strcmp(cmd, "list") == 0)
-        return cmd_list(argc - 2, argv + 2);
+        return list_main(argc - 2, argv + 2);
     if (strcmp(cmd, "shrink") == 0)
         return shrinkcmd_main(argc - 2, argv + 2);
     if (strcmp(cmd, "explore") == 0)

@@ -53,6 +53,7 @@
 #include "debug/cursor.h"
 #include "debug/dstate.h"
 #include "replay/replay.h"
+#include "runner/progress.h"
 #include "runner/runner.h"
 #include "sim/migrate.h"
 #include "sim/model.h"
@@ -249,7 +250,12 @@ struct ex {
     struct hv_vm *later;      /* a write waits for resolve_logged() */
     /* counters at the last checkpoint */
     uint64_t ck_insns_at, ck_events_at;
+    /* the progress line of a long re-execution toward the target (runner/progress.h) */
+    struct progress prog;
 };
+
+/* A re-execution shows its progress line once it has lasted this long. */
+#define EX_PROGRESS_DELAY_MS 1000
 
 static uint64_t vm_insns(struct ex *ex)
 {
@@ -412,6 +418,7 @@ static void at_stop(struct ex *ex, enum hv_cursor_stop kind, int32_t vcpu, uint6
         }
         if (!stop)
             break;
+        progress_end(&ex->prog);
         reply_done(ex, why, hit ? &w : NULL);
         serve(ex);
     }
@@ -421,6 +428,13 @@ static void at_stop(struct ex *ex, enum hv_cursor_stop kind, int32_t vcpu, uint6
 static int ex_sink(void *ctx, const struct hv_event *ev)
 {
     struct ex *ex = ctx;
+    if ((ev->seq & 255) == 0 && progress_due(&ex->prog)) {
+        if (ex->go.seq != NONE)
+            progress_update(&ex->prog, "replaying: event %" PRIu64 " of %" PRIu64, ev->seq,
+                            ex->go.seq);
+        else
+            progress_update(&ex->prog, "replaying: event %" PRIu64, ev->seq);
+    }
     if (ex->vm)
         at_stop(ex, HV_CSTOP_EVENT, ev->vcpu, ev->pc, ev->icount, ev->vm, ev->seq);
     return 0;
@@ -750,6 +764,7 @@ static void serve(struct ex *ex)
             ex->blame = ex->go.mode == GO_BLAME && ex->go.blame_len
                             ? calloc(ex->go.blame_len, sizeof *ex->blame) : NULL;
             free(p);
+            progress_init_stderr(&ex->prog, EX_PROGRESS_DELAY_MS);
             return;
         }
         answer(ex, &h, p);

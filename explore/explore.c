@@ -34,6 +34,7 @@
 #include "explore/shrink.h"
 #include "replay/replay.h"
 #include "runner/guestcache.h"
+#include "runner/progress.h"
 #include "runner/runner.h"
 #include "trace/trace.h"
 
@@ -529,15 +530,17 @@ struct sigcount {
     uint64_t n;
 };
 
-struct progress {
+/* Runs done and failed, shown on the progress line (a terminal) or as plain lines. */
+struct tally {
     bool tty, quiet;
-    double start, last;
+    struct progress line;
+    double start;
     uint64_t done, failed, planned, next_line, last_done;
     struct sigcount sigs[8];
     size_t nsigs;
 };
 
-static void progress_note(struct progress *p, const char *sig)
+static void tally_note(struct tally *p, const char *sig)
 {
     for (size_t i = 0; i < p->nsigs; i++)
         if (strcmp(p->sigs[i].sig, sig) == 0) {
@@ -552,15 +555,18 @@ static void progress_note(struct progress *p, const char *sig)
         fprintf(stderr, "new failure after %" PRIu64 " runs: %s\n", p->done, sig);
 }
 
-static void progress_show(struct progress *p, bool final)
+static void tally_show(struct tally *p, bool final)
 {
     double t = now_s(), el = t - p->start;
-    if (p->quiet || (!final && p->tty && t - p->last < 0.1))
+    if (p->quiet || (p->tty && !final && !progress_due(&p->line)))
         return;
+    if (p->tty && final) {
+        progress_end(&p->line);
+        return;
+    }
     if (!p->tty && (final ? p->done == p->last_done : p->done < p->next_line))
         return;
     p->last_done = p->done;
-    p->last = t;
     p->next_line = p->done + (p->planned >= 10 ? p->planned / 10 : 1);
     double rate = el > 0 ? (double)p->done / el : 0;
     char line[512];
@@ -577,14 +583,14 @@ static void progress_show(struct progress *p, bool final)
         snprintf(line + l, sizeof line - (size_t)l, ", ETA %.0f s",
                  (double)(p->planned - p->done) / rate);
     if (p->tty)
-        fprintf(stderr, "\r\033[K%s%s", line, final ? "\n" : "");
+        progress_update(&p->line, "%s", line);
     else
         fprintf(stderr, "%s\n", line);
 }
 
 /* Reaps one finished worker: its result into results.db. */
 static int reap(struct ctx *c, struct slot *slots, size_t nslots, struct results *res,
-                struct progress *p, bool *failed)
+                struct tally *p, bool *failed)
 {
     int status;
     pid_t pid;
@@ -647,9 +653,9 @@ static int reap(struct ctx *c, struct slot *slots, size_t nslots, struct results
     if (!pass) {
         p->failed++;
         *failed = true;
-        progress_note(p, x.signature);
+        tally_note(p, x.signature);
     }
-    progress_show(p, false);
+    tally_show(p, false);
     return err;
 }
 
@@ -844,8 +850,9 @@ static int explore_runs(struct opts *o)
     slots = calloc((size_t)o->jobs, sizeof *slots);
     if (!slots)
         goto out;
-    struct progress p = { .tty = isatty(2), .quiet = o->quiet, .start = now_s(),
+    struct tally p = { .tty = isatty(2), .quiet = o->quiet, .start = now_s(),
                           .planned = mine };
+    progress_init_stderr(&p.line, 0);
     struct sigaction sa = { .sa_handler = on_signal }, old_int, old_term;
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, &old_int);
@@ -891,7 +898,7 @@ static int explore_runs(struct opts *o)
     }
     while (active > 0 && reap(&c, slots, (size_t)o->jobs, res, &p, &failed) >= 0)
         active--;
-    progress_show(&p, true);
+    tally_show(&p, true);
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
     results_close(res);

@@ -15,10 +15,11 @@
 
 #include <stddef.h>
 
+#include "runner/datadir.h"
 #include "sim/hv.h"
 
-/* Where the guest library's sources are (HVSIM_SOURCE_DIR "/scenarios/lib"). */
-#define GUEST_LIB_DIR HVSIM_SOURCE_DIR "/scenarios/lib"
+/* Where the guest library's sources are: scenarios/lib of the data folder (datadir.h). */
+#define GUEST_LIB_DIR datadir_guest_lib()
 
 /*
  * Builds src into out_elf (written whole or not at all). log receives the compiler's and the

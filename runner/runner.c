@@ -106,6 +106,11 @@ static const struct hv_knob runner_knobs[] = {
     { NULL, NULL, NULL },
 };
 
+const struct hv_knob *runner_knob_list(void)
+{
+    return runner_knobs;
+}
+
 /*
  * A runner knob's value in config[0..n) (the last entry, else the default), 1 .. UINT64_MAX;
  * an unusable value is an error located at it.

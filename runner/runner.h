@@ -72,6 +72,9 @@ void runner_summary(struct hv_vm *vm, char *buf, size_t size);
 /* Every event kind's name, in events.def order, NULL-terminated in names. Returns names. */
 const char *const *runner_kind_names(const char *names[HV_EV__COUNT + 1]);
 
+/* The runner's own knobs (run.*: budgets every model takes), terminated by {NULL}. Static. */
+const struct hv_knob *runner_knob_list(void);
+
 /* The exit code for a finished run. */
 int runner_exit_code(const struct runner_result *res);
 

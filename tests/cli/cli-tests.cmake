@@ -15,3 +15,10 @@ foreach(case ${HVSIM_CLI_CASES})
                    ${CMAKE_BINARY_DIR}/cli-runs ${case})
   set_tests_properties(cli.${case} PROPERTIES SKIP_RETURN_CODE 77)
 endforeach()
+
+# `hvsim list` wraps descriptions to COLUMNS and keeps them whole.
+add_test(NAME cli.list-wrap COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/list-wrap.sh $<TARGET_FILE:hvsim>)
+# The progress line on a terminal, and turned off (tests/cli/progress.sh).
+add_test(NAME cli.progress COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/progress.sh $<TARGET_FILE:hvsim>
+                                   ${CMAKE_BINARY_DIR}/cli-runs/progress)
+set_tests_properties(cli.progress PROPERTIES SKIP_RETURN_CODE 77)
