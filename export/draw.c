@@ -20,7 +20,7 @@
 #include "export/export.h"
 #include "sim/hv_err.h"
 
-enum { W = 1400, LEFT = 150, RIGHT = 30, TOP = 58, LANE = 28, VM_HEAD = 24, VM_GAP = 14,
+enum { W = 1400, LEFT = 150, RIGHT = 30, TOP = 58, LANE = 34, VM_HEAD = 24, VM_GAP = 14,
        AXIS = 46, LEGEND = 52 };
 
 /* How an event is marked: its class, colour and shape. */
@@ -33,14 +33,14 @@ struct mark_class {
     const char *kinds;       /* space-separated kind names, with spaces around */
 };
 static const struct mark_class classes[] = {
-    { "exit to the VMM", 0.85, 0.15, 0.15, SHAPE_TRIANGLE, -6, " kvm_exit " },
-    { "hypercall", 0.10, 0.35, 0.85, SHAPE_DIAMOND, -6,
+    { "exit to the VMM", 0.85, 0.15, 0.15, SHAPE_TRIANGLE, -7, " kvm_exit " },
+    { "hypercall", 0.10, 0.35, 0.85, SHAPE_DIAMOND, -7,
       " hypercall kvm_hypercall xen_hypercall kvm_smccc " },
-    { "continuation leg", 0.95, 0.55, 0.05, SHAPE_CIRCLE, 6, " xen_continuation " },
+    { "continuation leg", 0.95, 0.55, 0.05, SHAPE_CIRCLE, 2, " xen_continuation " },
     { "MMIO / port I/O", 0.55, 0.20, 0.70, SHAPE_BAR, 0, " mmio pio " },
     { "translation (slot, STLB, area)", 0.05, 0.55, 0.55, SHAPE_BAR, 0,
       " kvm_lookup xen_stlb xen_area " },
-    { "guest sync / print / done", 0.15, 0.60, 0.20, SHAPE_CIRCLE, 6,
+    { "guest sync / print / done", 0.15, 0.60, 0.20, SHAPE_CIRCLE, 2,
       " ucall_sync ucall_printf ucall_done " },
     { "fault, assertion, halt", 0.10, 0.10, 0.10, SHAPE_CROSS, 0,
       " exception invalid_insn ucall_assert halt " },
@@ -137,7 +137,7 @@ static void shape(cairo_t *cr, const struct mark_class *c, double x, double y)
         cairo_fill(cr);
         break;
     case SHAPE_BAR:
-        cairo_rectangle(cr, x - 1, y - 6, 2, 12);
+        cairo_rectangle(cr, x - 1, y - 9, 2, 14);
         cairo_fill(cr);
         break;
     case SHAPE_CROSS:
@@ -196,7 +196,7 @@ static void lane_label(struct pic *p, struct lane *l, double x, const char *s)
     if (x < l->last_label + 4 || x < LEFT)
         return;
     cairo_set_source_rgb(p->cr, 0.15, 0.15, 0.15);
-    text(p->cr, x + 2, l->y + LANE - 4, 9, false, s);
+    text(p->cr, x + 2, l->y + LANE - 3, 9, false, s);
     l->last_label = x + w + 2;
 }
 
