@@ -92,7 +92,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int text = show_trace(path, &o, null, null);
     o.json = true;
     int json = show_trace(path, &o, null, null);
-    if ((text != 0 && text != 2) || (json != 0 && json != 2))
+    /* --explain reads each detail with its own scanner (narrate/explain.c) */
+    o.json = false;
+    o.explain = true;
+    int explain = show_trace(path, &o, null, null);
+    if ((text != 0 && text != 2) || (json != 0 && json != 2) || (explain != 0 && explain != 2))
         abort();
     prepare_replay(path);
     remove_all(path);
