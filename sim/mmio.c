@@ -248,8 +248,18 @@ void mmio_piece(struct hv_vcpu *v, uint64_t addr, uint64_t gpa, unsigned n, bool
         update_state(el);
         return;
     }
+    /* an earlier access of this block execution (its element stays after it is served) */
+    struct pcfind_floor floor = { .on = el->state != MMIO_NONE || el->nacc };
+    floor.on = floor.on && el->icount >= v->blk_base && el->icount - v->blk_base < UINT32_MAX;
+    if (floor.on) {
+        floor.index = (uint32_t)(el->icount - v->blk_base);
+        for (unsigned k = 0; k < el->nacc; k++) {
+            floor.wrote = floor.wrote || el->acc[k].a.write;
+            floor.same_dir += el->acc[k].a.write == write;
+        }
+    }
     struct pcfind_hit h;
-    bool located = pcfind_mmio(v, addr, n, write, &h) == 0;
+    bool located = pcfind_mmio(v, addr, n, write, &floor, &h) == 0;
     if (!located) /* no instruction of the block explains it: the piece is the access */
         h = (struct pcfind_hit){ .pc = v->blk_pc, .index = 0, .isv = true, .nacc = 1,
                                  .acc = { { addr, n, write } } };

@@ -6,7 +6,9 @@
  * fault). So hvsim decodes the current block with Capstone and recomputes each memory
  * operand's effective address from the current registers; the first instruction whose operand
  * covers the accessed address, in the right direction, is the one. Its index in the block gives
- * the exact instruction count.
+ * the exact instruction count. Instructions run in order, so an access that follows another in
+ * the same block execution is searched from that one's instruction on (struct pcfind_floor): a
+ * store to an address and a load from it in one block are two instructions, not one.
  *
  * pcfind_mmio() gives mmio.c the same instruction with every data access it makes: both
  * operands of a string instruction, each register of an Arm pair or multi-register access.
@@ -538,6 +540,7 @@ struct mmio_q {
     unsigned n;
     bool write;
     uint64_t slack;     /* 0: the piece overlaps the access; 8: within 8 bytes of it */
+    const struct pcfind_floor *floor;   /* NULL: any instruction of the block */
     struct pcfind_hit *hit;
 };
 
@@ -545,7 +548,12 @@ static bool visit_mmio(struct hv_vcpu *v, const cs_insn *insn, uint32_t i, void 
 {
     struct mmio_q *q = ctx;
     struct pcfind_hit *h = q->hit;
+    const struct pcfind_floor *f = q->floor;
+    if (f && i < f->index)
+        return false;
     if (!insn_accesses(v, insn, q->write, h))
+        return false;
+    if (f && i == f->index && ((f->wrote && !q->write) || h->nacc <= f->same_dir))
         return false;
     for (unsigned k = 0; k < h->nacc; k++) {
         const struct pcfind_acc *a = &h->acc[k];
@@ -569,15 +577,23 @@ static bool visit_mmio(struct hv_vcpu *v, const cs_insn *insn, uint32_t i, void 
     return false;
 }
 
-int pcfind_mmio(struct hv_vcpu *v, uint64_t addr, unsigned n, bool write, struct pcfind_hit *out)
+int pcfind_mmio(struct hv_vcpu *v, uint64_t addr, unsigned n, bool write,
+                const struct pcfind_floor *floor, struct pcfind_hit *out)
 {
-    struct mmio_q q = { .addr = addr, .n = n, .write = write, .slack = 0, .hit = out };
+    struct mmio_q q = { .addr = addr, .n = n, .write = write, .slack = 0,
+                        .floor = floor && floor->on ? floor : NULL, .hit = out };
     int err = scan_block(v, visit_mmio, &q);
     if (err && !write) {
         /* QEMU reads an unaligned access to MMIO as two aligned ones of its size, which may
          * start or end up to 7 bytes away from the access (accel/tcg/cputlb.c, load_helper) */
         q.slack = 8;
         err = scan_block(v, visit_mmio, &q);
+    }
+    if (err && q.floor) {
+        /* nothing after the floor explains it: any instruction of the block, as before */
+        q.floor = NULL;
+        q.slack = 0;
+        err = pcfind_mmio(v, addr, n, write, NULL, out);
     }
     return err;
 }

@@ -463,7 +463,20 @@ int pcfind_ea(struct hv_vcpu *v, uint64_t pc, uint64_t *ea, bool *write);
  * instruction one of whose accesses overlaps the piece (for a load, failing that, lies within
  * 8 bytes of it: QEMU's aligned halves of an unaligned access). HV_EINVAL if none.
  */
-int pcfind_mmio(struct hv_vcpu *v, uint64_t addr, unsigned n, bool write, struct pcfind_hit *out);
+/*
+ * What an earlier access of the same block execution rules out (mmio.c): instructions run in
+ * order, so a later access is at index or after it, and at index only if that instruction
+ * still has an access of this direction to make (a read never follows a write of one
+ * instruction: read-modify-write reads first).
+ */
+struct pcfind_floor {
+    bool on;
+    uint32_t index;
+    bool wrote;          /* the access at index included a write */
+    unsigned same_dir;   /* its accesses in the direction being located */
+};
+int pcfind_mmio(struct hv_vcpu *v, uint64_t addr, unsigned n, bool write,
+                const struct pcfind_floor *floor, struct pcfind_hit *out);
 
 /* excp.c */
 int excp_deliver(struct hv_vcpu *v);

@@ -242,10 +242,13 @@ struct xexit {
     bool write;
     uint64_t data;
     unsigned elem;   /* the element of a string instruction it belongs to: icount offset */
+    unsigned pcoff;  /* a row of several instructions: its instruction's offset in the code */
 };
 
-#define R(g, l, e) { (g), (l), false, 0, (e) }
-#define W(g, l, d, e) { (g), (l), true, (d), (e) }
+#define R(g, l, e) { (g), (l), false, 0, (e), 0 }
+#define W(g, l, d, e) { (g), (l), true, (d), (e), 0 }
+/* the access of the e-th instruction of a row, at byte offset o of its code */
+#define RI(g, l, e, o) { (g), (l), false, 0, (e), (o) }
 
 /* Runs code at CODE with registers in[] (and, x86, xmm0), RAM at BUF from buf[]; returns the
  * VM after the run (caller destroys it) and fills out[] from CTL. */
@@ -311,8 +314,8 @@ static void check_exits(const char *name, const struct xexit *ex, unsigned n, ui
         if (ex[i].write)
             TEST_CHECK(s->data == ex[i].data, "%s: exit %u wrote 0x%llx, expected 0x%llx", name,
                        i, (unsigned long long)s->data, (unsigned long long)ex[i].data);
-        TEST_CHECK(s->pc == pc, "%s: exit %u at pc 0x%llx, expected 0x%llx", name, i,
-                   (unsigned long long)s->pc, (unsigned long long)pc);
+        TEST_CHECK(s->pc == pc + ex[i].pcoff, "%s: exit %u at pc 0x%llx, expected 0x%llx", name,
+                   i, (unsigned long long)s->pc, (unsigned long long)(pc + ex[i].pcoff));
         TEST_CHECK(s->icount == tm.exit[0].icount + ex[i].elem,
                    "%s: exit %u at icount %llu, expected the first's %llu + %u", name, i,
                    (unsigned long long)s->icount, (unsigned long long)tm.exit[0].icount,
@@ -433,6 +436,14 @@ static const struct xrow x86_rows[] = {
       .nex = 1 },
     { "add qword [MMIO], 1: read, then write", { 0x48, 0x83, 0x06, 0x01 }, 4, MMIO, .insns = 1,
       .ex = { R(MMIO, 8, 0), W(MMIO, 8, A0 + 1, 0) }, .nex = 2 },
+    /* two instructions of one block on one address: each exit is its own instruction's */
+    { "mov [MMIO], eax; mov eax, [MMIO]: the load is the second", { 0x89, 0x07, 0x8b, 0x07 }, 4,
+      0, MMIO, 0, 0x11223344, .insns = 2,
+      .ex = { W(MMIO, 4, 0x11223344, 0), RI(MMIO, 4, 1, 2) }, .nex = 2, .check = CK_RAX,
+      .o_rax = 0x23222120 },
+    { "mov eax, [MMIO]; mov ecx, [MMIO]: two loads, two exits", { 0x8b, 0x07, 0x8b, 0x0f }, 4,
+      0, MMIO, .insns = 2, .ex = { R(MMIO, 4, 0), RI(MMIO, 4, 1, 2) }, .nex = 2,
+      .check = CK_RAX, .o_rax = 0x13121110 },
     { "rep insb to MMIO, RCX 2", { 0xf3, 0x6c }, 2, 0, MMIO, 2, 0, 0x80, .insns = 2,
       .ex = { W(MMIO, 1, 0xff, 0), W(MMIO + 1, 1, 0xff, 1) }, .nex = 2,
       .check = CK_RDI | CK_RCX, .o_rdi = MMIO + 2 },
