@@ -302,6 +302,12 @@ int show_trace(const char *path, const struct show_opts *o, FILE *out, FILE *err
         bool real = trace_reader_info(r, "backend", &backend) == 0 && strcmp(backend, "kvm") == 0;
         if (real)
             trace_reader_info(r, "kernel_release", &release);
+        /* run_info is text anyone may have edited: no control byte reaches the terminal */
+        char *texts[] = { name, arch, outcome, release };
+        for (size_t t = 0; t < sizeof texts / sizeof texts[0]; t++)
+            for (char *c = texts[t]; c && *c; c++)
+                if ((unsigned char)*c < 0x20 || *c == 0x7f)
+                    *c = '?';
         fprintf(out, "trace %s: scenario %s, arch %s, %s%s%s, %" PRId64 " events%s%s%s\n", path,
                 name ? name : "?", arch ? arch : "?",
                 complete      ? "complete"

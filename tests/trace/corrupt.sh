@@ -123,6 +123,9 @@ check_one() {
     fi
     if [ "$cmd" = show ] && [ "$code" -eq 0 ]; then
       head -1 "$name.out" | grep -qF "trace $v.db: scenario " || fail "$v: show header"
+      # nothing the trace holds drives the terminal: no control byte but tab and line feed
+      LC_ALL=C grep -q $'[\x01-\x08\x0b-\x1f\x7f]' "$name.out" &&
+        fail "$v: show printed a control byte"
     fi
     case $want in
       2) [ "$code" -eq 2 ] || fail "$v: $cmd exit $code, expected 2" ;;
@@ -228,6 +231,8 @@ sql halfelf "UPDATE blobs SET data = substr(data, 1, length(data) / 2) WHERE nam
 check halfelf any
 sql blobtext "UPDATE run_info SET value = x'00ff00' WHERE key = 'scenario_text'"
 check blobtext any
+sql ctlname "UPDATE run_info SET value = 'evil' || char(27) || '[31m' WHERE key = 'scenario_name'"
+check ctlname any "show=scenario evil?[31m"
 
 # Event data: strings, chunks and kinds.
 sql strjson "UPDATE event_strings SET json = '\"abc' WHERE id = 1"
