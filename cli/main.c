@@ -15,7 +15,7 @@
  *   hvsim list [DIR] [--knobs]
  *   hvsim explore SCENARIO.yaml [options] | --report DIR [--plot X:METRIC -o FILE]
  *                 | --merge DIR... --out DIR
- *   hvsim --version | -h | --help | help [COMMAND]
+ *   hvsim --version | -h | --help | help [COMMAND] | COMMAND --help
  *   any command: --no-progress
  *
  * Exit codes: 0 success, 1 expectations failed (an outcome other than the expected one: the
@@ -63,12 +63,13 @@ static const char usage_text[] =
     "  hvsim state TRACE.db [--at SEQ] [--vcpu N] [--mem ADDR:LEN] [--gva] [--json]\n"
     "  hvsim blame TRACE.db (--gpa ADDR | --gva ADDR --vcpu N) [--len N] [--at SEQ]\n"
     "  hvsim shrink TRACE.db [-o SMALL.db] [--max-runs N]\n"
-    "  hvsim export TRACE.db [--format perfetto|csv|svg|png] [-o FILE]\n"
+    "  hvsim export TRACE.db [--format perfetto|csv|svg|png] [-o FILE] [--from SEQ]\n"
+    "               [--to SEQ]\n"
     "  hvsim list [DIR] [--knobs] | list --bugs [--tsv]\n"
     "  hvsim explore SCENARIO.yaml [--seeds A..B | --runs N] [--vary KEY=V1,V2]... [-j N]\n"
     "                [--shard K/N] [--out DIR] [--metric NAME=SQL]... (help explore)\n"
     "  hvsim explore --report DIR [--plot X:METRIC -o FILE.svg] | --merge DIR... --out DIR\n"
-    "  hvsim --version | -h | --help | help [COMMAND]\n"
+    "  hvsim --version | -h | --help | help [COMMAND] | COMMAND --help\n"
     "Any command takes --no-progress: no progress line on stderr (explore, a long run, a\n"
     "seek of state, blame or debug), as HVSIM_NO_PROGRESS=1 does; it is shown only on a\n"
     "terminal.\n";
@@ -185,7 +186,8 @@ static const struct {
       "  are one option. On a terminal one line of stderr shows the runs done and the\n"
       "  failures so far (--no-progress: not). Exit 0 when every run passed, 1 when one\n"
       "  failed, 2 for bad input. docs/exploration.md.\n" },
-    { "export", "hvsim export TRACE.db [--format perfetto|csv|svg|png] [-o FILE]\n"
+    { "export", "hvsim export TRACE.db [--format perfetto|csv|svg|png] [-o FILE] [--from SEQ]\n"
+                "             [--to SEQ]\n"
                 "  Writes the trace as a timeline for other tools (docs/export.md). perfetto:\n"
                 "  Chrome trace-event JSON for ui.perfetto.dev or chrome://tracing, a process\n"
                 "  per VM, a thread per vCPU, a VMM and a migration track, flows from each\n"
@@ -194,8 +196,9 @@ static const struct {
                 "  per detail key. svg, png: the timeline drawn (vCPU lanes, exits marked by\n"
                 "  class, migration rounds shaded). Time is the instructions retired by all\n"
                 "  vCPUs. --format defaults from -o's extension; -o defaults to TRACE with\n"
-                "  the format's extension; -o - writes JSON or CSV to stdout. Exit 0, or 2\n"
-                "  for bad input (not a trace, unknown format, unwritable file).\n" },
+                "  the format's extension; -o - writes JSON or CSV to stdout. --from and --to\n"
+                "  keep a seq range (a picture then spans only its time). Exit 0, or 2 for\n"
+                "  bad input (not a trace, unknown format, empty range, unwritable file).\n" },
     { "list", "hvsim list [DIR] [--knobs]\n"
               "  Lists the scenarios under DIR (default: the bundled scenarios, installed\n"
               "  with hvsim): name, model, arch, file and description, wrapped to the\n"
@@ -809,6 +812,10 @@ int main(int argc, char **argv)
     }
     if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0)
         return cmd_help(argc - 2, argv + 2);
+    /* COMMAND --help (or -h), wherever it is: that command's help */
+    for (int i = 2; i < argc; i++)
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+            return cmd_help(1, argv + 1);
     if (strcmp(cmd, "run") == 0)
         return cmd_run(argc - 2, argv + 2);
     if (strcmp(cmd, "replay") == 0)

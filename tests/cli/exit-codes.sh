@@ -407,6 +407,13 @@ case_help_run() {
   run "$hvsim" help run
   expect_code 0
   expect_in "$out" "hvsim run SCENARIO.yaml"
+  # COMMAND --help (or -h), wherever it is, prints the same
+  run "$hvsim" export x.db --help
+  expect_code 0
+  expect_in "$out" "hvsim export TRACE.db"
+  run "$hvsim" run -h
+  expect_code 0
+  expect_in "$out" "hvsim run SCENARIO.yaml"
 }
 
 # hvsim diff: 0 identical, 1 different (two seeds), 2 bad input
