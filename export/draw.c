@@ -64,6 +64,7 @@ struct lane {
     double slice_x0, slice_x1;   /* the pending merged slice, x1 < 0 for none */
     double last_mark[NCLASSES];  /* pixel column of each class's last mark */
     double last_label;       /* right end of the last text label */
+    char last_text[64];      /* the last label's text: a run of the same one is labelled once */
 };
 
 struct pic {
@@ -190,6 +191,8 @@ static void mark(struct pic *p, struct lane *l, int c, const struct tl_item *it)
 
 static void lane_label(struct pic *p, struct lane *l, double x, const char *s)
 {
+    if (strncmp(l->last_text, s, sizeof l->last_text - 1) == 0)
+        return;
     double w = text_width(p->cr, 9, s);
     if (x + w > W - RIGHT)
         x -= w + 10;                  /* at the right edge: to the left of the mark */
@@ -198,6 +201,7 @@ static void lane_label(struct pic *p, struct lane *l, double x, const char *s)
     cairo_set_source_rgb(p->cr, 0.15, 0.15, 0.15);
     text(p->cr, x + 2, l->y + LANE - 3, 9, false, s);
     l->last_label = x + w + 2;
+    snprintf(l->last_text, sizeof l->last_text, "%s", s);
 }
 
 static void vmm_item(struct pic *p, struct lane *l, const struct tl_item *it)

@@ -92,9 +92,11 @@ static char *event_label(struct loader *l, const struct hv_event *ev)
         if (kd->fields[i].type == HV_FIELD_STR)
             key = kd->fields[i].name;
     char *v = key ? detail_get(l, ev->detail, key) : NULL;
-    size_t n = strlen(kd->name) + (v ? strlen(v) : 0) + 3;
+    size_t n = strlen(kd->name) + (v ? strlen(v) : 0) + 24;
     char *s = malloc(n);
-    if (s)
+    if (s && v && ev->kind == HV_EV_xen_continuation)
+        snprintf(s, n, "memory_op leg from extent %s", v);
+    else if (s)
         snprintf(s, n, v ? "%s %s" : "%s", kd->name, v);
     free(v);
     return s;
